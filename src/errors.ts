@@ -80,10 +80,10 @@ export interface ZohoTokenErrorOptions {
 
 export class ZohoTokenError extends Error {
   readonly code: ErrorCode;
-  readonly field?: string;
-  readonly retryAfterMs?: number;
-  readonly status?: number;
-  readonly apiCode?: string;
+  declare readonly field?: string;
+  declare readonly retryAfterMs?: number;
+  declare readonly status?: number;
+  declare readonly apiCode?: string;
   declare readonly response?: unknown;
 
   constructor(code: ErrorCode, message: string, options: ZohoTokenErrorOptions = {}) {

@@ -1,0 +1,60 @@
+import { ErrorCode, ZohoTokenError } from '../errors.js';
+import type { TokenStore } from './token-store.js';
+
+type Opener = (rest: string, url: string) => Promise<TokenStore>;
+
+/** Each scheme loads its store module only when used, so unused drivers never load. */
+const OPENERS: Record<string, Opener> = {
+  memory: async (rest) => {
+    if (rest !== '') throw badUrl('memory: takes no path');
+    const { MemoryStore } = await import('./memory.js');
+    return new MemoryStore();
+  },
+  sqlite: async (rest) => {
+    const filename = sqlitePath(rest);
+    const { SqliteStore } = await import('./sqlite.js');
+    return new SqliteStore({ filename });
+  },
+};
+
+/** The URL forms `openStore` accepts. */
+export const STORE_URL_FORMS = ['memory:', 'sqlite:path/to/file.db', 'sqlite:/absolute/path.db', 'sqlite::memory:'];
+
+/**
+ * Opens a store from a URL: `memory:`, `sqlite:path/to.db` (relative to the working directory),
+ * `sqlite:/abs/path.db`, `sqlite:///abs/path.db` or `sqlite::memory:`.
+ */
+export async function openStore(url: string): Promise<TokenStore> {
+  if (typeof url !== 'string') throw badUrl('The store URL must be a string');
+  const match = /^([a-z][a-z0-9+.-]*):(.*)$/is.exec(url);
+  const scheme = match?.[1]?.toLowerCase();
+  const opener = scheme === undefined ? undefined : OPENERS[scheme];
+  if (!opener) {
+    throw badUrl(
+      `Unknown store URL scheme ${scheme ? JSON.stringify(`${scheme}:`) : '(none)'}; known: ${Object.keys(OPENERS)
+        .map((s) => `${s}:`)
+        .join(', ')} (forms: ${STORE_URL_FORMS.join(', ')})`,
+    );
+  }
+  return opener(match?.[2] ?? '', url);
+}
+
+function sqlitePath(rest: string): string {
+  // sqlite:///abs → /abs; sqlite://host/… names a host, which SQLite has no use for.
+  let path = rest;
+  if (path.startsWith('//')) {
+    if (!path.startsWith('///')) throw badUrl('sqlite://host/… is not supported: use sqlite:/absolute/path.db');
+    path = path.slice(2);
+  }
+  if (path === '') throw badUrl('sqlite: needs a file path or :memory:');
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw badUrl('sqlite: path has a malformed %-escape');
+  }
+}
+
+function badUrl(message: string): ZohoTokenError {
+  // Store URLs may carry passwords: never echo the URL itself.
+  return new ZohoTokenError(ErrorCode.INVALID_STORE_URL, message, { field: 'url' });
+}

@@ -1,0 +1,267 @@
+import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
+import { sanitizeCause } from '../redact.js';
+import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
+import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
+import { checkId, findMatch, nextId, planSave, snapshotToken, type LookupValues } from './matching.js';
+import { COLUMNS, EXTRA_COLUMNS, checkTableName, recordToRow, rowToRecord } from './sql/columns.js';
+import { SqliteLock } from './sqlite-lock.js';
+import type { TokenStore } from './token-store.js';
+
+const STORE_NAME = 'SqliteStore';
+
+export interface SqliteStoreOptions {
+  /**
+   * Path of the database file (created with mode 0600 when missing), or `':memory:'`.
+   * @default 'zohooauth.db'
+   */
+  filename?: string;
+  /**
+   * A better-sqlite3 `Database` you opened yourself. The store uses it as is and never closes it;
+   * `filename` is then ignored.
+   */
+  database?: BetterSqlite3.Database;
+  /**
+   * Table name; letters, digits and underscores. The official SDKs' is `oauthtoken`.
+   * @default 'oauthtoken'
+   */
+  table?: string;
+  /**
+   * How long a write waits for another process's write to finish before failing, in ms.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+  /**
+   * SQLite's `synchronous` pragma. `FULL` makes every acknowledged save survive a power loss;
+   * `NORMAL` (with WAL) survives a process crash but may lose the last saves on power loss.
+   * @default 'FULL'
+   */
+  synchronous?: 'NORMAL' | 'FULL' | 'EXTRA';
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded default store: one SQLite file (or `:memory:`) that several processes can share.
+ * WAL journal, a busy timeout, every save in an IMMEDIATE transaction (so concurrent processes
+ * serialize their read-plan-write), every value a bound parameter, every lookup column indexed.
+ */
+export class SqliteStore implements TokenStore {
+  readonly table: string;
+  readonly filename: string;
+  readonly lock: SqliteLock;
+  readonly #db: BetterSqlite3.Database;
+  readonly #ownsDb: boolean;
+  readonly #statements: ReturnType<typeof prepare>;
+  readonly #save: (token: OAuthToken) => string;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions = {}) {
+    this.table = checkTableName(options.table ?? 'oauthtoken');
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    const synchronous = options.synchronous ?? 'FULL';
+    if (!['NORMAL', 'FULL', 'EXTRA'].includes(synchronous)) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'synchronous must be NORMAL, FULL or EXTRA', {
+        field: 'synchronous',
+      });
+    }
+    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'busyTimeoutMs must be a non-negative integer', {
+        field: 'busyTimeoutMs',
+      });
+    }
+    this.#ownsDb = options.database === undefined;
+    this.filename = options.database?.name ?? options.filename ?? 'zohooauth.db';
+    try {
+      this.#db = options.database ?? openDatabase(this.filename);
+    } catch (error) {
+      throw isZohoTokenError(error) ? error : storeError(`cannot open ${JSON.stringify(this.filename)}`, error, []);
+    }
+    try {
+      this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      if (!this.#db.memory) this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma(`synchronous = ${synchronous}`);
+      createSchema(this.#db, this.table);
+      this.#statements = prepare(this.#db, this.table);
+    } catch (error) {
+      if (this.#ownsDb) this.#db.close();
+      throw storeError('cannot prepare the token table', error, []);
+    }
+    const statements = this.#statements;
+    this.#save = this.#db
+      .transaction((snapshot: OAuthToken): string => {
+        const plan = planSave(snapshot, (values) => fetchCandidates(statements, values));
+        const record = { ...plan.record };
+        if (plan.kind === 'update') {
+          statements.update.run(...recordToRow(record).slice(1), plan.previous.id);
+          return record.id;
+        }
+        if (plan.needsId) {
+          record.id = nextId(statements.largestId.get() as number | null);
+        }
+        statements.insert.run(...recordToRow(record));
+        statements.bumpLastId.run(record.id);
+        return record.id;
+      })
+      .immediate;
+    this.lock = new SqliteLock(this.#db, this.table, () => this.#assertOpen());
+  }
+
+  async findToken(token: OAuthToken): Promise<OAuthToken | null> {
+    this.#assertOpen();
+    const snapshot = snapshotToken(token, 'findToken');
+    const found = await findMatch(snapshot, (values) => this.#run(() => fetchCandidates(this.#statements, values)));
+    return found && tokenFromRecord(found);
+  }
+
+  async saveToken(token: OAuthToken): Promise<void> {
+    this.#assertOpen();
+    const snapshot = snapshotToken(token, 'saveToken');
+    token.id = this.#run(() => this.#save(snapshot), secretsOf(snapshot));
+  }
+
+  async deleteToken(id: string): Promise<void> {
+    this.#assertOpen();
+    const key = checkId(id, 'deleteToken');
+    if (key !== null) this.#run(() => this.#statements.deleteById.run(key));
+  }
+
+  async getTokens(): Promise<OAuthToken[]> {
+    this.#assertOpen();
+    const rows = this.#run(() => this.#statements.all.all()) as Row[];
+    return rows.map((row) => tokenFromRecord(rowToRecord(row)));
+  }
+
+  async deleteTokens(): Promise<void> {
+    this.#assertOpen();
+    this.#run(() => this.#statements.deleteAll.run());
+  }
+
+  async findTokenById(id: string): Promise<OAuthToken | null> {
+    this.#assertOpen();
+    const key = checkId(id, 'findTokenById');
+    if (key === null) return null;
+    const row = this.#run(() => this.#statements.byId.get(key)) as Row | undefined;
+    return row ? tokenFromRecord(rowToRecord(row)) : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsDb) this.#db.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
+  }
+
+  #run<T>(operation: () => T, secrets: string[] = []): T {
+    try {
+      return operation();
+    } catch (error) {
+      if (isZohoTokenError(error)) throw error;
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+        throw new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, 'The token would duplicate a stored token', {
+          cause: sanitizeCause(error, secrets),
+        });
+      }
+      throw storeError('operation failed', error, secrets);
+    }
+  }
+}
+
+function storeError(what: string, error: unknown, secrets: string[]): ZohoTokenError {
+  const cause = sanitizeCause(error, secrets);
+  return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: ${what}: ${cause.message}`, { cause });
+}
+
+function secretsOf(token: OAuthToken): string[] {
+  return SECRET_FIELDS.map((field) => token[field]).filter((value): value is string => typeof value === 'string');
+}
+
+function openDatabase(filename: string): BetterSqlite3.Database {
+  let Database: typeof BetterSqlite3;
+  try {
+    Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  } catch (error) {
+    throw new ZohoTokenError(
+      ErrorCode.DRIVER_MISSING,
+      `${STORE_NAME} needs the better-sqlite3 package (version 12 on Node.js 20): npm install better-sqlite3@12`,
+      { cause: error },
+    );
+  }
+  if (filename !== ':memory:' && filename !== '') {
+    // Create the file ourselves so it is private from the first byte; SQLite gives its WAL and
+    // shared-memory files the same mode as the database file.
+    try {
+      closeSync(openSync(filename, 'wx', 0o600));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  return new Database(filename);
+}
+
+const q = (identifier: string): string => `"${identifier}"`;
+
+function createSchema(db: BetterSqlite3.Database, table: string): void {
+  const t = q(table);
+  db.transaction(() => {
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${t} (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), ` +
+        `client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), ` +
+        `expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), accounts_url varchar(255), ` +
+        `primary key (id))`,
+    );
+    // A table made by the official SDKs (or the seed's sample) lacks our extra columns: add them after.
+    const present = new Set((db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name));
+    for (const column of EXTRA_COLUMNS) {
+      if (!present.has(column)) db.exec(`ALTER TABLE ${t} ADD COLUMN ${column} varchar(255)`);
+    }
+    db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${table}_refresh_token`)} ON ${t} (refresh_token)`);
+    db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${table}_grant_token`)} ON ${t} (grant_token)`);
+    db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${table}_client_user`)} ON ${t} (user_name, client_id)`);
+    db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${table}_access_token`)} ON ${t} (access_token)`);
+    db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${table}_id_number`)} ON ${t} (CAST(id AS INTEGER))`);
+    // Highest id ever handed out, so a deleted token's id is never given to another user.
+    db.exec(`CREATE TABLE IF NOT EXISTS ${q(`${table}_meta`)} (name varchar(32) PRIMARY KEY, value INTEGER NOT NULL)`);
+  }).immediate();
+}
+
+function prepare(db: BetterSqlite3.Database, table: string) {
+  const t = q(table);
+  const meta = q(`${table}_meta`);
+  const columns = COLUMNS.join(', ');
+  return {
+    candidates: db.prepare(
+      `SELECT ${columns} FROM ${t} WHERE id = ? OR user_name = ? OR access_token = ? OR grant_token = ? OR refresh_token = ?`,
+    ),
+    byId: db.prepare(`SELECT ${columns} FROM ${t} WHERE id = ?`),
+    all: db.prepare(`SELECT ${columns} FROM ${t} ORDER BY CAST(id AS INTEGER), id`),
+    insert: db.prepare(`INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map(() => '?').join(', ')})`),
+    update: db.prepare(
+      `UPDATE ${t} SET ${COLUMNS.slice(1)
+        .map((c) => `${c} = ?`)
+        .join(', ')} WHERE id = ?`,
+    ),
+    deleteById: db.prepare(`DELETE FROM ${t} WHERE id = ?`),
+    deleteAll: db.prepare(`DELETE FROM ${t}`),
+    largestId: db.prepare(
+      `SELECT max(coalesce((SELECT max(CAST(id AS INTEGER)) FROM ${t}), 0), ` +
+        `coalesce((SELECT value FROM ${meta} WHERE name = 'last_id'), 0))`,
+    ).pluck(),
+    bumpLastId: db.prepare(
+      `INSERT INTO ${meta} (name, value) VALUES ('last_id', CAST(? AS INTEGER)) ` +
+        `ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
+    ),
+  };
+}
+
+function fetchCandidates(statements: ReturnType<typeof prepare>, v: LookupValues): TokenRecord[] {
+  const rows = statements.candidates.all(v.id, v.userName, v.accessToken, v.grantToken, v.refreshToken) as Row[];
+  return rows.map(rowToRecord);
+}
+
