@@ -55,7 +55,9 @@ export class SqliteStore implements TokenStore {
   readonly #db: BetterSqlite3.Database;
   readonly #ownsDb: boolean;
   readonly #statements: ReturnType<typeof prepare>;
-  readonly #save: (token: OAuthToken) => string;
+  readonly #saveOne: (token: OAuthToken) => string;
+  readonly #saveBatch: (batch: PendingSave[]) => void;
+  #pending: PendingSave[] = [];
   #closed = false;
 
   constructor(options: SqliteStoreOptions = {}) {
@@ -90,8 +92,7 @@ export class SqliteStore implements TokenStore {
       throw storeError('cannot prepare the token table', error, []);
     }
     const statements = this.#statements;
-    this.#save = this.#db
-      .transaction((snapshot: OAuthToken): string => {
+    this.#saveOne = this.#db.transaction((snapshot: OAuthToken): string => {
         const plan = planSave(snapshot, (values) => fetchCandidates(statements, values));
         const record = { ...plan.record };
         if (plan.kind === 'update') {
@@ -104,8 +105,19 @@ export class SqliteStore implements TokenStore {
         statements.insert.run(...recordToRow(record));
         statements.bumpLastId.run(record.id);
         return record.id;
-      })
-      .immediate;
+      });
+    // Group commit: saves that arrive together share one IMMEDIATE transaction and one fsync.
+    // Each runs in its own savepoint (a nested better-sqlite3 transaction), so a refused save
+    // rolls back alone and the others still commit.
+    this.#saveBatch = this.#db.transaction((batch: PendingSave[]) => {
+      for (const item of batch) {
+        try {
+          item.id = this.#saveOne(item.snapshot);
+        } catch (error) {
+          item.error = error;
+        }
+      }
+    }).immediate;
     this.lock = new SqliteLock(this.#db, this.table, () => this.#assertOpen());
   }
 
@@ -119,7 +131,9 @@ export class SqliteStore implements TokenStore {
   async saveToken(token: OAuthToken): Promise<void> {
     this.#assertOpen();
     const snapshot = snapshotToken(token, 'saveToken');
-    token.id = this.#run(() => this.#save(snapshot), secretsOf(snapshot));
+    token.id = await new Promise<string>((resolve, reject) => {
+      if (this.#pending.push({ snapshot, resolve, reject }) === 1) setImmediate(() => this.#flush());
+    });
   }
 
   async deleteToken(id: string): Promise<void> {
@@ -149,6 +163,7 @@ export class SqliteStore implements TokenStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#flush();
     this.#closed = true;
     if (this.#ownsDb) this.#db.close();
   }
@@ -157,20 +172,48 @@ export class SqliteStore implements TokenStore {
     if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
   }
 
-  #run<T>(operation: () => T, secrets: string[] = []): T {
+  #flush(): void {
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    try {
+      this.#saveBatch(batch);
+    } catch (error) {
+      // The commit itself failed (busy past the timeout, disk full): nothing of the batch was written.
+      for (const item of batch) item.error = error;
+    }
+    for (const item of batch) {
+      if (item.error === undefined && item.id !== undefined) item.resolve(item.id);
+      else item.reject(toStoreError(item.error, secretsOf(item.snapshot)));
+    }
+  }
+
+  #run<T>(operation: () => T): T {
     try {
       return operation();
     } catch (error) {
-      if (isZohoTokenError(error)) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
-        throw new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, 'The token would duplicate a stored token', {
-          cause: sanitizeCause(error, secrets),
-        });
-      }
-      throw storeError('operation failed', error, secrets);
+      throw toStoreError(error, []);
     }
   }
+}
+
+interface PendingSave {
+  snapshot: OAuthToken;
+  resolve(id: string): void;
+  reject(error: unknown): void;
+  id?: string;
+  error?: unknown;
+}
+
+function toStoreError(error: unknown, secrets: string[]): ZohoTokenError {
+  if (isZohoTokenError(error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+    return new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, 'The token would duplicate a stored token', {
+      cause: sanitizeCause(error, secrets),
+    });
+  }
+  return storeError('operation failed', error, secrets);
 }
 
 function storeError(what: string, error: unknown, secrets: string[]): ZohoTokenError {

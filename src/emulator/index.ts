@@ -1,0 +1,59 @@
+/**
+ * `zoho-token-store/emulator`: a local Zoho accounts server + small CRM API on 127.0.0.1, so
+ * tests and demos never touch real Zoho. Start one with {@link startZohoEmulator}.
+ *
+ * Behaviour follows Zoho's documented protocol; where Zoho's behaviour is unconfirmed, these choices hold:
+ *
+ * - Refresh token on web-flow exchange: only with `access_type=offline`, and only when the
+ *   user+client currently holds no valid refresh token ("first consent"; revoking them all makes
+ *   the next consent first again), or with `prompt=consent`, or with `refreshTokenOnEveryConsent`.
+ *   Self Client codes with `accessType: 'offline'` (the default) always yield one.
+ * - Mint throttle: only `grant_type=refresh_token` mints count toward the 10-per-10-minutes window
+ *   (per refresh token, sliding, emulator clock); the access token issued with the refresh token
+ *   at code exchange does not count, but it is live (counts toward the 15-live cap, dies on revoke).
+ *   Throttled requests do not count either.
+ * - Token endpoint errors: missing grant_type/client_id/client_secret/code/refresh_token →
+ *   `invalid_request`; unknown grant type → `unsupported_grant_type`; right client, wrong secret →
+ *   `invalid_client_secret`; unknown client or client of another DC → `invalid_client`; a code or
+ *   refresh token of another client → `invalid_code`. A wrong redirect_uri answers
+ *   `invalid_redirect_uri` and does NOT consume the code. Self Client codes ignore redirect_uri.
+ * - Revoke: `POST /oauth/v2/token/revoke` (and `/oauth/v2/revoke/token`), token in query or
+ *   form, no client authentication. Unknown/already revoked token or another DC's token → HTTP 400
+ *   `{"status":"failure","error":"invalid_token"}`; no token → HTTP 400 `…"error":"invalid_request"`.
+ * - Grant-code cap (10 per client per 10 minutes, web flow and Self Client together): the auth
+ *   page and the decision POST answer an HTTP 429 HTML error page (no redirect);
+ *   `createGrantCode` / `approve` reject with `ZohoTokenError` code `THROTTLED` (`retryAfterMs`).
+ * - Auth request: any DC's listener accepts it; the redirect's `location` / `accounts-server`
+ *   name the client's DC (as Zoho's global login does). Unknown client, unregistered
+ *   redirect_uri, response_type ≠ code or no scope → HTTP 400 error page, never a redirect.
+ *   Deny → `redirect_uri?error=access_denied&state=…`. Scripts can skip the HTML with
+ *   `autoApprove: { user }` / `emu.setAutoApprove(user)` (GET answers the 302 at once) or
+ *   `await emu.approve(authUrl, { user })` which returns the redirect URL.
+ * - Dead access tokens (expired, revoked, evicted, unknown) → 401 `INVALID_TOKEN`, or
+ *   `AUTHENTICATION_FAILURE` with `deadTokenError: 'AUTHENTICATION_FAILURE'`; a live token used at
+ *   another DC is always `INVALID_TOKEN`; a missing or non-`Zoho-oauthtoken` header →
+ *   `AUTHENTICATION_FAILURE`.
+ * - Scopes (case-insensitive): a granted `ZohoCRM.<groups>.<OP>` covers a need when its groups are
+ *   a prefix of the needed ones and OP is ALL or the needed operation. Needs: users → users.READ,
+ *   org → org.READ, settings/modules → settings.modules.READ, Leads GET → modules.leads.READ,
+ *   Leads POST → modules.leads.CREATE. So `ZohoCRM.modules.ALL` and `ZohoCRM.modules.leads.ALL`
+ *   open Leads, `ZohoCRM.settings.ALL` opens settings. Missing → 401 `OAUTH_SCOPE_MISMATCH`.
+ * - CRM: one org per DC; users are whoever got a code there. `GET /crm/v8/Leads` with no records
+ *   and `GET /crm/v8/Leads/{id}` for an unknown id answer 204 (as Zoho); `fields` is optional.
+ *   Inserts need `Last_Name`; 201 all added / 207 some / 400 none.
+ * - Token responses carry `scope` (space-separated) besides Zoho's documented fields.
+ * - Faults: `latency` waits real time and combines with the next fault; at most one other fault
+ *   applies per request; injected `throttle` answers Zoho's Access Denied body on token/revoke and
+ *   HTTP 429 `TOO_MANY_REQUESTS` on the API. Faults are applied after the request is read and
+ *   classified, so faulted requests count in `grantRequests` / `refreshRequests` etc.
+ * - Times come from `emu.clock` (a manual clock: it moves only via `advance` / `set`).
+ */
+export { startZohoEmulator } from './emulator.js';
+export type { GrantCodeRequest, ZohoEmulator } from './emulator.js';
+export { createEmulatorClock } from './clock.js';
+export type { EmulatorClock } from './clock.js';
+export type { FaultControls, FaultHandle, FaultKind, FaultSpec, FaultTarget } from './faults.js';
+export { CLASSIC_THROTTLE_DESCRIPTION } from './options.js';
+export type { DeadTokenError, EmulatorClient, EmulatorLimits, ZohoEmulatorOptions } from './options.js';
+export type { EmulatorStats } from './stats.js';
+export type { TokenInfo } from './state.js';

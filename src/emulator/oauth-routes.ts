@@ -1,0 +1,132 @@
+import { decide, validateAuthRequest } from './authorize.js';
+import { renderConsentPage, renderErrorPage } from './consent-page.js';
+import type { EmulatorCore } from './core.js';
+import type { RequestContext } from './handler.js';
+import { sendHtml, sendJson, sendRedirect } from './http-io.js';
+import type { MintedTokens, OAuthError } from './state.js';
+
+export const DECISION_PATH = '/oauth/v2/auth/decision';
+
+/** `GET /oauth/v2/auth`: the consent page (or an immediate redirect with `autoApprove`). */
+export async function handleAuthPage(ctx: RequestContext): Promise<void> {
+  const { core, res } = ctx;
+  core.stats.add('authPageRequests');
+  if (await ctx.faulted('auth')) return;
+  const params = ctx.url.searchParams;
+  const checked = validateAuthRequest(core, params);
+  if (!checked.ok) {
+    sendHtml(res, checked.status, renderErrorPage(checked.title, checked.message));
+    return;
+  }
+  const { request } = checked;
+  if (core.autoApprove !== undefined) {
+    finishDecision(ctx, decide(core, request, { approve: true, user: core.autoApprove.user }));
+    return;
+  }
+  sendHtml(
+    res,
+    200,
+    renderConsentPage({
+      action: DECISION_PATH,
+      params: new Map(params),
+      clientId: request.client.clientId,
+      scopes: request.scopes,
+      user: request.loginHint ?? core.options.defaultUser,
+    }),
+  );
+}
+
+/** `POST /oauth/v2/auth/decision`: the consent page's Approve / Deny forms. */
+export async function handleDecision(ctx: RequestContext): Promise<void> {
+  const { core, res } = ctx;
+  if (await ctx.faulted('auth')) return;
+  const params = await ctx.params();
+  const checked = validateAuthRequest(core, params);
+  if (!checked.ok) {
+    sendHtml(res, checked.status, renderErrorPage(checked.title, checked.message));
+    return;
+  }
+  const approve = params.get('decision') === 'approve';
+  finishDecision(ctx, decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve }));
+}
+
+function finishDecision(ctx: RequestContext, outcome: ReturnType<typeof decide>): void {
+  if (outcome.ok) sendRedirect(ctx.res, outcome.location);
+  else sendHtml(ctx.res, outcome.status, renderErrorPage(outcome.title, outcome.message));
+}
+
+/** `POST /oauth/v2/token`: both grants; errors are HTTP 200 JSON bodies, as Zoho does. */
+export async function handleToken(ctx: RequestContext): Promise<void> {
+  const { core, dc, res } = ctx;
+  core.stats.add('tokenRequests');
+  const params = await ctx.params();
+  const grantType = params.get('grant_type');
+  const category = grantType === 'authorization_code' ? 'grant' : grantType === 'refresh_token' ? 'refresh' : 'token';
+  if (category === 'grant') core.stats.add('grantRequests');
+  if (category === 'refresh') core.stats.add('refreshRequests');
+  if (await ctx.faulted(category)) return;
+
+  const fail = (error: OAuthError): void => {
+    if (category === 'grant') core.stats.add('grantErrors');
+    if (category === 'refresh') core.stats.add(error === 'Access Denied' ? 'refreshThrottled' : 'refreshErrors');
+    core.stats.tally('byError', error);
+    sendJson(res, 200, error === 'Access Denied' ? throttleBody(core) : { error });
+  };
+
+  if (grantType === undefined || grantType === '') return fail('invalid_request');
+  if (category === 'token') return fail('unsupported_grant_type');
+  const client = core.state.checkClient(params.get('client_id'), params.get('client_secret'), dc);
+  if (typeof client === 'string') return fail(client);
+
+  let outcome;
+  if (category === 'grant') {
+    const code = params.get('code');
+    if (code === undefined || code === '') return fail('invalid_request');
+    outcome = core.state.exchangeCode(client, code, params.get('redirect_uri'));
+  } else {
+    const refreshToken = params.get('refresh_token');
+    if (refreshToken === undefined || refreshToken === '') return fail('invalid_request');
+    outcome = core.state.refresh(client, refreshToken);
+  }
+  if (!outcome.ok) return fail(outcome.error);
+  core.stats.add(category === 'grant' ? 'grantSuccesses' : 'refreshSuccesses');
+  sendJson(res, 200, tokenBody(core, dc, outcome.tokens));
+}
+
+/**
+ * `POST /oauth/v2/token/revoke?token=…` (also `/oauth/v2/revoke/token`, token in query or form).
+ * Unknown token: HTTP 400 `{"status":"failure","error":"invalid_token"}` (body unconfirmed at Zoho).
+ */
+export async function handleRevoke(ctx: RequestContext): Promise<void> {
+  const { core, dc, res } = ctx;
+  core.stats.add('revokeRequests');
+  const params = await ctx.params();
+  if (await ctx.faulted('revoke')) return;
+  const token = params.get('token');
+  if (token !== undefined && token !== '' && core.state.revoke(token, dc)) {
+    core.stats.add('revokeSuccesses');
+    sendJson(res, 200, { status: 'success' });
+    return;
+  }
+  const error = token === undefined || token === '' ? 'invalid_request' : 'invalid_token';
+  core.stats.add('revokeErrors');
+  core.stats.tally('byError', error);
+  sendJson(res, 400, { status: 'failure', error });
+}
+
+/** Zoho's success body, in its field order; legacy shape when configured. */
+export function tokenBody(core: EmulatorCore, dc: string, tokens: MintedTokens): Record<string, unknown> {
+  const seconds = Math.round(tokens.lifetimeMs / 1000);
+  return {
+    access_token: tokens.accessToken,
+    ...(tokens.refreshToken === undefined ? {} : { refresh_token: tokens.refreshToken }),
+    scope: tokens.scopes.join(' '),
+    api_domain: core.urlOf(dc),
+    token_type: 'Bearer',
+    ...(core.options.legacyExpiresInSec ? { expires_in_sec: seconds, expires_in: seconds * 1000 } : { expires_in: seconds }),
+  };
+}
+
+export function throttleBody(core: EmulatorCore): Record<string, string> {
+  return { error: 'Access Denied', error_description: core.options.throttleDescription, status: 'failure' };
+}

@@ -1,0 +1,398 @@
+import type { EmulatorClock } from './clock.js';
+import { newTokenString } from './ids.js';
+import { invalid, type EmulatorClient, type ResolvedOptions } from './options.js';
+import type { StatsRecorder } from './stats.js';
+
+/** OAuth error bodies the token endpoint can answer (as `{"error": …}`). */
+export type OAuthError =
+  | 'invalid_code'
+  | 'invalid_client'
+  | 'invalid_client_secret'
+  | 'invalid_redirect_uri'
+  | 'unsupported_grant_type'
+  | 'invalid_request'
+  | 'Access Denied';
+
+export interface ClientRecord {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUris: readonly string[];
+  readonly dc: string;
+}
+
+interface CodeRecord {
+  readonly clientId: string;
+  readonly user: string;
+  readonly scopes: readonly string[];
+  readonly dc: string;
+  readonly offline: boolean;
+  /** undefined for Self Client codes, which are exchanged without a redirect URI. */
+  readonly redirectUri: string | undefined;
+  readonly forceConsent: boolean;
+  readonly expiresAt: number;
+}
+
+interface RefreshRecord {
+  readonly token: string;
+  readonly clientId: string;
+  readonly user: string;
+  readonly scopes: readonly string[];
+  readonly dc: string;
+  readonly createdAt: number;
+  /** Times of refresh-grant mints, oldest first (the throttle's sliding window). */
+  mints: number[];
+  /** Access tokens minted from it, oldest first (may contain dead ones until pruned). */
+  live: string[];
+}
+
+interface AccessRecord {
+  readonly token: string;
+  readonly clientId: string;
+  readonly user: string;
+  readonly scopes: readonly string[];
+  readonly dc: string;
+  readonly issuedAt: number;
+  expiresAt: number;
+  readonly refreshToken: string | undefined;
+}
+
+/** What a successful grant/refresh yields; the HTTP layer turns it into Zoho's JSON. */
+export interface MintedTokens {
+  readonly accessToken: string;
+  readonly refreshToken?: string;
+  readonly scopes: readonly string[];
+  readonly lifetimeMs: number;
+}
+
+export type TokenOutcome =
+  | { readonly ok: true; readonly tokens: MintedTokens }
+  | { readonly ok: false; readonly error: OAuthError; readonly retryAfterMs?: number };
+
+export type CodeOutcome = { readonly ok: true; readonly code: string } | { readonly ok: false; readonly retryAfterMs: number };
+
+/** Public view of a token, for tests. */
+export interface TokenInfo {
+  readonly type: 'access' | 'refresh';
+  readonly clientId: string;
+  readonly user: string;
+  readonly scopes: readonly string[];
+  readonly dc: string;
+  readonly issuedAt: number;
+  /** Access tokens only. */
+  readonly expiresAt?: number;
+  /** Access tokens minted from a refresh token only. */
+  readonly refreshToken?: string;
+}
+
+export type AccessCheck =
+  | { readonly ok: true; readonly user: string; readonly scopes: readonly string[]; readonly clientId: string }
+  | { readonly ok: false; readonly reason: 'dead' | 'wrong_dc' };
+
+export interface IssueCodeRequest {
+  readonly clientId: string;
+  readonly user: string;
+  readonly scopes: readonly string[];
+  readonly offline: boolean;
+  readonly redirectUri: string | undefined;
+  readonly forceConsent: boolean;
+  readonly lifetimeMs: number;
+}
+
+/**
+ * Clients, grant codes and tokens of one emulator instance, with Zoho's limits. Pure logic on the
+ * emulator clock: no HTTP here, so every rule is testable and shared by all data centers.
+ */
+export class OAuthState {
+  readonly #clients = new Map<string, ClientRecord>();
+  readonly #codes = new Map<string, CodeRecord>();
+  readonly #refresh = new Map<string, RefreshRecord>();
+  readonly #access = new Map<string, AccessRecord>();
+  /** Refresh tokens by user+client, oldest first (for the per-user cap and first-consent rule). */
+  readonly #refreshByGrant = new Map<string, string[]>();
+  /** Code issue times by client (for the grant-code cap). */
+  readonly #codeIssues = new Map<string, number[]>();
+  #mintsSinceSweep = 0;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly clock: EmulatorClock,
+    private readonly stats: StatsRecorder,
+  ) {}
+
+  // --- clients ---------------------------------------------------------------------------------
+
+  addClient(client: EmulatorClient): ClientRecord {
+    if (typeof client.clientId !== 'string' || client.clientId === '') throw invalid('clientId', 'clientId must be a non-empty string');
+    if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
+      throw invalid('clientSecret', 'clientSecret must be a non-empty string');
+    }
+    const dc = client.dc ?? this.options.defaultDataCenter;
+    if (!this.options.dataCenters.includes(dc)) throw invalid('dc', `client dc "${dc}" is not one of the emulator's dataCenters`);
+    const redirectUris = [...(client.redirectUris ?? [])];
+    for (const uri of redirectUris) {
+      if (!URL.canParse(uri)) throw invalid('redirectUris', 'every redirect URI must be an absolute URL');
+    }
+    const record: ClientRecord = Object.freeze({ clientId: client.clientId, clientSecret: client.clientSecret, redirectUris, dc });
+    this.#clients.set(record.clientId, record);
+    return record;
+  }
+
+  client(clientId: string): ClientRecord | undefined {
+    return this.#clients.get(clientId);
+  }
+
+  // --- grant codes -----------------------------------------------------------------------------
+
+  /** Whether the client may get another code now; if not, how long until it may. */
+  codeBudget(clientId: string): { ok: true } | { ok: false; retryAfterMs: number } {
+    const now = this.clock.now();
+    const { grantCodesPerWindow, grantCodeWindowMs } = this.options.limits;
+    const issues = pruneWindow(this.#codeIssues.get(clientId) ?? [], now - grantCodeWindowMs);
+    this.#codeIssues.set(clientId, issues);
+    if (issues.length < grantCodesPerWindow) return { ok: true };
+    return { ok: false, retryAfterMs: issues[0]! + grantCodeWindowMs - now };
+  }
+
+  issueCode(request: IssueCodeRequest): CodeOutcome {
+    const client = this.#clients.get(request.clientId);
+    if (client === undefined) throw invalid('clientId', 'unknown clientId');
+    const budget = this.codeBudget(client.clientId);
+    if (!budget.ok) return budget;
+    const now = this.clock.now();
+    this.#pruneCodes(now);
+    const code = newTokenString();
+    this.#codes.set(code, {
+      clientId: client.clientId,
+      user: request.user,
+      scopes: [...request.scopes],
+      dc: client.dc,
+      offline: request.offline,
+      redirectUri: request.redirectUri,
+      forceConsent: request.forceConsent,
+      expiresAt: now + request.lifetimeMs,
+    });
+    this.#codeIssues.get(client.clientId)!.push(now);
+    this.stats.add('codesIssued');
+    return { ok: true, code };
+  }
+
+  // --- token endpoint --------------------------------------------------------------------------
+
+  /** Client authentication shared by both grants. */
+  checkClient(clientId: string | undefined, secret: string | undefined, dc: string): OAuthError | ClientRecord {
+    if (clientId === undefined || clientId === '') return 'invalid_request';
+    const client = this.#clients.get(clientId);
+    if (client === undefined || client.dc !== dc) return 'invalid_client';
+    if (secret === undefined || secret === '') return 'invalid_request';
+    return client.clientSecret === secret ? client : 'invalid_client_secret';
+  }
+
+  exchangeCode(client: ClientRecord, code: string, redirectUri: string | undefined): TokenOutcome {
+    const now = this.clock.now();
+    const record = this.#codes.get(code);
+    if (record === undefined || record.clientId !== client.clientId || record.expiresAt <= now) {
+      if (record !== undefined && record.expiresAt <= now) this.#codes.delete(code);
+      return { ok: false, error: 'invalid_code' };
+    }
+    // A wrong redirect URI does not burn the code: the caller may retry with the right one.
+    if (record.redirectUri !== undefined && redirectUri !== record.redirectUri) return { ok: false, error: 'invalid_redirect_uri' };
+    this.#codes.delete(code);
+
+    let refreshToken: string | undefined;
+    if (record.offline && this.#wantsRefreshToken(record)) refreshToken = this.#issueRefreshToken(record, now);
+    const accessToken = this.#mintAccess(record, now, refreshToken === undefined ? undefined : this.#refresh.get(refreshToken));
+    return {
+      ok: true,
+      tokens: {
+        accessToken,
+        ...(refreshToken === undefined ? {} : { refreshToken }),
+        scopes: record.scopes,
+        lifetimeMs: this.options.accessTokenLifetimeMs,
+      },
+    };
+  }
+
+  refresh(client: ClientRecord, refreshToken: string): TokenOutcome {
+    const record = this.#refresh.get(refreshToken);
+    if (record === undefined || record.clientId !== client.clientId || record.dc !== client.dc) {
+      return { ok: false, error: 'invalid_code' };
+    }
+    const now = this.clock.now();
+    const { mintsPerWindow, mintWindowMs } = this.options.limits;
+    record.mints = pruneWindow(record.mints, now - mintWindowMs);
+    if (record.mints.length >= mintsPerWindow) {
+      return { ok: false, error: 'Access Denied', retryAfterMs: record.mints[0]! + mintWindowMs - now };
+    }
+    record.mints.push(now);
+    const accessToken = this.#mintAccess(record, now, record);
+    return { ok: true, tokens: { accessToken, scopes: record.scopes, lifetimeMs: this.options.accessTokenLifetimeMs } };
+  }
+
+  /** Revokes a refresh token known at data center `dc` and kills its access tokens. */
+  revoke(token: string, dc: string): boolean {
+    const record = this.#refresh.get(token);
+    if (record === undefined || record.dc !== dc) return false;
+    this.#deleteRefresh(record);
+    return true;
+  }
+
+  // --- API -------------------------------------------------------------------------------------
+
+  checkAccess(token: string, dc: string): AccessCheck {
+    const record = this.#access.get(token);
+    if (record === undefined) return { ok: false, reason: 'dead' };
+    if (record.expiresAt <= this.clock.now()) {
+      this.#access.delete(token);
+      return { ok: false, reason: 'dead' };
+    }
+    if (record.dc !== dc) return { ok: false, reason: 'wrong_dc' };
+    return { ok: true, user: record.user, scopes: record.scopes, clientId: record.clientId };
+  }
+
+  // --- introspection for tests -----------------------------------------------------------------
+
+  liveAccessTokens(refreshToken: string): number {
+    const record = this.#refresh.get(refreshToken);
+    if (record === undefined) return 0;
+    record.live = this.#pruneLive(record.live);
+    return record.live.length;
+  }
+
+  /** Refresh tokens currently valid for a user+client, oldest first. */
+  refreshTokensOf(clientId: string, user: string): string[] {
+    return [...(this.#refreshByGrant.get(grantKey(clientId, user)) ?? [])];
+  }
+
+  tokenInfo(token: string): TokenInfo | undefined {
+    const refresh = this.#refresh.get(token);
+    if (refresh !== undefined) {
+      const { clientId, user, scopes, dc, createdAt } = refresh;
+      return { type: 'refresh', clientId, user, scopes: [...scopes], dc, issuedAt: createdAt };
+    }
+    const access = this.#access.get(token);
+    if (access === undefined || access.expiresAt <= this.clock.now()) return undefined;
+    const { clientId, user, scopes, dc, issuedAt, expiresAt, refreshToken } = access;
+    return {
+      type: 'access',
+      clientId,
+      user,
+      scopes: [...scopes],
+      dc,
+      issuedAt,
+      expiresAt,
+      ...(refreshToken === undefined ? {} : { refreshToken }),
+    };
+  }
+
+  /** Makes every access token expired now (refresh tokens stay valid). Returns how many. */
+  expireAccessTokens(): number {
+    const now = this.clock.now();
+    let count = 0;
+    for (const record of this.#access.values()) {
+      if (record.expiresAt > now) {
+        record.expiresAt = now;
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** Revokes every refresh token and kills every access token. Returns how many refresh tokens. */
+  revokeAll(): number {
+    const count = this.#refresh.size;
+    this.#refresh.clear();
+    this.#refreshByGrant.clear();
+    this.#access.clear();
+    return count;
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  /**
+   * Zoho issues a refresh token on first consent only. "First" is read as: the user+client holds
+   * no valid refresh token right now (so revoking everything makes the next consent "first").
+   * Self Client codes always yield one; `prompt=consent` forces one.
+   */
+  #wantsRefreshToken(code: CodeRecord): boolean {
+    if (code.redirectUri === undefined || code.forceConsent || this.options.refreshTokenOnEveryConsent) return true;
+    return (this.#refreshByGrant.get(grantKey(code.clientId, code.user))?.length ?? 0) === 0;
+  }
+
+  #issueRefreshToken(code: CodeRecord, now: number): string {
+    const key = grantKey(code.clientId, code.user);
+    const list = this.#refreshByGrant.get(key) ?? [];
+    while (list.length >= this.options.limits.refreshTokensPerUserClient) {
+      const oldest = this.#refresh.get(list[0]!);
+      if (oldest === undefined) list.shift();
+      else this.#deleteRefresh(oldest);
+      this.stats.add('refreshTokensEvicted');
+    }
+    const token = newTokenString();
+    this.#refresh.set(token, { token, clientId: code.clientId, user: code.user, scopes: code.scopes, dc: code.dc, createdAt: now, mints: [], live: [] });
+    list.push(token);
+    this.#refreshByGrant.set(key, list);
+    this.stats.add('refreshTokensIssued');
+    return token;
+  }
+
+  #mintAccess(grant: Pick<CodeRecord, 'clientId' | 'user' | 'scopes' | 'dc'>, now: number, parent: RefreshRecord | undefined): string {
+    if (parent !== undefined) {
+      parent.live = this.#pruneLive(parent.live);
+      while (parent.live.length >= this.options.limits.liveAccessTokensPerRefreshToken) {
+        this.#access.delete(parent.live.shift()!);
+        this.stats.add('accessTokensEvicted');
+      }
+    }
+    const token = newTokenString();
+    this.#access.set(token, {
+      token,
+      clientId: grant.clientId,
+      user: grant.user,
+      scopes: grant.scopes,
+      dc: grant.dc,
+      issuedAt: now,
+      expiresAt: now + this.options.accessTokenLifetimeMs,
+      refreshToken: parent?.token,
+    });
+    parent?.live.push(token);
+    this.stats.add('accessTokensIssued');
+    if (++this.#mintsSinceSweep >= 1000) this.#sweep(now);
+    return token;
+  }
+
+  #deleteRefresh(record: RefreshRecord): void {
+    for (const access of record.live) this.#access.delete(access);
+    this.#refresh.delete(record.token);
+    const key = grantKey(record.clientId, record.user);
+    const list = (this.#refreshByGrant.get(key) ?? []).filter((t) => t !== record.token);
+    if (list.length === 0) this.#refreshByGrant.delete(key);
+    else this.#refreshByGrant.set(key, list);
+  }
+
+  #pruneLive(live: readonly string[]): string[] {
+    const now = this.clock.now();
+    return live.filter((t) => {
+      const record = this.#access.get(t);
+      return record !== undefined && record.expiresAt > now;
+    });
+  }
+
+  #pruneCodes(now: number): void {
+    for (const [code, record] of this.#codes) if (record.expiresAt <= now) this.#codes.delete(code);
+  }
+
+  /** Drops expired access tokens now and then, so a long-running emulator does not grow forever. */
+  #sweep(now: number): void {
+    this.#mintsSinceSweep = 0;
+    for (const [token, record] of this.#access) if (record.expiresAt <= now) this.#access.delete(token);
+  }
+}
+
+function grantKey(clientId: string, user: string): string {
+  return `${clientId}\n${user.toLowerCase()}`;
+}
+
+/** Keeps the times strictly after `since` (a time exactly one window old has left the window). */
+function pruneWindow(times: readonly number[], since: number): number[] {
+  return times.filter((t) => t > since);
+}
