@@ -31,6 +31,8 @@ export const ErrorCode = {
   STORE_CLOSED: 'STORE_CLOSED',
   /** A stored row cannot be turned into a token (corrupt or foreign data). */
   CORRUPT_RECORD: 'CORRUPT_RECORD',
+  /** An encrypted value cannot be decrypted: tampered, foreign, or its key id is not configured. */
+  DECRYPTION_FAILED: 'DECRYPTION_FAILED',
   /** The cross-process refresh lock could not be taken in time. */
   LOCK_TIMEOUT: 'LOCK_TIMEOUT',
 

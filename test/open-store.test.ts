@@ -36,7 +36,7 @@ describe('openStore', () => {
         return true;
       }, url);
     }
-    await assert.rejects(openStore('redis://x'), /known: memory:, sqlite:/);
+    await assert.rejects(openStore('mongodb://x'), /known: memory:, sqlite:, postgres:, postgresql:, redis:, rediss:/);
     await assert.rejects(openStore(42 as unknown as string), { code: ErrorCode.INVALID_STORE_URL });
   });
 });

@@ -94,7 +94,12 @@ async function handle(core: EmulatorCore, dc: string, req: IncomingMessage, res:
     await route(ctx);
   } catch (error) {
     if (!(error instanceof BadBody)) throw error;
-    if (!res.headersSent) sendJson(res, 200, { error: 'invalid_request' });
+    core.stats.tally('byError', 'invalid_request');
+    if (res.headersSent) return;
+    // Same conventions as the routes: the token endpoint answers errors with 200, revoke with 400.
+    if (endpoint === 'POST /oauth/v2/token') sendJson(res, 200, { error: 'invalid_request' });
+    else if (url.pathname.startsWith('/oauth/v2/auth')) sendHtml(res, 400, renderErrorPage('Invalid Request', 'Malformed request body.'));
+    else sendJson(res, 400, { status: 'failure', error: 'invalid_request' });
   }
 }
 

@@ -320,12 +320,16 @@ export class OAuthState {
 
   #issueRefreshToken(code: CodeRecord, now: number): string {
     const key = grantKey(code.clientId, code.user);
-    const list = this.#refreshByGrant.get(key) ?? [];
+    let list = this.#refreshByGrant.get(key) ?? [];
     while (list.length >= this.options.limits.refreshTokensPerUserClient) {
       const oldest = this.#refresh.get(list[0]!);
-      if (oldest === undefined) list.shift();
-      else this.#deleteRefresh(oldest);
+      if (oldest === undefined) {
+        list = list.slice(1);
+        continue;
+      }
+      this.#deleteRefresh(oldest);
       this.stats.add('refreshTokensEvicted');
+      list = this.#refreshByGrant.get(key) ?? [];
     }
     const token = newTokenString();
     this.#refresh.set(token, { token, clientId: code.clientId, user: code.user, scopes: code.scopes, dc: code.dc, createdAt: now, mints: [], live: [] });

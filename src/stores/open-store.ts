@@ -1,4 +1,4 @@
-import { ErrorCode, ZohoTokenError } from '../errors.js';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import type { TokenStore } from './token-store.js';
 
 type Opener = (rest: string, url: string) => Promise<TokenStore>;
@@ -15,14 +15,47 @@ const OPENERS: Record<string, Opener> = {
     const { SqliteStore } = await import('./sqlite.js');
     return new SqliteStore({ filename });
   },
+  postgres: openPostgres,
+  postgresql: openPostgres,
+  redis: openRedis,
+  rediss: openRedis,
 };
 
+async function openPostgres(_rest: string, url: string): Promise<TokenStore> {
+  const { PostgresStore } = await import('./postgres.js');
+  return asStoreUrlError(() => new PostgresStore({ url }));
+}
+
+async function openRedis(_rest: string, url: string): Promise<TokenStore> {
+  const { RedisStore } = await import('./redis.js');
+  return asStoreUrlError(() => new RedisStore({ url }));
+}
+
+/** A store that rejects its URL says INVALID_ARGUMENT; through openStore it is an INVALID_STORE_URL. */
+function asStoreUrlError(open: () => TokenStore): TokenStore {
+  try {
+    return open();
+  } catch (error) {
+    if (isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT) && error.field === 'url') throw badUrl(error.message);
+    throw error;
+  }
+}
+
 /** The URL forms `openStore` accepts. */
-export const STORE_URL_FORMS = ['memory:', 'sqlite:path/to/file.db', 'sqlite:/absolute/path.db', 'sqlite::memory:'];
+export const STORE_URL_FORMS = [
+  'memory:',
+  'sqlite:path/to/file.db',
+  'sqlite:/absolute/path.db',
+  'sqlite::memory:',
+  'postgres://user:password@host:5432/database',
+  'redis://host:6379/0',
+  'rediss://host:6380/0',
+];
 
 /**
  * Opens a store from a URL: `memory:`, `sqlite:path/to.db` (relative to the working directory),
- * `sqlite:/abs/path.db`, `sqlite:///abs/path.db` or `sqlite::memory:`.
+ * `sqlite:/abs/path.db`, `sqlite:///abs/path.db`, `sqlite::memory:`, `postgres://…` (or
+ * `postgresql://…`), `redis://…` / `rediss://…`. Server drivers load only when their scheme is used.
  */
 export async function openStore(url: string): Promise<TokenStore> {
   if (typeof url !== 'string') throw badUrl('The store URL must be a string');

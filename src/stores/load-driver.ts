@@ -1,0 +1,21 @@
+import { createRequire } from 'node:module';
+import { ErrorCode, ZohoTokenError } from '../errors.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Loads an optional driver package only when its store is used, so that nobody who uses another
+ * store ever loads (or needs to install) it. A missing package is an actionable DRIVER_MISSING.
+ */
+export function loadDriver<T>(packageName: string, storeName: string, passInstead: string): T {
+  try {
+    return require(packageName) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new ZohoTokenError(
+      ErrorCode.DRIVER_MISSING,
+      `${storeName} needs the "${packageName}" package: run \`npm install ${packageName}\`, or pass ${passInstead}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,485 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
+import { sanitizeCause } from '../redact.js';
+import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
+import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
+import { loadDriver } from './load-driver.js';
+import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
+import { RedisLock } from './redis-lock.js';
+import { APPLY, OBSERVE, type ScriptClient } from './redis-scripts.js';
+import { COLUMNS, recordToRow, rowToRecord } from './sql/columns.js';
+import type { TokenStore } from './token-store.js';
+
+const STORE_NAME = 'RedisStore';
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+const MAX_PREFIX_LENGTH = 100;
+
+/**
+ * The part of an ioredis `Redis` client the store uses, typed structurally so that `ioredis` is
+ * loaded (through `loadDriver`) only when the store creates its own client from a `url`.
+ */
+export interface RedisClientLike {
+  call(command: string, args: (string | number)[]): Promise<unknown>;
+  readonly options?: { readonly keyPrefix?: string | undefined };
+}
+
+export interface RedisStoreOptions {
+  /**
+   * Where Redis is: `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS. The store
+   * creates an ioredis client for it (ioredis must be installed) and quits it in `close()`.
+   * Give `url` or `client`, not both.
+   * @default 'redis://127.0.0.1:6379' (when no `client` is given)
+   */
+  url?: string;
+  /**
+   * An ioredis `Redis` client you built yourself. The store uses it as is and never quits it. It
+   * must not have a `keyPrefix` (use `prefix`); its own timeouts and retries apply to its commands,
+   * and the store's `timeoutMs` still bounds every store call.
+   */
+  client?: RedisClientLike;
+  /**
+   * Start of every key the store writes, so several applications (or environments) can share one
+   * Redis. 1-100 printable ASCII characters without spaces or glob characters (`* ? [ ] \`).
+   * @default 'zoho-token-store:'
+   */
+  prefix?: string;
+  /**
+   * Longest time one store call may take before it fails with STORE_ERROR, in ms. Also the connect
+   * and command timeout of the client the store creates from `url`.
+   * @default 5000
+   */
+  timeoutMs?: number;
+}
+
+/** The client the store creates from a URL: also closable. */
+interface OwnClient extends RedisClientLike {
+  readonly status: string;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  once(event: 'end', listener: () => void): unknown;
+}
+
+type RedisConstructor = new (url: string, options: Record<string, unknown>) => OwnClient;
+
+type IndexName = 'refresh' | 'grant' | 'access' | 'user';
+/** Lookup fields with an index key each: a string (one id) for unique ones, a set of ids otherwise. */
+const INDEXES: readonly { field: keyof LookupValues & keyof TokenRecord; name: IndexName; kind: 's' | 'm' }[] = [
+  { field: 'refreshToken', name: 'refresh', kind: 's' },
+  { field: 'grantToken', name: 'grant', kind: 's' },
+  { field: 'accessToken', name: 'access', kind: 'm' },
+  { field: 'userName', name: 'user', kind: 'm' },
+];
+
+/**
+ * Tokens in Redis (standalone or Sentinel, not Cluster), shared by every process that uses the
+ * same server and prefix. Key layout, with `P` the prefix:
+ *
+ * - `P token:<id>`: a hash per token, fields named like the official columns (`user_name`,
+ *   `refresh_token`, `expiry_time` as decimal epoch ms, …; an absent field is null) plus `revision`;
+ * - `P idx:refresh:<sha256>` and `P idx:grant:<sha256>` → the id holding that value;
+ *   `P idx:access:<sha256>` and `P idx:user:<sha256>` → a set of ids. Hashing keeps secrets out of
+ *   key names and makes any value (64 KiB, NUL) a short key; the hash's real value decides a match;
+ * - `P ids`: the set of all ids; `P last-id`: the highest id handed out (never reused);
+ *   `P revision`: a write counter; `P lock:<name>`: locks.
+ *
+ * Reads are single Lua scripts (atomic snapshots). Writes are optimistic: read the candidates, let
+ * matching.ts plan, then one Lua script checks that every key the plan was made from is unchanged
+ * and writes it, else the save starts over. Unlike WATCH/MULTI this holds no per-connection state,
+ * so concurrent saves can share one connection (even the caller's), and a script that ioredis
+ * re-sends after a reconnect cannot write twice: its check fails and the save re-plans.
+ */
+export class RedisStore implements TokenStore {
+  readonly prefix: string;
+  readonly timeoutMs: number;
+  /** The connection in use: the `client` you passed, or the one made from `url`. */
+  readonly client: RedisClientLike;
+  readonly lock: RedisLock;
+  readonly #ownClient: OwnClient | null;
+  readonly #keys: Keys;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} options must be an object`, { field: 'options' });
+    }
+    this.prefix = checkPrefix(options.prefix ?? 'zoho-token-store:');
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs <= 0) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'timeoutMs must be a positive integer', { field: 'timeoutMs' });
+    }
+    if (options.client !== undefined && options.url !== undefined) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} takes a url or a client, not both`, { field: 'client' });
+    }
+    if (options.client !== undefined) {
+      if (typeof options.client?.call !== 'function') {
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'client must be an ioredis Redis client', { field: 'client' });
+      }
+      this.client = options.client;
+      this.#ownClient = null;
+    } else {
+      this.#ownClient = createClient(options.url ?? DEFAULT_URL, this.timeoutMs);
+      this.client = this.#ownClient;
+    }
+    if (this.client.options?.keyPrefix) {
+      // Our scripts build token keys from ids; a client-side prefix would apply to some keys only.
+      this.#ownClient?.disconnect();
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'The client must not have a keyPrefix: use the prefix option', {
+        field: 'client',
+      });
+    }
+    this.#keys = new Keys(this.prefix);
+    this.lock = new RedisLock((what, operation) => this.#run(what, [], () => operation(this.client)), `${this.prefix}lock:`);
+  }
+
+  async findToken(token: OAuthToken): Promise<OAuthToken | null> {
+    this.#assertOpen();
+    const snapshot = snapshotToken(token, 'findToken');
+    const found = await this.#run('cannot find a token', secretsOf(snapshot), () =>
+      findMatch(snapshot, (values) => this.#candidates(values)),
+    );
+    return found && tokenFromRecord(found);
+  }
+
+  async saveToken(token: OAuthToken): Promise<void> {
+    this.#assertOpen();
+    const snapshot = snapshotToken(token, 'saveToken');
+    const secrets = secretsOf(snapshot);
+    token.id = await this.#run('cannot save a token', secrets, async (deadline) => {
+      for (let attempt = 0; ; attempt++) {
+        const id = await this.#trySave(snapshot, secrets);
+        if (id !== null) return id;
+        await backOff(attempt, deadline);
+      }
+    });
+  }
+
+  async deleteToken(id: string): Promise<void> {
+    this.#assertOpen();
+    const key = checkId(id, 'deleteToken');
+    if (key === null) return;
+    await this.#run('cannot delete a token', [], async (deadline) => {
+      for (let attempt = 0; ; attempt++) {
+        const seen = new Observed();
+        const [record] = await this.#observe([], [key], seen);
+        if (record === undefined) return;
+        const tx = new Transaction(this.#keys, seen);
+        tx.op('del', this.#keys.token(record.id));
+        for (const index of INDEXES) {
+          const value = record[index.field];
+          if (value !== null) tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, value), record.id);
+        }
+        tx.op('srem', this.#keys.ids, record.id);
+        if (await tx.apply(this.client)) return;
+        await backOff(attempt, deadline);
+      }
+    });
+  }
+
+  async getTokens(): Promise<OAuthToken[]> {
+    this.#assertOpen();
+    const records = await this.#run('cannot list tokens', [], () => this.#observe([{ key: this.#keys.ids, kind: 'm' }], []));
+    return records.sort(byId).map(tokenFromRecord);
+  }
+
+  async deleteTokens(): Promise<void> {
+    this.#assertOpen();
+    await this.#run('cannot delete the tokens', [], async (deadline) => {
+      for (let attempt = 0; ; attempt++) {
+        // One atomic delete of a snapshot: if a token was added or changed meanwhile, start over.
+        const seen = new Observed();
+        const records = await this.#observe([{ key: this.#keys.ids, kind: 'm' }], [], seen);
+        const tx = new Transaction(this.#keys, seen);
+        for (const record of records) {
+          tx.op('del', this.#keys.token(record.id));
+          for (const index of INDEXES) {
+            const value = record[index.field];
+            if (value !== null) tx.op('del', this.#keys.index(index.name, value));
+          }
+        }
+        tx.op('del', this.#keys.ids);
+        if (await tx.apply(this.client)) return;
+        await backOff(attempt, deadline);
+      }
+    });
+  }
+
+  async findTokenById(id: string): Promise<OAuthToken | null> {
+    this.#assertOpen();
+    const key = checkId(id, 'findTokenById');
+    if (key === null) return null;
+    const [record] = await this.#run('cannot find a token', [], () => this.#observe([], [key]));
+    return record ? tokenFromRecord(record) : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const client = this.#ownClient;
+    if (client === null || client.status === 'end') return;
+    // Resolve only once the socket is closed, so a process can exit right after close().
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    try {
+      await withTimeout(client.quit(), this.timeoutMs);
+      await withTimeout(ended, this.timeoutMs);
+    } catch {
+      // Server unreachable: QUIT would wait for a reconnect; drop the socket instead.
+      client.disconnect();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
+  }
+
+  /** One optimistic attempt: the id written, or null when another writer changed what it read. */
+  async #trySave(snapshot: OAuthToken, secrets: string[]): Promise<string | null> {
+    const seen = new Observed();
+    const plan = await planSaveAsync(snapshot, (values) => this.#candidates(values, seen));
+    const record = { ...plan.record };
+    secrets.push(...secretsOf(record));
+    if (plan.kind === 'insert' && plan.needsId) {
+      // INCR hands out each number once, whatever happens next; a retried insert skips a number.
+      const last = await this.client.call('INCR', [this.#keys.lastId]);
+      record.id = nextId(Number(last) - 1);
+      seen.note(this.#keys.token(record.id), 'h', '');
+    }
+    const previous = plan.kind === 'update' ? plan.previous : null;
+    const tx = new Transaction(this.#keys, seen);
+    tx.put(this.#keys.token(record.id), recordToHash(record));
+    for (const index of INDEXES) {
+      const before = previous?.[index.field] ?? null;
+      const after = record[index.field];
+      if (before === after) continue;
+      if (before !== null) tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, before), record.id);
+      if (after === null) continue;
+      const key = this.#keys.index(index.name, after);
+      if (index.kind === 's' && !seen.has(key)) {
+        // matching.ts looks up every unique value a save writes; taking one unchecked could steal it.
+        throw new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: internal error: unchecked ${index.name} index`);
+      }
+      tx.op(index.kind === 's' ? 'set' : 'sadd', key, record.id);
+    }
+    tx.op('sadd', this.#keys.ids, record.id);
+    const explicit = plan.kind === 'insert' && !plan.needsId ? numericId(record.id) : null;
+    if (explicit !== null) tx.op('max', this.#keys.lastId, String(explicit));
+    return (await tx.apply(this.client)) ? record.id : null;
+  }
+
+  #candidates(values: LookupValues, seen?: Observed): Promise<TokenRecord[]> {
+    const keys: IndexKey[] = [];
+    for (const index of INDEXES) {
+      const value = values[index.field];
+      if (value !== null) keys.push({ key: this.#keys.index(index.name, value), kind: index.kind });
+    }
+    return this.#observe(keys, values.id === null ? [] : [values.id], seen);
+  }
+
+  /** Reads index keys and the tokens they (and `ids`) point at, noting what it saw for a later check. */
+  async #observe(keys: readonly IndexKey[], ids: readonly string[], seen?: Observed): Promise<TokenRecord[]> {
+    const reply = await OBSERVE.run(
+      this.client,
+      keys.map((k) => k.key),
+      [this.#keys.token(''), ...keys.map((k) => k.kind), ...ids],
+    );
+    const [prints, rows] = Array.isArray(reply) ? (reply as unknown[]) : [];
+    if (!Array.isArray(prints) || !Array.isArray(rows)) throw badReply();
+    keys.forEach(({ key, kind }, i) => seen?.note(key, kind, String(prints[i])));
+    const records: TokenRecord[] = [];
+    for (const row of rows as unknown[]) {
+      const [id, flat] = Array.isArray(row) ? (row as unknown[]) : [];
+      if (typeof id !== 'string' || !Array.isArray(flat)) throw badReply();
+      const hash = hashFields(flat);
+      seen?.note(this.#keys.token(id), 'h', flat.length === 0 ? '' : String(hash['revision'] ?? '0'));
+      if (flat.length === 0) continue;
+      const record = rowToRecord(hash);
+      if (record.id !== id) {
+        throw new ZohoTokenError(ErrorCode.CORRUPT_RECORD, `Stored token ${JSON.stringify(id)} holds the id ${JSON.stringify(record.id)}`);
+      }
+      records.push(record);
+    }
+    return records;
+  }
+
+  /** Runs one store call: typed errors with the call's secrets scrubbed, and a bounded duration. */
+  async #run<T>(what: string, secrets: readonly string[], operation: (deadline: number) => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    try {
+      return await withTimeout(operation(Date.now() + this.timeoutMs), this.timeoutMs);
+    } catch (error) {
+      throw toStoreError(what, error, secrets);
+    }
+  }
+}
+
+interface IndexKey {
+  key: string;
+  kind: 's' | 'm';
+}
+
+/** Key names under one prefix. */
+class Keys {
+  readonly ids: string;
+  readonly lastId: string;
+  readonly revision: string;
+
+  constructor(readonly prefix: string) {
+    this.ids = `${prefix}ids`;
+    this.lastId = `${prefix}last-id`;
+    this.revision = `${prefix}revision`;
+  }
+
+  token(id: string): string {
+    return `${this.prefix}token:${id}`;
+  }
+
+  index(name: IndexName, value: string): string {
+    return `${this.prefix}idx:${name}:${createHash('sha256').update(value, 'utf8').digest('hex')}`;
+  }
+}
+
+/** What one attempt read, key by key (the first reading wins): the preconditions of its write. */
+class Observed {
+  readonly #seen = new Map<string, { kind: 'h' | 's' | 'm'; print: string }>();
+
+  note(key: string, kind: 'h' | 's' | 'm', print: string): void {
+    if (!this.#seen.has(key)) this.#seen.set(key, { kind, print });
+  }
+
+  has(key: string): boolean {
+    return this.#seen.has(key);
+  }
+
+  entries(): IterableIterator<[string, { kind: 'h' | 's' | 'm'; print: string }]> {
+    return this.#seen.entries();
+  }
+}
+
+/** Builds the arguments of the APPLY script: the checks, then the operations (see its comment). */
+class Transaction {
+  readonly #keys: string[];
+  readonly #slots = new Map<string, number>();
+  readonly #checks: string[] = [];
+  readonly #ops: string[] = [];
+
+  constructor(keys: Keys, seen: Observed) {
+    this.#keys = [keys.revision];
+    for (const [key, { kind, print }] of seen.entries()) this.#checks.push(this.#slot(key), kind, print);
+  }
+
+  put(key: string, fields: string[]): void {
+    this.#ops.push('put', this.#slot(key), String(fields.length / 2), ...fields);
+  }
+
+  op(name: 'del' | 'sadd' | 'srem' | 'set' | 'delif' | 'max', key: string, value?: string): void {
+    this.#ops.push(name, this.#slot(key));
+    if (name !== 'del') this.#ops.push(value!);
+  }
+
+  async apply(client: ScriptClient): Promise<boolean> {
+    const done = await APPLY.run(client, this.#keys, [String(this.#checks.length / 3), ...this.#checks, ...this.#ops]);
+    return done === 1;
+  }
+
+  #slot(key: string): string {
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      this.#keys.push(key);
+      this.#slots.set(key, (slot = this.#keys.length));
+    }
+    return String(slot);
+  }
+}
+
+function createClient(url: string, timeoutMs: number): OwnClient {
+  if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
+    // URLs carry passwords: never echo one.
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url must start with redis:// or rediss://', { field: 'url' });
+  }
+  const driver = loadDriver<{ Redis?: RedisConstructor; default?: RedisConstructor }>('ioredis', STORE_NAME, 'a `client`');
+  const Redis = driver.Redis ?? driver.default ?? (driver as unknown as RedisConstructor);
+  let client: OwnClient;
+  try {
+    client = new Redis(url, {
+      // Fail a command after one failed reconnect instead of queueing it for ~20: a bounded,
+      // typed STORE_ERROR, and the next call works as soon as the server is back.
+      maxRetriesPerRequest: 1,
+      commandTimeout: timeoutMs,
+      connectTimeout: timeoutMs,
+      connectionName: 'zoho-token-store',
+    });
+  } catch {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url is not a valid redis:// or rediss:// URL', { field: 'url' });
+  }
+  // Connection errors reach callers through their commands; without a listener ioredis would also
+  // print every reconnect failure to stderr.
+  client.on('error', () => {});
+  return client;
+}
+
+/** Non-empty, short, printable, no spaces, and no glob characters so `SCAN MATCH '<prefix>*'` works. */
+function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !/^[!-~]+$/.test(prefix) || /[*?[\]\\]/.test(prefix) || prefix.length > MAX_PREFIX_LENGTH) {
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      `prefix must be 1-${MAX_PREFIX_LENGTH} printable ASCII characters without spaces or * ? [ ] \\`,
+      { field: 'prefix' },
+    );
+  }
+  return prefix;
+}
+
+function recordToHash(record: TokenRecord): string[] {
+  const fields: string[] = [];
+  recordToRow(record).forEach((value, i) => {
+    if (value !== null) fields.push(COLUMNS[i]!, value);
+  });
+  return fields;
+}
+
+function hashFields(flat: unknown[]): Record<string, unknown> {
+  const hash: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[String(flat[i])] = flat[i + 1];
+  return hash;
+}
+
+function byId(a: TokenRecord, b: TokenRecord): number {
+  const x = numericId(a.id);
+  const y = numericId(b.id);
+  if (x !== null && y !== null) return x - y;
+  if (x !== null || y !== null) return x !== null ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Short jittered pause after losing a race; gives up (STORE_ERROR) at the call's deadline. */
+async function backOff(attempt: number, deadline: number): Promise<void> {
+  const left = deadline - Date.now();
+  if (left <= 0) throw new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: too many concurrent writers, gave up`);
+  await sleep(Math.min(left, Math.random() * Math.min(50, 2 ** attempt)));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  // The operation may still settle after the timeout; nobody is waiting for it then.
+  promise.catch(() => {});
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function badReply(): ZohoTokenError {
+  return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: unexpected reply from Redis`);
+}
+
+function toStoreError(what: string, error: unknown, secrets: readonly string[]): ZohoTokenError {
+  if (isZohoTokenError(error)) return error;
+  // ioredis attaches the command and its arguments (token values) to errors: keep only the message.
+  const cause = sanitizeCause(error, secrets);
+  return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: ${what}: ${cause.message}`, { cause });
+}
+
+function secretsOf(token: OAuthToken | TokenRecord): string[] {
+  return SECRET_FIELDS.map((field) => token[field]).filter((value): value is string => typeof value === 'string');
+}
