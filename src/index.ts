@@ -7,7 +7,8 @@ export type { TokenStore, StoreLock, LockHandle, LockOptions } from './stores/to
 export { MemoryStore } from './stores/memory.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.js';
 export { openStore, STORE_URL_FORMS } from './stores/open-store.js';
-export { DataCenter, type DataCenterName, type Environment, type EnvironmentKind } from './oauth/environment.js';
+// The OAuth protocol layer (data centers, token endpoint, revoke, authorization URL).
+export * from './oauth/index.js';
 // For custom stores: the one implementation of the matching rules, so no store re-implements them.
 export {
   findMatch,
@@ -23,3 +24,19 @@ export {
   type SavePlan,
 } from './stores/matching.js';
 export { tokenFromRecord, RECORD_FIELDS } from './token/token-record.js';
+export { ZohoAuth, type ExchangeOptions, type AuthorizationUrlOptions } from './auth/zoho-auth.js';
+export type { ZohoAuthOptions, Clock } from './auth/zoho-auth-options.js';
+export type { TokenRef } from './auth/token-ref.js';
+export type { AccessCredentials } from './auth/token-cache.js';
+export { silentLogger, redactingLogger, type Logger, type LogMethod, type LogLevel } from './auth/logger.js';
+export type { ZohoAuthHooks, SaveReason, TokenSavedEvent, TokenRefreshedEvent, TokenRevokedEvent, TokenDeadEvent } from './auth/events.js';
+export { refreshLockName } from './auth/store-lock.js';
+export { ZohoClient, type ZohoClientOptions, type ZohoRequestOptions } from './client/zoho-client.js';
+export {
+  EncryptedStore,
+  withEncryption,
+  type EncryptedStoreOptions,
+  type RotateKeysOptions,
+  type RotationReport,
+  type KeyMaterial,
+} from './stores/encrypted.js';

@@ -36,7 +36,59 @@ describe('openStore', () => {
         return true;
       }, url);
     }
-    await assert.rejects(openStore('mongodb://x'), /known: memory:, sqlite:, postgres:, postgresql:, redis:, rediss:/);
+    await assert.rejects(openStore('mongodb://x'), /known: memory:, sqlite:, postgres:, postgresql:, redis:, rediss:, mysql:, mariadb:/);
     await assert.rejects(openStore(42 as unknown as string), { code: ErrorCode.INVALID_STORE_URL });
+  });
+});
+
+describe('openStore with server URLs', () => {
+  it('opens postgres://, mysql:// and redis:// stores that work', async (t) => {
+    const { skipUnlessReachable, MARIADB, POSTGRES, REDIS } = await import('./helpers/services.js');
+    const mysql = await import('mysql2/promise');
+    const pg = await import('pg');
+    const database = `zts_open_${process.pid}`;
+    const urls: string[] = [];
+    if (!(await skipUnlessReachable(POSTGRES))) {
+      const admin = new pg.default.Client({ host: '127.0.0.1', user: 'postgres', database: 'test' });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${database}`);
+      await admin.end();
+      t.after(async () => {
+        const c = new pg.default.Client({ host: '127.0.0.1', user: 'postgres', database: 'test' });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        await c.end();
+      });
+      urls.push(`postgres://postgres@127.0.0.1:5432/${database}`);
+    }
+    if (!(await skipUnlessReachable(MARIADB))) {
+      const admin = await mysql.createConnection({ host: '127.0.0.1', user: 'root' });
+      await admin.query(`CREATE DATABASE ${database}`);
+      t.after(async () => {
+        await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+        await admin.end();
+      });
+      urls.push(`mysql://root@127.0.0.1:3306/${database}`);
+    }
+    if (!(await skipUnlessReachable(REDIS))) urls.push('redis://127.0.0.1:6379/9');
+    for (const url of urls) {
+      const store = await openStore(url);
+      const token = new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken: `r-${process.pid}`, accessToken: 'a', userSignature: `${process.pid}@open-store` });
+      await store.saveToken(token);
+      assert.equal((await store.findToken(new OAuthToken({ clientId: 'c', userSignature: `${process.pid}@open-store` })))?.refreshToken, `r-${process.pid}`, url);
+      await store.deleteToken(token.id!);
+      assert.equal(await store.findTokenById(token.id!), null);
+      await store.close();
+    }
+  });
+
+  it('refuses malformed server URLs without echoing a password', async () => {
+    for (const url of ['postgres://user:hunter2@[bad', 'mysql://root:hunter2@127.0.0.1:3306', 'redis://:hunter2@[bad']) {
+      await assert.rejects(openStore(url), (error: unknown) => {
+        assert.ok(error instanceof ZohoTokenError, url);
+        assert.ok(!error.message.includes('hunter2'), error.message);
+        return true;
+      });
+    }
   });
 });

@@ -19,7 +19,16 @@ const OPENERS: Record<string, Opener> = {
   postgresql: openPostgres,
   redis: openRedis,
   rediss: openRedis,
+  mysql: openMySql,
+  mariadb: openMySql,
 };
+
+async function openMySql(_rest: string, url: string): Promise<TokenStore> {
+  const { MySqlStore } = await import('./mysql.js');
+  return MySqlStore.open({ url }).catch((error: unknown) => {
+    throw urlError(error);
+  });
+}
 
 async function openPostgres(_rest: string, url: string): Promise<TokenStore> {
   const { PostgresStore } = await import('./postgres.js');
@@ -31,14 +40,17 @@ async function openRedis(_rest: string, url: string): Promise<TokenStore> {
   return asStoreUrlError(() => new RedisStore({ url }));
 }
 
-/** A store that rejects its URL says INVALID_ARGUMENT; through openStore it is an INVALID_STORE_URL. */
 function asStoreUrlError(open: () => TokenStore): TokenStore {
   try {
     return open();
   } catch (error) {
-    if (isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT) && error.field === 'url') throw badUrl(error.message);
-    throw error;
+    throw urlError(error);
   }
+}
+
+/** A store that rejects its URL says INVALID_ARGUMENT; through openStore it is an INVALID_STORE_URL. */
+function urlError(error: unknown): unknown {
+  return isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT) && error.field === 'url' ? badUrl(error.message) : error;
 }
 
 /** The URL forms `openStore` accepts. */
@@ -48,6 +60,7 @@ export const STORE_URL_FORMS = [
   'sqlite:/absolute/path.db',
   'sqlite::memory:',
   'postgres://user:password@host:5432/database',
+  'mysql://user:password@host:3306/database',
   'redis://host:6379/0',
   'rediss://host:6380/0',
 ];
@@ -55,7 +68,7 @@ export const STORE_URL_FORMS = [
 /**
  * Opens a store from a URL: `memory:`, `sqlite:path/to.db` (relative to the working directory),
  * `sqlite:/abs/path.db`, `sqlite:///abs/path.db`, `sqlite::memory:`, `postgres://…` (or
- * `postgresql://…`), `redis://…` / `rediss://…`. Server drivers load only when their scheme is used.
+ * `postgresql://…`), `mysql://…` (or `mariadb://…`), `redis://…` / `rediss://…`. Server drivers load only when their scheme is used.
  */
 export async function openStore(url: string): Promise<TokenStore> {
   if (typeof url !== 'string') throw badUrl('The store URL must be a string');

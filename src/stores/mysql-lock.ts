@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, ZohoTokenError } from '../errors.js';
+import type { LockHandle, LockOptions, StoreLock } from './token-store.js';
+
+/** A value bound to a statement parameter. */
+export type MySqlValue = string | number | null;
+
+/** Runs one statement with bound values on any pooled connection; the store handles errors. */
+export type MySqlRunner = (sql: string, values: MySqlValue[]) => Promise<Record<string, unknown>[]>;
+
+/** Longest lock name: the `name` column is `varchar(255)`. */
+export const MAX_LOCK_NAME_LENGTH = 255;
+
+// The SERVER's clock, in UTC epoch ms: every host compares leases against the same clock, and
+// UTC_TIMESTAMP does not depend on a session's time_zone.
+const NOW_MS = "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)";
+
+/** The lock table's DDL, created beside the token table. */
+export function lockTableDdl(lockTable: string): string {
+  return (
+    `CREATE TABLE IF NOT EXISTS ${lockTable} (name varchar(${MAX_LOCK_NAME_LENGTH}) NOT NULL, ` +
+    'owner char(36) NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (name)) ' +
+    'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
+  );
+}
+
+/**
+ * Leased locks in a side table. `GET_LOCK` would be bound to one connection, which a pool hands
+ * out at random, so a lock is a row instead: taking one is a single upsert that only changes the
+ * owner when the stored lease has run out, then a read of who owns it. Both work on any pooled
+ * connection and across hosts. Releasing deletes the row only if this owner still holds it.
+ */
+export class MySqlLock implements StoreLock {
+  readonly #run: MySqlRunner;
+  readonly #take: string;
+  readonly #owner: string;
+  readonly #release: string;
+
+  constructor(lockTable: string, run: MySqlRunner) {
+    this.#run = run;
+    // Both conditions read the old expires_at, so the result is the same whether the server
+    // assigns left to right or simultaneously (MariaDB's SIMULTANEOUS_ASSIGNMENT mode).
+    this.#take =
+      `INSERT INTO ${lockTable} (name, owner, expires_at) VALUES (?, ?, ${NOW_MS} + ?) ON DUPLICATE KEY UPDATE ` +
+      `owner = IF(expires_at <= ${NOW_MS}, ?, owner), expires_at = IF(expires_at <= ${NOW_MS}, ${NOW_MS} + ?, expires_at)`;
+    this.#owner = `SELECT owner FROM ${lockTable} WHERE name = ?`;
+    this.#release = `DELETE FROM ${lockTable} WHERE name = ? AND owner = ?`;
+  }
+
+  async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
+    checkLockArguments(name, options);
+    const owner = randomUUID();
+    const deadline = Date.now() + options.waitMs;
+    for (let attempt = 0; ; attempt++) {
+      if (await this.#tryTake(name, owner, options.leaseMs)) {
+        return { release: async () => void (await this.#run(this.#release, [name, owner])) };
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      // Growing, jittered pauses: a short first pause serves a quick holder fast, and waiters on
+      // a long refresh neither hammer the server nor wake in lockstep.
+      await sleep(Math.min(left, Math.random() * Math.min(100, 5 * 2 ** attempt)));
+    }
+  }
+
+  async #tryTake(name: string, owner: string, leaseMs: number): Promise<boolean> {
+    await this.#run(this.#take, [name, owner, leaseMs, owner, leaseMs]);
+    // The upsert's affected-row count cannot tell "took it" from "unchanged" (mysql2 asks for
+    // found rows), so read the owner back; owners are random UUIDs.
+    const rows = await this.#run(this.#owner, [name]);
+    return rows[0]?.['owner'] === owner;
+  }
+}
+
+function checkLockArguments(name: unknown, options: LockOptions): void {
+  if (typeof name !== 'string' || name.length === 0 || [...name].length > MAX_LOCK_NAME_LENGTH) {
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      `A lock needs a non-empty name of at most ${MAX_LOCK_NAME_LENGTH} characters`,
+      { field: 'name' },
+    );
+  }
+  const leaseMs = options?.leaseMs;
+  const waitMs = options?.waitMs;
+  if (!Number.isSafeInteger(leaseMs) || leaseMs <= 0) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'leaseMs must be a positive integer', { field: 'leaseMs' });
+  }
+  if (!Number.isSafeInteger(waitMs) || waitMs < 0) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'waitMs must be a non-negative integer', { field: 'waitMs' });
+  }
+}

@@ -1,0 +1,637 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
+import { sanitizeCause } from '../redact.js';
+import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
+import { RECORD_FIELDS, tokenFromRecord, type TokenRecord } from '../token/token-record.js';
+import { loadDriver } from './load-driver.js';
+import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
+import { MySqlLock, lockTableDdl, type MySqlValue } from './mysql-lock.js';
+import { COLUMNS, checkTableName, recordToRow, rowToRecord, type Column } from './sql/columns.js';
+import type { TokenStore } from './token-store.js';
+
+export type { MySqlValue } from './mysql-lock.js';
+
+const STORE_NAME = 'MySqlStore';
+
+/**
+ * The parts of a `mysql2/promise` pool the store uses, typed structurally so that mysql2 is only
+ * loaded (at runtime) by those who use this store. A `mysql2/promise` `Pool` fits.
+ */
+export interface MySqlPool {
+  getConnection(): Promise<MySqlPoolConnection>;
+  execute(sql: string, values?: MySqlValue[]): Promise<unknown>;
+  query(sql: string): Promise<unknown>;
+  end(): Promise<void>;
+}
+
+/** The parts of a `mysql2/promise` `PoolConnection` the store uses. */
+export interface MySqlPoolConnection {
+  execute(sql: string, values?: MySqlValue[]): Promise<unknown>;
+  query(sql: string): Promise<unknown>;
+  release(): void;
+  destroy(): void;
+}
+
+export interface MySqlStoreOptions {
+  /**
+   * `mysql://user:password@host:port/database` (or `mariadb://…`); query parameters are passed to
+   * mysql2 as connection options (`?ssl={"rejectUnauthorized":true}`). The store creates a pool
+   * from it and closes that pool in `close()`. Give either `url` or `pool`.
+   */
+  url?: string;
+  /**
+   * A `mysql2/promise` pool you created (with a default database). The store uses it as is and
+   * never closes it. Give either `url` or `pool`.
+   */
+  pool?: MySqlPool;
+  /**
+   * Table name: letters, digits and underscores, at most 59 characters (the side tables
+   * `<table>_meta` and `<table>_lock` must fit MySQL's 64). The official SDKs' is `oauthtoken`.
+   * @default 'oauthtoken'
+   */
+  table?: string;
+  /**
+   * Create the tables, and add our columns and indexes to an existing (official) table, when they
+   * are missing. With `false` the store only checks that they exist: for database users without
+   * DDL rights, once an administrator has run the DDL of docs/stores/mysql.md.
+   * @default true
+   */
+  createTable?: boolean;
+  /**
+   * Size of the connection pool created from `url` (ignored with `pool`).
+   * @default 10
+   */
+  connectionLimit?: number;
+}
+
+type Row = Record<string, unknown>;
+type Run = (sql: string, values: MySqlValue[]) => Promise<Row[]>;
+
+/** How a column limits a value: characters (varchar) or bytes (text types). */
+interface ColumnLimit {
+  chars?: number;
+  bytes?: number;
+}
+
+/** Saves hitting a duplicate key or a deadlock (a foreign writer raced us) are retried whole. */
+const SAVE_ATTEMPTS = 5;
+
+const ER_DUP_FIELDNAME = 1060;
+const ER_DUP_KEYNAME = 1061;
+const ER_DUP_ENTRY = 1062;
+const ER_LOCK_DEADLOCK = 1213;
+const ER_TRUNCATED_WRONG_VALUE_FOR_FIELD = 1366;
+const ER_DATA_TOO_LONG = 1406;
+
+/**
+ * A store in a MySQL or MariaDB table compatible with the official SDKs' `oauthtoken` table, for a
+ * fleet of processes and hosts. Every save is one transaction on one pooled connection that first
+ * locks a meta row (so savers of every process serialize their read-plan-write and never hand
+ * out one id twice), then locks its candidate rows, writes the plan of `matching.ts` and commits.
+ * Exact, case-sensitive uniqueness comes from SHA-256 columns with unique indexes; every value is
+ * a bound parameter of a server-side prepared statement.
+ *
+ * The schema is prepared on the first call (or by `MySqlStore.open`, which reports problems at once).
+ */
+export class MySqlStore implements TokenStore {
+  readonly table: string;
+  readonly lock: MySqlLock;
+  readonly #pool: MySqlPool;
+  readonly #ownsPool: boolean;
+  readonly #createTable: boolean;
+  readonly #sql: ReturnType<typeof statements>;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #init: Promise<void> | undefined;
+  #limits = new Map<Column, ColumnLimit>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /** Opens a store and prepares its schema, so that a wrong URL or missing table fails here. */
+  static async open(options: MySqlStoreOptions): Promise<MySqlStore> {
+    const store = new MySqlStore(options);
+    try {
+      await store.#operation([], async () => undefined);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  }
+
+  constructor(options: MySqlStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs options with a url or a pool`, { field: 'options' });
+    }
+    this.table = checkMySqlTableName(options.table ?? 'oauthtoken');
+    this.#createTable = options.createTable ?? true;
+    if (typeof this.#createTable !== 'boolean') {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'createTable must be a boolean', { field: 'createTable' });
+    }
+    if ((options.url === undefined) === (options.pool === undefined)) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs exactly one of url and pool`, { field: 'url' });
+    }
+    if (options.pool !== undefined) {
+      if (typeof options.pool?.getConnection !== 'function' || typeof options.pool.execute !== 'function') {
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'pool must be a mysql2/promise pool', { field: 'pool' });
+      }
+      this.#pool = options.pool;
+      this.#ownsPool = false;
+    } else {
+      const connectionLimit = options.connectionLimit ?? 10;
+      if (!Number.isSafeInteger(connectionLimit) || connectionLimit < 1) {
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'connectionLimit must be a positive integer', {
+          field: 'connectionLimit',
+        });
+      }
+      const uri = checkUrl(options.url);
+      const driver = loadDriver<{ createPool(config: object): MySqlPool }>('mysql2/promise', STORE_NAME, 'a mysql2/promise pool as `pool`');
+      this.#pool = driver.createPool({ uri, connectionLimit });
+      this.#ownsPool = true;
+    }
+    this.#sql = statements(this.table);
+    this.lock = new MySqlLock(quote(`${this.table}_lock`), (sql, values) =>
+      this.#operation([], () => this.#execute(sql, values)),
+    );
+  }
+
+  async findToken(token: OAuthToken): Promise<OAuthToken | null> {
+    this.#assertOpen();
+    const snapshot = snapshotToken(token, 'findToken');
+    return this.#operation(secretsOf(snapshot), async () => {
+      const found = await findMatch(snapshot, (values) => this.#candidates((s, v) => this.#execute(s, v), values, false));
+      return found && tokenFromRecord(found);
+    });
+  }
+
+  async saveToken(token: OAuthToken): Promise<void> {
+    this.#assertOpen();
+    const snapshot = snapshotToken(token, 'saveToken');
+    const secrets = secretsOf(snapshot);
+    token.id = await this.#operation(secrets, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#saveOnce(snapshot, secrets);
+        } catch (error) {
+          const retry = error instanceof StaleConnection || [ER_DUP_ENTRY, ER_LOCK_DEADLOCK].includes(errnoOf(error) ?? 0);
+          if (!retry || attempt >= SAVE_ATTEMPTS) throw error instanceof StaleConnection ? error.cause : error;
+          await sleep(Math.random() * 5 * attempt);
+        }
+      }
+    });
+  }
+
+  async deleteToken(id: string): Promise<void> {
+    this.#assertOpen();
+    const key = checkId(id, 'deleteToken');
+    if (key !== null) await this.#operation([], () => this.#execute(this.#sql.deleteById, [key, key]));
+  }
+
+  async getTokens(): Promise<OAuthToken[]> {
+    this.#assertOpen();
+    return this.#operation([], async () => (await this.#execute(this.#sql.all, [])).map((row) => tokenFromRecord(rowToRecord(row))));
+  }
+
+  async deleteTokens(): Promise<void> {
+    this.#assertOpen();
+    await this.#operation([], () => this.#execute(this.#sql.deleteAll, []));
+  }
+
+  async findTokenById(id: string): Promise<OAuthToken | null> {
+    this.#assertOpen();
+    const key = checkId(id, 'findTokenById');
+    if (key === null) return null;
+    return this.#operation([], async () => {
+      // `=` ignores trailing spaces (and case, in an official table): keep only the exact id.
+      const found = (await this.#execute(this.#sql.byId, [key])).map(rowToRecord).find((record) => record.id === key);
+      return found ? tokenFromRecord(found) : null;
+    });
+  }
+
+  /** Waits for the calls in progress, then ends the pool if the store created it. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#closing = (async () => {
+        await Promise.allSettled(this.#inFlight);
+        if (!this.#ownsPool) return;
+        try {
+          await this.#pool.end();
+        } catch (error) {
+          throw storeError('cannot close the pool', error, []);
+        }
+      })();
+    }
+    return this.#closing;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
+  }
+
+  /** Runs a call once the schema is ready; tracks it for `close` and types its errors. */
+  async #operation<T>(secrets: readonly string[], body: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    const run = this.#ready().then(body);
+    this.#inFlight.add(run);
+    try {
+      return await run;
+    } catch (error) {
+      throw toStoreError(error, secrets);
+    } finally {
+      this.#inFlight.delete(run);
+    }
+  }
+
+  #ready(): Promise<void> {
+    this.#init ??= prepareSchema(this.#pool, this.table, this.#createTable).then(
+      (limits) => {
+        this.#limits = limits;
+      },
+      (error: unknown) => {
+        // Let the next call try again (the server may be back by then).
+        this.#init = undefined;
+        throw isZohoTokenError(error) ? error : storeError(`cannot prepare table ${this.table}`, error, []);
+      },
+    );
+    return this.#init;
+  }
+
+  /** One statement on any pooled connection; a connection the server dropped while idle is retried once. */
+  async #execute(sql: string, values: MySqlValue[]): Promise<Row[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return rowsOf(await this.#pool.execute(sql, values));
+      } catch (error) {
+        if (attempt >= 2 || !isFatal(error)) throw error;
+      }
+    }
+  }
+
+  async #candidates(run: Run, values: LookupValues, forUpdate: boolean): Promise<TokenRecord[]> {
+    const conditions: string[] = [];
+    const params: MySqlValue[] = [];
+    for (const [key, condition] of LOOKUPS) {
+      const value = values[key];
+      if (value === null) continue;
+      conditions.push(condition);
+      params.push(value);
+    }
+    if (conditions.length === 0) return [];
+    const sql = `${this.#sql.select} WHERE ${conditions.join(' OR ')}${forUpdate ? ' FOR UPDATE' : ''}`;
+    return (await run(sql, params)).map(rowToRecord);
+  }
+
+  /** One attempt: a transaction on one connection, rolled back on any error, the connection always given back. */
+  async #saveOnce(snapshot: OAuthToken, secrets: string[]): Promise<string> {
+    const connection = await this.#pool.getConnection();
+    let healthy = true;
+    try {
+      try {
+        // Strict mode for this session: a value too long for its column is refused, never truncated.
+        await connection.query(STRICT_MODE);
+      } catch (error) {
+        // The server dropped this idle connection: nothing was done yet, another one will do.
+        if (isFatal(error)) throw new StaleConnection(error);
+        throw error;
+      }
+      await connection.query('START TRANSACTION');
+      try {
+        const id = await this.#saveInTransaction((sql, values) => connection.execute(sql, values).then(rowsOf), snapshot, secrets);
+        await connection.query('COMMIT');
+        return id;
+      } catch (error) {
+        if (!isFatal(error)) await connection.query('ROLLBACK').catch(() => (healthy = false));
+        throw error;
+      }
+    } catch (error) {
+      if (isFatal(error) || error instanceof StaleConnection) healthy = false;
+      throw error;
+    } finally {
+      if (healthy) await connection.query(RESTORE_MODE).catch(() => (healthy = false));
+      if (healthy) connection.release();
+      else connection.destroy();
+    }
+  }
+
+  async #saveInTransaction(run: Run, snapshot: OAuthToken, secrets: string[]): Promise<string> {
+    // Every saver of every process queues on this one row, so the plan below sees all their
+    // commits and the next id cannot be handed out twice.
+    await run(this.#sql.lockMeta, []);
+    const plan = await planSaveAsync(snapshot, (values) => this.#candidates(run, values, true));
+    const record = { ...plan.record };
+    secrets.push(...SECRET_FIELDS.map((field) => record[field]).filter((v): v is string => typeof v === 'string'));
+    this.#checkFits(record);
+    if (plan.kind === 'update') {
+      await run(this.#sql.update, [...recordToRow(record).slice(1), plan.previous.id]);
+      return record.id;
+    }
+    if (plan.needsId) {
+      const [row] = await run(this.#sql.largestId, []);
+      record.id = nextId(row?.['largest'] as string | number | null | undefined);
+    }
+    await run(this.#sql.insert, recordToRow(record));
+    const number = numericId(record.id);
+    if (number !== null) await run(this.#sql.bumpLastId, [number, number]);
+    return record.id;
+  }
+
+  /** A value longer than its column (an official table's varchar(255)) is refused by name, never truncated. */
+  #checkFits(record: TokenRecord): void {
+    const row = recordToRow(record);
+    COLUMNS.forEach((column, index) => {
+      const value = row[index];
+      const limit = this.#limits.get(column);
+      if (value == null || limit === undefined) return;
+      const tooLong =
+        (limit.chars !== undefined && value.length > limit.chars && [...value].length > limit.chars) ||
+        (limit.bytes !== undefined && Buffer.byteLength(value, 'utf8') > limit.bytes);
+      if (!tooLong) return;
+      const field = fieldOf(column);
+      const size = limit.chars !== undefined ? `${limit.chars} characters` : `${limit.bytes} bytes`;
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_TOKEN,
+        `${STORE_NAME}: the token's ${field} is longer than column ${column} of table ${this.table} holds (${size}); nothing was saved`,
+        { field },
+      );
+    });
+  }
+}
+
+/** A connection that was dead before the save used it; the save is retried on another. */
+class StaleConnection extends Error {
+  constructor(override readonly cause: unknown) {
+    super('stale pooled connection');
+  }
+}
+
+const quote = (identifier: string): string => `\`${identifier}\``;
+
+/** The lookup of each candidate value: ids by primary key, the rest by their SHA-256 column. */
+const sha = (expression: string): string => `UNHEX(SHA2(CONVERT(${expression} USING utf8mb4), 256))`;
+const LOOKUPS: readonly (readonly [keyof LookupValues, string])[] = [
+  ['id', 'id = ?'],
+  ['userName', `user_name_sha256 = ${sha('?')}`],
+  ['accessToken', `access_token_sha256 = ${sha('?')}`],
+  ['grantToken', `grant_token_sha256 = ${sha('?')}`],
+  ['refreshToken', `refresh_token_sha256 = ${sha('?')}`],
+];
+
+// Session strict mode for a save, restored before the connection goes back to the pool (it may
+// be the caller's pool).
+const STRICT_MODE =
+  "SET @zts_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')";
+const RESTORE_MODE = 'SET SESSION sql_mode = @zts_sql_mode';
+
+/**
+ * Types of the columns when WE create the table: mediumtext holds any token value whole (the
+ * official varchar(255) truncates or refuses long ones); utf8mb4_bin keeps values byte-exact.
+ */
+const COLUMN_TYPES: Record<Column, string> = {
+  id: 'varchar(10) NOT NULL',
+  user_name: 'mediumtext',
+  client_id: 'mediumtext',
+  client_secret: 'mediumtext',
+  refresh_token: 'mediumtext',
+  access_token: 'mediumtext',
+  grant_token: 'mediumtext',
+  expiry_time: 'varchar(20)',
+  redirect_url: 'mediumtext',
+  api_domain: 'mediumtext',
+  accounts_url: 'mediumtext',
+};
+
+/**
+ * Invisible generated columns (so the official SDKs' `select *` still reads its 10 columns first):
+ * the numeric id for the next id, and SHA-256 digests of the lookup columns. Unique indexes on
+ * the digests are exact and case-sensitive whatever the column's collation or length, and lookups
+ * use them as indexes; `matching.ts` re-checks every candidate exactly.
+ */
+const GENERATED: readonly (readonly [name: string, ddl: string])[] = [
+  ['id_number', "bigint unsigned GENERATED ALWAYS AS (IF(id REGEXP '^[0-9]{1,10}$', CAST(id AS UNSIGNED), NULL)) STORED INVISIBLE"],
+  ...(['user_name', 'client_id', 'access_token', 'grant_token', 'refresh_token'] as const).map(
+    (column) => [`${column}_sha256`, `binary(32) GENERATED ALWAYS AS (${sha(column)}) STORED INVISIBLE`] as const,
+  ),
+];
+const INDEXES: readonly (readonly [name: string, ddl: string])[] = [
+  ['id_number_order', 'KEY id_number_order (id_number)'],
+  ['client_user_unique', 'UNIQUE KEY client_user_unique (user_name_sha256, client_id_sha256)'],
+  ['grant_token_unique', 'UNIQUE KEY grant_token_unique (grant_token_sha256)'],
+  ['refresh_token_unique', 'UNIQUE KEY refresh_token_unique (refresh_token_sha256)'],
+  ['access_token_lookup', 'KEY access_token_lookup (access_token_sha256)'],
+];
+const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+function statements(table: string) {
+  const t = quote(table);
+  const meta = quote(`${table}_meta`);
+  const columns = COLUMNS.join(', ');
+  const select = `SELECT ${columns} FROM ${t}`;
+  return {
+    select,
+    byId: `${select} WHERE id = ?`,
+    all: `${select} ORDER BY id_number IS NULL, id_number, id`,
+    insert: `INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+    update: `UPDATE ${t} SET ${COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')} WHERE id = ?`,
+    // `=` ignores trailing spaces: the binary comparison keeps the delete to the exact id.
+    deleteById: `DELETE FROM ${t} WHERE id = ? AND CAST(CONVERT(id USING utf8mb4) AS BINARY) = CAST(CONVERT(? USING utf8mb4) AS BINARY)`,
+    deleteAll: `DELETE FROM ${t}`,
+    lockMeta: `INSERT INTO ${meta} (name, value) VALUES ('last_id', 0) ON DUPLICATE KEY UPDATE value = value`,
+    // The high-water mark keeps deleted ids from coming back; MAX covers rows other writers made.
+    largestId:
+      `SELECT GREATEST(COALESCE((SELECT MAX(id_number) FROM ${t}), 0), ` +
+      `COALESCE((SELECT value FROM ${meta} WHERE name = 'last_id'), 0)) AS largest`,
+    bumpLastId: `INSERT INTO ${meta} (name, value) VALUES ('last_id', ?) ON DUPLICATE KEY UPDATE value = GREATEST(value, ?)`,
+  };
+}
+
+interface Schema {
+  tables: Set<string>;
+  columns: Map<string, { type: string; chars: number | null; bytes: number | null }>;
+  indexes: Set<string>;
+}
+
+async function readSchema(pool: MySqlPool, table: string): Promise<Schema> {
+  const where = 'TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?';
+  const tables = rowsOf(
+    await pool.execute(`SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?)`, [
+      table,
+      `${table}_meta`,
+      `${table}_lock`,
+    ]),
+  );
+  const columns = rowsOf(
+    await pool.execute(
+      `SELECT COLUMN_NAME AS name, DATA_TYPE AS type, CHARACTER_MAXIMUM_LENGTH AS chars, CHARACTER_OCTET_LENGTH AS bytes FROM information_schema.COLUMNS WHERE ${where}`,
+      [table],
+    ),
+  );
+  const indexes = rowsOf(await pool.execute(`SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE ${where}`, [table]));
+  const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+  return {
+    tables: new Set(tables.map((row) => String(row['name']))),
+    columns: new Map(
+      columns.map((row) => [String(row['name']), { type: String(row['type']).toLowerCase(), chars: num(row['chars']), bytes: num(row['bytes']) }]),
+    ),
+    indexes: new Set(indexes.map((row) => String(row['name']))),
+  };
+}
+
+/** ALTER TABLE clauses for what an existing table lacks (an official one lacks all of ours). */
+function missingClauses(schema: Schema): string[] {
+  const clauses: string[] = [];
+  COLUMNS.forEach((column, index) => {
+    if (schema.columns.has(column)) return;
+    const type = column === 'id' ? COLUMN_TYPES[column] : `${COLUMN_TYPES[column]} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`;
+    clauses.push(`ADD COLUMN ${column} ${type} ${index === 0 ? 'FIRST' : `AFTER ${COLUMNS[index - 1]}`}`);
+  });
+  for (const [name, ddl] of GENERATED) if (!schema.columns.has(name)) clauses.push(`ADD COLUMN ${name} ${ddl}`);
+  for (const [name, ddl] of INDEXES) if (!schema.indexes.has(name)) clauses.push(`ADD ${ddl}`);
+  return clauses;
+}
+
+/**
+ * Creates or completes the schema, idempotently: several instances starting at once are safe
+ * (`IF NOT EXISTS`, and a concurrent opener's "duplicate column / key name" just means it added
+ * them first). The types of an existing table's columns are never changed. Returns the length
+ * limit of every column.
+ */
+async function prepareSchema(pool: MySqlPool, table: string, create: boolean): Promise<Map<Column, ColumnLimit>> {
+  const t = quote(table);
+  if (create) {
+    const definitions = [
+      ...COLUMNS.map((column) => `${column} ${COLUMN_TYPES[column]}`),
+      ...GENERATED.map(([name, ddl]) => `${name} ${ddl}`),
+      'PRIMARY KEY (id)',
+      ...INDEXES.map(([, ddl]) => ddl),
+    ];
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${t} (${definitions.join(', ')}) ${TABLE_OPTIONS}`);
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS ${quote(`${table}_meta`)} (name varchar(32) NOT NULL, value bigint unsigned NOT NULL, PRIMARY KEY (name)) ${TABLE_OPTIONS}`,
+    );
+    await pool.query(lockTableDdl(quote(`${table}_lock`)));
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const clauses = missingClauses(await readSchema(pool, table));
+      if (clauses.length === 0) break;
+      try {
+        await pool.query(`ALTER TABLE ${t} ${clauses.join(', ')}`);
+      } catch (error) {
+        const errno = errnoOf(error);
+        if (errno === ER_DUP_FIELDNAME || errno === ER_DUP_KEYNAME) continue;
+        if (errno === ER_DUP_ENTRY) {
+          throw new ZohoTokenError(
+            ErrorCode.STORE_ERROR,
+            `${STORE_NAME}: cannot add the unique indexes to table ${table}: two of its rows share a refresh token, a grant token or a (user name, client id); remove the duplicates (the official SDKs could write them) and open it again`,
+            { cause: driverCause(error, []) },
+          );
+        }
+        throw error;
+      }
+    }
+  }
+  const schema = await readSchema(pool, table);
+  const missing = [table, `${table}_meta`, `${table}_lock`].filter((name) => !schema.tables.has(name));
+  if (missing.length === 0) missing.push(...missingClauses(schema).map((clause) => clause.split(' ').slice(1, 3).join(' ')));
+  if (missing.length > 0) {
+    throw new ZohoTokenError(
+      ErrorCode.STORE_ERROR,
+      `${STORE_NAME}: the schema of table ${table} is incomplete (missing: ${missing.join(', ')}); ` +
+        (create ? 'it could not be completed' : 'open it once with createTable: true, or apply the DDL of docs/stores/mysql.md'),
+    );
+  }
+  const limits = new Map<Column, ColumnLimit>();
+  for (const column of COLUMNS) {
+    const info = schema.columns.get(column);
+    if (info === undefined) continue;
+    if ((info.type === 'varchar' || info.type === 'char') && info.chars !== null) limits.set(column, { chars: info.chars });
+    else if (info.type.endsWith('text') && info.bytes !== null) limits.set(column, { bytes: info.bytes });
+  }
+  return limits;
+}
+
+/** checkTableName, plus room for the `_meta` and `_lock` side tables in MySQL's 64 characters. */
+function checkMySqlTableName(table: unknown): string {
+  const name = checkTableName(table);
+  if (name.length > 59) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} table names are limited to 59 characters`, { field: 'table' });
+  }
+  return name;
+}
+
+/** Checks the URL's form without ever echoing it (it may hold a password). */
+function checkUrl(url: unknown): string {
+  const bad = (message: string): ZohoTokenError => new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, message, { field: 'url' });
+  if (typeof url !== 'string') throw bad('url must be a string');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw bad('url is not a valid URL (expected mysql://user:password@host:port/database)');
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
+    throw bad('url must start with mysql:// or mariadb://');
+  }
+  if (parsed.hostname === '' || parsed.pathname.length <= 1 || parsed.pathname.slice(1).includes('/')) {
+    throw bad('url must name a host and a database: mysql://user:password@host:port/database');
+  }
+  return url;
+}
+
+function rowsOf(result: unknown): Row[] {
+  const rows = Array.isArray(result) ? (result[0] as unknown) : undefined;
+  return Array.isArray(rows) ? (rows as Row[]) : [];
+}
+
+function errnoOf(error: unknown): number | undefined {
+  const errno = typeof error === 'object' && error !== null ? (error as { errno?: unknown }).errno : undefined;
+  return typeof errno === 'number' ? errno : undefined;
+}
+
+/** mysql2 marks errors that end the connection (lost, killed, reset) as fatal. */
+function isFatal(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { fatal?: unknown }).fatal === true;
+}
+
+function fieldOf(column: Column): string {
+  const field = RECORD_FIELDS[COLUMNS.indexOf(column)] ?? column;
+  return field === 'userName' ? 'userSignature' : field;
+}
+
+/**
+ * `sanitizeCause`, plus: MySQL quotes the offending value in some messages ("Duplicate entry
+ * '<value>' for key …", "Incorrect string value: '<bytes>' for column …"); drop it, whatever it is.
+ */
+function driverCause(error: unknown, secrets: readonly string[]): Error {
+  const cause = sanitizeCause(error, secrets);
+  const strip = (text: string): string => text.replace(/'[\s\S]*' for (key|column) /, "'…' for $1 ");
+  cause.message = strip(cause.message);
+  cause.stack = strip(cause.stack ?? '');
+  return cause;
+}
+
+function toStoreError(error: unknown, secrets: readonly string[]): ZohoTokenError {
+  if (isZohoTokenError(error)) return error;
+  const cause = driverCause(error, secrets);
+  switch (errnoOf(error)) {
+    case ER_DUP_ENTRY:
+      return new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, `${STORE_NAME}: the token would duplicate a stored token`, { cause });
+    case ER_DATA_TOO_LONG:
+    case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: {
+      const column = COLUMNS.find((c) => cause.message.includes(`'${c}'`) || cause.message.includes(`\`${c}\``));
+      return new ZohoTokenError(ErrorCode.INVALID_TOKEN, `${STORE_NAME}: a value does not fit its column: ${cause.message}; nothing was saved`, {
+        cause,
+        ...(column === undefined ? {} : { field: fieldOf(column) }),
+      });
+    }
+    default:
+      return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: operation failed: ${cause.message}`, { cause });
+  }
+}
+
+function storeError(what: string, error: unknown, secrets: readonly string[]): ZohoTokenError {
+  const cause = driverCause(error, secrets);
+  return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: ${what}: ${cause.message}`, { cause });
+}
+
+function secretsOf(token: OAuthToken): string[] {
+  return SECRET_FIELDS.map((field) => token[field]).filter((value): value is string => typeof value === 'string');
+}
