@@ -82,11 +82,20 @@ describe('openStore with server URLs', () => {
     }
   });
 
-  it('refuses malformed server URLs without echoing a password', async () => {
+  it('refuses malformed server URLs, at open or at first use, without echoing a password', async () => {
     for (const url of ['postgres://user:hunter2@[bad', 'mysql://root:hunter2@127.0.0.1:3306', 'redis://:hunter2@[bad']) {
-      await assert.rejects(openStore(url), (error: unknown) => {
+      const attempt = async (): Promise<void> => {
+        const store = await openStore(url);
+        try {
+          await store.getTokens();
+        } finally {
+          await store.close();
+        }
+      };
+      await assert.rejects(attempt(), (error: unknown) => {
         assert.ok(error instanceof ZohoTokenError, url);
         assert.ok(!error.message.includes('hunter2'), error.message);
+        assert.ok(!String(error.cause).includes('hunter2'), String(error.cause));
         return true;
       });
     }
