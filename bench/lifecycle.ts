@@ -1,0 +1,100 @@
+/**
+ * Lifecycle benchmark: the cost of a cached `getAccessToken`, and ZohoClient's throughput against
+ * bare `fetch` with the same header on the same emulator endpoint (`GET /crm/v8/org`).
+ */
+import { MemoryStore, ZohoAuth, ZohoClient } from 'zoho-token-store';
+import { startZohoEmulator } from 'zoho-token-store/emulator';
+import { fmtRate } from './measure.js';
+
+const CLIENT = { clientId: '1000.BENCHLIFECYCLE00000000000000000', clientSecret: 'bench-lifecycle-secret-0123456789abcdef00' };
+const USER = 'bench@example.com';
+const CACHED_CALLS = 1_000_000;
+const BATCH = 250;
+const BATCHES = 24;
+const CONCURRENCY = 16;
+
+/** Nanoseconds to make `count` calls of `op`, `concurrency` at a time. */
+async function elapsed(count: number, concurrency: number, op: () => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < count) await op();
+    }),
+  );
+  return Number(process.hrtime.bigint() - started);
+}
+
+/**
+ * Requests per second of `a` and `b`, measured in alternating batches so that drift (JIT warm-up,
+ * other load on the machine) hits both alike.
+ */
+async function paired(concurrency: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  for (let i = 0; i < 4; i++) await elapsed(BATCH, concurrency, i % 2 === 0 ? a : b); // warm-up
+  let nsA = 0;
+  let nsB = 0;
+  for (let i = 0; i < BATCHES; i++) {
+    // Which goes first is random, so neither always follows the other's garbage.
+    if (Math.random() < 0.5) {
+      nsA += await elapsed(BATCH, concurrency, a);
+      nsB += await elapsed(BATCH, concurrency, b);
+    } else {
+      nsB += await elapsed(BATCH, concurrency, b);
+      nsA += await elapsed(BATCH, concurrency, a);
+    }
+  }
+  const total = BATCH * BATCHES;
+  return [(total / nsA) * 1e9, (total / nsB) * 1e9];
+}
+
+export async function lifecycleBench(): Promise<string> {
+  const emu = await startZohoEmulator({ clients: [CLIENT] });
+  try {
+    const auth = new ZohoAuth({ store: new MemoryStore(), environment: emu.environment, ...CLIENT, clock: emu.clock });
+    const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: ['ZohoCRM.org.READ'] });
+    await auth.exchangeGrantToken(code, { user: USER });
+    const who = { user: USER };
+
+    // Cached getAccessToken: one user, sequential awaited calls on one core.
+    for (let i = 0; i < 100_000; i++) await auth.getAccessToken(who);
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < CACHED_CALLS; i++) await auth.getAccessToken(who);
+    const cachedRate = (CACHED_CALLS / Number(process.hrtime.bigint() - started)) * 1e9;
+
+    // ZohoClient against bare fetch with the same fixed header, alternating rounds to even out drift.
+    const client = new ZohoClient({ auth });
+    const url = `${emu.environment.apiDomain}/crm/v8/org`;
+    const headers = { authorization: `Zoho-oauthtoken ${await auth.getAccessToken(who)}`, accept: 'application/json' };
+    const bare = async (): Promise<unknown> => (await fetch(url, { headers })).json();
+    const viaClient = (): Promise<unknown> => client.get('/crm/v8/org', who);
+    const rows: string[] = [];
+    const ratios: number[] = [];
+    for (const concurrency of [1, CONCURRENCY]) {
+      const [bareRate, clientRate] = await paired(concurrency, bare, viaClient);
+      ratios.push(clientRate / bareRate);
+      const label = concurrency === 1 ? 'sequential' : `concurrency ${concurrency}`;
+      rows.push(`| ${label} | ${fmtRate(bareRate)} | ${fmtRate(clientRate)} | ${(clientRate / bareRate).toFixed(3)} |`);
+    }
+    if (emu.stats().refreshRequests !== 0) throw new Error('the bench token was refreshed: the numbers include refreshes');
+
+    return [
+      '## Token lifecycle',
+      '',
+      `Cached \`getAccessToken\` (one user, ${fmtRate(CACHED_CALLS)} sequential awaited calls, one core): **${fmtRate(cachedRate)} calls/s** (target > 1,000,000).`,
+      '',
+      `\`ZohoClient.get('/crm/v8/org')\` vs bare \`fetch\` with the same header, on the in-process emulator; ${fmtRate(BATCH * BATCHES)} requests each, in alternating batches of ${BATCH} (target ratio ≥ 0.95):`,
+      '',
+      '| load | bare fetch req/s | ZohoClient req/s | ratio |',
+      '| --- | ---: | ---: | ---: |',
+      ...rows,
+      '',
+      `Lowest ratio: ${Math.min(...ratios).toFixed(3)}.`,
+      '',
+    ].join('\n');
+  } finally {
+    await emu.close();
+  }
+}
+
+// Run directly: `node --conditions=source --import tsx bench/lifecycle.ts`.
+if (import.meta.url === `file://${process.argv[1]}`) console.log(await lifecycleBench());

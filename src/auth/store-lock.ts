@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import type { TokenStore } from '../stores/token-store.js';
+import type { Logger } from './logger.js';
+
+/** The lock every ZohoAuth (in any process) takes before refreshing or revoking token `id`. */
+export function refreshLockName(id: string): string {
+  return `refresh:${id}`;
+}
+
+/** The lock for exchanging one grant code; named by a hash so the code never lands in the lock table. */
+export function exchangeLockName(code: string): string {
+  return `exchange:${createHash('sha256').update(code).digest('hex').slice(0, 32)}`;
+}
+
+export interface StoreLockOptions {
+  readonly leaseMs: number;
+  readonly waitMs: number;
+  readonly log: Logger;
+}
+
+/**
+ * Runs `work` holding the store's lock `name` (released in `finally`), or without a lock when the
+ * store has none (in-process single flight is then the only guard). When the wait runs out,
+ * `onTimeout` decides: typically re-read the store, then give up with LOCK_TIMEOUT.
+ */
+export async function withStoreLock<T>(
+  store: TokenStore,
+  name: string,
+  options: StoreLockOptions,
+  work: () => Promise<T>,
+  onTimeout: () => Promise<T>,
+): Promise<T> {
+  if (store.lock === undefined) return work();
+  const waitStarted = Date.now();
+  const handle = await store.lock.acquire(name, { leaseMs: options.leaseMs, waitMs: options.waitMs });
+  const waitedMs = Date.now() - waitStarted;
+  if (handle === null) {
+    options.log.warn({ lock: name, waitedMs }, 'lock wait ran out');
+    return onTimeout();
+  }
+  if (waitedMs > 50) options.log.debug({ lock: name, waitedMs }, 'lock acquired after waiting');
+  try {
+    return await work();
+  } finally {
+    try {
+      await handle.release();
+    } catch (error) {
+      // The lease frees it anyway; the work's own result or error matters more.
+      options.log.warn({ lock: name, err: error }, 'lock release failed; the lease will expire it');
+    }
+  }
+}

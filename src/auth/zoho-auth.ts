@@ -1,0 +1,586 @@
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
+import { redact } from '../redact.js';
+import { buildAuthorizationUrl, parseAuthorizationCallback } from '../oauth/authorization-url.js';
+import type { Environment } from '../oauth/environment.js';
+import type { OAuthRequestOptions } from '../oauth/http.js';
+import { revokeRefreshToken } from '../oauth/revoke.js';
+import { exchangeAuthorizationCode, refreshAccessToken, type TokenSet } from '../oauth/token-endpoint.js';
+import type { TokenStore } from '../stores/token-store.js';
+import { OAuthToken } from '../token/oauth-token.js';
+import { fetchCurrentUserEmail } from './current-user.js';
+import { apiDomainFor, exchangeEnvironment, type KnownEnvironments } from './data-center-binding.js';
+import { runHook } from './events.js';
+import { redactingLogger, type Logger } from './logger.js';
+import { SingleFlight } from './single-flight.js';
+import { exchangeLockName, refreshLockName, withStoreLock, type StoreLockOptions } from './store-lock.js';
+import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
+import { describeRef, parseTokenRef, type ParsedRef, type TokenRef } from './token-ref.js';
+import { resolveZohoAuthOptions, type Clock, type ZohoAuthConfig, type ZohoAuthOptions } from './zoho-auth-options.js';
+
+/** Options of {@link ZohoAuth.exchangeGrantToken}. */
+export interface ExchangeOptions {
+  /**
+   * The user's email. When omitted it is learned from the CRM (`lookupUser`), or the token is
+   * saved without a user (then reach it by `{ id }` or the returned token).
+   * @default undefined
+   */
+  user?: string;
+  /**
+   * The callback's `location` (`eu`, …): the data center to exchange the code at.
+   * @default null (the configured environment)
+   */
+  location?: string | null;
+  /**
+   * The callback's `accounts-server`; must be that of `location`, or of a known environment.
+   * @default null
+   */
+  accountsServer?: string | null;
+  /**
+   * Redirect URI sent with the code; `null` sends none (Self Client codes).
+   * @default options.redirectUrl
+   */
+  redirectUrl?: string | null;
+}
+
+/** Options of {@link ZohoAuth.authorizationUrl}. */
+export interface AuthorizationUrlOptions {
+  scopes: string[];
+  /** Unguessable, tied to the user's session; check it with `exchangeCallback`. */
+  state: string;
+  /** @default 'offline' */
+  accessType?: 'offline' | 'online';
+  /** @default 'consent' */
+  prompt?: 'consent' | null;
+}
+
+type Ready = OAuthToken & { id: string; accessToken: string; expiresAt: number };
+type AfterHooks = (() => Promise<void>)[];
+
+function authRequired(message: string, cause?: unknown): ZohoTokenError {
+  return new ZohoTokenError(ErrorCode.AUTH_REQUIRED, message, cause === undefined ? {} : { cause });
+}
+
+function idOf(token: OAuthToken): string {
+  if (!token.id) throw new ZohoTokenError(ErrorCode.STORE_ERROR, 'The store returned a token without an id');
+  return token.id;
+}
+
+/**
+ * Tokens of one Zoho client, for any number of users, kept fresh: one refresh per expiry across
+ * every caller and every process sharing the store, each token bound to its own data center.
+ *
+ * - A fresh token (expiresAt − margin > now) is served from memory: no I/O.
+ * - A stale one is refreshed once: in-process single flight per token id, then the store's lock
+ *   `refresh:<id>` across processes; under the lock the store is re-read and Zoho is called only if
+ *   the token is still stale. The new token is saved before any caller gets it.
+ * - Refresh and revoke go to the token's own `accountsUrl`; a response's `api_domain` never
+ *   replaces a stored one.
+ * - A refresh token Zoho rejects (`invalid_code`) is "dead": its row is KEPT (user, client, data
+ *   center stay visible to operators) with refresh and access tokens cleared, so no process ever
+ *   tries it again; `onTokenDead` fires and callers get AUTH_REQUIRED until the user logs in again
+ *   (which overwrites the row).
+ * - A failed refresh (network, 5xx, throttle) while the current access token has not yet expired
+ *   (only the margin was reached) returns the current token and retries later; after a throttle no
+ *   refresh of that token is attempted before Zoho's retry time.
+ */
+export class ZohoAuth {
+  readonly clientId: string;
+  readonly environment: Environment;
+  readonly store: TokenStore;
+  readonly #config: ZohoAuthConfig;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #known: KnownEnvironments;
+  readonly #request: OAuthRequestOptions;
+  readonly #lock: StoreLockOptions;
+  readonly #cache = new TokenCache();
+  readonly #loads = new SingleFlight<string, CacheEntry>();
+  readonly #refreshes = new SingleFlight<string, OAuthToken>();
+  readonly #exchanges = new SingleFlight<string, OAuthToken>();
+  /** Token id → clock time before which Zoho asked not to refresh again. */
+  readonly #throttledUntil = new Map<string, number>();
+  /** Token id → the last forced refresh (after a 401) and what it minted. */
+  readonly #lastForced = new Map<string, { at: number; minted: string }>();
+
+  constructor(options: ZohoAuthOptions) {
+    const config = resolveZohoAuthOptions(options);
+    this.#config = config;
+    this.clientId = config.clientId;
+    this.environment = config.environment;
+    this.store = config.store;
+    this.#clock = config.clock;
+    this.#log = redactingLogger(config.logger, [config.clientSecret]);
+    this.#known = Object.freeze({ primary: config.environment, extra: config.environments });
+    const clock = config.clock;
+    this.#request = Object.freeze({ fetch: config.fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.now() });
+    this.#lock = Object.freeze({ leaseMs: config.lockLeaseMs, waitMs: config.lockWaitMs, log: this.#log });
+  }
+
+  // --- serving tokens --------------------------------------------------------------------------
+
+  /** A valid access token for `who`: from memory when fresh, else from the store, else refreshed once. */
+  async getAccessToken(who: TokenRef): Promise<string> {
+    const hit = this.#cache.lookup(who, this.#clock.now());
+    return hit !== undefined ? hit.creds.accessToken : (await this.#load(who)).creds.accessToken;
+  }
+
+  /** Like `getAccessToken`, with the token's id, user and API domain (what an API call needs). */
+  async getCredentials(who: TokenRef): Promise<AccessCredentials> {
+    const hit = this.#cache.lookup(who, this.#clock.now());
+    return hit !== undefined ? hit.creds : (await this.#load(who)).creds;
+  }
+
+  /** The whole valid token (a copy, secrets included: persist it, never log it raw). */
+  async getToken(who: TokenRef): Promise<OAuthToken> {
+    const hit = this.#cache.lookup(who, this.#clock.now()) ?? (await this.#load(who));
+    return hit.token.with();
+  }
+
+  /**
+   * After the API rejected `rejectedAccessToken` (401 INVALID_TOKEN / AUTHENTICATION_FAILURE):
+   * drops the cached token; returns the stored one if another process already replaced it, else
+   * forces one refresh (single flight + lock; skipped if the stored token changed meanwhile).
+   * Throws THROTTLED instead of refreshing again when the rejected token is the one a forced
+   * refresh minted less than `forcedRefreshIntervalMs` ago (refreshing would not help).
+   */
+  async handleUnauthorized(who: TokenRef, rejectedAccessToken: string): Promise<string> {
+    if (typeof rejectedAccessToken !== 'string' || rejectedAccessToken.length === 0) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'rejectedAccessToken must be a non-empty string', { field: 'rejectedAccessToken' });
+    }
+    const ref = parseTokenRef(who);
+    const cachedId = this.#cache.lookup(who, -Infinity)?.creds.id;
+    const stored = cachedId !== undefined ? await this.#readOwn(cachedId) : await this.#findOwn(ref);
+    if (cachedId !== undefined) this.#cache.forget(cachedId);
+    if (stored === null) throw authRequired(`No token is stored for ${describeRef(ref)} any more: the user must log in`);
+    const id = idOf(stored);
+    this.#cache.forget(id);
+    const now = this.#clock.now();
+    this.#log.info({ tokenId: id, user: stored.userName, rejected: redact(rejectedAccessToken) }, 'access token rejected by the API');
+    if (stored.accessToken && stored.accessToken !== rejectedAccessToken && !stored.isExpired(now)) {
+      return this.#remember(stored as Ready, false).creds.accessToken;
+    }
+    if (!stored.refreshToken) throw this.#noRefreshToken(stored);
+    const last = this.#lastForced.get(id);
+    if (last !== undefined && last.minted === rejectedAccessToken && now - last.at < this.#config.forcedRefreshIntervalMs) {
+      const retryAfterMs = this.#config.forcedRefreshIntervalMs - (now - last.at);
+      throw new ZohoTokenError(
+        ErrorCode.THROTTLED,
+        `The API rejected an access token refreshed ${now - last.at} ms ago; not refreshing token id ${id} again for ${retryAfterMs} ms (check the API domain, data center and scopes)`,
+        { retryAfterMs },
+      );
+    }
+    let token = await this.#refreshOnce(id, rejectedAccessToken, true);
+    // We joined a non-forced refresh that kept the rejected token: force our own.
+    if (token.accessToken === rejectedAccessToken) token = await this.#refreshOnce(id, rejectedAccessToken, true);
+    this.#lastForced.set(id, { at: this.#clock.now(), minted: token.accessToken! });
+    return this.#remember(token as Ready, true).creds.accessToken;
+  }
+
+  // --- login -----------------------------------------------------------------------------------
+
+  /** The consent URL of the web flow (needs `redirectUrl`). */
+  authorizationUrl(options: AuthorizationUrlOptions): URL {
+    if (this.#config.redirectUrl === null) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'authorizationUrl needs options.redirectUrl in the ZohoAuth', { field: 'redirectUrl' });
+    }
+    return buildAuthorizationUrl(this.environment, { ...options, clientId: this.clientId, redirectUrl: this.#config.redirectUrl });
+  }
+
+  /** Handles the redirect back from Zoho: checks `state`, then exchanges the code at the callback's data center. */
+  async exchangeCallback(callbackUrl: string | URL, options: { state: string; user?: string }): Promise<OAuthToken> {
+    const callback = parseAuthorizationCallback(callbackUrl, options?.state);
+    return this.exchangeGrantToken(callback.code, { user: options.user, location: callback.location, accountsServer: callback.accountsServer });
+  }
+
+  /**
+   * Trades a grant code for tokens, saves them and returns the saved token (a copy). A code already
+   * in the store is returned as stored WITHOUT calling Zoho: a code is never sent twice (also across
+   * processes, under the store's lock `exchange:<hash>`).
+   */
+  async exchangeGrantToken(code: string, options: ExchangeOptions = {}): Promise<OAuthToken> {
+    if (typeof code !== 'string' || code.length === 0) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'code must be a non-empty string', { field: 'code' });
+    }
+    if (options.user !== undefined && (typeof options.user !== 'string' || options.user.length === 0)) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'user must be a non-empty string', { field: 'user' });
+    }
+    const env = exchangeEnvironment(this.#known, options);
+    const token = await this.#exchanges.run(exchangeLockName(code), () => this.#exchangeOnce(code, env, options));
+    return token.with();
+  }
+
+  // --- logout ----------------------------------------------------------------------------------
+
+  /**
+   * Revokes the refresh token at Zoho (at the token's own accounts server) and deletes the stored
+   * token. A token Zoho no longer knows is deleted too; on any other failure (network, throttle)
+   * the token stays stored and the error is thrown, so the revoke can be retried. Resolves false
+   * when nothing was stored.
+   */
+  async revoke(who: TokenRef): Promise<boolean> {
+    const ref = parseTokenRef(who);
+    const found = await this.#findOwn(ref);
+    if (found === null) {
+      this.#log.info({ who: describeRef(ref) }, 'revoke: nothing stored');
+      return false;
+    }
+    const id = idOf(found);
+    await this.#refreshes.running(id)?.catch(() => undefined);
+    const after: AfterHooks = [];
+    try {
+      const revoke = (): Promise<boolean> => this.#revokeLocked(id, after);
+      // A lock we cannot get does not stop a logout.
+      return await withStoreLock(this.store, refreshLockName(id), this.#lock, revoke, revoke);
+    } finally {
+      for (const hook of after) await hook();
+    }
+  }
+
+  /** Same as {@link revoke}. */
+  logout(who: TokenRef): Promise<boolean> {
+    return this.revoke(who);
+  }
+
+  /**
+   * Revokes and deletes every stored token of this client id. Tries every token; resolves to how
+   * many were removed, or throws the first failure (the failed ones stay stored).
+   */
+  async logoutAll(): Promise<number> {
+    const tokens = (await this.store.getTokens()).filter((t) => t.clientId === this.clientId && t.id);
+    let removed = 0;
+    let firstError: unknown;
+    for (const token of tokens) {
+      try {
+        if (await this.revoke({ id: token.id! })) removed++;
+      } catch (error) {
+        this.#log.error({ tokenId: token.id, err: error }, 'logoutAll: revoke failed');
+        firstError ??= error;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+    return removed;
+  }
+
+  // --- internals: lookup -----------------------------------------------------------------------
+
+  /** A cache miss. Concurrent misses for one user or id share one store read (and one refresh). */
+  #load(who: TokenRef): Promise<CacheEntry> {
+    const ref = parseTokenRef(who);
+    if (ref.kind === 'token') return this.#loadNow(ref);
+    return this.#loads.run(ref.kind === 'user' ? `user:${ref.user}` : `id:${ref.id}`, () => this.#loadNow(ref));
+  }
+
+  async #loadNow(ref: ParsedRef): Promise<CacheEntry> {
+    const stored = await this.#findOrAdopt(ref);
+    const id = idOf(stored);
+    if (this.#isFresh(stored, this.#clock.now())) {
+      this.#log.debug({ tokenId: id, user: stored.userName }, 'token served from the store');
+      return this.#remember(stored as Ready, false);
+    }
+    if (!stored.refreshToken) {
+      // Online access (no refresh token): serve the access token to its last minute, then require a login.
+      if (!stored.isExpired(this.#clock.now())) return this.#remember(stored as Ready, true);
+      throw this.#noRefreshToken(stored);
+    }
+    const token = await this.#refreshOnce(id, stored.accessToken ?? null, false);
+    return this.#remember(token as Ready, true);
+  }
+
+  /** This client's stored token for `ref`, or null. Every query carries this client's id. */
+  async #findOwn(ref: ParsedRef): Promise<OAuthToken | null> {
+    if (ref.kind === 'user') return this.store.findToken(new OAuthToken({ userSignature: ref.user, clientId: this.clientId }));
+    if (ref.kind === 'id') return this.#readOwn(ref.id);
+    const token = ref.token;
+    if (token.clientId && token.clientId !== this.clientId) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `The token belongs to client ${token.clientId}, not to this ZohoAuth's`, { field: 'who' });
+    }
+    // Only tokens without any client key are matched by access token (the store's rules).
+    const keyed = token.userSignature || token.grantToken || token.refreshToken;
+    const probe = keyed ? token.with({ clientId: this.clientId, clientSecret: token.clientSecret ?? this.#config.clientSecret }) : token;
+    return this.#own(await this.store.findToken(probe));
+  }
+
+  async #readOwn(id: string): Promise<OAuthToken | null> {
+    return this.#own(await this.store.findTokenById(id));
+  }
+
+  #own(token: OAuthToken | null): OAuthToken | null {
+    return token !== null && token.clientId === this.clientId ? token : null;
+  }
+
+  /**
+   * The stored token; for an OAuthToken that is not stored (and has no id): its grant code is
+   * exchanged, or its refresh token saved, as the official SDKs do. The caller's OAuthToken gets
+   * the store's id, so later calls with it hit the cache.
+   */
+  async #findOrAdopt(ref: ParsedRef): Promise<OAuthToken> {
+    const found = await this.#findOwn(ref);
+    let token = found;
+    if (token === null && ref.kind === 'token' && !ref.token.id) {
+      const given = ref.token;
+      if (given.refreshToken) {
+        token = await this.#exchanges.run(`import:${exchangeLockName(given.refreshToken)}`, () => this.#import(given));
+      } else if (given.grantToken) {
+        token = await this.exchangeGrantToken(given.grantToken, given.userName ? { user: given.userName } : {});
+      }
+    }
+    if (token === null) throw authRequired(`No token is stored for ${describeRef(ref)}: the user must log in`);
+    if (ref.kind === 'token' && !ref.token.id) ref.token.id = token.id;
+    return token;
+  }
+
+  async #import(given: OAuthToken): Promise<OAuthToken> {
+    const accountsUrl = given.accountsUrl ?? this.environment.accountsUrl;
+    const token = new OAuthToken({
+      userSignature: given.userSignature ?? undefined,
+      clientId: this.clientId,
+      clientSecret: this.#config.clientSecret,
+      refreshToken: given.refreshToken,
+      accessToken: given.accessToken ?? undefined,
+      expiresAt: given.expiresAt ?? undefined,
+      redirectUrl: given.redirectUrl ?? undefined,
+      apiDomain: given.apiDomain ?? apiDomainFor(this.#known, accountsUrl, null),
+      accountsUrl,
+    });
+    await this.store.saveToken(token);
+    this.#log.info({ tokenId: token.id, user: token.userName }, 'refresh token imported into the store');
+    await runHook(this.#config.hooks, 'onTokenSaved', { token: token.with(), reason: 'import' }, this.#log);
+    return token;
+  }
+
+  #isFresh(token: OAuthToken, now: number): boolean {
+    return !!token.accessToken && token.expiresAt != null && token.expiresAt - this.#config.refreshMarginMs > now;
+  }
+
+  /**
+   * Caches a valid token. One we just obtained by refreshing stays cached for at least half its
+   * remaining life even when that is shorter than the margin, so short-lived tokens (or a refresh
+   * that failed while the old token was still valid) cannot cause a refresh on every call.
+   */
+  #remember(token: Ready, obtained: boolean): CacheEntry {
+    const now = this.#clock.now();
+    let refreshAt = token.expiresAt - this.#config.refreshMarginMs;
+    if (obtained) refreshAt = Math.max(refreshAt, now + Math.floor((token.expiresAt - now) / 2));
+    const apiDomain = token.apiDomain ?? apiDomainFor(this.#known, token.accountsUrl, null);
+    return this.#cache.put(token.with() as Ready, apiDomain, refreshAt);
+  }
+
+  #noRefreshToken(token: OAuthToken): ZohoTokenError {
+    return authRequired(
+      `Token id ${token.id ?? '?'}${token.userName ? ` (user ${token.userName})` : ''} has no valid access token and no refresh token ` +
+        '(Zoho rejected it, or it was issued without access_type=offline): the user must log in again',
+    );
+  }
+
+  // --- internals: refresh ----------------------------------------------------------------------
+
+  /** One refresh per token id at a time in this process, under the store's lock across processes. */
+  #refreshOnce(id: string, seen: string | null, force: boolean): Promise<OAuthToken> {
+    return this.#refreshes.run(id, async () => {
+      const after: AfterHooks = [];
+      try {
+        return await withStoreLock(
+          this.store,
+          refreshLockName(id),
+          this.#lock,
+          () => this.#refreshIfNeeded(id, seen, force, after),
+          () => this.#afterLockTimeout(id, seen, force),
+        );
+      } finally {
+        for (const hook of after) await hook();
+      }
+    });
+  }
+
+  /** Another process held the lock too long: its refresh may still have landed. */
+  async #afterLockTimeout(id: string, seen: string | null, force: boolean): Promise<OAuthToken> {
+    const current = await this.#readOwn(id);
+    const now = this.#clock.now();
+    if (current !== null && current.accessToken && current.accessToken !== seen && !current.isExpired(now)) return current;
+    if (current !== null && !force && this.#isFresh(current, now)) return current;
+    throw new ZohoTokenError(
+      ErrorCode.LOCK_TIMEOUT,
+      `The refresh lock of token id ${id} stayed taken for ${this.#config.lockWaitMs} ms and the stored token is still stale`,
+    );
+  }
+
+  async #refreshIfNeeded(id: string, seen: string | null, force: boolean, after: AfterHooks): Promise<OAuthToken> {
+    const current = await this.#readOwn(id);
+    if (current === null) throw authRequired(`Token id ${id} was removed (revoked or logged out): the user must log in`);
+    const now = this.#clock.now();
+    // Another process (or an earlier flight) already replaced the token this caller saw as stale.
+    if (current.accessToken && current.accessToken !== seen && !current.isExpired(now)) return current;
+    if (!force && this.#isFresh(current, now)) return current;
+    const refreshToken = current.refreshToken;
+    if (!refreshToken) throw this.#noRefreshToken(current);
+    const usableMeanwhile = !force && !current.isExpired(now);
+
+    const blockedUntil = this.#throttledUntil.get(id);
+    if (blockedUntil !== undefined && blockedUntil > now) {
+      if (usableMeanwhile) return current;
+      throw new ZohoTokenError(ErrorCode.THROTTLED, `Zoho throttled refreshes of token id ${id}; retry after ${blockedUntil - now} ms`, {
+        retryAfterMs: blockedUntil - now,
+      });
+    }
+
+    const accountsUrl = current.accountsUrl ?? this.environment.accountsUrl;
+    const log = { tokenId: id, user: current.userName, accountsUrl, forced: force, previous: redact(current.accessToken) };
+    this.#log.debug(log, 'refreshing access token');
+    let set: TokenSet;
+    try {
+      set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, this.#request);
+    } catch (error) {
+      if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
+        await this.#bury(current, error, after);
+        throw authRequired(`Zoho rejected the refresh token of token id ${id}${current.userName ? ` (user ${current.userName})` : ''}: the user must log in again`, error);
+      }
+      if (isZohoTokenError(error, ErrorCode.THROTTLED)) this.#throttledUntil.set(id, this.#clock.now() + (error.retryAfterMs ?? 60_000));
+      if (usableMeanwhile) {
+        this.#log.warn({ ...log, err: error }, 'refresh failed; the current access token is still valid and is used meanwhile');
+        return current;
+      }
+      this.#log.warn({ ...log, err: error }, 'refresh failed');
+      throw error;
+    }
+    this.#throttledUntil.delete(id);
+    const next = current.with({
+      accessToken: set.accessToken,
+      expiresAt: set.expiresAt,
+      // Zoho does not rotate refresh tokens; keep the stored one unless a new one came.
+      refreshToken: set.refreshToken ?? refreshToken,
+      // The stored API domain is authoritative; a response's api_domain only fills a missing one.
+      apiDomain: current.apiDomain ?? apiDomainFor(this.#known, accountsUrl, set.apiDomain),
+      accountsUrl,
+    });
+    await this.store.saveToken(next);
+    const durationMs = this.#clock.now() - now;
+    this.#log.info({ ...log, current: redact(next.accessToken), expiresAt: next.expiresAt, durationMs }, 'access token refreshed and saved');
+    const hooks = this.#config.hooks;
+    const previousExpiresAt = current.expiresAt ?? null;
+    after.push(
+      () => runHook(hooks, 'onTokenSaved', { token: next.with(), reason: 'refresh' }, this.#log),
+      () => runHook(hooks, 'onTokenRefreshed', { token: next.with(), previousExpiresAt, durationMs }, this.#log),
+    );
+    return next;
+  }
+
+  /** A dead refresh token: clear it (only if still the stored one) so nobody tries it again; keep the row. */
+  async #bury(current: OAuthToken, error: ZohoTokenError, after: AfterHooks): Promise<void> {
+    const id = idOf(current);
+    this.#cache.forget(id);
+    this.#log.warn({ tokenId: id, user: current.userName, refreshToken: redact(current.refreshToken) }, 'refresh token rejected by Zoho: the user must log in again');
+    try {
+      const latest = await this.#readOwn(id);
+      if (latest !== null && latest.refreshToken === current.refreshToken) {
+        await this.store.saveToken(new OAuthToken({ id, refreshToken: null, accessToken: null, expiresAt: null }));
+      }
+    } catch (storeError) {
+      this.#log.error({ tokenId: id, err: storeError }, 'could not mark the dead token in the store');
+    }
+    after.push(() => runHook(this.#config.hooks, 'onTokenDead', { token: current.with(), error }, this.#log));
+  }
+
+  #credentials(): { clientId: string; clientSecret: string } {
+    return { clientId: this.clientId, clientSecret: this.#config.clientSecret };
+  }
+
+  // --- internals: exchange and revoke ----------------------------------------------------------
+
+  async #findByGrant(code: string): Promise<OAuthToken | null> {
+    return this.#own(await this.store.findToken(new OAuthToken({ clientId: this.clientId, clientSecret: this.#config.clientSecret, grantToken: code })));
+  }
+
+  async #exchangeOnce(code: string, env: Environment, options: ExchangeOptions): Promise<OAuthToken> {
+    const stored = async (): Promise<OAuthToken | null> => {
+      const token = await this.#findByGrant(code);
+      if (token !== null) this.#log.info({ tokenId: token.id, user: token.userName }, 'grant code already exchanged: returning the stored token, Zoho not called');
+      return token;
+    };
+    const existing = await stored();
+    if (existing !== null) return existing;
+    return withStoreLock(
+      this.store,
+      exchangeLockName(code),
+      this.#lock,
+      async () => (await stored()) ?? this.#exchangeAndSave(code, env, options),
+      async () => {
+        const token = await stored();
+        if (token !== null) return token;
+        throw new ZohoTokenError(ErrorCode.LOCK_TIMEOUT, `Another process held the exchange lock of this grant code for ${this.#config.lockWaitMs} ms`);
+      },
+    );
+  }
+
+  async #exchangeAndSave(code: string, env: Environment, options: ExchangeOptions): Promise<OAuthToken> {
+    const redirectUrl = options.redirectUrl === undefined ? this.#config.redirectUrl : options.redirectUrl;
+    const started = this.#clock.now();
+    const set = await exchangeAuthorizationCode(env, this.#credentials(), { code, redirectUrl }, this.#request);
+    const apiDomain = apiDomainFor(this.#known, env.accountsUrl, set.apiDomain);
+    let user = options.user ?? null;
+    if (user === null && this.#config.lookupUser) {
+      try {
+        user = await fetchCurrentUserEmail(apiDomain, set.accessToken, { fetch: this.#config.fetch, timeoutMs: this.#config.timeoutMs });
+      } catch (error) {
+        this.#log.warn({ apiDomain, err: error }, 'could not learn the user from the CRM; saving the token without a user');
+      }
+    }
+    const token = new OAuthToken({
+      userSignature: user ?? undefined,
+      clientId: this.clientId,
+      clientSecret: this.#config.clientSecret,
+      redirectUrl,
+      grantToken: code,
+      // No refresh token in the answer (re-consent without prompt=consent): keep a stored one.
+      refreshToken: set.refreshToken ?? undefined,
+      accessToken: set.accessToken,
+      expiresAt: set.expiresAt,
+      apiDomain,
+      accountsUrl: env.accountsUrl,
+    });
+    try {
+      await this.store.saveToken(token);
+    } catch (error) {
+      this.#log.error({ user, err: error }, 'saving the exchanged token failed');
+      // Nothing stored refers to the new refresh token: revoke it rather than leave it alive at Zoho.
+      if (set.refreshToken) await revokeRefreshToken(env, set.refreshToken, this.#request).catch(() => undefined);
+      throw error;
+    }
+    const id = idOf(token);
+    const saved = (await this.#readOwn(id)) ?? token;
+    if (!saved.refreshToken) this.#log.warn({ tokenId: id, user }, 'no refresh token stored for this user: it will need to log in again within the hour (use access_type=offline)');
+    this.#log.info(
+      { tokenId: id, user, location: env.location, accountsUrl: env.accountsUrl, expiresAt: set.expiresAt, durationMs: this.#clock.now() - started },
+      'grant code exchanged and saved',
+    );
+    if (!saved.isExpired(this.#clock.now())) this.#remember(saved as Ready, true);
+    await runHook(this.#config.hooks, 'onTokenSaved', { token: saved.with(), reason: 'exchange' }, this.#log);
+    return saved;
+  }
+
+  async #revokeLocked(id: string, after: AfterHooks): Promise<boolean> {
+    const token = await this.#readOwn(id);
+    this.#cache.forget(id);
+    if (token === null) return false;
+    let revokedAtZoho = false;
+    if (token.refreshToken) {
+      const accountsUrl = token.accountsUrl ?? this.environment.accountsUrl;
+      try {
+        await revokeRefreshToken({ accountsUrl }, token.refreshToken, this.#request);
+        revokedAtZoho = true;
+      } catch (error) {
+        if (!isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
+          this.#log.warn({ tokenId: id, err: error }, 'revoke failed at Zoho; the token stays stored');
+          throw error;
+        }
+        this.#log.info({ tokenId: id }, 'Zoho did not know the refresh token any more; deleting the stored token anyway');
+      }
+    }
+    await this.store.deleteToken(id);
+    this.#cache.forget(id);
+    this.#throttledUntil.delete(id);
+    this.#lastForced.delete(id);
+    this.#log.info({ tokenId: id, user: token.userName, revokedAtZoho }, 'token revoked and deleted');
+    after.push(() => runHook(this.#config.hooks, 'onTokenRevoked', { token, revokedAtZoho }, this.#log));
+    return true;
+  }
+}

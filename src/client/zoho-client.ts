@@ -1,0 +1,218 @@
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
+import { sanitizeCause, scrubText } from '../redact.js';
+import type { AccessCredentials } from '../auth/token-cache.js';
+import type { TokenRef } from '../auth/token-ref.js';
+import type { ZohoAuth } from '../auth/zoho-auth.js';
+import type { OAuthToken } from '../token/oauth-token.js';
+
+export interface ZohoClientOptions {
+  /** Supplies the access token and API domain of each call. */
+  auth: ZohoAuth;
+  /**
+   * `fetch` for API calls.
+   * @default globalThis.fetch
+   */
+  fetch?: typeof fetch;
+  /**
+   * Time limit of one API request in ms, body included; 0 disables it.
+   * @default 30_000
+   */
+  timeoutMs?: number;
+}
+
+type QueryValue = string | number | boolean | null | undefined | readonly (string | number | boolean)[];
+
+/** One API call. Name exactly one of `user`, `id`, `token`. */
+export interface ZohoRequestOptions {
+  user?: string;
+  id?: string;
+  token?: OAuthToken;
+  /** Query parameters; arrays are sent comma-separated (Zoho's list form); null/undefined are skipped. */
+  query?: Readonly<Record<string, QueryValue>> | URLSearchParams;
+  /** Sent as JSON (a string is sent as is). */
+  body?: unknown;
+  /** Extra headers; an `Authorization` header here is ignored. */
+  headers?: Readonly<Record<string, string>>;
+  /** Caller cancellation. */
+  signal?: AbortSignal;
+}
+
+/** Zoho's codes for a dead access token (expired, revoked, evicted): worth one refresh and retry. */
+const TOKEN_REJECTED = new Set(['INVALID_TOKEN', 'AUTHENTICATION_FAILURE']);
+const METHOD = /^[A-Z]+$/;
+
+/**
+ * Calls the Zoho CRM API as a user: `Authorization: Zoho-oauthtoken <access>` against the token's
+ * own API domain, JSON in and out. A 401 INVALID_TOKEN / AUTHENTICATION_FAILURE makes the auth
+ * drop or refresh the token (`handleUnauthorized`) and the call is retried ONCE. Nothing else is
+ * retried (API calls need not be idempotent). Other non-2xx answers throw API_ERROR with `status`,
+ * `apiCode` (Zoho's `code`) and Zoho's message; 204 (and an empty body) resolves to null.
+ */
+export class ZohoClient {
+  readonly auth: ZohoAuth;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(options: ZohoClientOptions) {
+    const auth = options?.auth as unknown as Partial<ZohoAuth> | undefined;
+    if (typeof auth?.getCredentials !== 'function' || typeof auth.handleUnauthorized !== 'function') {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.auth must be a ZohoAuth', { field: 'auth' });
+    }
+    this.auth = options.auth;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    if (typeof this.#fetch !== 'function') throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.fetch must be a function', { field: 'fetch' });
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    if (typeof this.#timeoutMs !== 'number' || !Number.isFinite(this.#timeoutMs) || this.#timeoutMs < 0) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.timeoutMs must be a number of ms >= 0', { field: 'timeoutMs' });
+    }
+  }
+
+  /** `path` is relative to the API domain, e.g. `/crm/v8/users`. Resolves to the parsed JSON, or null. */
+  async request<T = unknown>(method: string, path: string, options: ZohoRequestOptions): Promise<T | null> {
+    const who = refOf(options);
+    const verb = typeof method === 'string' ? method.toUpperCase() : '';
+    if (!METHOD.test(verb)) throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'method must be an HTTP method name', { field: 'method' });
+    // A path, never a URL: the token must only ever go to its own API domain.
+    if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */ || path.charCodeAt(1) === 47) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'path must start with a single "/" (it is appended to the API domain)', { field: 'path' });
+    }
+    const target = options.query === undefined ? path : path + queryString(options.query);
+    const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+
+    let creds = await this.auth.getCredentials(who);
+    let answer = await this.#call(verb, target, creds, body, options);
+    if (answer.status === 401) {
+      const error = apiError(verb, path, answer, creds);
+      if (!TOKEN_REJECTED.has(error.apiCode ?? '')) throw error;
+      try {
+        await this.auth.handleUnauthorized(who, creds.accessToken);
+      } catch (cause) {
+        // A refresh would not help (just refreshed): report the API's answer, with the reason.
+        if (isZohoTokenError(cause, ErrorCode.THROTTLED)) throw apiError(verb, path, answer, creds, cause);
+        throw cause;
+      }
+      creds = await this.auth.getCredentials(who);
+      answer = await this.#call(verb, target, creds, body, options);
+    }
+    const { status, text } = answer;
+    if (status < 200 || status > 299) throw apiError(verb, path, answer, creds);
+    if (status === 204 || text.length === 0) return null;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ZohoTokenError(ErrorCode.MALFORMED_RESPONSE, `${verb} ${path} answered HTTP ${status} with a body that is not JSON (${text.length} characters)`, {
+        status,
+      });
+    }
+  }
+
+  /** `request('GET', …)`. */
+  get<T = unknown>(path: string, options: ZohoRequestOptions): Promise<T | null> {
+    return this.request<T>('GET', path, options);
+  }
+
+  /**
+   * One HTTP exchange, body included, raced against a plain timer. No AbortSignal is created:
+   * handing undici a signal costs 5-10% of a request's time. A timed-out request is abandoned (its
+   * socket is freed when the server answers or undici's own timeouts fire); a caller's `signal`
+   * is passed through and really aborts.
+   */
+  async #call(method: string, target: string, creds: AccessCredentials, body: string | undefined, options: ZohoRequestOptions): Promise<Answer> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.headers !== undefined) {
+      for (const name of Object.keys(options.headers)) if (name.toLowerCase() !== 'authorization') headers[name] = options.headers[name]!;
+    }
+    headers.authorization = `Zoho-oauthtoken ${creds.accessToken}`;
+    if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    const init: RequestInit = { method, headers, body };
+    if (options.signal !== undefined) init.signal = options.signal;
+    const exchange = this.#fetch(creds.apiDomain + target, init).then(async (response) => ({ status: response.status, text: await response.text() }));
+    const ms = this.#timeoutMs;
+    try {
+      if (ms === 0) return await exchange;
+      // One promise and one timer (cheaper than Promise.race); an abandoned exchange settles into the void.
+      return await new Promise<Answer>((resolve, reject) => {
+        const timer = setTimeout(() => reject(timeoutError(ms)), ms);
+        exchange.then(
+          (answer) => {
+            clearTimeout(timer);
+            resolve(answer);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
+      });
+    } catch (error) {
+      throw networkError(method, target, error, creds);
+    }
+  }
+}
+
+interface Answer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** `options` itself names the token (no allocation on the hot path); exactly one of user, id, token. */
+function refOf(options: ZohoRequestOptions): TokenRef {
+  if (typeof options !== 'object' || options === null) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'request options must name the user, id or token', { field: 'options' });
+  }
+  const { user, id, token } = options;
+  const given = (user === undefined ? 0 : 1) + (id === undefined ? 0 : 1) + (token === undefined ? 0 : 1);
+  if (given !== 1) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'request options must name exactly one of user, id, token', { field: 'user' });
+  }
+  return token ?? (options as TokenRef);
+}
+
+function timeoutError(ms: number): Error {
+  const error = new Error(`timed out after ${ms} ms`);
+  error.name = 'TimeoutError';
+  return error;
+}
+
+function queryString(query: NonNullable<ZohoRequestOptions['query']>): string {
+  const params = query instanceof URLSearchParams ? query : new URLSearchParams();
+  if (!(query instanceof URLSearchParams)) {
+    for (const [key, value] of Object.entries(query)) {
+      if (value === null || value === undefined) continue;
+      params.append(key, Array.isArray(value) ? value.join(',') : String(value));
+    }
+  }
+  const text = params.toString();
+  return text.length === 0 ? '' : `?${text}`;
+}
+
+function apiError(method: string, path: string, { status, text }: Answer, creds: AccessCredentials, cause?: unknown): ZohoTokenError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  let fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  // Record-level failures (`{"data":[{"code":…}]}`) have no top-level code: report the first record's.
+  if (fields.code === undefined && Array.isArray(fields.data) && typeof fields.data[0] === 'object' && fields.data[0] !== null) {
+    fields = fields.data[0] as Record<string, unknown>;
+  }
+  const apiCode = typeof fields.code === 'string' ? scrubText(fields.code.slice(0, 100), [creds.accessToken]) : undefined;
+  const message = typeof fields.message === 'string' ? scrubText(fields.message.slice(0, 300), [creds.accessToken]) : undefined;
+  const detail = [apiCode, message].filter(Boolean).join(': ');
+  return new ZohoTokenError(ErrorCode.API_ERROR, `${method} ${path} answered HTTP ${status}${detail ? ` ${detail}` : ''}`, {
+    status,
+    apiCode,
+    // Zoho's body, non-enumerable (never in logs or JSON); `details` often names the bad field.
+    response: body,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+function networkError(method: string, target: string, error: unknown, creds: AccessCredentials): ZohoTokenError {
+  const inner = error instanceof TypeError && error.cause instanceof Error ? error.cause : error;
+  const cause = sanitizeCause(inner, [creds.accessToken]);
+  const path = target.split('?')[0];
+  return new ZohoTokenError(ErrorCode.NETWORK, `${method} ${creds.apiDomain}${path} got no answer: ${cause.message}`, { cause });
+}
