@@ -1,17 +1,23 @@
 /**
- * `npm run bench`: prints Markdown tables. `npm run bench -- --sizes 1000,10000` for a quicker run.
+ * `npm run bench`: prints Markdown tables of every benchmark.
+ *   --only stores|lifecycle|file|fleet    one section
+ *   --sizes 1000,10000                    stored-token counts for the store section
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { storesBench } from './stores.js';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,10000,100000' }, only: { type: 'string' } } });
 const sizes = values.sizes.split(',').map(Number);
-const only = values.only;
+
+const sections: Record<string, () => Promise<string>> = {
+  stores: async () => (await import('./stores.js')).storesBench(sizes),
+  lifecycle: async () => (await import('./lifecycle.js')).lifecycleBench(),
+  file: async () => (await import('./file-store.js')).fileStoreBench(),
+  fleet: async () => (await import('./fleet.js')).fleetBench(),
+};
 
 console.log(`# zoho-token-store benchmark\n\nNode.js ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), ${new Date().toISOString()}\n`);
-if (!only || only === 'stores') console.log(await storesBench(sizes));
-if (!only || only === 'lifecycle') {
-  const { lifecycleBench } = (await import('./lifecycle.js')) as { lifecycleBench: () => Promise<string> };
-  console.log(await lifecycleBench());
+for (const [name, run] of Object.entries(sections)) {
+  if (values.only && values.only !== name) continue;
+  console.log(await run());
 }

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { ErrorCode, OAuthToken, isZohoTokenError } from 'zoho-token-store';
 import { MySqlStore } from 'zoho-token-store/mysql';
-import { describeTokenStore } from 'zoho-token-store/testing';
+import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
 import { MARIADB, skipUnlessReachable } from './helpers/services.js';
 
 const run = promisify(execFile);
@@ -75,6 +75,14 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       reopen: (store) => MySqlStore.open({ url: URL, table: (store as MySqlStore).table, connectionLimit: 4 }),
     },
   );
+
+  describeStoreLock({ describe, it }, {
+    name: 'MySqlStore (two pools, one table)',
+    createPair: async () => {
+      const table = fresh('lock');
+      return [await MySqlStore.open({ url: URL, table, connectionLimit: 2 }), await MySqlStore.open({ url: URL, table, connectionLimit: 2 })];
+    },
+  });
 
   describe('MySqlStore specifics', () => {
     it('opens a table the official SDK created and filled, never reuses "10", and the SDK can read our rows', async () => {
@@ -347,41 +355,6 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       } finally {
         await store.close();
       }
-    });
-
-    it('lock: mutual exclusion across stores, release only by its owner, and a lease that expires', async () => {
-      const table = fresh('lock');
-      const a = await MySqlStore.open({ url: URL, table, connectionLimit: 2 });
-      const b = await MySqlStore.open({ url: URL, table, connectionLimit: 2 });
-      try {
-        const held = await a.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 0 });
-        assert.ok(held);
-        assert.equal(await b.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 50 }), null);
-        assert.equal(await a.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 0 }), null, 'not re-entrant');
-        assert.ok(await b.lock.acquire('refresh:2', { leaseMs: 60_000, waitMs: 0 }), 'other names are independent');
-        await held.release();
-        const taken = await b.lock.acquire('refresh:1', { leaseMs: 200, waitMs: 0 });
-        assert.ok(taken);
-        // The lease runs out; a waiter takes over; the old holder's late release must not free it.
-        const started = Date.now();
-        const waiter = await a.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 5_000 });
-        assert.ok(waiter);
-        assert.ok(Date.now() - started >= 100, 'the waiter waited for the lease');
-        await taken.release();
-        assert.equal(await b.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 0 }), null);
-        await waiter.release();
-        await waiter.release();
-        assert.ok(await b.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 0 }));
-        // Only one of many simultaneous takers wins.
-        const racers = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).lock.acquire('race', { leaseMs: 60_000, waitMs: 0 })));
-        assert.equal(racers.filter(Boolean).length, 1);
-        await assert.rejects(a.lock.acquire('', { leaseMs: 1, waitMs: 0 }), { code: ErrorCode.INVALID_ARGUMENT });
-        await assert.rejects(a.lock.acquire('x', { leaseMs: 0, waitMs: 0 }), { code: ErrorCode.INVALID_ARGUMENT });
-      } finally {
-        await a.close();
-        await b.close();
-      }
-      await assert.rejects(a.lock.acquire('refresh:3', { leaseMs: 1000, waitMs: 0 }), { code: ErrorCode.STORE_CLOSED });
     });
   });
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, OAuthToken, SqliteStore, ZohoTokenError } from 'zoho-token-store';
+import { describeStoreLock } from 'zoho-token-store/testing';
 import { tempDir } from './helpers/temp.js';
 
 const run = promisify(execFile);
@@ -146,27 +146,12 @@ describe('SqliteStore specifics', () => {
     });
     readonly.close();
   });
+});
 
-  it('lock: mutual exclusion, release only by its owner, and a lease that expires', async () => {
+describeStoreLock({ describe, it }, {
+  name: 'SqliteStore (two instances on one file)',
+  createPair: async () => {
     const filename = fresh();
-    const a = new SqliteStore({ filename });
-    const b = new SqliteStore({ filename });
-    const held = await a.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 0 });
-    assert.ok(held);
-    assert.equal(await b.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 50 }), null);
-    assert.ok(await b.lock.acquire('refresh:2', { leaseMs: 60_000, waitMs: 0 }), 'other names are independent');
-    await held.release();
-    const taken = await b.lock.acquire('refresh:1', { leaseMs: 100, waitMs: 0 });
-    assert.ok(taken);
-    // The lease runs out; a waiter takes over; the old holder's late release must not free it.
-    const waiter = await a.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 5_000 });
-    assert.ok(waiter);
-    await taken.release();
-    assert.equal(await b.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 0 }), null);
-    await waiter.release();
-    await sleep(0);
-    assert.ok(await b.lock.acquire('refresh:1', { leaseMs: 60_000, waitMs: 0 }));
-    await a.close();
-    await b.close();
-  });
+    return [new SqliteStore({ filename }), new SqliteStore({ filename })];
+  },
 });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, ZohoTokenError } from '../errors.js';
-import type { LockHandle, LockOptions, StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
 
 /** A value bound to a statement parameter. */
 export type MySqlValue = string | number | null;
@@ -49,7 +48,7 @@ export class MySqlLock implements StoreLock {
   }
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
-    checkLockArguments(name, options);
+    checkLockArguments(name, options, MAX_LOCK_NAME_LENGTH);
     const owner = randomUUID();
     const deadline = Date.now() + options.waitMs;
     for (let attempt = 0; ; attempt++) {
@@ -73,20 +72,3 @@ export class MySqlLock implements StoreLock {
   }
 }
 
-function checkLockArguments(name: unknown, options: LockOptions): void {
-  if (typeof name !== 'string' || name.length === 0 || [...name].length > MAX_LOCK_NAME_LENGTH) {
-    throw new ZohoTokenError(
-      ErrorCode.INVALID_ARGUMENT,
-      `A lock needs a non-empty name of at most ${MAX_LOCK_NAME_LENGTH} characters`,
-      { field: 'name' },
-    );
-  }
-  const leaseMs = options?.leaseMs;
-  const waitMs = options?.waitMs;
-  if (!Number.isSafeInteger(leaseMs) || leaseMs <= 0) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'leaseMs must be a positive integer', { field: 'leaseMs' });
-  }
-  if (!Number.isSafeInteger(waitMs) || waitMs < 0) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'waitMs must be a non-negative integer', { field: 'waitMs' });
-  }
-}

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, ZohoTokenError } from '../errors.js';
-import type { LockHandle, LockOptions, StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
 
 /** Runs one statement on any pooled connection (autocommit), with the store's checks and errors. */
 export type PostgresRun = (text: string, values: unknown[], secrets: string[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
@@ -32,18 +31,8 @@ export class PostgresLock implements StoreLock {
   }
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
-    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || name.includes('\u0000')) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `A lock needs a name of 1 to ${MAX_NAME_LENGTH} characters without NUL`, {
-        field: 'name',
-      });
-    }
-    const { leaseMs, waitMs } = options ?? {};
-    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs <= 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'leaseMs must be a positive number of milliseconds', { field: 'leaseMs' });
-    }
-    if (typeof waitMs !== 'number' || !Number.isFinite(waitMs) || waitMs < 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'waitMs must be a non-negative number of milliseconds', { field: 'waitMs' });
-    }
+    checkLockArguments(name, options, MAX_NAME_LENGTH);
+    const { leaseMs, waitMs } = options;
     const owner = randomUUID();
     const deadline = Date.now() + waitMs;
     for (let attempt = 0; ; attempt++) {

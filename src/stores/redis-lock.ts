@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { LOCK_ACQUIRE, LOCK_RELEASE, type ScriptClient } from './redis-scripts.js';
-import type { LockHandle, LockOptions, StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
 
 /** How RedisLock reaches Redis: through the store, so it shares its closed check and error mapping. */
 export type RedisRunner = <T>(what: string, operation: (client: ScriptClient) => Promise<T>) => Promise<T>;
@@ -25,18 +24,8 @@ export class RedisLock implements StoreLock {
   }
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
-    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `A lock needs a name of 1-${MAX_NAME_LENGTH} characters`, {
-        field: 'name',
-      });
-    }
-    const { leaseMs, waitMs } = options ?? {};
-    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs <= 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'leaseMs must be a positive number', { field: 'leaseMs' });
-    }
-    if (typeof waitMs !== 'number' || Number.isNaN(waitMs) || waitMs < 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'waitMs must be a non-negative number', { field: 'waitMs' });
-    }
+    checkLockArguments(name, options, MAX_NAME_LENGTH);
+    const { leaseMs, waitMs } = options;
     const key = this.#keyPrefix + name;
     const owner = randomUUID();
     const lease = Math.ceil(leaseMs);

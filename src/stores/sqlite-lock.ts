@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
-import { ErrorCode, ZohoTokenError } from '../errors.js';
-import type { LockHandle, LockOptions, StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
 
 /**
  * Leased locks in a side table of the token database: taking one is an insert that only succeeds
@@ -33,9 +32,7 @@ export class SqliteLock implements StoreLock {
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
     this.#assertOpen();
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'A lock needs a non-empty name', { field: 'name' });
-    }
+    checkLockArguments(name, options);
     const owner = randomUUID();
     const deadline = Date.now() + options.waitMs;
     for (let attempt = 0; ; attempt++) {

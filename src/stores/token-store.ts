@@ -1,3 +1,4 @@
+import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { OAuthToken } from '../token/oauth-token.js';
 
 /**
@@ -51,4 +52,20 @@ export interface LockOptions {
 export interface LockHandle {
   /** Releases the lock if this handle still owns it; never releases someone else's. */
   release(): Promise<void>;
+}
+
+/** The argument checks every lock implementation shares; `maxNameLength` is the backend's limit. */
+export function checkLockArguments(name: unknown, options: LockOptions, maxNameLength = 1024): void {
+  if (typeof name !== 'string' || name.length === 0 || name.length > maxNameLength || name.includes('\u0000')) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `A lock needs a name of 1 to ${maxNameLength} characters without NUL`, {
+      field: 'name',
+    });
+  }
+  const { leaseMs, waitMs } = options ?? ({} as Partial<LockOptions>);
+  if (!Number.isSafeInteger(leaseMs) || (leaseMs as number) <= 0) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'leaseMs must be a positive integer of milliseconds', { field: 'leaseMs' });
+  }
+  if (!Number.isSafeInteger(waitMs) || (waitMs as number) < 0) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'waitMs must be zero or a positive integer of milliseconds', { field: 'waitMs' });
+  }
 }

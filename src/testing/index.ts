@@ -4,3 +4,4 @@
  */
 export { describeTokenStore, tokenValues, type SuiteRunner, type TokenStoreSuiteOptions } from './token-store-suite.js';
 export { HOSTILE_VALUES } from './hostile-values.js';
+export { describeStoreLock, type StoreLockSuiteOptions } from './store-lock-suite.js';

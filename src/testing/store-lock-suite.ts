@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, isZohoTokenError } from '../errors.js';
+import type { StoreLock, TokenStore } from '../stores/token-store.js';
+import type { SuiteRunner } from './token-store-suite.js';
+
+export interface StoreLockSuiteOptions {
+  /** Shown in the suite's title. */
+  name: string;
+  /**
+   * Two stores over the SAME data (as two processes sharing one database would have), both with a
+   * `lock`. Called once per test; the suite closes both.
+   */
+  createPair(): Promise<[TokenStore, TokenStore]>;
+}
+
+function lockOf(store: TokenStore): StoreLock {
+  assert.ok(store.lock, 'the store must have the lock capability');
+  return store.lock;
+}
+
+let serial = 0;
+const name = (): string => `refresh:${process.pid}-${++serial}-${Math.random().toString(16).slice(2, 8)}`;
+
+/**
+ * Registers the conformance suite of the optional `lock` capability: mutual exclusion between two
+ * store instances over the same data, independent names, release only by the owner, a lease that
+ * expires (a crashed holder), a waiter served once the lock is free, and typed errors.
+ */
+export function describeStoreLock(runner: SuiteRunner, options: StoreLockSuiteOptions): void {
+  const test = (title: string, body: (a: StoreLock, b: StoreLock) => Promise<void>): void => {
+    runner.it(title, async () => {
+      const [a, b] = await options.createPair();
+      try {
+        await body(lockOf(a), lockOf(b));
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  };
+
+  runner.describe(`StoreLock conformance: ${options.name}`, () => {
+    test('one holder at a time, across instances; other names are independent', async (a, b) => {
+      const lock = name();
+      const held = await a.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+      assert.ok(held);
+      assert.equal(await b.acquire(lock, { leaseMs: 60_000, waitMs: 50 }), null);
+      assert.equal(await a.acquire(lock, { leaseMs: 60_000, waitMs: 0 }), null, 'not re-entrant');
+      const other = await b.acquire(name(), { leaseMs: 60_000, waitMs: 0 });
+      assert.ok(other, 'other names are independent');
+      await held.release();
+      const next = await b.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+      assert.ok(next, 'free again after release');
+      await next.release();
+      await other.release();
+    });
+
+    test('a lease runs out; the old holder\'s late release does not free the new holder\'s lock', async (a, b) => {
+      const lock = name();
+      const crashed = await b.acquire(lock, { leaseMs: 100, waitMs: 0 });
+      assert.ok(crashed);
+      const waiter = await a.acquire(lock, { leaseMs: 60_000, waitMs: 5_000 });
+      assert.ok(waiter, 'a waiter takes over once the lease ran out');
+      await crashed.release();
+      assert.equal(await b.acquire(lock, { leaseMs: 60_000, waitMs: 0 }), null, 'still held by the waiter');
+      await waiter.release();
+      await sleep(0);
+      const after = await b.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+      assert.ok(after);
+      await after.release();
+    });
+
+    test('a waiter is served soon after the holder releases', async (a, b) => {
+      const lock = name();
+      const first = await a.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+      assert.ok(first);
+      const second = b.acquire(lock, { leaseMs: 60_000, waitMs: 5_000 });
+      await sleep(30);
+      await first.release();
+      const got = await second;
+      assert.ok(got, 'the waiter got the lock');
+      await got.release();
+    });
+
+    test('of several contenders exactly one wins', async (a, b) => {
+      const lock = name();
+      const tries = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).acquire(lock, { leaseMs: 60_000, waitMs: 0 })),
+      );
+      const winners = tries.filter((t) => t !== null);
+      assert.equal(winners.length, 1);
+      await winners[0]!.release();
+    });
+
+    test('contenders that wait get the lock one after another, never two at once', async (a, b) => {
+      const lock = name();
+      let inside = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => {
+          const held = await (i % 2 ? a : b).acquire(lock, { leaseMs: 10_000, waitMs: 10_000 });
+          assert.ok(held);
+          most = Math.max(most, ++inside);
+          await sleep(10);
+          inside--;
+          await held.release();
+        }),
+      );
+      assert.equal(most, 1);
+    });
+
+    test('bad arguments are typed errors', async (a) => {
+      const invalid = (error: unknown): boolean => {
+        assert.ok(isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT), String(error));
+        return true;
+      };
+      await assert.rejects(a.acquire('', { leaseMs: 1000, waitMs: 0 }), invalid);
+      await assert.rejects(a.acquire(name(), { leaseMs: 0, waitMs: 0 }), invalid);
+      await assert.rejects(a.acquire(name(), { leaseMs: 1000, waitMs: -1 }), invalid);
+      await assert.rejects(a.acquire(name(), { leaseMs: Number.NaN, waitMs: 0 }), invalid);
+    });
+  });
+
+  runner.it(`StoreLock conformance: ${options.name}: a closed store's lock fails with STORE_CLOSED`, async () => {
+    const [a, b] = await options.createPair();
+    await b.close();
+    await a.close();
+    await assert.rejects(lockOf(a).acquire(name(), { leaseMs: 1000, waitMs: 0 }), (error: unknown) => {
+      assert.ok(isZohoTokenError(error, ErrorCode.STORE_CLOSED), String(error));
+      return true;
+    });
+  });
+}
