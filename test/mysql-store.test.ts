@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inspect, promisify } from 'node:util';
+import { inspect } from 'node:util';
 import { after, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { ErrorCode, OAuthToken, isZohoTokenError } from 'zoho-token-store';
 import { MySqlStore } from 'zoho-token-store/mysql';
 import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
+import { saveInChild } from './helpers/saver.js';
 import { MARIADB, skipUnlessReachable } from './helpers/services.js';
 
-const run = promisify(execFile);
 const URL = `mysql://root@${MARIADB.host}:${MARIADB.port}/test`;
-const SAVER = fileURLToPath(new globalThis.URL('./fixtures/mysql-saver.ts', import.meta.url));
 const skip = await skipUnlessReachable(MARIADB);
 
 // Every store gets its own table, named after this process, all dropped at the end.
@@ -36,10 +33,8 @@ const CLIENT = { clientId: '1000.CLIENT', clientSecret: 'client-secret-value' };
 const token = (i: number, extra: object = {}): OAuthToken =>
   new OAuthToken({ ...CLIENT, refreshToken: `refresh-${i}-${n}`, accessToken: `access-${i}`, expiresAt: i, userSignature: `user${i}@x.com`, ...extra });
 
-async function saver(table: string, prefix: string, count: number, sharedUser = ''): Promise<string[]> {
-  const { stdout } = await run(process.execPath, ['--conditions=source', '--import', 'tsx', SAVER, URL, table, prefix, String(count), sharedUser]);
-  return JSON.parse(stdout) as string[];
-}
+const saver = (table: string, prefix: string, count: number, sharedUser = ''): Promise<string[]> =>
+  saveInChild({ kind: 'mysql', url: URL, table }, prefix, count, sharedUser);
 
 /** The official SDKs' DDL, verbatim but for the table name. */
 const officialDdl = (table: string): string =>

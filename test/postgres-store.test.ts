@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inspect, promisify } from 'node:util';
+import { inspect } from 'node:util';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { ErrorCode, OAuthToken, ZohoTokenError } from 'zoho-token-store';
 import { PostgresStore, type PostgresPool, type PostgresPoolClient } from 'zoho-token-store/postgres';
 import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
+import { saveInChild } from './helpers/saver.js';
 import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
 
-const run = promisify(execFile);
 const URL = `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`;
 const prefix = `zts_${process.pid}`;
 const tables: string[] = [];
@@ -24,11 +23,8 @@ const appName = (what: string): string => `${prefix}_${what}_${++n}`;
 const token = (i: number, extra: object = {}): OAuthToken =>
   new OAuthToken({ clientId: 'client-1', clientSecret: 'secret-1', refreshToken: `refresh-${i}-${n}`, accessToken: `access-${i}-${n}`, expiresAt: i, ...extra });
 
-async function saver(table: string, who: string, count: number, sharedUser = ''): Promise<string[]> {
-  const args = ['--conditions=source', '--import', 'tsx', 'test/fixtures/postgres-saver.ts', URL, table, who, String(count), sharedUser];
-  const { stdout } = await run(process.execPath, args);
-  return JSON.parse(stdout) as string[];
-}
+const saver = (table: string, who: string, count: number, sharedUser = ''): Promise<string[]> =>
+  saveInChild({ kind: 'postgres', url: URL, table }, who, count, sharedUser);
 
 async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<ZohoTokenError> {
   let caught: unknown;

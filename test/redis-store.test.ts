@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { inspect, promisify } from 'node:util';
+import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { ErrorCode, OAuthToken, ZohoTokenError, isZohoTokenError } from 'zoho-token-store';
 import { RedisStore } from 'zoho-token-store/redis';
 import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
+import { saveInChild } from './helpers/saver.js';
 import { REDIS, skipUnlessReachable } from './helpers/services.js';
 
-const run = promisify(execFile);
 const URL = `redis://${REDIS.host}:${REDIS.port}`;
 // Every key these tests write starts with BASE; `after` deletes exactly those keys.
 const BASE = `zts-test:${process.pid}:`;
@@ -226,11 +225,8 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
 
     it('4 processes saving 50 tokens each at once get 200 distinct ids, and one shared user stays one record', async () => {
       const p = freshPrefix();
-      const saver = async (tag: string, count: number, sharedUser = ''): Promise<string[]> => {
-        const args = ['--conditions=source', '--import', 'tsx', 'test/fixtures/redis-saver.ts', URL, p, tag, String(count), sharedUser];
-        const { stdout } = await run(process.execPath, args);
-        return JSON.parse(stdout) as string[];
-      };
+      const saver = (tag: string, count: number, sharedUser = ''): Promise<string[]> =>
+        saveInChild({ kind: 'redis', url: URL, prefix: p }, tag, count, sharedUser);
       const ids = (await Promise.all(['p1', 'p2', 'p3', 'p4'].map((tag) => saver(tag, 50)))).flat();
       assert.equal(ids.length, 200);
       assert.equal(new Set(ids).size, 200);

@@ -1,24 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, OAuthToken, SqliteStore, ZohoTokenError } from 'zoho-token-store';
 import { describeStoreLock } from 'zoho-token-store/testing';
+import { saveInChild } from './helpers/saver.js';
 import { tempDir } from './helpers/temp.js';
 
-const run = promisify(execFile);
 const dir = tempDir('sqlite-extras');
 let n = 0;
 const fresh = (): string => `${dir}/extras-${++n}.db`;
 const token = (i: number, extra: object = {}): OAuthToken =>
   new OAuthToken({ clientId: 'client-1', clientSecret: 'secret-1', refreshToken: `refresh-${i}-${n}`, accessToken: `access-${i}`, expiresAt: i, ...extra });
 
-async function saver(filename: string, prefix: string, count: number, sharedUser = ''): Promise<string[]> {
-  const { stdout } = await run(process.execPath, ['--conditions=source', '--import', 'tsx', 'test/fixtures/sqlite-saver.ts', filename, prefix, String(count), sharedUser]);
-  return JSON.parse(stdout) as string[];
-}
+const saver = (filename: string, prefix: string, count: number, sharedUser = ''): Promise<string[]> =>
+  saveInChild({ kind: 'sqlite', filename }, prefix, count, sharedUser);
 
 describe('SqliteStore specifics', () => {
   it('creates the database and its WAL files with mode 0600, in WAL mode with a busy timeout', async () => {
