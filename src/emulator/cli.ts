@@ -5,12 +5,14 @@
  * Starts an emulator with one demo client, prints how to use it, and runs until SIGINT/SIGTERM.
  * A secret given by flag is not echoed back; a generated one is printed once (it is the demo's).
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isZohoTokenError } from '../errors.js';
 import { newClientId, newClientSecret } from './ids.js';
 import { startZohoEmulator } from './emulator.js';
 
-const HELP = `Usage: npm run emulator -- [options]
+const help = (usage: string): string => `Usage: ${usage} [options]
   --port N              port of the default data center (default: random)
   --host H              interface to listen on (default: 127.0.0.1)
   --client-id ID        demo client id (default: generated)
@@ -20,10 +22,16 @@ const HELP = `Usage: npm run emulator -- [options]
   --user EMAIL          approve the consent page at once as this user
   -h, --help            this text`;
 
-async function main(): Promise<number> {
+/**
+ * Runs the emulator CLI on `args` until SIGINT/SIGTERM; resolves to the exit code. Exported so the
+ * `zoho-tokens emulator` command reuses it; `usage` is the command line shown in the help.
+ */
+export async function main(args: string[] = process.argv.slice(2), usage = 'npm run emulator --'): Promise<number> {
+  const HELP = help(usage);
   let values;
   try {
     ({ values } = parseArgs({
+      args,
       options: {
         port: { type: 'string' },
         host: { type: 'string' },
@@ -86,13 +94,26 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // Only the message: a cause could carry request data.
-    console.error(isZohoTokenError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
-  },
-);
+/** True when this file is the process's entry point (`npm run emulator`), not an import. */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      // Only the message: a cause could carry request data.
+      console.error(isZohoTokenError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import type { OAuthToken } from '../../token/oauth-token.js';
+import { safeUrl, type Column } from '../output.js';
+import type { ContextOf } from '../program.js';
+import { describeEnvironment } from '../data-center.js';
+import { byId, expiresIn, tokenStatus, tokenView } from '../token-view.js';
+
+export function registerList(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
+  withGlobals(program.command('list').alias('ls'))
+    .description('List the stored tokens: id, user, client, data center, expiry, status')
+    .addHelpText(
+      'after',
+      `
+Status: valid | expiring (within 5 minutes) | expired / no access token (the refresh token mints one
+on next use) | login required (no usable access token and no refresh token: Zoho rejected it, or
+online access)
+
+Examples:
+  zoho-tokens list
+  zoho-tokens list --store postgres://app@db/zoho --json`,
+    )
+    .action(async (_options: object, command: Command) => {
+      const ctx = contextOf(command);
+      const store = await ctx.openStore();
+      const tokens = (await store.getTokens()).sort(byId);
+      const now = Date.now();
+      ctx.out.result(
+        () => (tokens.length === 0 ? `No tokens in ${safeUrl(ctx.storeUrl)}.` : ctx.out.table(listColumns(now), tokens)),
+        () => ({ tokens: tokens.map((t) => tokenView(t, ctx.out, now)) }),
+      );
+    });
+}
+
+/** The table of `list` (and of `purge`). */
+export function listColumns(now: number): Column<OAuthToken>[] {
+  return [
+    { header: 'ID', value: (t) => t.id ?? '-' },
+    { header: 'USER', value: (t) => t.userName ?? '-' },
+    { header: 'CLIENT', value: (t) => t.clientId ?? '-' },
+    { header: 'DATA CENTER', value: describeEnvironment },
+    { header: 'EXPIRES IN', value: (t) => expiresIn(t, now) },
+    { header: 'STATUS', value: (t) => tokenStatus(t, now) },
+  ];
+}

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import type { OAuthToken } from '../../token/oauth-token.js';
+import { usageError } from '../cli-error.js';
+import { humanizeDuration, parseDuration } from '../duration.js';
+import type { ContextOf } from '../program.js';
+import { byId, tokenStatus, tokenView } from '../token-view.js';
+import { listColumns } from './list.js';
+
+interface PurgeOptions {
+  expiredFor?: number;
+  dead?: boolean;
+  dryRun?: boolean;
+}
+
+/** Which tokens a purge removes; a token with no expiry is never "expired for" any duration. */
+export function purgeable(token: OAuthToken, now: number, options: PurgeOptions): boolean {
+  if (options.expiredFor !== undefined && token.expiresAt != null && now - token.expiresAt > options.expiredFor) return true;
+  return options.dead === true && tokenStatus(token, now) === 'login required';
+}
+
+export function registerPurge(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
+  withGlobals(program.command('purge'))
+    .description('Delete stale tokens from the store (local only, like delete): a clean-up policy')
+    .option('--expired-for <duration>', 'tokens whose access token expired more than this long ago (90m, 12h, 30d, 2w, 1h30m)', parseDuration)
+    .option('--dead', 'also tokens that can never be used again (status "login required": no refresh token, no valid access token)')
+    .option('--dry-run', 'list what would be deleted, delete nothing')
+    .addHelpText(
+      'after',
+      `
+Stores do not record when a token was last used. A token used through ZohoAuth is refreshed on use,
+so "access token expired more than 30d ago" means "nobody used it for 30 days". Tokens without an
+expiry are kept unless --dead selects them. Purge does not revoke at Zoho: revoke live tokens first
+if they must stop working.
+
+Examples:
+  zoho-tokens purge --expired-for 30d --dry-run
+  zoho-tokens purge --expired-for 30d --dead`,
+    )
+    .action(async (options: PurgeOptions, command: Command) => {
+      const ctx = contextOf(command);
+      if (options.expiredFor === undefined && !options.dead) throw usageError('purge needs --expired-for <duration> and/or --dead');
+      const store = await ctx.openStore();
+      const now = Date.now();
+      const selected = (await store.getTokens()).filter((t) => purgeable(t, now, options)).sort(byId);
+      if (!options.dryRun) for (const token of selected) await store.deleteToken(token.id!);
+      const policy = [
+        options.expiredFor === undefined ? null : `expired more than ${humanizeDuration(options.expiredFor)} ago`,
+        options.dead ? 'dead' : null,
+      ]
+        .filter((s) => s !== null)
+        .join(' or ');
+      ctx.out.result(
+        () => {
+          if (selected.length === 0) return `No token matches (${policy}).`;
+          const what = `${selected.length} token${selected.length === 1 ? '' : 's'} ${policy}`;
+          const head = options.dryRun ? `Would delete ${what} (dry run, nothing deleted):` : `Deleted ${what}:`;
+          return [head, ...ctx.out.table(listColumns(now), selected)];
+        },
+        () => ({
+          dryRun: options.dryRun === true,
+          expiredForMs: options.expiredFor ?? null,
+          dead: options.dead === true,
+          deleted: options.dryRun ? 0 : selected.length,
+          tokens: selected.map((t) => tokenView(t, ctx.out, now)),
+        }),
+      );
+    });
+}

@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import type { ContextOf } from '../program.js';
+import { addTargetOptions, targetOf } from '../target-options.js';
+
+interface RevokeOptions {
+  user?: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+export function registerRevoke(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
+  addTargetOptions(withGlobals(program.command('revoke')))
+    .description("Revoke a token's refresh token at Zoho (its own data center), then delete it from the store")
+    .option('--client-secret <secret>', 'when the store has no client secret for the token (or ZOHO_CLIENT_SECRET)')
+    .addHelpText(
+      'after',
+      `
+Revoking the refresh token also kills every access token minted from it. A token Zoho no longer
+knows is deleted too; if Zoho cannot be reached the token stays stored (exit code 4): rerun.
+
+Examples:
+  zoho-tokens revoke 1
+  zoho-tokens revoke --user alice@example.com`,
+    )
+    .action(async (id: string | undefined, options: RevokeOptions, command: Command) => {
+      const ctx = contextOf(command);
+      const store = await ctx.openStore();
+      const token = await ctx.requireToken(store, targetOf(id, options));
+      let revokedAtZoho = false;
+      const auth = ctx.authFor(store, token, {
+        clientSecret: options.clientSecret,
+        hooks: { onTokenRevoked: (event) => void (revokedAtZoho = event.revokedAtZoho) },
+      });
+      if (!(await auth.revoke({ id: token.id! }))) throw new CliError('NOT_FOUND', `token ${token.id} was removed meanwhile`);
+      const who = token.userName ? ` (${token.userName})` : '';
+      ctx.out.result(
+        () =>
+          revokedAtZoho
+            ? `Revoked token ${token.id}${who} at Zoho and deleted it from the store.`
+            : `Zoho no longer knew the refresh token of token ${token.id}${who}; deleted it from the store.`,
+        () => ({ id: token.id ?? null, user: token.userName, clientId: token.clientId ?? null, revokedAtZoho, deleted: true }),
+      );
+    });
+}

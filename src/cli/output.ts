@@ -1,0 +1,107 @@
+import { redact, scrubText } from '../redact.js';
+import { classifyError } from './cli-error.js';
+
+/** Where the CLI writes; the process's streams in production, buffers in unit tests. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Asks a question on the terminal; undefined when stdin is not a TTY (then nothing is prompted). */
+  readonly prompt?: ((question: string) => Promise<string>) | undefined;
+}
+
+export interface OutputOptions {
+  /** Machine output: one JSON document on stdout per command. */
+  json: boolean;
+  /** Print secret values instead of their redacted form. */
+  showSecrets: boolean;
+  /** Stack traces and causes on errors. */
+  verbose: boolean;
+}
+
+export interface Column<T> {
+  header: string;
+  value: (row: T) => string;
+}
+
+/**
+ * All CLI output goes through here, so redaction is decided in one place: secrets are printed only
+ * with `--show-secrets`, and every value the CLI has seen as a secret (client secret, grant code,
+ * tokens) is scrubbed from whatever else it prints — errors always, even with `--show-secrets`.
+ */
+export class Output {
+  readonly #io: CliIo;
+  readonly #secrets = new Set<string>();
+  options: OutputOptions;
+
+  constructor(io: CliIo, options: OutputOptions = { json: false, showSecrets: false, verbose: false }) {
+    this.#io = io;
+    this.options = options;
+  }
+
+  /** Remembers values that must never appear in output unless `--show-secrets` asks for them. */
+  addSecrets(...values: (string | null | undefined)[]): void {
+    for (const value of values) if (typeof value === 'string' && value.length > 0) this.#secrets.add(value);
+  }
+
+  /** A secret as it may be printed: itself with `--show-secrets`, else redacted (null stays null). */
+  secret(value: string | null | undefined): string | null {
+    if (value === null || value === undefined) return null;
+    this.addSecrets(value);
+    return this.options.showSecrets ? value : redact(value);
+  }
+
+  /** Human output, on stdout; ignored in `--json` mode (the command prints its JSON instead). */
+  line(text = ''): void {
+    if (!this.options.json) this.#write(this.#io.stdout, `${text}\n`, !this.options.showSecrets);
+  }
+
+  /** The command's result: `human()` lines, or `json()` as one JSON document. */
+  result(human: () => string | string[], json: () => unknown): void {
+    if (this.options.json) {
+      this.#write(this.#io.stdout, `${JSON.stringify(json(), null, 2)}\n`, !this.options.showSecrets);
+    } else {
+      const text = human();
+      this.#write(this.#io.stdout, `${Array.isArray(text) ? text.join('\n') : text}\n`, !this.options.showSecrets);
+    }
+  }
+
+  /** Progress and warnings: stderr, in both modes, so stdout stays one JSON document. */
+  note(text: string): void {
+    this.#write(this.#io.stderr, `${text}\n`, true);
+  }
+
+  /** `error: <message> (<code>)`; with `--verbose` the stack and causes too. Always scrubbed. */
+  error(error: unknown): void {
+    const { code } = classifyError(error);
+    const message = error instanceof Error ? error.message : String(error);
+    let text = `error: ${message} (${code})\n`;
+    if (this.options.verbose) {
+      for (let e: unknown = error; e instanceof Error; e = e.cause) text += `${e === error ? '' : 'caused by: '}${e.stack ?? e.message}\n`;
+    }
+    this.#write(this.#io.stderr, text, true);
+  }
+
+  table<T>(columns: Column<T>[], rows: readonly T[]): string[] {
+    const cells = rows.map((row) => columns.map((c) => c.value(row)));
+    const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+    const format = (values: string[]): string => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
+    return [format(columns.map((c) => c.header)), ...cells.map(format)];
+  }
+
+  #write(stream: CliIo['stdout'], text: string, scrub: boolean): void {
+    stream.write(scrub ? scrubText(text, this.#secrets) : text);
+  }
+}
+
+/** A store URL as it may be printed: the password of `postgres://user:pw@host` replaced. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

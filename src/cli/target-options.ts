@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import type { TokenTarget } from './context.js';
+
+/** `[id]`, `--user <email>`, `--client-id <id>`: how show, refresh, revoke and delete name a token. */
+export function addTargetOptions(command: Command): Command {
+  return command
+    .argument('[id]', 'the token id (see "zoho-tokens list")')
+    .option('--user <email>', 'the token of this Zoho user instead of an id')
+    .option('--client-id <id>', 'with --user: the client, when the user has tokens of several clients');
+}
+
+export function targetOf(id: string | undefined, options: { user?: string; clientId?: string }): TokenTarget {
+  return { id, user: options.user, clientId: options.clientId };
+}
