@@ -8,6 +8,7 @@ import {
   ZohoAuth,
   ZohoClient,
   ZohoTokenError,
+  customEnvironment,
   refreshLockName,
   type TokenDeadEvent,
   type TokenRefreshedEvent,
@@ -451,6 +452,26 @@ describe('isolation and data-center binding', () => {
     assert.equal(stats.revokeSuccesses, 1);
     assert.equal(stats.byDataCenter['us'] ?? 0, usBefore, 'nothing after login went to the us listener');
     assert.equal(emu.tokenInfo(fresh), undefined);
+  });
+
+  test('a custom environment is matched by its accounts server, whatever location label the callback carries', async () => {
+    const emu = await emulator();
+    const store = sqliteStore();
+    // As the CLI's `--dc custom:<url>` builds it: the location label says nothing about Zoho's DCs.
+    const custom = customEnvironment({ accountsUrl: emu.url, apiDomain: emu.url });
+    assert.equal(custom.location, 'custom');
+    const auth = authFor(emu, store, { environment: custom });
+    const callback = await emu.approve(auth.authorizationUrl({ scopes: SCOPES, state: 's' }), { user: USER });
+    assert.equal(new URL(callback).searchParams.get('location'), 'us');
+    const token = await auth.exchangeCallback(callback, { state: 's' });
+    assert.equal(token.accountsUrl, emu.url);
+    // An accounts server that is not configured is refused before the secret is sent anywhere.
+    const before = emu.stats().grantRequests;
+    const foreign = new URL(callback);
+    foreign.searchParams.set('accounts-server', 'https://accounts.example.invalid');
+    foreign.searchParams.set('code', 'anything');
+    await rejectsWith(auth.exchangeCallback(foreign, { state: 's' }), ErrorCode.INVALID_ARGUMENT);
+    assert.equal(emu.stats().grantRequests, before);
   });
 
   test("a refresh response's api_domain never replaces the stored one", async () => {

@@ -47,6 +47,11 @@ export function exchangeEnvironment(
       field: 'accountsServer',
     });
   }
+  if (accountsServer !== null && known.primary.kind === 'custom') {
+    // A custom setup (emulator, proxy) is identified by its accounts server; its location label is free-form.
+    const byServer = candidates.find((env) => same(env.accountsUrl, accountsServer));
+    if (byServer !== undefined) return byServer;
+  }
   const byLocation = candidates.filter((env) => env.location.toLowerCase() === location.toLowerCase());
   const match = byLocation.find((env) => accountsServer === null || same(env.accountsUrl, accountsServer));
   if (match !== undefined) return match;
