@@ -245,6 +245,32 @@ describe('getAccessToken', () => {
     });
   }
 
+  test('a refresh that would outlast its lock lease is cut short, and never overwrites a newer token', async () => {
+    const emu = await emulator();
+    const file = dbFile('lease');
+    // Two processes' worth of ZohoAuth on one SQLite file; every refresh attempt of the first
+    // times out, so only a refresh that ignored its lease could still save after the second.
+    const options = { timeoutMs: 400, retries: 2, lockLeaseMs: 1_000, lockWaitMs: 5_000 };
+    const a = authFor(emu, sqliteStore(file), options);
+    const b = authFor(emu, sqliteStore(file), options);
+    const first = await login(emu, a, USER);
+    emu.clock.advance(HOUR);
+    emu.faults.inject({ target: 'token', kind: 'latency', ms: 600, times: 3 });
+    const fromA = a.getAccessToken({ user: USER }).then((token) => token, (error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const fromB = await b.getAccessToken({ user: USER });
+    const resultA = await fromA;
+    // A gave up within its lease (every attempt timed out); B refreshed once the lock was free.
+    assert.ok(resultA instanceof ZohoTokenError && resultA.code === ErrorCode.NETWORK, String(resultA));
+    assert.notEqual(fromB, first.accessToken);
+    assert.equal(emu.tokenInfo(fromB)?.user, USER);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal((await b.store.findTokenById(first.id!))?.accessToken, fromB, 'the newer token stays stored');
+    const refreshes = emu.stats().refreshRequests;
+    assert.equal(await a.getAccessToken({ user: USER }), fromB);
+    assert.equal(emu.stats().refreshRequests, refreshes);
+  });
+
   test('100 concurrent callers: exactly one refresh, one token for all', async () => {
     const emu = await emulator();
     const counted = countingStore(sqliteStore());
@@ -254,8 +280,9 @@ describe('getAccessToken', () => {
     const calls = counted.calls();
     const tokens = await Promise.all(Array.from({ length: 100 }, () => auth.getAccessToken({ user: USER })));
     assert.equal(emu.stats().refreshRequests, 1);
-    // One read of the user, one re-read under the lock, one save: not one read per caller.
-    assert.equal(counted.calls() - calls, 3);
+    // One read of the user, one re-read under the lock, one check before the save, one save:
+    // not one read per caller.
+    assert.equal(counted.calls() - calls, 4);
     assert.equal(new Set(tokens).size, 1);
     assert.notEqual(tokens[0], first.accessToken);
     assert.equal((await auth.store.findTokenById(first.id!))?.accessToken, tokens[0]);

@@ -1,5 +1,6 @@
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { Environment } from '../oauth/environment.js';
+import { DEFAULT_MAX_BACKOFF_MS } from '../oauth/http.js';
 import type { TokenStore } from '../stores/token-store.js';
 import { HOOK_NAMES, type ZohoAuthHooks } from './events.js';
 import { isLogger, silentLogger, type Logger } from './logger.js';
@@ -60,15 +61,16 @@ export interface ZohoAuthOptions {
    */
   retries?: number;
   /**
-   * How long a cross-process refresh lock holds if its holder dies, in ms. Should exceed the
-   * longest refresh: `timeoutMs × (retries + 1)` plus backoff.
-   * @default 30_000
+   * How long a cross-process refresh lock holds if its holder dies, in ms. A refresh that would
+   * outlast the lease is cut short (no retry starts that cannot finish in time), so a second
+   * process never refreshes while the first still might save.
+   * @default timeoutMs × (retries + 1) + 5 s × retries (the longest backoff) + 10 s: 50 s with the defaults
    */
   lockLeaseMs?: number;
   /**
    * How long to wait for another process's refresh, in ms; longer than the lease, so a waiter
    * outlives a crashed holder.
-   * @default 45_000
+   * @default lockLeaseMs + 15 s
    */
   lockWaitMs?: number;
   /**
@@ -179,6 +181,11 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
   if (options.lookupUser !== undefined && typeof options.lookupUser !== 'boolean') throw invalid('lookupUser', 'must be a boolean');
   const positive = (n: number): boolean => n > 0;
   const nonNegative = (n: number): boolean => n >= 0;
+  const timeoutMs = number('timeoutMs', options.timeoutMs, 10_000, positive, 'a number of ms > 0');
+  const retries = number('retries', options.retries, 2, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
+  // The lease must outlive the longest refresh: every attempt timing out, plus the backoff between them.
+  const longestRefreshMs = timeoutMs * (retries + 1) + DEFAULT_MAX_BACKOFF_MS * retries;
+  const lockLeaseMs = number('lockLeaseMs', options.lockLeaseMs, longestRefreshMs + 10_000, positive, 'a number of ms > 0');
   return Object.freeze({
     store: options.store,
     environment: environment('environment', options.environment),
@@ -190,10 +197,10 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
     logger,
     fetch: fetchImpl,
     clock: clock as Clock,
-    timeoutMs: number('timeoutMs', options.timeoutMs, 10_000, positive, 'a number of ms > 0'),
-    retries: number('retries', options.retries, 2, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
-    lockLeaseMs: number('lockLeaseMs', options.lockLeaseMs, 30_000, positive, 'a number of ms > 0'),
-    lockWaitMs: number('lockWaitMs', options.lockWaitMs, 45_000, nonNegative, 'a number of ms >= 0'),
+    timeoutMs,
+    retries,
+    lockLeaseMs,
+    lockWaitMs: number('lockWaitMs', options.lockWaitMs, lockLeaseMs + 15_000, nonNegative, 'a number of ms >= 0'),
     forcedRefreshIntervalMs: number('forcedRefreshIntervalMs', options.forcedRefreshIntervalMs, 60_000, nonNegative, 'a number of ms >= 0'),
     lookupUser: options.lookupUser ?? true,
     hooks: Object.freeze({ ...hooks }),

@@ -428,7 +428,7 @@ export class ZohoAuth {
     this.#log.debug(log, 'refreshing access token');
     let set: TokenSet;
     try {
-      set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, this.#request);
+      set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, this.#withinLease());
     } catch (error) {
       if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
         await this.#bury(current, error, after);
@@ -452,6 +452,13 @@ export class ZohoAuth {
       apiDomain: current.apiDomain ?? apiDomainFor(this.#known, accountsUrl, set.apiDomain),
       accountsUrl,
     });
+    // Our lease may have run out during a slow refresh and another process refreshed meanwhile:
+    // its token is already stored and in use, so keep it rather than overwrite it with ours.
+    const latest = this.store.lock === undefined ? current : await this.#readOwn(id);
+    if (latest !== null && latest.accessToken !== current.accessToken && latest.accessToken && !latest.isExpired(this.#clock.now())) {
+      this.#log.warn({ ...log, kept: redact(latest.accessToken) }, 'another process refreshed while this refresh ran; keeping the stored token');
+      return latest;
+    }
     await this.store.saveToken(next);
     const durationMs = this.#clock.now() - now;
     this.#log.info({ ...log, current: redact(next.accessToken), expiresAt: next.expiresAt, durationMs }, 'access token refreshed and saved');
@@ -462,6 +469,17 @@ export class ZohoAuth {
       () => runHook(hooks, 'onTokenRefreshed', { token: next.with(), previousExpiresAt, durationMs }, this.#log),
     );
     return next;
+  }
+
+  /**
+   * Request options for a refresh under the store's lock: aborted before the lease runs out (with
+   * a margin for the save), so no retry starts that could finish after another process took over.
+   */
+  #withinLease(): OAuthRequestOptions {
+    if (this.store.lock === undefined) return this.#request;
+    const leaseMs = this.#config.lockLeaseMs;
+    const budgetMs = Math.max(1, leaseMs - Math.min(5_000, Math.floor(leaseMs / 4)));
+    return { ...this.#request, signal: AbortSignal.timeout(budgetMs) };
   }
 
   /** A dead refresh token: clear it (only if still the stored one) so nobody tries it again; keep the row. */
