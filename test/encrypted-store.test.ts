@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import Database from 'better-sqlite3';
 import { ErrorCode, MemoryStore, OAuthToken, SqliteStore, isZohoTokenError, type TokenStore } from 'zoho-token-store';
 import { describeTokenStore, tokenValues } from 'zoho-token-store/testing';
-import { EncryptedStore, withEncryption, type EncryptedStoreOptions } from '../src/stores/encrypted.js';
+import { EncryptedStore, withEncryption, type EncryptedStoreOptions } from 'zoho-token-store';
 import { tempDir } from './helpers/temp.js';
 
 const dir = tempDir('encrypted');
