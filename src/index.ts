@@ -6,6 +6,7 @@ export type { TokenRecord } from './token/token-record.js';
 export type { TokenStore, StoreLock, LockHandle, LockOptions } from './stores/token-store.js';
 export { MemoryStore } from './stores/memory.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.js';
+export { FileStore, type FileStoreOptions } from './stores/file.js';
 export { openStore, STORE_URL_FORMS } from './stores/open-store.js';
 // The OAuth protocol layer (data centers, token endpoint, revoke, authorization URL).
 export * from './oauth/index.js';

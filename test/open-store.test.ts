@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ErrorCode, MemoryStore, OAuthToken, SqliteStore, ZohoTokenError, openStore } from 'zoho-token-store';
+import { ErrorCode, FileStore, MemoryStore, OAuthToken, SqliteStore, ZohoTokenError, openStore } from 'zoho-token-store';
 import { tempDir } from './helpers/temp.js';
 
 const dir = tempDir('open-store');
@@ -19,7 +19,10 @@ describe('openStore', () => {
     assert.ok(existsSync(`${dir}/a b.db`));
     const triple = await openStore(`sqlite://${dir}/c%20d.db`);
     assert.equal((triple as SqliteStore).filename, `${dir}/c d.db`);
-    for (const store of [memory, inMemory, file, triple]) {
+    const tokenFile = await openStore(`file:${dir}/sdk_tokens.txt`);
+    assert.ok(tokenFile instanceof FileStore);
+    assert.equal(tokenFile.filename, `${dir}/sdk_tokens.txt`);
+    for (const store of [memory, inMemory, file, triple, tokenFile]) {
       const token = new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken: 'r', accessToken: 'a' });
       await store.saveToken(token);
       assert.equal((await store.findTokenById(token.id!))?.refreshToken, 'r');
@@ -28,7 +31,7 @@ describe('openStore', () => {
   });
 
   it('refuses unknown schemes with the list of known ones, without echoing the URL', async () => {
-    for (const url of ['mongodb://user:hunter2@host/db', 'nothing', '', 'sqlite:', 'memory:extra', 'sqlite://host/db']) {
+    for (const url of ['mongodb://user:hunter2@host/db', 'nothing', '', 'sqlite:', 'memory:extra', 'sqlite://host/db', 'file:', 'file://host/x']) {
       await assert.rejects(openStore(url), (error: unknown) => {
         assert.ok(error instanceof ZohoTokenError);
         assert.equal(error.code, ErrorCode.INVALID_STORE_URL);
@@ -36,7 +39,7 @@ describe('openStore', () => {
         return true;
       }, url);
     }
-    await assert.rejects(openStore('mongodb://x'), /known: memory:, sqlite:, postgres:, postgresql:, redis:, rediss:, mysql:, mariadb:/);
+    await assert.rejects(openStore('mongodb://x'), /known: memory:, sqlite:, file:, postgres:, postgresql:, redis:, rediss:, mysql:, mariadb:/);
     await assert.rejects(openStore(42 as unknown as string), { code: ErrorCode.INVALID_STORE_URL });
   });
 });

@@ -11,9 +11,14 @@ const OPENERS: Record<string, Opener> = {
     return new MemoryStore();
   },
   sqlite: async (rest) => {
-    const filename = sqlitePath(rest);
+    const filename = localPath(rest, 'sqlite');
     const { SqliteStore } = await import('./sqlite.js');
     return new SqliteStore({ filename });
+  },
+  file: async (rest) => {
+    const filename = localPath(rest, 'file');
+    const { FileStore } = await import('./file.js');
+    return new FileStore({ filename });
   },
   postgres: openPostgres,
   postgresql: openPostgres,
@@ -59,6 +64,8 @@ export const STORE_URL_FORMS = [
   'sqlite:path/to/file.db',
   'sqlite:/absolute/path.db',
   'sqlite::memory:',
+  'file:path/to/sdk_tokens.txt',
+  'file:/absolute/sdk_tokens.txt',
   'postgres://user:password@host:5432/database',
   'mysql://user:password@host:3306/database',
   'redis://host:6379/0',
@@ -67,7 +74,8 @@ export const STORE_URL_FORMS = [
 
 /**
  * Opens a store from a URL: `memory:`, `sqlite:path/to.db` (relative to the working directory),
- * `sqlite:/abs/path.db`, `sqlite:///abs/path.db`, `sqlite::memory:`, `postgres://…` (or
+ * `sqlite:/abs/path.db`, `sqlite:///abs/path.db`, `sqlite::memory:`, `file:path/to/sdk_tokens.txt` (the
+ * official SDKs' token file), `postgres://…` (or
  * `postgresql://…`), `mysql://…` (or `mariadb://…`), `redis://…` / `rediss://…`. Server drivers load only when their scheme is used.
  */
 export async function openStore(url: string): Promise<TokenStore> {
@@ -85,18 +93,18 @@ export async function openStore(url: string): Promise<TokenStore> {
   return opener(match?.[2] ?? '', url);
 }
 
-function sqlitePath(rest: string): string {
-  // sqlite:///abs → /abs; sqlite://host/… names a host, which SQLite has no use for.
+/** The path of a `sqlite:` or `file:` URL: `x:///abs` → `/abs`; `x://host/…` names a host, which a local file has no use for. */
+function localPath(rest: string, scheme: 'sqlite' | 'file'): string {
   let path = rest;
   if (path.startsWith('//')) {
-    if (!path.startsWith('///')) throw badUrl('sqlite://host/… is not supported: use sqlite:/absolute/path.db');
+    if (!path.startsWith('///')) throw badUrl(`${scheme}://host/… is not supported: use ${scheme}:/absolute/path`);
     path = path.slice(2);
   }
-  if (path === '') throw badUrl('sqlite: needs a file path or :memory:');
+  if (path === '') throw badUrl(`${scheme}: needs a file path${scheme === 'sqlite' ? ' or :memory:' : ''}`);
   try {
     return decodeURIComponent(path);
   } catch {
-    throw badUrl('sqlite: path has a malformed %-escape');
+    throw badUrl(`${scheme}: path has a malformed %-escape`);
   }
 }
 

@@ -1,0 +1,148 @@
+/**
+ * FileStore against the official TypeScript SDK's FileStore (`@zohocrm/typescript-sdk-8.0`), on the
+ * same 10,000-token file: finds by id and by user, updates one at a time, and 50 updates at once.
+ * Run alone with `node --conditions=source --import tsx bench/file-store.ts`.
+ */
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { FileStore as OfficialFileStore, OAuthBuilder, UserSignature as OfficialUser } from '@zohocrm/typescript-sdk-8.0';
+import { OAuthToken } from 'zoho-token-store';
+import { FileStore } from 'zoho-token-store';
+import { fmt, measure, type Summary } from './measure.js';
+
+const SIZE = 10_000;
+const CLIENT = { clientId: '1000.BENCHCLIENT0000000000000000000', clientSecret: 'bench-secret-0123456789abcdef0123456789' };
+/** Samples per operation: the official store takes milliseconds per call, so it gets fewer. */
+const OURS = { finds: 2_000, saves: 200 };
+const THEIRS = { finds: 100, saves: 50 };
+const AT_ONCE = 50;
+
+const token = (i: number): OAuthToken =>
+  new OAuthToken({
+    ...CLIENT,
+    userSignature: `user${i}@example.com`,
+    refreshToken: `1000.${i.toString(16).padStart(32, '0')}.refresh`,
+    accessToken: `1000.${i.toString(16).padStart(32, '0')}.access`,
+    grantToken: `1000.${i.toString(16).padStart(32, '0')}.grant`,
+    expiresAt: 1_767_225_600_000 + i,
+    redirectUrl: 'https://app.example.com/oauth/callback',
+    apiDomain: 'https://www.zohoapis.com',
+    accountsUrl: 'https://accounts.zoho.com',
+  });
+
+/** Spread over the whole file, the same sequence for both stores. */
+const pick = (i: number): number => 1 + ((i * 7919) % SIZE);
+
+interface Row {
+  name: string;
+  ours: Summary;
+  theirs: Summary;
+  note?: string;
+}
+
+export async function fileStoreBench(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'zts-bench-file-'));
+  try {
+    const ourFile = join(dir, 'ours.txt');
+    const filler = new FileStore({ filename: ourFile, fsync: false });
+    // Saves issued together share one rewrite (group commit): filling takes one write.
+    await Promise.all(Array.from({ length: SIZE }, (_, i) => filler.saveToken(token(i + 1))));
+    await filler.close();
+    const theirFile = join(dir, 'theirs.txt');
+    copyFileSync(ourFile, theirFile);
+    const bytes = statSync(ourFile).size;
+
+    const ours = new FileStore({ filename: ourFile });
+    const oursNoSync = new FileStore({ filename: join(dir, 'ours-nosync.txt'), fsync: false });
+    copyFileSync(ourFile, oursNoSync.filename);
+    const theirs = new OfficialFileStore(theirFile);
+    const theirUpdate = (i: number): Promise<void> => {
+      const update = new OAuthBuilder().id(String(pick(i))).build();
+      update.setAccessToken(`1000.new-access-${i}`);
+      update.setExpiresIn(String(1_767_229_200_000 + i));
+      return theirs.saveToken(update);
+    };
+    const ourUpdate = (store: FileStore, i: number): Promise<void> =>
+      store.saveToken(new OAuthToken({ id: String(pick(i)), accessToken: `1000.new-access-${i}`, expiresAt: 1_767_229_200_000 + i }));
+
+    // Warm-up (first read of the file, JIT, the garbage of the fill), the same for both.
+    await measure(OURS.finds, (i) => ours.findTokenById(String(pick(i))));
+    await measure(10, (i) => theirs.findTokenById(String(pick(i))));
+    const rows: Row[] = [
+      {
+        name: 'findTokenById',
+        ours: await measure(OURS.finds, (i) => ours.findTokenById(String(pick(i)))),
+        theirs: await measure(THEIRS.finds, (i) => theirs.findTokenById(String(pick(i)))),
+      },
+      {
+        name: 'findToken by user',
+        ours: await measure(OURS.finds, (i) => ours.findToken(new OAuthToken({ ...CLIENT, userSignature: `user${pick(i)}@example.com` }))),
+        theirs: await measure(THEIRS.finds, (i) =>
+          theirs.findToken(new OAuthBuilder().clientId(CLIENT.clientId).clientSecret(CLIENT.clientSecret).userSignature(new OfficialUser(`user${pick(i)}@example.com`)).build()),
+        ),
+      },
+      {
+        name: 'saveToken update (ours: fsync, the default)',
+        ours: await measure(OURS.saves, (i) => ourUpdate(ours, i)),
+        theirs: await measure(THEIRS.saves, theirUpdate),
+        note: 'theirs never fsyncs',
+      },
+      {
+        name: 'saveToken update (ours: `fsync: false`)',
+        ours: await measure(OURS.saves, (i) => ourUpdate(oursNoSync, i)),
+        theirs: await measure(THEIRS.saves, (i) => theirUpdate(THEIRS.saves + i)),
+      },
+    ];
+    // 50 updates of distinct tokens at once: time per save, and how many updates each store kept.
+    const base = 10 * THEIRS.saves;
+    const ourBatch = await measure(4, (b) => Promise.all(Array.from({ length: AT_ONCE }, (_, j) => ourUpdate(ours, base + b * AT_ONCE + j))));
+    const theirBatch = await measure(4, (b) => Promise.all(Array.from({ length: AT_ONCE }, (_, j) => theirUpdate(base + b * AT_ONCE + j))));
+    const kept = async (find: (id: string) => Promise<unknown>, access: (found: unknown) => unknown): Promise<number> => {
+      let count = 0;
+      for (let j = 0; j < AT_ONCE; j++) {
+        const i = base + 3 * AT_ONCE + j;
+        if (access(await find(String(pick(i)))) === `1000.new-access-${i}`) count++;
+      }
+      return count;
+    };
+    const ourKept = await kept((id) => ours.findTokenById(id), (found) => (found as OAuthToken | null)?.accessToken);
+    const theirKept = await kept((id) => theirs.findTokenById(id), (found) => (found as { getAccessToken(): string } | null)?.getAccessToken());
+    const perSave = (s: Summary): Summary => ({ medianUs: s.medianUs / AT_ONCE, p99Us: s.p99Us / AT_ONCE, opsPerSec: s.opsPerSec * AT_ONCE });
+    rows.push({
+      name: `${AT_ONCE} updates at once, per save`,
+      ours: perSave(ourBatch),
+      theirs: perSave(theirBatch),
+      note: `updates kept: ours ${ourKept}/${AT_ONCE}, theirs ${theirKept}/${AT_ONCE}`,
+    });
+    await ours.close();
+    await oursNoSync.close();
+
+    const out = [
+      '## FileStore vs the official TypeScript SDK FileStore',
+      '',
+      `${SIZE.toLocaleString('en-US')} tokens, the same ${(bytes / 1e6).toFixed(1)} MB file for both. Median / p99 latency in µs; ` +
+        `ours ${OURS.finds} samples per find and ${OURS.saves} per save, theirs ${THEIRS.finds} and ${THEIRS.saves}. ` +
+        'Speed-up: their median over ours.',
+      '',
+      '| operation | ours | official | speed-up | |',
+      '|---|---|---|---|---|',
+      ...rows.map(
+        (row) =>
+          `| ${row.name} | ${fmt(row.ours.medianUs)} / ${fmt(row.ours.p99Us)} | ${fmt(row.theirs.medianUs)} / ${fmt(row.theirs.p99Us)} | ` +
+          `${ratio(row.theirs.medianUs / row.ours.medianUs)} | ${row.note ?? ''} |`,
+      ),
+      '',
+    ];
+    return out.join('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ratio = (r: number): string => `${r >= 10 ? Math.round(r) : r.toFixed(1)}×`;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(await fileStoreBench());
+}
