@@ -10,27 +10,17 @@ import { pathToFileURL } from 'node:url';
 import { FileStore as OfficialFileStore, OAuthBuilder, UserSignature as OfficialUser } from '@zohocrm/typescript-sdk-8.0';
 import { OAuthToken } from 'zoho-token-store';
 import { FileStore } from 'zoho-token-store';
+import { BENCH_CLIENT, benchToken } from './fixtures.js';
 import { fmt, measure, type Summary } from './measure.js';
 
 const SIZE = 10_000;
-const CLIENT = { clientId: '1000.BENCHCLIENT0000000000000000000', clientSecret: 'bench-secret-0123456789abcdef0123456789' };
+const CLIENT = BENCH_CLIENT;
 /** Samples per operation: the official store takes milliseconds per call, so it gets fewer. */
 const OURS = { finds: 2_000, saves: 200 };
 const THEIRS = { finds: 100, saves: 50 };
 const AT_ONCE = 50;
 
-const token = (i: number): OAuthToken =>
-  new OAuthToken({
-    ...CLIENT,
-    userSignature: `user${i}@example.com`,
-    refreshToken: `1000.${i.toString(16).padStart(32, '0')}.refresh`,
-    accessToken: `1000.${i.toString(16).padStart(32, '0')}.access`,
-    grantToken: `1000.${i.toString(16).padStart(32, '0')}.grant`,
-    expiresAt: 1_767_225_600_000 + i,
-    redirectUrl: 'https://app.example.com/oauth/callback',
-    apiDomain: 'https://www.zohoapis.com',
-    accountsUrl: 'https://accounts.zoho.com',
-  });
+const token = (i: number): OAuthToken => benchToken(i);
 
 /** Spread over the whole file, the same sequence for both stores. */
 const pick = (i: number): number => 1 + ((i * 7919) % SIZE);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { OAuthToken, SqliteStore, ZohoAuth, type TokenStore } from 'zoho-token-store';
 import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { Fleet, type FleetStoreSpec, type FleetTask } from '../test/fixtures/fleet-worker.js';
+import { benchToken } from './fixtures.js';
 import { fmt, measure, type Summary } from './measure.js';
 
 const SIZE = 10_000;
@@ -29,18 +30,7 @@ const MYSQL_URL = 'mysql://root@127.0.0.1:3306/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const NAME = `zts_bench_fleet_${process.pid}`;
 
-const token = (i: number): OAuthToken =>
-  new OAuthToken({
-    ...CLIENT,
-    userSignature: `user${i}@example.com`,
-    refreshToken: `1000.${i.toString(16).padStart(32, '0')}.refresh`,
-    accessToken: `1000.${i.toString(16).padStart(32, '0')}.access`,
-    grantToken: `1000.${i.toString(16).padStart(32, '0')}.grant`,
-    expiresAt: 1_767_225_600_000 + i,
-    redirectUrl: 'https://app.example.com/oauth/callback',
-    apiDomain: 'https://www.zohoapis.com',
-    accountsUrl: 'https://accounts.zoho.com',
-  });
+const token = (i: number): OAuthToken => benchToken(i, CLIENT);
 
 interface Target {
   name: string;

@@ -6,24 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore, OAuthToken, SqliteStore, type TokenStore } from 'zoho-token-store';
+import { BENCH_CLIENT, benchToken } from './fixtures.js';
 import { fmt, fmtRate, measure, type Summary } from './measure.js';
 
-const CLIENT = { clientId: '1000.BENCHCLIENT0000000000000000000', clientSecret: 'bench-secret-0123456789abcdef0123456789' };
+const CLIENT = BENCH_CLIENT;
 const SAMPLES = 2_000;
 const WRITES = 2_000;
 
-const token = (i: number): OAuthToken =>
-  new OAuthToken({
-    ...CLIENT,
-    userSignature: `user${i}@example.com`,
-    refreshToken: `1000.${i.toString(16).padStart(32, '0')}.refresh`,
-    accessToken: `1000.${i.toString(16).padStart(32, '0')}.access`,
-    grantToken: `1000.${i.toString(16).padStart(32, '0')}.grant`,
-    expiresAt: 1_767_225_600_000 + i,
-    redirectUrl: 'https://app.example.com/oauth/callback',
-    apiDomain: 'https://www.zohoapis.com',
-    accountsUrl: 'https://accounts.zoho.com',
-  });
+const token = (i: number): OAuthToken => benchToken(i);
 
 interface Target {
   name: string;

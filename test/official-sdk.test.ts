@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect, promisify } from 'node:util';
 import * as sdk from '@zohocrm/typescript-sdk-8.0';
 import pg from 'pg';
-import { ErrorCode, MemoryStore, OAuthToken, ZohoTokenError, type TokenStore } from 'zoho-token-store';
+import { ErrorCode, MemoryStore, OAuthToken, type TokenStore } from 'zoho-token-store';
 import type { ZohoEmulator } from 'zoho-token-store/emulator';
 import { OfficialSdkTokenStore, officialSdkStore, type OfficialSdkModule } from 'zoho-token-store/official-sdk';
 import { PostgresStore } from 'zoho-token-store/postgres';
@@ -14,6 +14,7 @@ import { CLIENT, HOUR, SCOPES, authFor, dbFile, emulator, sqliteStore } from './
 import type { OfficialSdkResult, OfficialSdkTask } from './fixtures/official-sdk-client.js';
 import { tempDir } from './helpers/temp.js';
 import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
+import { rejectsWith } from './helpers/errors.js';
 
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('./fixtures/official-sdk-client.ts', import.meta.url));
@@ -47,16 +48,6 @@ const stored = (init: Partial<ConstructorParameters<typeof OAuthToken>[0]> = {})
     ...init,
   });
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<ZohoTokenError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ZohoTokenError, `expected a ZohoTokenError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected a rejection with ${code}`);
-}
 
 describe('officialSdkStore: conversions', () => {
   test('is accepted by the official InitializeBuilder and rejects a missing module', () => {

@@ -8,6 +8,7 @@ import { PostgresStore, type PostgresPool, type PostgresPoolClient } from 'zoho-
 import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
 import { saveInChild } from './helpers/saver.js';
 import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
+import { rejectsWith as rejectsWithCode } from './helpers/errors.js';
 
 const URL = `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`;
 const prefix = `zts_${process.pid}`;
@@ -26,16 +27,6 @@ const token = (i: number, extra: object = {}): OAuthToken =>
 const saver = (table: string, who: string, count: number, sharedUser = ''): Promise<string[]> =>
   saveInChild({ kind: 'postgres', url: URL, table }, who, count, sharedUser);
 
-async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<ZohoTokenError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    assert.ok(error instanceof ZohoTokenError, `expected a ZohoTokenError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return true;
-  });
-  return caught as ZohoTokenError;
-}
 
 /** Everything a log line or an error report could show of an error. */
 const shown = (error: ZohoTokenError): string =>

@@ -29,20 +29,10 @@ import {
   login,
   sqliteStore,
 } from './fixtures/auth-setup.js';
+import { rejectsWith } from './helpers/errors.js';
 
 const USER = 'ada.lovelace@example.com';
 
-/** Asserts that `promise` rejects with a ZohoTokenError of `code`; returns the error. */
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<ZohoTokenError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ZohoTokenError, `expected a ZohoTokenError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it resolved`);
-}
 
 describe('ZohoAuth options', () => {
   test('every option is validated once, naming the option', async () => {

@@ -2,19 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCode, MemoryStore, OAuthToken, ZohoClient, ZohoTokenError } from 'zoho-token-store';
 import { CLIENT, HOUR, SCOPES, authFor, dbFile, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
+import { rejectsWith } from './helpers/errors.js';
 
 const USER = 'ada.lovelace@example.com';
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<ZohoTokenError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ZohoTokenError, `expected a ZohoTokenError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it resolved`);
-}
 
 interface Users {
   users: { email: string }[];
