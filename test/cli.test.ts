@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { OAuthToken, SqliteStore } from 'zoho-token-store';
 import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
-import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
+import { MARIADB, POSTGRES, skipUnlessReachable } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -34,6 +34,7 @@ const secrets = new Set<string>([CLIENT_SECRET]);
 let emu: ZohoEmulator;
 let callbackPort: number;
 const dir = tempDir('cli');
+const mysqlSkip = await skipUnlessReachable(MARIADB);
 let dbCount = 0;
 
 function newestMtime(path: string): number {
@@ -417,6 +418,63 @@ describe('zoho-tokens CLI', () => {
     assertExit(rerun, 0);
     assert.deepEqual(JSON.parse(rerun.stdout), { from: `sqlite:${from}`, to: `sqlite:${to}`, read: 2, created: 0, updated: 0, unchanged: 2, verified: 2 });
     assert.deepEqual((await storedTokens(to)).map((t) => t.toInit()), source.map((t) => t.toInit()));
+  });
+
+  it('migrate reads the official SDK\'s token file and its MySQL oauthtoken table', async () => {
+    const rows = [1, 2].map((i) => ({
+      id: String(i),
+      user: `legacy${i}@example.com`,
+      refresh: `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`,
+      access: `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`,
+      expiry: String(1_800_000_000_000 + i),
+    }));
+    for (const row of rows) {
+      secrets.add(row.refresh);
+      secrets.add(row.access);
+    }
+    const check = async (db: string): Promise<void> => {
+      const tokens = await storedTokens(db);
+      assert.deepEqual(
+        tokens.map((t) => [t.userName, t.clientId, t.clientSecret, t.refreshToken, t.accessToken, t.expiresAt, t.apiDomain]),
+        rows.map((r) => [r.user, CLIENT_ID, CLIENT_SECRET, r.refresh, r.access, Number(r.expiry), 'https://www.zohoapis.com']),
+      );
+    };
+    // The TypeScript SDK's FileStore format: its header, rows joined by \n, no quoting, no final newline.
+    const file = join(dir, `sdk_tokens-${++dbCount}.txt`);
+    const header = 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';
+    const lines = rows.map((r) => [r.id, r.user, CLIENT_ID, CLIENT_SECRET, r.refresh, r.access, '', r.expiry, '', 'https://www.zohoapis.com'].join(','));
+    writeFileSync(file, [header, ...lines].join('\n'), { mode: 0o600 });
+    const fromFile = newDb();
+    const run = await cli(['migrate', '--from', `file:${file}`, '--to', `sqlite:${fromFile}`]);
+    assertExit(run, 0);
+    assert.match(run.stdout, /Read 2 tokens from file:.*\nWrote 2 new, 0 updated, 0 unchanged to sqlite:.*\nVerified 2\/2 tokens in the target\.\n$/);
+    await check(fromFile);
+
+    if (mysqlSkip) return;
+    const mysql = await import('mysql2/promise');
+    const database = `zts_cli_${process.pid}`;
+    const admin = await mysql.createConnection({ host: '127.0.0.1', user: 'root' });
+    try {
+      await admin.query(`CREATE DATABASE \`${database}\``);
+      // The official DBStore's table, verbatim, with rows as it writes them.
+      await admin.query(
+        `CREATE TABLE \`${database}\`.oauthtoken (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id))`,
+      );
+      for (const r of rows) {
+        await admin.execute(`INSERT INTO \`${database}\`.oauthtoken VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?)`, [
+          r.id, r.user, CLIENT_ID, CLIENT_SECRET, r.refresh, r.access, r.expiry, 'https://www.zohoapis.com',
+        ]);
+      }
+      const fromMysql = newDb();
+      const url = `mysql://root@127.0.0.1:3306/${database}`;
+      const viaMysql = await cli(['migrate', '--from', url, '--to', `sqlite:${fromMysql}`]);
+      assertExit(viaMysql, 0);
+      assert.match(viaMysql.stdout, /Verified 2\/2 tokens in the target\.\n$/);
+      await check(fromMysql);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await admin.end();
+    }
   });
 
   it('migrate refuses to overwrite another user\'s token and leaves both stores as they were', async () => {

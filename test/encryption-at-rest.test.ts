@@ -1,10 +1,10 @@
 // With a key set, no plaintext secret reaches any backend: searched in the raw bytes and rows of
-// every store (SQLite file, MySQL, PostgreSQL, Redis), while lookups by every key keep working.
+// every store (SQLite file, token file, MySQL, PostgreSQL, Redis), while lookups by every key keep working.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { OAuthToken, SqliteStore, withEncryption, type TokenStore } from 'zoho-token-store';
+import { FileStore, OAuthToken, SqliteStore, withEncryption, type TokenStore } from 'zoho-token-store';
 import { MARIADB, POSTGRES, REDIS, skipUnlessReachable } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -66,6 +66,13 @@ describe('encryption at rest: no plaintext secret in any backend', () => {
     const filename = `${tempDir('at-rest')}/tokens.db`;
     await check(new SqliteStore({ filename }), async () =>
       [filename, `${filename}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('\n'),
+    );
+  });
+
+  it('FileStore (the token file and its sidecar)', async () => {
+    const filename = `${tempDir('at-rest-file')}/sdk_tokens.txt`;
+    await check(new FileStore({ filename }), async () =>
+      [filename, `${filename}.meta`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('\n'),
     );
   });
 

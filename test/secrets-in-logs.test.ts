@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { format, inspect } from 'node:util';
 import { ErrorCode, OAuthToken, ZohoClient, ZohoTokenError, redactingLogger, refreshLockName, type Logger } from 'zoho-token-store';
 import { CLIENT, HOUR, SCOPES, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
+import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
 
 const USER = 'ada.lovelace@example.com';
 const WRONG_SECRET = 'wr0ng5ecretwr0ng5ecretwr0ng5ecret00000000';
@@ -120,6 +121,53 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
   assert.ok(errors.length >= 12, `only ${errors.length} errors`);
   for (const level of ['debug', 'info', 'warn', 'error']) assert.ok(lines.some(([l]) => l === level), `no ${level} line`);
   assert.ok(texts.some((t) => t.includes('access token refreshed and saved') && t.includes('[redacted #')), 'logs show redacted fingerprints');
+  const leaks = [...secrets].flatMap((secret) => texts.filter((t) => t.includes(secret)).map((t) => `${redact8(secret)} in: ${t.slice(0, 300)}`));
+  assert.deepEqual(leaks, []);
+});
+
+test('driver errors that echo secrets (a PostgreSQL trigger raising the row) reach no log and no error', { skip: await skipUnlessReachable(POSTGRES) }, async () => {
+  const pg = (await import('pg')).default;
+  const { PostgresStore } = await import('zoho-token-store/postgres');
+  const table = `leak_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ host: POSTGRES.host, port: POSTGRES.port, user: 'postgres', database: 'test' });
+  await admin.connect();
+  const store = new PostgresStore({ url: `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`, table });
+  after(async () => {
+    await store.close();
+    for (const t of [table, `${table}_meta`, `${table}_lock`]) await admin.query(`DROP TABLE IF EXISTS "${t}" CASCADE`);
+    await admin.query(`DROP FUNCTION IF EXISTS "${table}_leak"()`);
+    await admin.end();
+  });
+  const emu = await emulator();
+  const secrets = new Set<string>([CLIENT.clientSecret]);
+  const lines: unknown[][] = [];
+  const capture = (level: string) => (...args: unknown[]) => void lines.push([level, ...args]);
+  const logger: Logger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
+  const auth = authFor(emu, store, { logger, fetch: recordingFetch(secrets) });
+  await login(emu, auth, USER);
+  // From now on every update fails with a server error that quotes the new row's secrets.
+  await admin.query(
+    `CREATE FUNCTION "${table}_leak"() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'row % % %', NEW.access_token, NEW.refresh_token, NEW.client_secret; END $$ LANGUAGE plpgsql`,
+  );
+  await admin.query(`CREATE TRIGGER leak BEFORE UPDATE ON "${table}" FOR EACH ROW EXECUTE FUNCTION "${table}_leak"()`);
+  emu.clock.advance(HOUR);
+  const errors: unknown[] = [];
+  await assert.rejects(auth.getAccessToken({ user: USER }), (error: unknown) => {
+    errors.push(error);
+    return error instanceof ZohoTokenError && error.code === ErrorCode.STORE_ERROR;
+  });
+  // The driver really did quote the secrets: the refreshed access token reached the server's message.
+  const direct = await admin.query(`UPDATE "${table}" SET access_token = 'probe-value-123'`).catch((error: Error) => error.message);
+  assert.match(String(direct), /probe-value-123/);
+  assert.equal(emu.stats().refreshRequests, 1);
+  const texts = [
+    ...lines.map((args) => `${format(...args)}\n${JSON.stringify(args)}\n${inspect(args, { depth: Infinity })}`),
+    ...errors.map((error) => {
+      const e = error as ZohoTokenError;
+      return [e.message, e.stack, String(e.cause), (e.cause as Error | undefined)?.stack, JSON.stringify(e), inspect(e, { depth: Infinity, showHidden: true })].join('\n');
+    }),
+  ];
+  assert.ok(secrets.size >= 4, `only ${secrets.size} secrets seen`);
   const leaks = [...secrets].flatMap((secret) => texts.filter((t) => t.includes(secret)).map((t) => `${redact8(secret)} in: ${t.slice(0, 300)}`));
   assert.deepEqual(leaks, []);
 });
