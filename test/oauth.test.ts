@@ -308,14 +308,37 @@ describe('token endpoint: retries and timeouts', () => {
 
   test('two connection resets then success → 3 requests', async () => {
     await withServer(['reset', 'reset', { body: tokenBody }], async (server) => {
-      assert.equal((await exchange(server.url)).accessToken, ACCESS);
+      assert.equal((await refresh(server.url)).accessToken, ACCESS);
       assert.equal(server.requests.length, 3);
+    });
+  });
+
+  test('a grant code is never sent twice: no retry after a reset, a timeout or a 5xx', async () => {
+    for (const first of ['reset', 'hang', { status: 503, body: '' }] as const) {
+      await withServer([first, { body: tokenBody }], async (server) => {
+        const error = await rejection(exchange(server.url, fastOptions({ timeoutMs: 100 })));
+        assert.equal(error.code, first === 'reset' || first === 'hang' ? ErrorCode.NETWORK : ErrorCode.SERVER_ERROR);
+        assert.equal(server.requests.length, 1, `after ${JSON.stringify(first)}`);
+        assertNoSecrets(error);
+      });
+    }
+  });
+
+  test('a grant code is retried when the connection was refused (it never left)', async () => {
+    let calls = 0;
+    const port = await freePort();
+    await withServer([{ body: tokenBody }], async (server) => {
+      // The first attempt goes to a closed port, the next to the server.
+      const flaky: typeof fetch = (input, init) => fetch(++calls === 1 ? `http://127.0.0.1:${port}/oauth/v2/token` : input, init);
+      assert.equal((await exchange(server.url, fastOptions({ fetch: flaky }))).accessToken, ACCESS);
+      assert.equal(calls, 2);
+      assert.equal(server.requests.length, 1);
     });
   });
 
   test('resets on every attempt → NETWORK after retries + 1', async () => {
     await withServer(['reset'], async (server) => {
-      const error = await rejection(exchange(server.url));
+      const error = await rejection(refresh(server.url));
       assert.equal(error.code, ErrorCode.NETWORK);
       assert.equal(server.requests.length, 3);
       assert.match(error.message, /after 3 attempts/);
@@ -411,14 +434,14 @@ describe('secrets never reach an error', () => {
 });
 
 describe('revoke', () => {
-  test('success: POST /oauth/v2/token/revoke with token in the form body', async () => {
+  test('success: POST /oauth/v2/token/revoke?token=… as documented, the token in the form body too', async () => {
     await withServer([{ body: { status: 'success' } }], async (server) => {
       await revokeRefreshToken({ accountsUrl: server.url }, REFRESH, fastOptions());
       const [req] = server.requests;
       assert.equal(req?.path, '/oauth/v2/token/revoke');
       assert.equal(req?.contentType, 'application/x-www-form-urlencoded');
       assert.deepEqual(Object.fromEntries(req?.form ?? []), { token: REFRESH });
-      assert.equal(req?.query.toString(), '', 'the token stays out of the URL');
+      assert.equal(req?.query.get('token'), REFRESH);
     });
   });
 

@@ -491,6 +491,22 @@ describe('isolation and data-center binding', () => {
     assert.equal(emu.stats().grantRequests, before);
   });
 
+  test('a token without accountsUrl (rows from the official formats) is refreshed where its apiDomain says', async () => {
+    const emu = await emulator({ dataCenters: ['us', 'eu'], clients: [{ ...CLIENT, dc: 'eu' }] });
+    const eu = emu.environmentFor('eu');
+    const store = sqliteStore();
+    const auth = authFor(emu, store, { environments: [eu] });
+    const callback = await emu.approve(auth.authorizationUrl({ scopes: SCOPES, state: 's' }), { user: USER });
+    const token = await auth.exchangeCallback(callback, { state: 's' });
+    await store.saveToken(new OAuthToken({ id: token.id!, accountsUrl: null }));
+    emu.clock.advance(HOUR);
+    const usBefore = emu.stats().byDataCenter['us'] ?? 0;
+    await authFor(emu, store, { environments: [eu] }).getAccessToken({ user: USER });
+    assert.equal(emu.stats().refreshSuccesses, 1);
+    assert.equal(emu.stats().byDataCenter['us'] ?? 0, usBefore, 'nothing went to the configured (us) accounts server');
+    assert.equal((await store.findTokenById(token.id!))?.accountsUrl, eu.accountsUrl);
+  });
+
   test("a refresh response's api_domain never replaces the stored one", async () => {
     const emu = await emulator();
     const store = sqliteStore();
@@ -567,9 +583,11 @@ describe('hooks and 401 handling', () => {
     assert.notEqual(forced[0], fromA);
     assert.equal(emu.stats().refreshRequests, 2);
     assert.equal(await a.handleUnauthorized({ user: USER }, fromA), forced[0], 'a finds b\'s token in the store');
-    // The freshly forced token rejected again within the interval: no third refresh.
+    // The freshly forced token rejected again within the interval: no third refresh, neither in
+    // the process that forced it nor in another one sharing the store (the guard is fleet-wide).
     const error = await rejectsWith(b.handleUnauthorized({ user: USER }, forced[0]!), ErrorCode.THROTTLED);
     assert.ok(error.retryAfterMs! > 0);
+    await rejectsWith(authFor(emu, sqliteStore(file)).handleUnauthorized({ user: USER }, forced[0]!), ErrorCode.THROTTLED);
     assert.equal(emu.stats().refreshRequests, 2);
   });
 });

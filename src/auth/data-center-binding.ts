@@ -74,3 +74,22 @@ export function apiDomainFor(known: KnownEnvironments, accountsUrl: string | nul
   const env = accountsUrl ? environmentOfAccountsUrl(known, accountsUrl) : known.primary;
   return env?.apiDomain ?? responseApiDomain ?? known.primary.apiDomain;
 }
+
+/**
+ * The accounts server a stored token belongs to: its own `accountsUrl`; for a token without one
+ * (rows from the official SDKs' formats), the data center its `apiDomain` names; only when neither
+ * tells, the configured environment's. A token is never refreshed or revoked at a guess that its
+ * own API domain contradicts.
+ */
+export function accountsUrlOf(known: KnownEnvironments, token: { accountsUrl?: string | null; apiDomain?: string | null }): string {
+  if (token.accountsUrl) return token.accountsUrl;
+  const apiDomain = token.apiDomain;
+  if (apiDomain) {
+    const configured = [known.primary, ...known.extra].find((env) => same(env.apiDomain, apiDomain));
+    if (configured !== undefined) return configured.accountsUrl;
+    for (const dc of Object.values(DataCenter)) {
+      for (const env of [dc.production, dc.sandbox, dc.developer]) if (same(env.apiDomain, apiDomain)) return env.accountsUrl;
+    }
+  }
+  return known.primary.accountsUrl;
+}

@@ -7,6 +7,15 @@ export function refreshLockName(id: string): string {
   return `refresh:${id}`;
 }
 
+/**
+ * A marker lock held (never released) for `forcedRefreshIntervalMs` after a forced refresh (a 401)
+ * minted `accessToken`: any process told that this very token is rejected knows a refresh will not
+ * help. Named by a hash so the token never lands in the lock table.
+ */
+export function forcedRefreshLockName(id: string, accessToken: string): string {
+  return `forced:${id}:${createHash('sha256').update(accessToken).digest('hex').slice(0, 32)}`;
+}
+
 /** The lock for exchanging one grant code; named by a hash so the code never lands in the lock table. */
 export function exchangeLockName(code: string): string {
   return `exchange:${createHash('sha256').update(code).digest('hex').slice(0, 32)}`;

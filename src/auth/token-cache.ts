@@ -29,6 +29,12 @@ export interface CacheEntry {
 export class TokenCache {
   readonly #byUser = new Map<string, CacheEntry>();
   readonly #byId = new Map<string, CacheEntry>();
+  readonly #maxEntries: number;
+
+  /** @param maxEntries tokens kept at most; the least recently stored are dropped first (a miss costs one store read). */
+  constructor(maxEntries = 10_000) {
+    this.#maxEntries = maxEntries;
+  }
 
   /** The hot path: a fresh entry for `who`, or undefined. Never throws, whatever `who` is. */
   lookup(who: unknown, now: number): CacheEntry | undefined {
@@ -47,8 +53,11 @@ export class TokenCache {
     const creds: AccessCredentials = Object.freeze({ id: token.id, user, accessToken: token.accessToken, apiDomain, expiresAt: token.expiresAt });
     const entry: CacheEntry = Object.freeze({ creds, refreshAt, token });
     this.#forgetOthers(token.id, user);
+    this.#byId.delete(token.id); // re-inserted last: Map order is the eviction order
     this.#byId.set(token.id, entry);
     if (user !== null) this.#byUser.set(user, entry);
+    // A server of many users must not keep every token it ever served (secrets included) forever.
+    while (this.#byId.size > this.#maxEntries) this.forget(this.#byId.keys().next().value!);
     return entry;
   }
 

@@ -8,11 +8,11 @@ import { exchangeAuthorizationCode, refreshAccessToken, type TokenSet } from '..
 import type { TokenStore } from '../stores/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
 import { fetchCurrentUserEmail } from './current-user.js';
-import { apiDomainFor, exchangeEnvironment, type KnownEnvironments } from './data-center-binding.js';
+import { accountsUrlOf, apiDomainFor, exchangeEnvironment, type KnownEnvironments } from './data-center-binding.js';
 import { runHook } from './events.js';
 import { redactingLogger, type Logger } from './logger.js';
 import { SingleFlight } from './single-flight.js';
-import { exchangeLockName, refreshLockName, withStoreLock, type StoreLockOptions } from './store-lock.js';
+import { exchangeLockName, forcedRefreshLockName, refreshLockName, withStoreLock, type StoreLockOptions } from './store-lock.js';
 import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
 import { describeRef, parseTokenRef, type ParsedRef, type TokenRef } from './token-ref.js';
 import { resolveZohoAuthOptions, type Clock, type ZohoAuthConfig, type ZohoAuthOptions } from './zoho-auth-options.js';
@@ -83,6 +83,9 @@ function idOf(token: OAuthToken): string {
  *   (only the margin was reached) returns the current token and retries later; after a throttle no
  *   refresh of that token is attempted before Zoho's retry time.
  */
+/** Why a refresh runs: the expiry margin, a 401 from the API (loop-guarded), or an operator's request. */
+type RefreshReason = 'expiry' | 'rejected' | 'operator';
+
 export class ZohoAuth {
   readonly clientId: string;
   readonly environment: Environment;
@@ -169,11 +172,42 @@ export class ZohoAuth {
         { retryAfterMs },
       );
     }
-    let token = await this.#refreshOnce(id, rejectedAccessToken, true);
+    let token = await this.#refreshOnce(id, rejectedAccessToken, 'rejected');
     // We joined a non-forced refresh that kept the rejected token: force our own.
-    if (token.accessToken === rejectedAccessToken) token = await this.#refreshOnce(id, rejectedAccessToken, true);
+    if (token.accessToken === rejectedAccessToken) token = await this.#refreshOnce(id, rejectedAccessToken, 'rejected');
     this.#lastForced.set(id, { at: this.#clock.now(), minted: token.accessToken! });
     return this.#remember(token as Ready, true).creds.accessToken;
+  }
+
+  /**
+   * Forces a refresh of `who`'s token now (single flight and lock as always), whatever its expiry:
+   * for operators (the CLI's `refresh`). Returns the new token (a copy).
+   */
+  async refresh(who: TokenRef): Promise<OAuthToken> {
+    const stored = await this.#findOwn(parseTokenRef(who));
+    if (stored === null) throw authRequired(`No token is stored for ${describeRef(parseTokenRef(who))}: the user must log in`);
+    const id = idOf(stored);
+    this.#cache.forget(id);
+    const token = await this.#refreshOnce(id, stored.accessToken ?? null, 'operator');
+    return this.#remember(token as Ready, true).token.with();
+  }
+
+  // The per-process #lastForced guard, shared across processes: marker locks in the store, probed
+  // and taken only under the token's refresh lock, so probes never race each other.
+  async #mintedByForcedRefresh(id: string, accessToken: string): Promise<boolean> {
+    const lock = this.store.lock;
+    if (lock === undefined || this.#config.forcedRefreshIntervalMs <= 0) return false;
+    const probe = await lock.acquire(forcedRefreshLockName(id, accessToken), { leaseMs: 1_000, waitMs: 0 });
+    if (probe === null) return true;
+    await probe.release();
+    return false;
+  }
+
+  async #markForcedRefresh(id: string, accessToken: string): Promise<void> {
+    const lock = this.store.lock;
+    if (lock === undefined || this.#config.forcedRefreshIntervalMs <= 0) return;
+    // Held until its lease runs out: that lease IS the shared "recently forced" window.
+    await lock.acquire(forcedRefreshLockName(id, accessToken), { leaseMs: Math.ceil(this.#config.forcedRefreshIntervalMs), waitMs: 0 });
   }
 
   // --- login -----------------------------------------------------------------------------------
@@ -282,7 +316,7 @@ export class ZohoAuth {
       if (!stored.isExpired(this.#clock.now())) return this.#remember(stored as Ready, true);
       throw this.#noRefreshToken(stored);
     }
-    const token = await this.#refreshOnce(id, stored.accessToken ?? null, false);
+    const token = await this.#refreshOnce(id, stored.accessToken ?? null, 'expiry');
     return this.#remember(token as Ready, true);
   }
 
@@ -330,7 +364,7 @@ export class ZohoAuth {
   }
 
   async #import(given: OAuthToken): Promise<OAuthToken> {
-    const accountsUrl = given.accountsUrl ?? this.environment.accountsUrl;
+    const accountsUrl = accountsUrlOf(this.#known, given);
     const token = new OAuthToken({
       userSignature: given.userSignature ?? undefined,
       clientId: this.clientId,
@@ -375,7 +409,8 @@ export class ZohoAuth {
   // --- internals: refresh ----------------------------------------------------------------------
 
   /** One refresh per token id at a time in this process, under the store's lock across processes. */
-  #refreshOnce(id: string, seen: string | null, force: boolean): Promise<OAuthToken> {
+  #refreshOnce(id: string, seen: string | null, reason: RefreshReason): Promise<OAuthToken> {
+    const force = reason !== 'expiry';
     return this.#refreshes.run(id, async () => {
       const after: AfterHooks = [];
       try {
@@ -383,7 +418,7 @@ export class ZohoAuth {
           this.store,
           refreshLockName(id),
           this.#lock,
-          () => this.#refreshIfNeeded(id, seen, force, after),
+          () => this.#refreshIfNeeded(id, seen, reason, after),
           () => this.#afterLockTimeout(id, seen, force),
         );
       } finally {
@@ -404,7 +439,8 @@ export class ZohoAuth {
     );
   }
 
-  async #refreshIfNeeded(id: string, seen: string | null, force: boolean, after: AfterHooks): Promise<OAuthToken> {
+  async #refreshIfNeeded(id: string, seen: string | null, reason: RefreshReason, after: AfterHooks): Promise<OAuthToken> {
+    const force = reason !== 'expiry';
     const current = await this.#readOwn(id);
     if (current === null) throw authRequired(`Token id ${id} was removed (revoked or logged out): the user must log in`);
     const now = this.#clock.now();
@@ -413,6 +449,13 @@ export class ZohoAuth {
     if (!force && this.#isFresh(current, now)) return current;
     const refreshToken = current.refreshToken;
     if (!refreshToken) throw this.#noRefreshToken(current);
+    if (reason === 'rejected' && current.accessToken && (await this.#mintedByForcedRefresh(id, current.accessToken))) {
+      throw new ZohoTokenError(
+        ErrorCode.THROTTLED,
+        `The API rejects the access token that a forced refresh of token id ${id} minted less than ${this.#config.forcedRefreshIntervalMs} ms ago; not refreshing again (check the API domain, data center and scopes)`,
+        { retryAfterMs: this.#config.forcedRefreshIntervalMs },
+      );
+    }
     const usableMeanwhile = !force && !current.isExpired(now);
 
     const blockedUntil = this.#throttledUntil.get(id);
@@ -423,7 +466,7 @@ export class ZohoAuth {
       });
     }
 
-    const accountsUrl = current.accountsUrl ?? this.environment.accountsUrl;
+    const accountsUrl = accountsUrlOf(this.#known, current);
     const log = { tokenId: id, user: current.userName, accountsUrl, forced: force, previous: redact(current.accessToken) };
     this.#log.debug(log, 'refreshing access token');
     let set: TokenSet;
@@ -454,12 +497,15 @@ export class ZohoAuth {
     });
     // Our lease may have run out during a slow refresh and another process refreshed meanwhile:
     // its token is already stored and in use, so keep it rather than overwrite it with ours.
-    const latest = this.store.lock === undefined ? current : await this.#readOwn(id);
-    if (latest !== null && latest.accessToken !== current.accessToken && latest.accessToken && !latest.isExpired(this.#clock.now())) {
+    // Also a revoke or logout may have removed the row meanwhile: never bring it back.
+    const latest = await this.#readOwn(id);
+    if (latest === null) throw authRequired(`Token id ${id} was removed (revoked or logged out) during its refresh: the user must log in`);
+    if (latest.accessToken !== current.accessToken && latest.accessToken && !latest.isExpired(this.#clock.now())) {
       this.#log.warn({ ...log, kept: redact(latest.accessToken) }, 'another process refreshed while this refresh ran; keeping the stored token');
       return latest;
     }
     await this.store.saveToken(next);
+    if (reason === 'rejected') await this.#markForcedRefresh(id, next.accessToken!);
     const durationMs = this.#clock.now() - now;
     this.#log.info({ ...log, current: redact(next.accessToken), expiresAt: next.expiresAt, durationMs }, 'access token refreshed and saved');
     const hooks = this.#config.hooks;
@@ -581,7 +627,7 @@ export class ZohoAuth {
     if (token === null) return false;
     let revokedAtZoho = false;
     if (token.refreshToken) {
-      const accountsUrl = token.accountsUrl ?? this.environment.accountsUrl;
+      const accountsUrl = accountsUrlOf(this.#known, token);
       try {
         await revokeRefreshToken({ accountsUrl }, token.refreshToken, this.#request);
         revokedAtZoho = true;

@@ -81,6 +81,23 @@ export interface HttpRequest {
   readonly url: URL;
   readonly body: URLSearchParams;
   readonly secrets: readonly string[];
+  /**
+   * False for a request that must not reach the server twice (a single-use grant code): it is
+   * retried only when the connection was never made, never after a timeout, reset or 5xx.
+   * @default true
+   */
+  readonly resendable?: boolean;
+}
+
+/** Errors raised before a request could reach the server: a retry cannot make it arrive twice. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function neverSent(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NEVER_SENT.has(code)) return true;
+  }
+  return false;
 }
 
 export function resolveRequestOptions(options: OAuthRequestOptions = {}): ResolvedRequestOptions {
@@ -146,14 +163,15 @@ export function backoffDelay(attempt: number, o: Pick<ResolvedRequestOptions, 'b
  */
 export async function postFormWithRetry(request: HttpRequest, options?: OAuthRequestOptions): Promise<Response> {
   const o = resolveRequestOptions(options);
+  const resendable = request.resendable !== false;
   for (let attempt = 0; ; attempt++) {
     if (o.signal?.aborted) throw abortedError(request, o.signal);
     try {
       const response = await attemptOnce(request, o);
-      if (response.status < 500 || attempt >= o.retries) return response;
+      if (response.status < 500 || attempt >= o.retries || !resendable) return response;
     } catch (error) {
       if (o.signal?.aborted) throw abortedError(request, o.signal);
-      if (attempt >= o.retries) throw networkError(request, error, attempt + 1);
+      if (attempt >= o.retries || (!resendable && !neverSent(error))) throw networkError(request, error, attempt + 1);
     }
     try {
       await o.sleep(backoffDelay(attempt, o));

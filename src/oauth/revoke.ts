@@ -7,11 +7,10 @@ import { accountsEndpoint, postFormWithRetry } from './http.js';
 import { requireString } from './token-endpoint.js';
 
 /**
- * Sends `POST {accountsUrl}/oauth/v2/token/revoke` with `token` in the urlencoded body.
- *
- * Zoho documents `token` as a query parameter, but its accounts server reads the same parameters
- * from a form body (as for `/oauth/v2/token`). The body is chosen because a query string lands in
- * proxy and access logs and in error messages, and a refresh token never expires until revoked.
+ * Sends `POST {accountsUrl}/oauth/v2/token/revoke?token=…`, as Zoho documents it, and the same
+ * `token` in the urlencoded body, for servers that read the form (the emulator reads either).
+ * Sending it where Zoho looks matters: a request Zoho cannot read answers 400, which would be taken
+ * for "unknown token" and delete a row whose token is still alive. Errors never show the URL.
  */
 export async function revokeTokenRequest(
   env: Pick<Environment, 'accountsUrl'>,
@@ -20,6 +19,7 @@ export async function revokeTokenRequest(
 ): Promise<Response> {
   requireString('refreshToken', refreshToken);
   const url = accountsEndpoint(env.accountsUrl, '/oauth/v2/token/revoke');
+  url.searchParams.set('token', refreshToken);
   return postFormWithRetry({ url, body: new URLSearchParams({ token: refreshToken }), secrets: [refreshToken] }, options);
 }
 

@@ -34,6 +34,9 @@ const SECRET_FIELDS = ['client_secret', 'code', 'refresh_token', 'token'];
 /**
  * Sends `body` to `POST {accountsUrl}/oauth/v2/token` (urlencoded), with timeout and retries for
  * network errors and 5xx. Returns the Response unjudged: pass it to {@link processTokenResponse}.
+ * A grant code is single use, so an `authorization_code` request is retried only when it surely
+ * never reached the server (connection refused, DNS): re-sending a code Zoho already took would
+ * burn it (`invalid_code`) and orphan the refresh token minted by the first attempt.
  */
 export async function tokenEndpointRequest(
   env: Pick<Environment, 'accountsUrl'>,
@@ -41,7 +44,8 @@ export async function tokenEndpointRequest(
   options?: OAuthRequestOptions,
 ): Promise<Response> {
   const url = accountsEndpoint(env.accountsUrl, '/oauth/v2/token');
-  return postFormWithRetry({ url, body, secrets: secretsOf(body) }, options);
+  const resendable = body.get('grant_type') !== 'authorization_code';
+  return postFormWithRetry({ url, body, secrets: secretsOf(body), resendable }, options);
 }
 
 /**

@@ -5,9 +5,6 @@ import type { ContextOf } from '../program.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
 import { expiresIn, tokenView } from '../token-view.js';
 
-/** handleUnauthorized needs "the access token that was rejected"; a token without one passes this. */
-const NO_ACCESS_TOKEN = 'none';
-
 interface RefreshOptions {
   user?: string;
   clientId?: string;
@@ -41,9 +38,7 @@ Examples:
       }
       const auth = ctx.authFor(store, stored, options);
       const ref = { id: stored.id! };
-      // ZohoAuth refreshes on demand only; handleUnauthorized is its one forced-refresh entry point.
-      if (!options.ifNeeded) await auth.handleUnauthorized(ref, stored.accessToken ?? NO_ACCESS_TOKEN);
-      const token = await auth.getToken(ref);
+      const token = options.ifNeeded ? await auth.getToken(ref) : await auth.refresh(ref);
       ctx.out.addSecrets(token.accessToken, token.refreshToken);
       const refreshed = token.accessToken !== stored.accessToken;
       const now = Date.now();
