@@ -1,7 +1,7 @@
 /**
  * FileStore against the official TypeScript SDK's FileStore (`@zohocrm/typescript-sdk-8.0`), on the
  * same 10,000-token file: finds by id and by user, updates one at a time, and 50 updates at once.
- * Run alone with `node --conditions=source --import tsx bench/file-store.ts`.
+ * Run alone with `node --conditions=zoho-token-store-source --import tsx bench/file-store.ts`.
  */
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

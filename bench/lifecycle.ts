@@ -96,5 +96,5 @@ export async function lifecycleBench(): Promise<string> {
   }
 }
 
-// Run directly: `node --conditions=source --import tsx bench/lifecycle.ts`.
+// Run directly: `node --conditions=zoho-token-store-source --import tsx bench/lifecycle.ts`.
 if (import.meta.url === `file://${process.argv[1]}`) console.log(await lifecycleBench());

@@ -1,5 +1,5 @@
 // After `npm run build`: every subpath of the exports map must resolve, load from dist/ (without
-// the `source` condition) and have its type declarations, as a user installing the package sees it.
+// the `zoho-token-store-source` condition) and have its type declarations, as a user installing the package sees it.
 import { existsSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));

@@ -31,7 +31,7 @@ const run = promisify(execFile);
 let m = 0;
 const fresh = (): string => `${dir}/extras-${++m}.txt`;
 const child = (fixture: string, args: string[]) =>
-  run(process.execPath, ['--conditions=source', '--import', 'tsx', `test/fixtures/${fixture}`, ...args], { maxBuffer: 64 * 1024 * 1024 });
+  run(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', `test/fixtures/${fixture}`, ...args], { maxBuffer: 64 * 1024 * 1024 });
 const token = (i: number, extra: OAuthTokenInit = {}): OAuthToken =>
   new OAuthToken({ clientId: 'client-1', clientSecret: 'secret-1', refreshToken: `refresh-${i}-${m}`, accessToken: `access-${i}`, expiresAt: 1_700_000_000_000 + i, ...extra });
 const lines = (filename: string): string[] => readFileSync(filename, 'utf8').split(/\r?\n/);
@@ -377,7 +377,7 @@ describe('FileStore across processes', () => {
 describe('FileStore locks', () => {
   it('the write lock of a SIGKILLed process is taken over at once', async () => {
     const filename = fresh();
-    const holder = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename]);
+    const holder = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename]);
     await waitForLine(holder, 'held');
     const blocked = new FileStore({ filename, lockWaitMs: 300 });
     await assert.rejects(blocked.saveToken(token(1)), { code: ErrorCode.STORE_ERROR, message: /write lock/ });
@@ -411,7 +411,7 @@ describe('FileStore locks', () => {
   it('a lease that expired is taken over even while its holder is stuck, and a SIGKILLed holder at once', async () => {
     const filename = fresh();
     const store = new FileStore({ filename });
-    const stuck = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename, 'refresh:x', '800', 'stuck']);
+    const stuck = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename, 'refresh:x', '800', 'stuck']);
     await waitForLine(stuck, 'held');
     assert.equal(await store.lock.acquire('refresh:x', { leaseMs: 1000, waitMs: 100 }), null);
     const afterLease = await store.lock.acquire('refresh:x', { leaseMs: 1000, waitMs: 5000 });
@@ -419,7 +419,7 @@ describe('FileStore locks', () => {
     await afterLease.release();
     await killed(stuck);
 
-    const holder = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename, 'refresh:y']);
+    const holder = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename, 'refresh:y']);
     await waitForLine(holder, 'held');
     assert.equal(await store.lock.acquire('refresh:y', { leaseMs: 1000, waitMs: 100 }), null);
     await killed(holder);

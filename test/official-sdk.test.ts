@@ -233,7 +233,7 @@ describe('officialSdkStore: conversions', () => {
 
 /** Runs the official SDK in a child process (its Initializer is process-global) and returns its result. */
 async function officialSdk(task: OfficialSdkTask): Promise<OfficialSdkResult> {
-  const args = ['--conditions=source', '--import', 'tsx', CHILD, JSON.stringify(task)];
+  const args = ['--conditions=zoho-token-store-source', '--import', 'tsx', CHILD, JSON.stringify(task)];
   try {
     const { stdout } = await run(process.execPath, args, { cwd: ROOT, timeout: 60_000 });
     return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as OfficialSdkResult;

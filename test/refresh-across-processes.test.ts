@@ -21,7 +21,7 @@ interface Worker {
 }
 
 function startWorker(task: WorkerTask): Worker {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', WORKER, JSON.stringify(task)], { cwd: ROOT });
+  const child = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', WORKER, JSON.stringify(task)], { cwd: ROOT });
   after(() => void child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -94,12 +94,16 @@ export class Output {
   }
 }
 
-/** A store URL as it may be printed: the password of `postgres://user:pw@host` replaced. */
+/**
+ * A store URL as it may be printed: the password of `postgres://user:pw@host` replaced, and the
+ * query string hidden, since drivers also take a password there (`?password=…`).
+ */
 export function safeUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
+    if (parsed.password === '' && parsed.search === '') return url;
+    if (parsed.password !== '') parsed.password = '***';
+    if (parsed.search !== '') parsed.search = '?***';
     return parsed.toString();
   } catch {
     return url;

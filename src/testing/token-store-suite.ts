@@ -87,6 +87,10 @@ async function allValues(store: TokenStore): Promise<Record<string, unknown>[]> 
 export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuiteOptions): void {
   const { describe } = runner;
   const concurrentSaves = options.concurrentSaves ?? 50;
+  if (!Number.isSafeInteger(concurrentSaves) || concurrentSaves < 2) {
+    throw new TypeError('describeTokenStore: concurrentSaves must be an integer of at least 2');
+  }
+  if (typeof options.create !== 'function') throw new TypeError('describeTokenStore: options.create must be a function');
 
   const test = (name: string, body: (store: TokenStore) => Promise<void>): void => {
     runner.it(name, async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ZohoAuth } from '../../auth/zoho-auth.js';
-import { ErrorCode, isZohoTokenError } from '../../errors.js';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
 import { parseAuthorizationCallback, type AuthorizationCallback } from '../../oauth/authorization-url.js';
 import type { Environment } from '../../oauth/environment.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
@@ -121,6 +121,10 @@ async function webLogin(ctx: CliContext, env: Environment, credentials: { client
     }
     let callback: AuthorizationCallback;
     try {
+      // Even an error redirect must carry this login's state: any web page can reach a loopback URL.
+      if (new URL(cb.url, 'http://127.0.0.1').searchParams.get('state') !== state) {
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'state mismatch', { field: 'state' });
+      }
       callback = parseAuthorizationCallback(cb.url, state);
     } catch (error) {
       if (isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT) && error.field === 'state') {
