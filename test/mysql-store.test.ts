@@ -101,6 +101,8 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
         assert.equal(tenth?.redirectUrl, null);
         assert.equal(tenth?.grantToken, null);
         assert.equal(tenth?.accountsUrl, null);
+        // Deleting the official SDK's last row must not free its id for another user's token.
+        await store.deleteToken('12');
         const next = new OAuthToken({ ...CLIENT, userSignature: "o'brien@x.com", refreshToken: 'r-new', accessToken: 'a-new', expiresAt: 1_767_225_600_000, apiDomain: 'https://www.zohoapis.eu', accountsUrl: 'https://accounts.zoho.eu' });
         await store.saveToken(next);
         assert.equal(next.id, '13');

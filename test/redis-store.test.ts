@@ -245,6 +245,14 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
       await store.close();
     });
 
+    it('never shows the server password in inspect or JSON of the store', async () => {
+      const store = new RedisStore({ url: 'redis://default:hunter2-secret-pw@127.0.0.1:6379/0', prefix: freshPrefix() });
+      const shown = `${inspect(store, { depth: 10, showHidden: true })} ${JSON.stringify(store)} ${String(store)}`;
+      assert.ok(!shown.includes('hunter2-secret-pw'), shown);
+      assert.match(shown, /RedisStore/);
+      await store.close().catch(() => undefined);
+    });
+
     it('lock: a lease is a PX expiry on one key, deleted on release', async () => {
       const p = freshPrefix();
       const store = new RedisStore({ url: URL, prefix: p });

@@ -65,6 +65,8 @@ describe('SqliteStore specifics', () => {
     assert.equal(eleventh?.refreshToken, 'r11');
     assert.equal(eleventh?.expiresAt, 1_700_000_000_011);
     assert.equal(eleventh?.accountsUrl, null);
+    // Deleting the official SDK's last row must not free its id for another user's token.
+    await store.deleteToken('11');
     const next = token(99, { userSignature: 'new@x.com' });
     await store.saveToken(next);
     assert.equal(next.id, '12');

@@ -134,8 +134,8 @@ function* saveSteps(token: OAuthToken): Generator<LookupValues, SavePlan, readon
   let target: TokenRecord | null = null;
   let targetKey: MatchField | null = null;
   for (const key of keys) {
-    // Once a target is known, the user key's uniqueness is checked on the merged row instead.
-    if (key.field === 'user' && targetKey !== null) continue;
+    // Once a target row is known, the user key's uniqueness is checked on the merged row instead.
+    if (key.field === 'user' && target !== null) continue;
     const hit = hitsOf(key, candidates);
     if (key.field === 'id' || (hit !== null && targetKey === null)) {
       target = hit;
@@ -151,6 +151,7 @@ function* saveSteps(token: OAuthToken): Generator<LookupValues, SavePlan, readon
   if (target === null && !record.grantToken && !record.refreshToken && !record.accessToken) {
     throw new ZohoTokenError(ErrorCode.TOKEN_INCOMPLETE, 'A new token needs a grant, refresh or access token');
   }
+  assertValidRecord(record);
   assertUnique(record, candidates);
   if (target !== null && token.userSignature === undefined && record.userName !== null && record.clientId !== target.clientId) {
     // A new client id for the stored user: the rows of that user were not among the candidates.
@@ -189,6 +190,23 @@ export async function findMatch(
 ): Promise<TokenRecord | null> {
   const keys = matchKeys(token);
   return keys.length === 0 ? null : resolveFind(keys, await fetch(lookupValues(keys)));
+}
+
+/**
+ * The row as it would be stored must itself be a valid token (clearing the client secret of a
+ * token that keeps its refresh token is not): a row no store could ever read back is refused.
+ */
+function assertValidRecord(record: TokenRecord): void {
+  try {
+    new OAuthToken({ ...record, id: record.id || null, userSignature: record.userName, accountsUrl: record.accountsUrl });
+  } catch (error) {
+    const field = (error as { field?: string }).field;
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_TOKEN,
+      `After this save the stored token would be invalid${field ? ` (${field})` : ''}: ${(error as Error).message}`,
+      field === undefined ? {} : { field },
+    );
+  }
 }
 
 /** A merged row may pair a stored user with a new client id; the pair must stay unique too. */

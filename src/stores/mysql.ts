@@ -183,7 +183,12 @@ export class MySqlStore implements TokenStore {
   async deleteToken(id: string): Promise<void> {
     this.#assertOpen();
     const key = checkId(id, 'deleteToken');
-    if (key !== null) await this.#operation([], () => this.#execute(this.#sql.deleteById, [key, key]));
+    if (key === null) return;
+    await this.#operation([], async () => {
+      // The id joins the high-water mark first, so it is never handed out again (official rows included).
+      await this.#execute(this.#sql.bumpLastIdTo, [key, key]);
+      await this.#execute(this.#sql.deleteById, [key, key]);
+    });
   }
 
   async getTokens(): Promise<OAuthToken[]> {
@@ -193,7 +198,10 @@ export class MySqlStore implements TokenStore {
 
   async deleteTokens(): Promise<void> {
     this.#assertOpen();
-    await this.#operation([], () => this.#execute(this.#sql.deleteAll, []));
+    await this.#operation([], async () => {
+      await this.#execute(this.#sql.bumpLastIdToMax, []);
+      await this.#execute(this.#sql.deleteAll, []);
+    });
   }
 
   async findTokenById(id: string): Promise<OAuthToken | null> {
@@ -441,6 +449,13 @@ function statements(table: string) {
       `SELECT GREATEST(COALESCE((SELECT MAX(id_number) FROM ${t}), 0), ` +
       `COALESCE((SELECT value FROM ${meta} WHERE name = 'last_id'), 0)) AS largest`,
     bumpLastId: `INSERT INTO ${meta} (name, value) VALUES ('last_id', ?) ON DUPLICATE KEY UPDATE value = GREATEST(value, ?)`,
+    bumpLastIdTo:
+      `INSERT INTO ${meta} (name, value) SELECT 'last_id', COALESCE(MAX(id_number), 0) FROM ${t} WHERE id = ? ` +
+      `AND CAST(CONVERT(id USING utf8mb4) AS BINARY) = CAST(CONVERT(? USING utf8mb4) AS BINARY) ` +
+      `ON DUPLICATE KEY UPDATE value = GREATEST(${meta}.value, VALUES(value))`,
+    bumpLastIdToMax:
+      `INSERT INTO ${meta} (name, value) SELECT 'last_id', COALESCE(MAX(id_number), 0) FROM ${t} ` +
+      `ON DUPLICATE KEY UPDATE value = GREATEST(${meta}.value, VALUES(value))`,
   };
 }
 

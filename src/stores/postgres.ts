@@ -497,8 +497,14 @@ function statements(table: string, schema: string | undefined) {
     update: `UPDATE ${t} SET ${COLUMNS.slice(1)
       .map((c, i) => `${c} = $${i + 1}`)
       .join(', ')} WHERE id = $${COLUMNS.length}`,
-    deleteById: `DELETE FROM ${t} WHERE id = $1`,
-    deleteAll: `DELETE FROM ${t}`,
+    // A deleted id joins the high-water mark in the same statement, so it is never handed out again
+    // (rows an official SDK inserted included).
+    deleteById:
+      `WITH gone AS (DELETE FROM ${t} WHERE id = $1 RETURNING ${NUMERIC_ID} AS n) ` +
+      `UPDATE ${meta} SET value = greatest(value, (SELECT coalesce(max(n), 0) FROM gone)) WHERE name = 'last_id'`,
+    deleteAll:
+      `WITH gone AS (DELETE FROM ${t} RETURNING ${NUMERIC_ID} AS n) ` +
+      `UPDATE ${meta} SET value = greatest(value, (SELECT coalesce(max(n), 0) FROM gone)) WHERE name = 'last_id'`,
     // Upsert rather than SELECT … FOR UPDATE: locks the row, and recreates it if someone deleted it.
     lockHighWater:
       `INSERT INTO ${meta} AS m (name, value) VALUES ('last_id', 0) ` +

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import { sanitizeCause } from '../redact.js';
@@ -131,6 +132,15 @@ export class RedisStore implements TokenStore {
     }
     this.#keys = new Keys(this.prefix);
     this.lock = new RedisLock((what, operation) => this.#run(what, [], () => operation(this.client)), `${this.prefix}lock:`);
+  }
+
+  /** The client's options hold the server password: never in logs, JSON or `inspect`. */
+  toJSON(): { store: string; prefix: string } {
+    return { store: STORE_NAME, prefix: this.prefix };
+  }
+
+  [inspect.custom](): string {
+    return `${STORE_NAME} ${JSON.stringify({ prefix: this.prefix })}`;
   }
 
   async findToken(token: OAuthToken): Promise<OAuthToken | null> {

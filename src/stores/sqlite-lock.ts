@@ -37,7 +37,12 @@ export class SqliteLock implements StoreLock {
     const deadline = Date.now() + options.waitMs;
     for (let attempt = 0; ; attempt++) {
       if (this.#take(name, owner, options.leaseMs)) {
-        return { release: async () => void this.#release.run(name, owner) };
+        return {
+          release: async () => {
+            this.#assertOpen();
+            this.#release.run(name, owner);
+          },
+        };
       }
       const left = deadline - Date.now();
       if (left <= 0) return null;

@@ -139,7 +139,7 @@ export class SqliteStore implements TokenStore {
   async deleteToken(id: string): Promise<void> {
     this.#assertOpen();
     const key = checkId(id, 'deleteToken');
-    if (key !== null) this.#run(() => this.#statements.deleteById.run(key));
+    if (key !== null) this.#run(() => this.#delete(key));
   }
 
   async getTokens(): Promise<OAuthToken[]> {
@@ -150,7 +150,7 @@ export class SqliteStore implements TokenStore {
 
   async deleteTokens(): Promise<void> {
     this.#assertOpen();
-    this.#run(() => this.#statements.deleteAll.run());
+    this.#run(() => this.#delete(null));
   }
 
   async findTokenById(id: string): Promise<OAuthToken | null> {
@@ -171,6 +171,16 @@ export class SqliteStore implements TokenStore {
   #assertOpen(): void {
     if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
   }
+
+  /** Deletes one row (or all): the largest id first joins the high-water mark, so it is never handed out again. */
+  readonly #delete = (id: string | null): void => {
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      s.bumpLastId.run(id ?? String(s.largestId.get() ?? 0));
+      if (id === null) s.deleteAll.run();
+      else s.deleteById.run(id);
+    }).immediate();
+  };
 
   #flush(): void {
     const batch = this.#pending;

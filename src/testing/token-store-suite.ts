@@ -251,6 +251,14 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         assert.notEqual(next.id, '77');
       });
 
+      test('a save that would leave a stored token invalid (refresh token without secret) is refused', async (store) => {
+        const a = full();
+        await store.saveToken(a);
+        await rejectsWith(store.saveToken(new OAuthToken({ id: a.id, clientSecret: null })), ErrorCode.INVALID_TOKEN);
+        await rejectsWith(store.saveToken(new OAuthToken({ ...CLIENT, userSignature: a.userSignature, clientId: null, accessToken: 'x' })), ErrorCode.INVALID_TOKEN);
+        assert.deepEqual(await allValues(store), [tokenValues(a)]);
+      });
+
       test('a new token without a grant, refresh or access token is refused and nothing is written', async (store) => {
         await rejectsWith(store.saveToken(new OAuthToken({ userSignature: 'lonely@example.com' })), ErrorCode.TOKEN_INCOMPLETE);
         await rejectsWith(store.saveToken(new OAuthToken({ id: '5', ...CLIENT })), ErrorCode.TOKEN_INCOMPLETE);
@@ -301,6 +309,8 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         );
         await rejectsWith(store.saveToken(new OAuthToken({ id: a.id, ...CLIENT, grantToken: b.grantToken })), ErrorCode.TOKEN_CONFLICT);
         await rejectsWith(store.saveToken(new OAuthToken({ id: '31337', ...CLIENT, refreshToken: b.refreshToken })), ErrorCode.TOKEN_CONFLICT);
+        // An id that is not stored while the token's user is: not a second row for that user.
+        await rejectsWith(store.saveToken(new OAuthToken({ id: '31338', userSignature: a.userSignature, accessToken: 'x' })), ErrorCode.TOKEN_CONFLICT);
         // Moving a stored user onto a client that user already has a row for would duplicate the pair.
         const aOnB = full({ ...CLIENT_B, userSignature: a.userSignature });
         await store.saveToken(aOnB);
