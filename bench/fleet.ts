@@ -121,17 +121,7 @@ function targets(dir: string): Target[] {
         const store = new RedisStore({ url: REDIS_URL, prefix });
         return { store, ids: await fill(store) };
       },
-      drop: async () => {
-        const { Redis } = await import('ioredis');
-        const admin = new Redis(REDIS_URL);
-        let cursor = '0';
-        do {
-          const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-          if (keys.length > 0) await admin.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-        await admin.quit();
-      },
+      drop: async () => (await import('../test/helpers/redis-keys.js')).deleteKeysUnder(REDIS_URL, prefix),
     },
   ];
 }

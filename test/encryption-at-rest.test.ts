@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { FileStore, OAuthToken, SqliteStore, withEncryption, type TokenStore } from 'zoho-token-store';
 import { MARIADB, POSTGRES, REDIS, skipUnlessReachable } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
+import { keysUnder } from './helpers/redis-keys.js';
 
 const KEYS = { keys: { k1: randomBytes(32) } };
 const RUN = `${process.pid}_${Date.now().toString(36)}`;
@@ -112,16 +113,7 @@ describe('encryption at rest: no plaintext secret in any backend', () => {
     const { RedisStore } = await import('zoho-token-store/redis');
     const prefix = `zts-at-rest:${RUN}:`;
     const admin = new Redis('redis://127.0.0.1:6379');
-    const keys = async (): Promise<string[]> => {
-      const found: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        found.push(...batch);
-        cursor = next;
-      } while (cursor !== '0');
-      return found;
-    };
+    const keys = (): Promise<string[]> => keysUnder(admin, prefix);
     after(async () => {
       const all = await keys();
       if (all.length > 0) await admin.del(...all);

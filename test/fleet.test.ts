@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { OAuthToken, SqliteStore, ZohoAuth, type TokenStore } from 'zoho-token-store';
@@ -17,6 +16,7 @@ import { PostgresStore } from 'zoho-token-store/postgres';
 import { RedisStore } from 'zoho-token-store/redis';
 import { Fleet, sha256, type FleetStoreSpec, type FleetTask, type GoResult } from './fixtures/fleet-worker.js';
 import { MARIADB, POSTGRES, REDIS, skipUnlessReachable } from './helpers/services.js';
+import { deleteKeysUnder } from './helpers/redis-keys.js';
 
 const WORKERS = 8;
 const CALLERS = 25;
@@ -84,16 +84,7 @@ const cases: StoreCase[] = [
     user: 'fleet-redis@example.com',
     spec: { kind: 'redis', url: REDIS_URL, prefix },
     open: async () => new RedisStore({ url: REDIS_URL, prefix }),
-    drop: async () => {
-      const admin = new Redis(REDIS_URL);
-      let cursor = '0';
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await admin.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-      await admin.quit();
-    },
+    drop: () => deleteKeysUnder(REDIS_URL, prefix),
   },
 ];
 

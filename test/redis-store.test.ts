@@ -9,6 +9,7 @@ import { RedisStore } from 'zoho-token-store/redis';
 import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
 import { saveInChild } from './helpers/saver.js';
 import { REDIS, skipUnlessReachable } from './helpers/services.js';
+import { deleteKeysUnder, keysUnder } from './helpers/redis-keys.js';
 
 const URL = `redis://${REDIS.host}:${REDIS.port}`;
 // Every key these tests write starts with BASE; `after` deletes exactly those keys.
@@ -41,26 +42,13 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
   const shared = new Redis(URL, { lazyConnect: true });
 
   after(async () => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${BASE}*`, 'COUNT', 1000);
-      if (keys.length > 0) await admin.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysUnder(admin, BASE);
     await admin.quit();
     await shared.quit();
   });
 
-  const keysOf = async (prefix: string): Promise<string[]> => {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      found.push(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    return found.map((key) => key.slice(prefix.length)).sort();
-  };
+  const keysOf = async (prefix: string): Promise<string[]> =>
+    (await keysUnder(admin, prefix)).map((key) => key.slice(prefix.length)).sort();
 
   describeTokenStore(
     { describe, it },
