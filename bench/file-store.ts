@@ -1,6 +1,7 @@
 /**
  * FileStore against the official TypeScript SDK's FileStore (`@zohocrm/typescript-sdk-8.0`), on the
- * same 10,000-token file: finds by id and by user, updates one at a time, and 50 updates at once.
+ * same 10,000-token file: finds by id and by user, updates one after another, updates 5 ms apart
+ * (each pays for the lock), a long run with its folds, and 50 updates at once.
  * Run alone with `node --conditions=zoho-token-store-source --import tsx bench/file-store.ts`.
  */
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -11,14 +12,16 @@ import { FileStore as OfficialFileStore, OAuthBuilder, UserSignature as Official
 import { OAuthToken } from 'zoho-token-store';
 import { FileStore } from 'zoho-token-store';
 import { BENCH_CLIENT, benchToken } from './fixtures.js';
-import { fmt, measure, type Summary } from './measure.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fmt, fmtRate, measure, type Summary } from './measure.js';
 
 const SIZE = 10_000;
 const CLIENT = BENCH_CLIENT;
 /** Samples per operation: the official store takes milliseconds per call, so it gets fewer. */
-const OURS = { finds: 2_000, saves: 200 };
+const OURS = { finds: 2_000, saves: 200, sustained: 2_000 };
 const THEIRS = { finds: 100, saves: 50 };
 const AT_ONCE = 50;
+const APART_MS = 5;
 
 const token = (i: number): OAuthToken => benchToken(i);
 
@@ -47,6 +50,8 @@ export async function fileStoreBench(): Promise<string> {
     const ours = new FileStore({ filename: ourFile });
     const oursNoSync = new FileStore({ filename: join(dir, 'ours-nosync.txt'), fsync: false });
     copyFileSync(ourFile, oursNoSync.filename);
+    const oursStat = new FileStore({ filename: join(dir, 'ours-stat.txt'), watch: false });
+    copyFileSync(ourFile, oursStat.filename);
     const theirs = new OfficialFileStore(theirFile);
     const theirUpdate = (i: number): Promise<void> => {
       const update = new OAuthBuilder().id(String(pick(i))).build();
@@ -59,11 +64,23 @@ export async function fileStoreBench(): Promise<string> {
 
     // Warm-up (first read of the file, JIT, the garbage of the fill), the same for both.
     await measure(OURS.finds, (i) => ours.findTokenById(String(pick(i))));
+    await measure(OURS.finds, (i) => oursStat.findTokenById(String(pick(i))));
     await measure(10, (i) => theirs.findTokenById(String(pick(i))));
+    const apart = (op: (i: number) => Promise<unknown>) => async (i: number): Promise<number> => {
+      await sleep(APART_MS);
+      const started = process.hrtime.bigint();
+      await op(i);
+      return Number(process.hrtime.bigint() - started);
+    };
     const rows: Row[] = [
       {
         name: 'findTokenById',
         ours: await measure(OURS.finds, (i) => ours.findTokenById(String(pick(i)))),
+        theirs: await measure(THEIRS.finds, (i) => theirs.findTokenById(String(pick(i)))),
+      },
+      {
+        name: 'findTokenById (ours: `watch: false`, a stat per find)',
+        ours: await measure(OURS.finds, (i) => oursStat.findTokenById(String(pick(i)))),
         theirs: await measure(THEIRS.finds, (i) => theirs.findTokenById(String(pick(i)))),
       },
       {
@@ -74,17 +91,32 @@ export async function fileStoreBench(): Promise<string> {
         ),
       },
       {
-        name: 'saveToken update (ours: fsync, the default)',
+        name: 'saveToken update, one after another (ours: fsync, the default)',
         ours: await measure(OURS.saves, (i) => ourUpdate(ours, i)),
         theirs: await measure(THEIRS.saves, theirUpdate),
         note: 'theirs never fsyncs',
       },
       {
-        name: 'saveToken update (ours: `fsync: false`)',
+        name: 'saveToken update, one after another (ours: `fsync: false`)',
         ours: await measure(OURS.saves, (i) => ourUpdate(oursNoSync, i)),
         theirs: await measure(THEIRS.saves, (i) => theirUpdate(THEIRS.saves + i)),
       },
+      {
+        name: `saveToken update, ${APART_MS} ms apart (ours: fsync; takes and releases the lock every time)`,
+        ours: await measureInner(OURS.saves, apart((i) => ourUpdate(ours, 2 * OURS.saves + i))),
+        theirs: await measureInner(THEIRS.saves, apart((i) => theirUpdate(2 * THEIRS.saves + i))),
+        note: 'the pause is not counted',
+      },
     ];
+    // A long run one after another, with the folds into the token file it causes (one per
+    // `compactDelayMs`, 1 s by default): mean time per save.
+    const sustained = await measure(OURS.sustained, (i) => ourUpdate(ours, 4 * OURS.saves + i));
+    const fold = await measure(5, async (i) => {
+      await ourUpdate(ours, 4 * OURS.saves + OURS.sustained + i);
+      await ours.compact();
+    });
+    const theirMean = 1e6 / rows[3]!.theirs.opsPerSec;
+    const ourMean = 1e6 / sustained.opsPerSec;
     // 50 updates of distinct tokens at once: time per save, and how many updates each store kept.
     const base = 10 * THEIRS.saves;
     const ourBatch = await measure(4, (b) => Promise.all(Array.from({ length: AT_ONCE }, (_, j) => ourUpdate(ours, base + b * AT_ONCE + j))));
@@ -108,6 +140,7 @@ export async function fileStoreBench(): Promise<string> {
     });
     await ours.close();
     await oursNoSync.close();
+    await oursStat.close();
 
     const out = [
       '## FileStore vs the official TypeScript SDK FileStore',
@@ -124,11 +157,26 @@ export async function fileStoreBench(): Promise<string> {
           `${ratio(row.theirs.medianUs / row.ours.medianUs)} | ${row.note ?? ''} |`,
       ),
       '',
+      `${OURS.sustained.toLocaleString('en-US')} updates one after another, folds included: ours ${fmt(ourMean)} µs per save on average ` +
+        `(${fmtRate(sustained.opsPerSec)} saves/s), theirs ${fmt(theirMean)} µs (from the one-after-another row): ${ratio(theirMean / ourMean)}. ` +
+        `A fold (one update, then \`compact()\`: the whole file rewritten and flushed) takes ${fmt(fold.medianUs)} µs (median of ${5}); ` +
+        'it runs in the write queue, after the saves it folds were acknowledged.',
+      '',
     ];
     return out.join('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Like `measure`, but each sample is the duration `op` reports (in ns), so that a pause before the timed part is not counted. */
+async function measureInner(count: number, op: (i: number) => Promise<number>): Promise<Summary> {
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) samples[i] = await op(i);
+  samples.sort();
+  const at = (q: number): number => samples[Math.min(count - 1, Math.floor(q * count))]! / 1000;
+  const total = samples.reduce((a, b) => a + b, 0);
+  return { medianUs: at(0.5), p99Us: at(0.99), opsPerSec: (count / total) * 1e9 };
 }
 
 const ratio = (r: number): string => `${r >= 10 ? Math.round(r) : r.toFixed(1)}×`;

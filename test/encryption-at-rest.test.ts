@@ -70,11 +70,14 @@ describe('encryption at rest: no plaintext secret in any backend', () => {
     );
   });
 
-  it('FileStore (the token file and its sidecar)', async () => {
+  it('FileStore (the journal, then the token file it is folded into, and the sidecar)', async () => {
     const filename = `${tempDir('at-rest-file')}/sdk_tokens.txt`;
-    await check(new FileStore({ filename }), async () =>
-      [filename, `${filename}.meta`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('\n'),
-    );
+    const inner = new FileStore({ filename, compactDelayMs: 60_000 });
+    await check(inner, async () => {
+      const journal = readFileSync(`${filename}.journal`).toString('latin1');
+      await inner.compact();
+      return [journal, ...[filename, `${filename}.meta`].filter(existsSync).map((f) => readFileSync(f).toString('latin1'))].join('\n');
+    });
   });
 
   it('MySQL / MariaDB (every column of every row)', { skip: skip.mysql }, async () => {

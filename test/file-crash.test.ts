@@ -1,6 +1,7 @@
 /**
  * Crash safety: a child process saving in a loop is SIGKILLed at random moments, over and over.
- * After every kill the file must parse and hold every save the child had acknowledged.
+ * After every kill the token file and its journal must parse and hold every save the child had
+ * acknowledged; at the end, once folded, the token file alone must hold them.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, it } from 'node:test';
 import ts from 'typescript';
 import { parseTokenFile } from '../src/stores/file-format.js';
+import { decodeJournal } from '../src/stores/file-journal.js';
+import type { TokenRecord } from '../src/token/token-record.js';
 import { FileStore } from '../src/stores/file.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -67,8 +70,8 @@ interface Evidence {
  * 0–60 ms after it started saving, so that kills also land in a first save: lazy open, takeover
  * of the dead predecessor's lock, sweep of its temporaries). Returns its acknowledged saves.
  */
-async function runAndKill(filename: string, prefix: string, start: number, early: boolean): Promise<string[]> {
-  const child = spawn(process.execPath, [childScript, filename, prefix, String(start), String(USERS)], {
+async function runAndKill(filename: string, prefix: string, start: number, early: boolean, compactDelayMs: number): Promise<string[]> {
+  const child = spawn(process.execPath, [childScript, filename, prefix, String(start), String(USERS), String(compactDelayMs)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -87,13 +90,28 @@ async function runAndKill(filename: string, prefix: string, start: number, early
   return out.split('\n').slice(1, -1);
 }
 
+/** The rows of the token file with the journal applied, read with no FileStore: the parse must succeed. */
+function stored(filename: string): TokenRecord[] {
+  const rows = new Map<string, TokenRecord>();
+  if (existsSync(filename)) for (const row of parseTokenFile(readFileSync(filename, 'utf8'), filename).rows) rows.set(row.record.id, row.record);
+  const journal = `${filename}.journal`;
+  if (existsSync(journal)) {
+    for (const entry of decodeJournal(readFileSync(journal), 0, journal).entries) {
+      if (entry.cleared) rows.clear();
+      for (const id of entry.deleted) rows.delete(id);
+      for (const record of entry.set) rows.set(record.id, record);
+    }
+  }
+  return [...rows.values()];
+}
+
 function check(folder: string, filename: string, acked: Map<string, Ack>, inFlight: Set<number>, evidence: Evidence): void {
-  if (!existsSync(filename)) {
-    assert.equal(acked.size, 0, 'the file is gone');
+  const records = stored(filename);
+  if (records.length === 0) {
+    assert.equal(acked.size, 0, 'the tokens are gone');
     return;
   }
-  const parsed = parseTokenFile(readFileSync(filename, 'utf8'), filename);
-  const byUser = new Map(parsed.rows.map((row) => [row.record.userName, row.record]));
+  const byUser = new Map(records.map((record) => [record.userName, record]));
   for (const [user, ack] of acked) {
     const row = byUser.get(user);
     assert.ok(row, `acknowledged save of ${user} (seq ${ack.seq}) is missing`);
@@ -103,10 +121,10 @@ function check(folder: string, filename: string, acked: Map<string, Ack>, inFlig
     assert.ok(row.expiresAt! >= ack.seq, `${user} went back from seq ${ack.seq} to ${row.expiresAt}`);
     assert.equal(row.accessToken, `${user.split('-')[0]},"access"\n${row.expiresAt}`);
   }
-  for (const row of parsed.rows) {
-    if (!acked.has(row.record.userName!)) assert.ok(inFlight.has(row.record.expiresAt!), 'a row appeared that no save wrote');
+  for (const record of records) {
+    if (!acked.has(record.userName!)) assert.ok(inFlight.has(record.expiresAt!), 'a row appeared that no save wrote');
   }
-  assert.equal(statSync(filename).mode & 0o777, 0o600);
+  for (const file of [filename, `${filename}.journal`]) if (existsSync(file)) assert.equal(statSync(file).mode & 0o777, 0o600);
   for (const name of readdirSync(folder)) {
     if (name.endsWith('.tmp')) {
       evidence.temporaries++;
@@ -125,7 +143,8 @@ async function pipeline(p: number, kills: number, evidence: Evidence): Promise<v
   const inFlight = new Set<number>();
   let next = 0;
   for (let k = 0; k < kills; k++) {
-    const lines = await runAndKill(filename, prefix, next, k % 4 === 0);
+    // Folds before every save resolves, a few ms after, or after the kill: kills land in every phase.
+    const lines = await runAndKill(filename, prefix, next, k % 4 === 0, [0, 3, 60_000][k % 3]!);
     for (const line of lines) {
       const [id, user, seqText] = line.split(' ');
       acked.set(user!, { id: id!, seq: Number(seqText) });
@@ -139,8 +158,12 @@ async function pipeline(p: number, kills: number, evidence: Evidence): Promise<v
     check(folder, filename, acked, inFlight, evidence);
   }
   const store = new FileStore({ filename });
-  assert.equal((await store.getTokens()).length >= acked.size, true);
+  assert.ok((await store.getTokens()).length >= acked.size);
+  await store.compact();
   await store.close();
+  // Folded, the official file alone holds every acknowledged save.
+  const rows = new Map(parseTokenFile(readFileSync(filename, 'utf8'), filename).rows.map((row) => [row.record.userName, row.record]));
+  for (const [user, ack] of acked) assert.ok(rows.get(user)!.expiresAt! >= ack.seq, `${user} is missing from the folded file`);
 }
 
 describe('FileStore crash safety', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
@@ -96,6 +97,7 @@ describe('FileStore and the official TypeScript SDK (@zohocrm/typescript-sdk-8.0
       clientId: 'cid', clientSecret: 'csec', refreshToken: 'r-1', userSignature: 'a@example.com', accessToken: 'acc-1',
       expiresAt: 1_767_225_600_000, apiDomain: 'https://www.zohoapis.com',
     }));
+    await ours.compact();
     assert.equal(readFileSync(mine, 'utf8'), readFileSync(theirs, 'utf8'));
 
     // Ours adds accounts_url as an 11th column; the official store reads by position and ignores it.
@@ -142,6 +144,7 @@ describe('FileStore file forms', () => {
     assert.equal((await store.findTokenById('1'))?.accessToken, 'acc,1');
     assert.equal((await store.findTokenById('2'))?.userSignature, null);
     await store.saveToken(new OAuthToken({ id: '2', accessToken: 'acc-2b' }));
+    await store.compact();
     const text = readFileSync(filename, 'utf8');
     assert.equal(text, `${PY_HEADER}\r\n${quoted}\r\n2,,cid,csec,r-2,acc-2b,,1767225600001,,\r\n`);
     await store.close();
@@ -149,7 +152,7 @@ describe('FileStore file forms', () => {
 
   it('creates a new file with the Python header when asked', async () => {
     const filename = fresh();
-    const store = new FileStore({ filename, format: 'python' });
+    const store = new FileStore({ filename, format: 'python', compactDelayMs: 0 });
     await store.saveToken(token(1));
     assert.equal(readFileSync(filename, 'utf8'), `${PY_HEADER}\r\n1,,client-1,secret-1,refresh-1-${m},access-1,,1700000000001,,\r\n`);
     await store.close();
@@ -159,7 +162,7 @@ describe('FileStore file forms', () => {
     const filename = fresh();
     const header9 = TS_HEADER.split(',').slice(0, 9).join(',');
     writeFileSync(filename, `${header9}\n1,old@example.com,cid,csec,r-1,acc-1,,1767225600000,https://cb`);
-    const store = new FileStore({ filename });
+    const store = new FileStore({ filename, compactDelayMs: 0 });
     const old = await store.findTokenById('1');
     assert.equal(old?.redirectUrl, 'https://cb');
     assert.equal(old?.apiDomain, null);
@@ -198,7 +201,7 @@ describe('FileStore file forms', () => {
   it('an empty file is a new file; a file with rows and no valid header is refused', async () => {
     const empty = fresh();
     writeFileSync(empty, '');
-    const store = new FileStore({ filename: empty });
+    const store = new FileStore({ filename: empty, compactDelayMs: 0 });
     assert.deepEqual(await store.getTokens(), []);
     await store.saveToken(token(1));
     assert.equal(lines(empty)[0], TS_HEADER);
@@ -243,12 +246,12 @@ describe('FileStore errors', () => {
 
   it('a failing write is a STORE_ERROR without secrets, leaves the file as it was and no temporary behind', async () => {
     const filename = fresh();
-    const store = new FileStore({ filename });
+    const store = new FileStore({ filename, compactDelayMs: 0 });
     await store.saveToken(token(1));
     const before = readFileSync(filename, 'utf8');
     // Rename over a non-empty directory fails after the temporary was written.
     const blocked = fresh();
-    mkdirSync(`${blocked}/x`, { recursive: true });
+    mkdirSync(`${blocked}.journal/x`, { recursive: true });
     const other = new FileStore({ filename: blocked });
     const secret = new OAuthToken({ clientId: 'c', clientSecret: 'client-secret-value', refreshToken: 'refresh-secret-value', accessToken: 'access-secret-value' });
     await assert.rejects(other.saveToken(secret), (error: unknown) => {
@@ -265,6 +268,8 @@ describe('FileStore errors', () => {
   });
 
   it('rejects bad options', () => {
+    assert.throws(() => new FileStore({ compactDelayMs: -1 }), { code: ErrorCode.INVALID_ARGUMENT, field: 'compactDelayMs' });
+    assert.throws(() => new FileStore({ watch: 'yes' as unknown as boolean }), { code: ErrorCode.INVALID_ARGUMENT, field: 'watch' });
     assert.throws(() => new FileStore({ format: 'csv' as 'python' }), { code: ErrorCode.INVALID_ARGUMENT, field: 'format' });
     assert.throws(() => new FileStore({ lockStaleMs: 100 }), { code: ErrorCode.INVALID_ARGUMENT, field: 'lockStaleMs' });
     assert.throws(() => new FileStore({ filename: '' }), { code: ErrorCode.INVALID_ARGUMENT, field: 'filename' });
@@ -289,11 +294,13 @@ describe('FileStore files, cache and ids', () => {
     // The token file is the renamed temporary: its mode is the temporary's from its creation on.
     assert.equal(statSync(filename).mode & 0o777, 0o600);
     assert.equal(statSync(`${filename}.meta`).mode & 0o777, 0o600);
+    assert.equal(statSync(`${filename}.journal`).mode & 0o777, 0o600);
   });
 
-  it('a find does not re-read an unchanged file, and sees a changed one', async () => {
+  for (const watch of [true, false]) {
+  it(`a find does not re-read an unchanged file, and sees a changed one (watch: ${watch})`, async () => {
     const filename = fresh();
-    const store = new FileStore({ filename });
+    const store = new FileStore({ filename, compactDelayMs: 0, watch });
     const a = token(1, { accessToken: 'AAAA' });
     await store.saveToken(a);
     const mtime = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -307,17 +314,171 @@ describe('FileStore files, cache and ids', () => {
     assert.equal((await store.findTokenById(a.id!))?.accessToken, 'BBBB', 're-read once changed');
     await store.close();
   });
+  }
 
   it('a deleted largest id is not reused, after deleteTokens and across processes and reopen', async () => {
     const filename = fresh();
     const store = new FileStore({ filename });
     for (let i = 1; i <= 3; i++) await store.saveToken(token(i));
     await store.deleteTokens();
+    await store.compact();
     assert.equal(lines(filename).length, 1);
     assert.deepEqual(JSON.parse(readFileSync(`${filename}.meta`, 'utf8')), { lastId: 3 });
     await store.close();
     const [id] = JSON.parse((await child('file-saver.ts', [filename, 'p', '1'])).stdout) as string[];
     assert.equal(id, '4');
+  });
+});
+
+describe('FileStore journal', () => {
+  const journalOf = (filename: string): string => readFileSync(`${filename}.journal`, 'utf8');
+  const HEADER = 'zoho-token-store journal 1\n';
+  const rowIds = (filename: string): string[] => lines(filename).slice(1).filter(Boolean).map((line) => line.split(',')[0]!);
+
+  it('a save is acknowledged once in the journal; the token file gets it after compactDelayMs, and at close', async () => {
+    const filename = fresh();
+    const store = new FileStore({ filename, compactDelayMs: 300 });
+    const first = token(1);
+    await store.saveToken(first);
+    assert.ok(!existsSync(filename), 'not folded yet');
+    assert.match(journalOf(filename), /^zoho-token-store journal 1\n[0-9a-f]{16} \{.*\}\n$/);
+    const other = new FileStore({ filename, watch: false });
+    assert.equal((await other.findTokenById(first.id!))?.accessToken, 'access-1');
+    const until = Date.now() + 5000;
+    // The fold renames the new token file in, then the new journal.
+    while (!(existsSync(filename) && journalOf(filename) === HEADER) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(rowIds(filename), [first.id]);
+    assert.equal(journalOf(filename), HEADER);
+    const second = token(2);
+    await store.saveToken(second);
+    assert.deepEqual(rowIds(filename), [first.id]);
+    await store.close();
+    assert.deepEqual(rowIds(filename), [first.id, second.id]);
+    assert.equal(journalOf(filename), HEADER);
+    assert.equal((await other.findTokenById(second.id!))?.accessToken, 'access-2');
+    await other.close();
+  });
+
+  it('a journal line cut short by a crash is skipped, and closed off by the next write', async () => {
+    const filename = fresh();
+    const store = new FileStore({ filename, compactDelayMs: 60_000 });
+    const first = token(1);
+    await store.saveToken(first);
+    writeFileSync(`${filename}.journal`, `${journalOf(filename)}0123456789abcdef {"l":9,"s":[["9","cut`);
+    const reader = new FileStore({ filename, watch: false, compactDelayMs: 60_000 });
+    assert.deepEqual((await reader.getTokens()).map((t) => t.id), [first.id]);
+    const second = token(2);
+    await reader.saveToken(second);
+    assert.equal(second.id, '2');
+    assert.match(journalOf(filename), /"cut\n[0-9a-f]{16} /);
+    const fresh2 = new FileStore({ filename, watch: false });
+    assert.deepEqual((await fresh2.getTokens()).map((t) => t.id), [first.id, second.id]);
+    await fresh2.compact();
+    assert.deepEqual(rowIds(filename), [first.id, second.id]);
+    assert.equal(journalOf(filename), HEADER);
+    await Promise.all([store.close(), reader.close(), fresh2.close()]);
+  });
+
+  it('a fold cut short between the new token file and the new journal changes nothing', async () => {
+    const filename = fresh();
+    const store = new FileStore({ filename, compactDelayMs: 60_000 });
+    const [a, b, c] = [token(1), token(2), token(3)];
+    await store.saveToken(a);
+    await store.saveToken(b);
+    await store.deleteToken(a.id!);
+    await store.saveToken(c);
+    await store.saveToken(new OAuthToken({ id: b.id, accessToken: 'access-2b' }));
+    const journal = readFileSync(`${filename}.journal`);
+    await store.compact();
+    await store.close();
+    // As if the folding process died right after renaming the new token file in.
+    writeFileSync(`${filename}.journal`, journal);
+    const reopened = new FileStore({ filename, watch: false });
+    assert.deepEqual((await reopened.getTokens()).map((t) => [t.id, t.accessToken]), [[b.id, 'access-2b'], [c.id, 'access-3']]);
+    const d = token(4);
+    await reopened.saveToken(d);
+    assert.equal(d.id, '4');
+    await reopened.close();
+    assert.deepEqual(rowIds(filename), [b.id, c.id, d.id]);
+  });
+
+  it('an unknown journal header, or an entry that is well-formed but invalid, is CORRUPT_RECORD and nothing is written', async () => {
+    const valid = (json: string): string => `${createHash('sha256').update(json).digest('hex').slice(0, 16)} ${json}\n`;
+    for (const journal of ['a journal of something else\n', `${HEADER}${valid('{"l":"x"}')}`, `${HEADER}${valid('{"l":1,"s":[["","u"]]}')}`]) {
+      const filename = fresh();
+      writeFileSync(`${filename}.journal`, journal);
+      const store = new FileStore({ filename });
+      await assert.rejects(store.getTokens(), { code: ErrorCode.CORRUPT_RECORD, message: /\.journal/ });
+      await assert.rejects(store.saveToken(token(1)), { code: ErrorCode.CORRUPT_RECORD });
+      await store.close();
+      assert.equal(readFileSync(`${filename}.journal`, 'utf8'), journal);
+      assert.ok(!existsSync(filename));
+    }
+  });
+
+  it('a journal of 1 MiB is folded by the write that reaches it', async () => {
+    const filename = fresh();
+    const store = new FileStore({ filename, compactDelayMs: 60_000 });
+    const big = 'x'.repeat(64 * 1024);
+    let saves = 0;
+    while (!existsSync(filename)) {
+      await store.saveToken(token(++saves, { accessToken: `${big}-${saves}` }));
+      assert.ok(saves <= 17, 'no fold after 1 MiB');
+    }
+    assert.equal(saves, 16);
+    assert.equal(rowIds(filename).length, 16);
+    assert.equal(journalOf(filename), HEADER);
+    await store.close();
+  });
+
+  it('finds issued together after another store saved all see the save', async () => {
+    const filename = fresh();
+    const a = new FileStore({ filename });
+    const b = new FileStore({ filename });
+    await a.saveToken(token(0));
+    for (let i = 1; i <= 20; i++) {
+      assert.equal((await a.findTokenById('1'))?.accessToken, 'access-0');
+      const saved = token(i);
+      await b.saveToken(saved);
+      const found = await Promise.all([1, 2, 3].map(() => a.findTokenById(saved.id!)));
+      assert.deepEqual(found.map((t) => t?.accessToken), [`access-${i}`, `access-${i}`, `access-${i}`]);
+    }
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a save issued right before close() is kept and folded, even after another store folded meanwhile', async () => {
+    const filename = fresh();
+    const a = new FileStore({ filename });
+    const b = new FileStore({ filename });
+    await a.saveToken(token(1));
+    await a.compact();
+    await b.saveToken(token(2));
+    await b.compact();
+    const last = token(3);
+    const saved = a.saveToken(last);
+    await a.close();
+    await saved;
+    assert.equal(last.id, '3');
+    assert.deepEqual(rowIds(filename), ['1', '2', '3']);
+    const reader = new FileStore({ filename, watch: false });
+    assert.deepEqual((await reader.getTokens()).map((t) => t.id), ['1', '2', '3']);
+    await Promise.all([b.close(), reader.close()]);
+  });
+
+  it('a find sees at once what the official store just wrote in place, through the directory watch', async () => {
+    const filename = fresh();
+    const ours = new FileStore({ filename, compactDelayMs: 0 });
+    const saved = token(1);
+    await ours.saveToken(saved);
+    const official = new OfficialFileStore(filename);
+    for (let i = 0; i < 20; i++) {
+      assert.equal((await ours.findTokenById(saved.id!))?.accessToken, i === 0 ? 'access-1' : `official-${i - 1}`);
+      const theirs = (await official.findTokenById(saved.id!)) as OfficialToken;
+      theirs.setAccessToken(`official-${i}`);
+      await official.saveToken(theirs);
+      assert.equal((await ours.findTokenById(saved.id!))?.accessToken, `official-${i}`);
+    }
+    await ours.close();
   });
 });
 
@@ -400,9 +561,13 @@ describe('FileStore locks', () => {
     const past = new Date(Date.now() - 2500);
     utimesSync(lockDir, past, past);
     await store.saveToken(token(2));
+    // The writer keeps its lock a moment after a save, in case another follows.
+    while (existsSync(lockDir)) await new Promise((resolve) => setTimeout(resolve, 1));
     mkdirSync(lockDir);
     utimesSync(lockDir, past, past);
     await store.saveToken(token(3));
+    const until = Date.now() + 1000;
+    while (existsSync(lockDir) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
     assert.ok(!existsSync(lockDir));
     assert.equal((await store.getTokens()).length, 2);
     await store.close();

@@ -79,11 +79,15 @@ export function widenDialect(dialect: Dialect, width: number): Dialect {
  * comma, quote, CR or LF is quoted, so ordinary rows are exactly what the official SDKs write.
  */
 export function formatRow(record: TokenRecord, width: number): string {
-  const fields = [
+  return formatFields(rowFields(record).slice(0, width));
+}
+
+/** A record as the 11 fields of a row, in column order; null is empty. */
+export function rowFields(record: TokenRecord): string[] {
+  return [
     record.id, record.userName, record.clientId, record.clientSecret, record.refreshToken, record.accessToken,
     record.grantToken, formatExpiry(record.expiresAt), record.redirectUrl, record.apiDomain, record.accountsUrl,
-  ].slice(0, width);
-  return formatFields(fields.map((value) => value ?? ''));
+  ].map((value) => value ?? '');
 }
 
 function formatFields(fields: readonly string[]): string {
@@ -187,7 +191,8 @@ function isHeader(fields: readonly string[]): boolean {
   );
 }
 
-function recordOf(fields: readonly string[], where: string, line: number): TokenRecord {
+/** The record a row's fields (official column order) hold: empty is null. Throws CORRUPT_RECORD naming `where` and `line`. */
+export function recordOf(fields: readonly string[], where: string, line: number): TokenRecord {
   const value = (i: number): string | null => {
     const field = fields[i];
     return field === undefined || field === '' ? null : field;

@@ -35,6 +35,11 @@ export interface FileLockOptions {
   waitMs: number;
   /** Ends the lock this long after it was taken, for its holder and for everyone else. */
   leaseMs?: number;
+  /**
+   * What the locks of one caller learn once about the file system (proper-lockfile probes the
+   * mtime precision and keeps the answer on the `fs` object it is given); `{}` to start.
+   */
+  cache?: object;
 }
 
 export interface HeldFileLock {
@@ -92,7 +97,8 @@ async function tryLock(lockPath: string, owner: Owner, me: Identity, options: Fi
   let released = false;
   let unlock: () => Promise<void>;
   const staleMs = Math.min(MAX_STALE_MS, Math.max(MIN_STALE_MS, options.staleMs));
-  const lockFs = ownerAwareFs(owner, me);
+  const cache = options.cache ?? {};
+  const lockFs = ownerAwareFs(owner, me, cache);
   try {
     unlock = await lockDirectory(lockPath, {
       lockfilePath: lockPath,
@@ -109,13 +115,23 @@ async function tryLock(lockPath: string, owner: Owner, me: Identity, options: Fi
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ELOCKED') return null;
     throw error;
+  } finally {
+    keepProbe(lockFs, cache);
   }
+  /** Whether the lock directory is still the one we made: a takeover removes it and makes another. */
+  const stillOurs = async (): Promise<boolean> => {
+    const made = lockFs.madeDirectory();
+    // Without a birth time an equal inode number proves nothing (it is reused): read the owner record.
+    if (made === null || made.birthtimeMs === 0) return ownedBy(lockPath, owner.id);
+    const now = await fs.promises.stat(lockPath).catch(() => null);
+    return now !== null && now.ino === made.ino && now.birthtimeMs === made.birthtimeMs;
+  };
   const release = async (): Promise<void> => {
     if (released) return;
     released = true;
     clearTimeout(leaseTimer);
     // After a takeover, proper-lockfile's unlock would free the new holder's registration.
-    if (lost || !(await ownedBy(lockPath, owner.id))) return;
+    if (lost || !(await stillOurs())) return;
     lockFs.ownerChecked = true;
     await unlock().catch((error: unknown) => {
       const code = (error as { code?: unknown }).code;
@@ -141,19 +157,25 @@ type Callback<T = void> = (error: NodeJS.ErrnoException | null, value?: T) => vo
  * `mkdir` succeeded, stats are the holder's own checks (real mtime); before, they are a
  * contender's staleness checks, where a dead, expired or ownerless holder reads as stale.
  */
-function ownerAwareFs(owner: Owner, me: Identity) {
+function ownerAwareFs(owner: Owner, me: Identity, cache: object) {
   let mine = false;
   let judged: number | null = null;
   const ownerText = JSON.stringify(owner);
   const removeLock = (path: string, callback: Callback): void =>
     fs.unlink(join(path, OWNER_FILE), () => fs.rmdir(path, (error) => callback(error?.code === 'ENOENT' ? null : error)));
-  return {
+  let made: MadeDirectory | null = null;
+  // proper-lockfile keeps what it probed on this object: inheriting from `cache` shares it.
+  return Object.assign(Object.create(cache) as object, {
     /** Set by a release that has just checked the owner record, to spare a second read. */
     ownerChecked: false,
+    /** Inode and birth time of the directory our `mkdir` made. */
+    madeDirectory: (): MadeDirectory | null => made,
     mkdir(path: string, callback: Callback) {
       fs.mkdir(path, (error) => {
         if (error) return callback(error);
         mine = true;
+        // Before the callback: proper-lockfile then records the directory's mtime, which adding
+        // the record changes.
         fs.writeFile(join(path, OWNER_FILE), ownerText, { mode: 0o600 }, (writeError) => {
           if (!writeError) return callback(null);
           fs.rm(path, { recursive: true, force: true }, () => callback(writeError));
@@ -162,6 +184,7 @@ function ownerAwareFs(owner: Owner, me: Identity) {
     },
     stat(path: string, callback: Callback<fs.Stats>) {
       fs.stat(path, (error, stats) => {
+        if (!error && mine) made ??= { ino: stats!.ino, birthtimeMs: stats!.birthtimeMs };
         if (error || mine) return callback(error, stats);
         judged = stats.ino;
         isAbandoned(path, stats, me).then(
@@ -199,7 +222,21 @@ function ownerAwareFs(owner: Owner, me: Identity) {
     },
     utimes: fs.utimes,
     realpath: fs.realpath,
-  };
+  });
+}
+
+interface MadeDirectory {
+  ino: number;
+  birthtimeMs: number;
+}
+
+/** Moves what proper-lockfile probed onto `cache`, for the next attempts. */
+function keepProbe(lockFs: object, cache: object): void {
+  for (const symbol of Object.getOwnPropertySymbols(lockFs)) {
+    if (!Object.prototype.hasOwnProperty.call(cache, symbol)) {
+      Object.defineProperty(cache, symbol, { value: (lockFs as Record<symbol, unknown>)[symbol] });
+    }
+  }
 }
 
 async function readOwner(lockPath: string): Promise<Owner | null> {
@@ -242,6 +279,8 @@ export class FileStoreLock implements StoreLock {
   readonly #filename: string;
   readonly #assertOpen: () => void;
   readonly #toError: (what: string, error: unknown) => ZohoTokenError;
+  #held = 0;
+  readonly #cache = {};
 
   constructor(filename: string, assertOpen: () => void, toError: (what: string, error: unknown) => ZohoTokenError) {
     this.#filename = filename;
@@ -260,14 +299,20 @@ export class FileStoreLock implements StoreLock {
     const { leaseMs, waitMs } = options;
     let held: HeldFileLock | null;
     try {
-      held = await acquireFileLock(this.pathOf(name), { staleMs: leaseMs, waitMs, leaseMs });
+      held = await acquireFileLock(this.pathOf(name), { staleMs: leaseMs, waitMs, leaseMs, cache: this.#cache });
     } catch (error) {
       throw this.#toError('cannot take a lock', error);
     }
     if (held === null) return null;
     const lock = held;
+    this.#held++;
+    let released = false;
     return {
       release: async () => {
+        if (!released) {
+          released = true;
+          this.#held--;
+        }
         try {
           await lock.release();
         } catch (error) {
@@ -275,5 +320,10 @@ export class FileStoreLock implements StoreLock {
         }
       },
     };
+  }
+
+  /** How many locks this process holds through this object and has not released. */
+  get held(): number {
+    return this.#held;
   }
 }
