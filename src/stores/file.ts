@@ -66,10 +66,10 @@ export interface FileStoreOptions {
    */
   compactDelayMs?: number;
   /**
-   * Learn of other processes' writes from a watch on the file's directory (inotify on Linux) and
-   * check the files only then, at least once a second, and while this process holds one of the
-   * store's locks. `false` checks the files with a `stat` on every read instead (about 25 µs).
-   * Without a working watch (some network or container file systems) the store falls back to that.
+   * Learn of other processes' writes from a watch on the file's directory (inotify; Linux only)
+   * and check the files only then, at least once a second, and while this process holds one of
+   * the store's locks. `false` checks both files with a `stat` on every read instead. Elsewhere,
+   * or without a working watch, the store falls back to that.
    * @default true
    */
   watch?: boolean;
