@@ -4,10 +4,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import Database from 'better-sqlite3';
-import { ErrorCode, MemoryStore, OAuthToken, SqliteStore, isZohoTokenError, type TokenStore } from 'zoho-token-store';
+import { ErrorCode, MemoryStore, OAuthToken, SqliteStore, isZohoTokenError, type OAuthTokenInit, type TokenStore } from 'zoho-token-store';
 import { describeTokenStore, tokenValues } from 'zoho-token-store/testing';
 import { EncryptedStore, withEncryption, type EncryptedStoreOptions } from 'zoho-token-store';
 import { tempDir } from './helpers/temp.js';
+import { uniqueSecretsToken } from './helpers/tokens.js';
 
 const dir = tempDir('encrypted');
 let n = 0;
@@ -24,17 +25,11 @@ const ONLY_K2: EncryptedStoreOptions = { keys: { k2: K2 } };
 const CLIENT = { clientId: '1000.ENCCLIENT', clientSecret: 'enc-client-secret-5f3a9c' };
 
 let serial = 0;
-function secretToken(extra: Partial<ConstructorParameters<typeof OAuthToken>[0]> = {}): OAuthToken {
-  const tag = `${++serial}${randomBytes(6).toString('hex')}`;
-  return new OAuthToken({
+function secretToken(extra: OAuthTokenInit = {}): OAuthToken {
+  serial++;
+  return uniqueSecretsToken(serial, {
     clientId: CLIENT.clientId,
-    clientSecret: `client-secret-${tag}`,
-    userSignature: `user${tag}@example.com`,
-    refreshToken: `1000.refresh${tag}.f00d`,
-    accessToken: `1000.access${tag}.beef`,
-    grantToken: `1000.grant${tag}.cafe`,
-    expiresAt: 1_800_000_000_000,
-    apiDomain: `https://api${tag}.zohoapis.eu`,
+    apiDomain: `https://api${serial}.zohoapis.eu`,
     accountsUrl: 'https://accounts.zoho.eu',
     redirectUrl: 'https://app.example.com/callback',
     ...extra,

@@ -8,23 +8,12 @@ import { FileStore, OAuthToken, SqliteStore, withEncryption, type TokenStore } f
 import { MARIADB, POSTGRES, REDIS, skipUnlessReachable } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { keysUnder } from './helpers/redis-keys.js';
+import { uniqueSecretsToken } from './helpers/tokens.js';
 
 const KEYS = { keys: { k1: randomBytes(32) } };
 const RUN = `${process.pid}_${Date.now().toString(36)}`;
 
-function token(i: number): OAuthToken {
-  const tag = `${i}${randomBytes(6).toString('hex')}`;
-  return new OAuthToken({
-    clientId: '1000.ATRESTCLIENT',
-    clientSecret: `client-secret-${tag}`,
-    userSignature: `user${tag}@example.com`,
-    refreshToken: `1000.refresh${tag}.f00d`,
-    accessToken: `1000.access${tag}.beef`,
-    grantToken: `1000.grant${tag}.cafe`,
-    expiresAt: 1_800_000_000_000,
-    apiDomain: 'https://www.zohoapis.eu',
-  });
-}
+const token = (i: number): OAuthToken => uniqueSecretsToken(i, { clientId: '1000.ATRESTCLIENT', apiDomain: 'https://www.zohoapis.eu' });
 
 /** Each secret in every encoding a careless store could write it in. */
 function forms(secret: string): string[] {

@@ -6,6 +6,7 @@ import mysql from 'mysql2/promise';
 import { ErrorCode, OAuthToken, isZohoTokenError } from 'zoho-token-store';
 import { MySqlStore } from 'zoho-token-store/mysql';
 import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
+import { assertNoSecrets } from './helpers/errors.js';
 import { saveInChild } from './helpers/saver.js';
 import { MARIADB, skipUnlessReachable } from './helpers/services.js';
 
@@ -52,13 +53,6 @@ async function columnsOf(table: string): Promise<{ name: string; type: string; e
 async function connectionsRunning(prefix: string): Promise<number[]> {
   const [rows] = await admin().query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`${prefix}%`]);
   return (rows as { id: number }[]).map((row) => row.id);
-}
-
-function assertNoSecrets(error: unknown, secrets: string[]): void {
-  assert.ok(isZohoTokenError(error), `expected a ZohoTokenError, got ${String(error)}`);
-  const cause = error.cause as Error | undefined;
-  const shown = [error.message, error.stack, String(cause), cause?.stack, JSON.stringify(error), JSON.stringify(cause), inspect(error, { depth: 10, showHidden: true })].join('\n');
-  for (const secret of secrets) assert.ok(!shown.includes(secret), `secret ${secret} was echoed`);
 }
 
 describe('MySqlStore (MariaDB)', { skip }, () => {
