@@ -31,7 +31,11 @@ export const MAX_ID_LENGTH = 10;
  * field set to `null` clears it; an empty string counts as `null`.
  */
 export interface OAuthTokenInit {
-  /** The store's id of this token: a numeric string of at most 10 characters when the store assigns it. */
+  /**
+   * The store's id of this token: a decimal number of at most 10 digits (`"1"`, `"42"`). A new
+   * token saved under an id of your choice needs a canonical one of at most 999999999
+   * (`MAX_CHOSEN_ID`; docs/token-store-contract.md#ids).
+   */
   id?: string | null;
   /** The Zoho user the token belongs to (their email). A plain string is accepted too. */
   userSignature?: UserSignature | string | null;
