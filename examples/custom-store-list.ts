@@ -13,6 +13,7 @@ import {
   checkStoreId,
   findMatch,
   nextId,
+  numericId,
   planSave,
   snapshotToken,
   tokenFromRecord,
@@ -58,7 +59,9 @@ export class CustomStoreList implements TokenStore {
       if (plan.needsId) record.id = nextId(this.lastId);
       this.rows.push(toRow(record));
     }
-    if (/^\d+$/.test(record.id)) this.lastId = Math.max(this.lastId, Number(record.id));
+    // numericId: the ids every store counts for numbering (1 to 10 plain digits).
+    const numeric = numericId(record.id);
+    if (numeric !== null) this.lastId = Math.max(this.lastId, numeric);
     token.id = record.id;
   }
 

@@ -17,6 +17,8 @@ export {
   planSaveAsync,
   nextId,
   numericId,
+  isCanonicalId,
+  MAX_CHOSEN_ID,
   snapshotToken,
   checkId as checkStoreId,
   matchKeys,

@@ -151,6 +151,27 @@ describe('FileStore file forms', () => {
     await store.close();
   });
 
+  it('numbers like every store: rows under ids of other shapes do not count, and ids match exactly', async () => {
+    const filename = fresh();
+    writeFileSync(filename, `${PY_HEADER}\r\n 9999999,,,,,a1,,,,\r\n12ab,,,,,a2,,,,\r\n+77,,,,,a3,,,,\r\n5,,,,,a4,,,,\r\n`);
+    const store = new FileStore({ filename });
+    try {
+      const next = token(1);
+      await store.saveToken(next);
+      assert.equal(next.id, '6');
+      assert.equal((await store.findTokenById(' 9999999'))?.accessToken, 'a1');
+      assert.equal(await store.findTokenById('5 '), null);
+      await store.deleteToken('5 ');
+      assert.equal((await store.findTokenById('5'))?.accessToken, 'a4');
+      await store.deleteToken(' 9999999');
+      const after = token(2);
+      await store.saveToken(after);
+      assert.equal(after.id, '7');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('creates a new file with the Python header when asked', async () => {
     const filename = fresh();
     const store = new FileStore({ filename, format: 'python', compactDelayMs: 0 });

@@ -113,6 +113,32 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       assert.deepEqual((rows as unknown[][])[0], ['13', "o'brien@x.com", CLIENT.clientId, CLIENT.clientSecret, 'r-new', 'a-new', null, '1767225600000', null, 'https://www.zohoapis.eu', 'https://accounts.zoho.eu']);
     });
 
+    it('numbers like every store: rows under ids of other shapes do not count, and ids match exactly despite PAD SPACE', async () => {
+      const table = fresh('oddids');
+      await admin().query(officialDdl(table));
+      for (const [id, access] of [[' 9999999', 'a1'], ['12ab', 'a2'], ['+77', 'a3'], ['5', 'a4']]) {
+        await admin().query(`INSERT INTO ${table} (id, access_token) VALUES (?, ?)`, [id, access]);
+      }
+      const store = await MySqlStore.open({ url: URL, table });
+      try {
+        const next = token(1);
+        await store.saveToken(next);
+        assert.equal(next.id, '6');
+        assert.deepEqual((await store.getTokens()).map((t) => t.id).sort(), [' 9999999', '+77', '12ab', '5', '6']);
+        assert.equal((await store.findTokenById(' 9999999'))?.accessToken, 'a1');
+        assert.equal(await store.findTokenById('5 '), null);
+        await store.deleteToken('5 ');
+        assert.equal((await store.findTokenById('5'))?.accessToken, 'a4');
+        await assert.rejects(store.saveToken(token(2, { id: '5 ' })), { code: ErrorCode.INVALID_TOKEN, field: 'id' });
+        await store.deleteToken(' 9999999');
+        const after = token(3);
+        await store.saveToken(after);
+        assert.equal(after.id, '7');
+      } finally {
+        await store.close();
+      }
+    });
+
     it('in an official table: a value longer than varchar(255) is refused by name, never truncated', async () => {
       const table = fresh('official');
       await admin().query(officialDdl(table));

@@ -140,6 +140,31 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       await store.close();
     });
 
+    it('numbers like every store: rows under ids of other shapes do not count, and ids match exactly', async () => {
+      const table = fresh('oddids');
+      const store = new PostgresStore({ url: URL, table });
+      try {
+        await store.getTokens();
+        for (const [id, access] of [[' 9999999', 'a1'], ['12ab', 'a2'], ['+77', 'a3'], ['5', 'a4']]) {
+          await admin.query(`INSERT INTO "${table}" (id, access_token) VALUES ($1, $2)`, [id, access]);
+        }
+        const next = token(1);
+        await store.saveToken(next);
+        assert.equal(next.id, '6');
+        assert.deepEqual((await store.getTokens()).map((t) => t.id).sort(), [' 9999999', '+77', '12ab', '5', '6']);
+        assert.equal((await store.findTokenById(' 9999999'))?.accessToken, 'a1');
+        assert.equal(await store.findTokenById('5 '), null);
+        await store.deleteToken('5 ');
+        assert.equal((await store.findTokenById('5'))?.accessToken, 'a4');
+        await store.deleteToken(' 9999999');
+        const after = token(3);
+        await store.saveToken(after);
+        assert.equal(after.id, '7');
+      } finally {
+        await store.close();
+      }
+    });
+
     it('creates the official column layout with text columns, and reads rows an official SDK wrote', async () => {
       const table = fresh('seed');
       // The official SDKs' MySQL DDL, as PostgreSQL takes it, with rows as they write them.

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, OAuthToken, SqliteStore, ZohoTokenError } from 'zoho-token-store';
 import { describeStoreLock } from 'zoho-token-store/testing';
+import { NUMERIC_ID } from '../src/stores/sqlite.js';
 import { assertNoSecrets } from './helpers/errors.js';
 import { saveInChild } from './helpers/saver.js';
 import { tempDir } from './helpers/temp.js';
@@ -80,6 +81,36 @@ describe('SqliteStore specifics', () => {
     check.close();
   });
 
+  it('numbers like every other store: rows with ids that are not plain digits do not count', async () => {
+    const filename = fresh();
+    const db = new Database(filename);
+    // An older table (the index of earlier versions included) with rows other writers left behind.
+    db.exec('CREATE TABLE oauthtoken (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id))');
+    db.exec('CREATE INDEX oauthtoken_id_number ON oauthtoken (CAST(id AS INTEGER))');
+    const insert = db.prepare('INSERT INTO oauthtoken (id, access_token) VALUES (?, ?)');
+    for (const [id, access] of [[' 9999999', 'a1'], ['12ab', 'a2'], ['+77', 'a3'], ['5', 'a4']]) insert.run(id, access);
+    db.close();
+    const store = new SqliteStore({ filename });
+    try {
+      const next = token(1);
+      await store.saveToken(next);
+      assert.equal(next.id, '6');
+      assert.deepEqual((await store.getTokens()).map((t) => t.id), ['5', '6', ' 9999999', '+77', '12ab']);
+      // Rows under such ids stay reachable exactly, and deleting one does not move the numbering.
+      assert.equal((await store.findTokenById(' 9999999'))?.accessToken, 'a1');
+      await store.deleteToken(' 9999999');
+      const after = token(2);
+      await store.saveToken(after);
+      assert.equal(after.id, '7');
+    } finally {
+      await store.close();
+    }
+    const check = new Database(filename);
+    const indexes = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'oauthtoken_%id%'").pluck().all() as string[]).sort();
+    check.close();
+    assert.deepEqual(indexes, ['oauthtoken_numeric_id']);
+  });
+
   it('answers every lookup from an index, never a table scan', () => {
     const db = new Database(':memory:');
     const store = new SqliteStore({ database: db });
@@ -88,8 +119,8 @@ describe('SqliteStore specifics', () => {
     const candidates = plan('SELECT * FROM oauthtoken WHERE id = ? OR user_name = ? OR access_token = ? OR grant_token = ? OR refresh_token = ?');
     assert.doesNotMatch(candidates, /SCAN oauthtoken(?! USING)/, candidates);
     assert.match(candidates, /MULTI-INDEX OR/);
-    const largest = (db.prepare('EXPLAIN QUERY PLAN SELECT max(CAST(id AS INTEGER)) FROM oauthtoken').all() as { detail: string }[]).map((r) => r.detail).join('; ');
-    assert.match(largest, /oauthtoken_id_number/, largest);
+    const largest = (db.prepare(`EXPLAIN QUERY PLAN SELECT max(${NUMERIC_ID}) FROM oauthtoken`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    assert.match(largest, /oauthtoken_numeric_id/, largest);
     void store.close();
     db.close();
   });

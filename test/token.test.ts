@@ -58,6 +58,33 @@ describe('OAuthToken', () => {
     }
   });
 
+  it('refuses a lone UTF-16 surrogate in every string field, naming the field and never the value', () => {
+    const fields = ['id', 'clientId', 'clientSecret', 'refreshToken', 'accessToken', 'grantToken', 'redirectUrl', 'apiDomain', 'accountsUrl'] as const;
+    for (const lone of ['\ud800', '\udfff', 'ab\udc00', 'ab\ud83d']) {
+      for (const field of fields) {
+        const value = field === 'id' ? lone : `${secrets.refreshToken}${lone}`;
+        assert.throws(
+          () => new OAuthToken({ ...client, ...secrets, [field]: value }),
+          (error: unknown) => {
+            assert.ok(error instanceof ZohoTokenError);
+            assert.equal(error.code, ErrorCode.INVALID_TOKEN);
+            assert.equal(error.field, field);
+            assert.ok(!error.message.includes(secrets.refreshToken), error.message);
+            return true;
+          },
+        );
+      }
+      invalidField(() => new UserSignature(`user${lone}@example.com`), 'userSignature');
+      invalidField(() => new OAuthToken({ accessToken: 'a', userSignature: `user${lone}@example.com` }), 'userSignature');
+      // A UserSignature whose name was changed after it was built is checked again.
+      const mutated = new UserSignature('user@example.com');
+      (mutated as { name: string }).name = `user${lone}`;
+      invalidField(() => new OAuthToken({ accessToken: 'a', userSignature: mutated }), 'userSignature');
+    }
+    // Surrogate pairs are whole characters: kept as they are.
+    assert.equal(new OAuthToken({ accessToken: 'a\ud83d\ude42', userSignature: '🙂@example.com' }).accessToken, 'a🙂');
+  });
+
   it('treats empty strings as null', () => {
     const token = new OAuthToken({ accessToken: 'a', refreshToken: '', userSignature: '' });
     assert.equal(token.refreshToken, null);

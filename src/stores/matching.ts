@@ -19,6 +19,7 @@
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { MAX_ID_LENGTH, OAuthToken } from '../token/oauth-token.js';
 import type { TokenRecord } from '../token/token-record.js';
+import { isWellFormed } from '../token/well-formed.js';
 
 export type MatchField = 'id' | 'user' | 'accessToken' | 'grantToken' | 'refreshToken';
 
@@ -137,6 +138,8 @@ function* saveSteps(token: OAuthToken): Generator<LookupValues, SavePlan, readon
     // Once a target row is known, the user key's uniqueness is checked on the merged row instead.
     if (key.field === 'user' && target !== null) continue;
     const hit = hitsOf(key, candidates);
+    // An id that hits no row is the caller's choice for a new row: only canonical ids are made.
+    if (key.field === 'id' && hit === null) assertChosenId(key.value);
     if (key.field === 'id' || (hit !== null && targetKey === null)) {
       target = hit;
       targetKey = key.field;
@@ -245,8 +248,44 @@ export function mergeRecord(stored: TokenRecord | null, token: OAuthToken): Toke
 const MAX_ID = 10 ** MAX_ID_LENGTH - 1;
 
 /**
- * The id after the numerically largest stored one. Backends call it inside the same transaction
- * (or lock, or atomic counter) as the insert, so concurrent processes never hand out one id twice.
+ * The largest id a caller may choose for a new row. Above it only the store numbers, so one odd
+ * chosen id (`"9999999999"`) can never use up the id space: nine billion ids stay above any
+ * chosen one. The official SDKs number from 1 upwards and never come near it.
+ */
+export const MAX_CHOSEN_ID = 999_999_999;
+
+/** A canonical id: a positive decimal integer, no sign, no leading zero, no spaces, at most 10 digits. */
+export function isCanonicalId(id: string): boolean {
+  return /^[1-9][0-9]{0,9}$/.test(id);
+}
+
+/**
+ * A new row under a caller-chosen id: the id must be canonical and at most MAX_CHOSEN_ID. Exact
+ * matching alone is not enough: MySQL's PAD SPACE collations make `"1 "` collide with `"1"`, and
+ * `" 9999999"` counts as a number in some SQL dialects and not in others.
+ */
+function assertChosenId(id: string): void {
+  if (!isCanonicalId(id)) {
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_TOKEN,
+      'OAuthToken.id of a new token must be a positive decimal number without sign, leading zero or spaces',
+      { field: 'id' },
+    );
+  }
+  if (Number(id) > MAX_CHOSEN_ID) {
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_TOKEN,
+      `OAuthToken.id of a new token may be at most ${MAX_CHOSEN_ID}: larger ids are left to the store's numbering`,
+      { field: 'id' },
+    );
+  }
+}
+
+/**
+ * THE numbering rule, the same in every store: the id after the numerically largest id ever held
+ * (deleted rows included; an id counts when it is 1 to 10 plain digits, see `numericId`). Backends
+ * call it inside the same transaction (or lock, or atomic counter) as the insert, so concurrent
+ * processes never hand out one id twice.
  */
 export function nextId(largestNumericId: number | bigint | string | null | undefined): string {
   const largest = largestNumericId == null || largestNumericId === '' ? 0 : Number(largestNumericId);
@@ -259,10 +298,17 @@ export function nextId(largestNumericId: number | bigint | string | null | undef
   return String(largest + 1);
 }
 
-/** The numeric value of an id for `nextId`, or null for ids that are not plain digits. */
+/**
+ * The numeric value of an id for `nextId`, or null for ids that do not count. Plain digits count
+ * (a zero-led `"01"` of an older table as 1); anything else (`" 9"`, `"+9"`, `"9e3"`) does not.
+ * SQL stores evaluate the same pattern in SQL: keep `NUMERIC_ID_PATTERN` and them in step.
+ */
 export function numericId(id: string): number | null {
-  return /^\d{1,10}$/.test(id) ? Number(id) : null;
+  return NUMERIC_ID_PATTERN.test(id) ? Number(id) : null;
 }
+
+/** The ids `numericId` counts, as a regular expression SQL dialects understand too. */
+export const NUMERIC_ID_PATTERN = /^[0-9]{1,10}$/;
 
 /**
  * Checks a store method's input and returns a validated snapshot: later mutation of the caller's
@@ -275,10 +321,14 @@ export function snapshotToken(token: unknown, method: string): OAuthToken {
   return new OAuthToken(token.toInit());
 }
 
-/** Checks an id argument; returns null for ids that cannot exist (empty or too long). */
+/**
+ * Checks an id argument; returns null for ids that cannot be stored (empty, too long, or with a
+ * lone surrogate), which find nothing and delete nothing. Other ids are matched exactly: no store
+ * makes a non-canonical id any more, but a row an older version stored under one stays reachable.
+ */
 export function checkId(id: unknown, method: string): string | null {
   if (typeof id !== 'string') {
     throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${method} expects the id as a string`, { field: 'id' });
   }
-  return id.length === 0 || id.length > MAX_ID_LENGTH ? null : id;
+  return id.length === 0 || id.length > MAX_ID_LENGTH || !isWellFormed(id) ? null : id;
 }

@@ -5,7 +5,7 @@ import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import { sanitizeCause } from '../redact.js';
 import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
 import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
-import { checkId, findMatch, nextId, planSave, snapshotToken, type LookupValues } from './matching.js';
+import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from './matching.js';
 import { COLUMNS, EXTRA_COLUMNS, checkTableName, recordToRow, rowToRecord } from './sql/columns.js';
 import { SqliteLock } from './sqlite-lock.js';
 import type { TokenStore } from './token-store.js';
@@ -103,7 +103,8 @@ export class SqliteStore implements TokenStore {
           record.id = nextId(statements.largestId.get() as number | null);
         }
         statements.insert.run(...recordToRow(record));
-        statements.bumpLastId.run(record.id);
+        const numeric = numericId(record.id);
+        if (numeric !== null) statements.bumpLastId.run(numeric);
         return record.id;
       });
     // Group commit: saves that arrive together share one IMMEDIATE transaction and one fsync.
@@ -176,7 +177,9 @@ export class SqliteStore implements TokenStore {
   readonly #delete = (id: string | null): void => {
     const s = this.#statements;
     this.#db.transaction(() => {
-      s.bumpLastId.run(id ?? String(s.largestId.get() ?? 0));
+      // Only a row that is there raises the mark: deleting an unknown id must not move the numbering.
+      if (id === null) s.bumpLastId.run(s.largestId.get() ?? 0);
+      else s.bumpLastIdToRow.run(id);
       if (id === null) s.deleteAll.run();
       else s.deleteById.run(id);
     }).immediate();
@@ -260,6 +263,12 @@ function openDatabase(filename: string): BetterSqlite3.Database {
 
 const q = (identifier: string): string => `"${identifier}"`;
 
+/**
+ * `numericId` in SQL: 1 to 10 plain digits, else NULL. Not `CAST(id AS INTEGER)`, which reads
+ * `" 9999999"` as 9999999 and `"12ab"` as 12, and so numbered differently from every other store.
+ */
+export const NUMERIC_ID = `(CASE WHEN length(id) BETWEEN 1 AND 10 AND id NOT GLOB '*[^0-9]*' THEN CAST(id AS INTEGER) END)`;
+
 function createSchema(db: BetterSqlite3.Database, table: string): void {
   const t = q(table);
   db.transaction(() => {
@@ -278,7 +287,9 @@ function createSchema(db: BetterSqlite3.Database, table: string): void {
     db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${table}_grant_token`)} ON ${t} (grant_token)`);
     db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${table}_client_user`)} ON ${t} (user_name, client_id)`);
     db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${table}_access_token`)} ON ${t} (access_token)`);
-    db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${table}_id_number`)} ON ${t} (CAST(id AS INTEGER))`);
+    // Replaces the index on CAST(id AS INTEGER) of earlier versions, which numbered by that cast.
+    db.exec(`DROP INDEX IF EXISTS ${q(`${table}_id_number`)}`);
+    db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${table}_numeric_id`)} ON ${t} ${NUMERIC_ID}`);
     // Highest id ever handed out, so a deleted token's id is never given to another user.
     db.exec(`CREATE TABLE IF NOT EXISTS ${q(`${table}_meta`)} (name varchar(32) PRIMARY KEY, value INTEGER NOT NULL)`);
   }).immediate();
@@ -293,7 +304,7 @@ function prepare(db: BetterSqlite3.Database, table: string) {
       `SELECT ${columns} FROM ${t} WHERE id = ? OR user_name = ? OR access_token = ? OR grant_token = ? OR refresh_token = ?`,
     ),
     byId: db.prepare(`SELECT ${columns} FROM ${t} WHERE id = ?`),
-    all: db.prepare(`SELECT ${columns} FROM ${t} ORDER BY CAST(id AS INTEGER), id`),
+    all: db.prepare(`SELECT ${columns} FROM ${t} ORDER BY ${NUMERIC_ID} IS NULL, ${NUMERIC_ID}, id`),
     insert: db.prepare(`INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map(() => '?').join(', ')})`),
     update: db.prepare(
       `UPDATE ${t} SET ${COLUMNS.slice(1)
@@ -303,11 +314,15 @@ function prepare(db: BetterSqlite3.Database, table: string) {
     deleteById: db.prepare(`DELETE FROM ${t} WHERE id = ?`),
     deleteAll: db.prepare(`DELETE FROM ${t}`),
     largestId: db.prepare(
-      `SELECT max(coalesce((SELECT max(CAST(id AS INTEGER)) FROM ${t}), 0), ` +
+      `SELECT max(coalesce((SELECT max(${NUMERIC_ID}) FROM ${t}), 0), ` +
         `coalesce((SELECT value FROM ${meta} WHERE name = 'last_id'), 0))`,
     ).pluck(),
     bumpLastId: db.prepare(
-      `INSERT INTO ${meta} (name, value) VALUES ('last_id', CAST(? AS INTEGER)) ` +
+      `INSERT INTO ${meta} (name, value) VALUES ('last_id', ?) ` +
+        `ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
+    ),
+    bumpLastIdToRow: db.prepare(
+      `INSERT INTO ${meta} (name, value) SELECT 'last_id', coalesce(max(${NUMERIC_ID}), 0) FROM ${t} WHERE id = ? ` +
         `ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
     ),
   };

@@ -377,6 +377,60 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         for (const token of tokens) assertSame(await store.findTokenById(token.id!), token);
       });
 
+      test('a caller-chosen id must be canonical (1 to 999999999, plain digits): anything else is INVALID_TOKEN', async (store) => {
+        const one = full({ id: '1' });
+        await store.saveToken(one);
+        for (const id of ['1 ', ' 1', '01', '+1', '0', '-1', '1.0', '1e3', ' 9999999', '9999999 ', '0x1f', '\u0661', 'abc', '1000000000', '9999999999']) {
+          await rejectsWith(store.saveToken(full({ id })), ErrorCode.INVALID_TOKEN);
+        }
+        assert.deepEqual(await allValues(store), [tokenValues(one)]);
+        const next = full();
+        await store.saveToken(next);
+        assert.equal(next.id, '2', 'a refused id must not move the numbering');
+      });
+
+      test('ids are matched exactly: a padded, signed or zero-led id finds and deletes nothing', async (store) => {
+        const one = full({ id: '1' });
+        await store.saveToken(one);
+        for (const id of ['1 ', ' 1', '01', '+1', '1\t', '\u00a01']) {
+          assert.equal(await store.findTokenById(id), null, `findTokenById(${JSON.stringify(id)})`);
+          assert.equal(await store.findToken(new OAuthToken({ id })), null, `findToken({ id: ${JSON.stringify(id)} })`);
+          await store.deleteToken(id);
+        }
+        assert.deepEqual(await allValues(store), [tokenValues(one)]);
+      });
+
+      test('numbering is one more than the largest id ever held, the same in every store', async (store) => {
+        // Deleting ids that are not stored holds nothing: the numbering does not move.
+        for (const id of ['500', ' 9999999', '9999999 ', '0500', 'abc']) await store.deleteToken(id);
+        const first = full();
+        await store.saveToken(first);
+        assert.equal(first.id, '1');
+        await store.saveToken(full({ id: '41' }));
+        const after = full();
+        await store.saveToken(after);
+        assert.equal(after.id, '42');
+        await store.deleteToken('42');
+        await store.deleteToken('41');
+        const afterDelete = full();
+        await store.saveToken(afterDelete);
+        assert.equal(afterDelete.id, '43');
+      });
+
+      test('no single caller-chosen id can exhaust the id space', async (store) => {
+        await rejectsWith(store.saveToken(full({ id: '9999999999' })), ErrorCode.INVALID_TOKEN);
+        const highest = full({ id: '999999999' });
+        await store.saveToken(highest);
+        await store.deleteToken('999999999');
+        const next = full();
+        await store.saveToken(next);
+        assert.equal(next.id, '1000000000');
+        const again = full();
+        await store.saveToken(again);
+        assert.equal(again.id, '1000000001');
+        assert.equal((await store.getTokens()).length, 2);
+      });
+
       test('concurrent saves of one user end as one row', async (store) => {
         const user = new UserSignature('racer@example.com');
         await Promise.all(Array.from({ length: 20 }, () => store.saveToken(full({ userSignature: user }))));
@@ -431,6 +485,30 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         (mutated as unknown as Record<string, unknown>)['expiresAt'] = 'tomorrow';
         await rejectsWith(store.saveToken(mutated), ErrorCode.INVALID_TOKEN);
         assert.deepEqual(await store.getTokens(), []);
+      });
+
+      test('a lone UTF-16 surrogate in any field is INVALID_TOKEN and nothing is stored', async (store) => {
+        const fields = ['id', 'userSignature', 'clientId', 'clientSecret', 'refreshToken', 'accessToken', 'grantToken', 'redirectUrl', 'apiDomain', 'accountsUrl'];
+        for (const field of fields) {
+          for (const lone of ['\ud800', '\udfff', 'x\udc00y', 'x\ud83d']) {
+            const token = full();
+            (token as unknown as Record<string, unknown>)[field] = field === 'id' ? lone.slice(0, 10) : `${lone}@${field}`;
+            await assert.rejects(store.saveToken(token), (error: unknown) => {
+              assert.ok(isZohoTokenError(error, ErrorCode.INVALID_TOKEN), `${field}: expected INVALID_TOKEN, got ${String(error)}`);
+              assert.equal(error.field, field);
+              return true;
+            });
+            await rejectsWith(store.findToken(token), ErrorCode.INVALID_TOKEN);
+          }
+        }
+        assert.deepEqual(await store.getTokens(), []);
+        // A pair is one character (🙂), not a lone half: accepted and found again exactly.
+        const paired = full({ userSignature: 'smile\ud83d\ude42@example.com' });
+        await store.saveToken(paired);
+        assertSame(await store.findToken(new OAuthToken({ userSignature: 'smile🙂@example.com' })), paired);
+        assert.equal(await store.findTokenById(`${paired.id}\ud800`), null);
+        await store.deleteToken(`${paired.id}\ud800`);
+        assert.equal((await store.getTokens()).length, 1);
       });
 
       test('after close every call fails with STORE_CLOSED and close is idempotent', async (store) => {

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { redact } from '../redact.js';
 import { UserSignature } from './user-signature.js';
+import { isWellFormed } from './well-formed.js';
 
 /** The string fields of a token, in the order of the seed's table columns. */
 export const TOKEN_STRING_FIELDS = [
@@ -30,7 +31,11 @@ export const MAX_ID_LENGTH = 10;
  * field set to `null` clears it; an empty string counts as `null`.
  */
 export interface OAuthTokenInit {
-  /** The store's id of this token: a numeric string of at most 10 characters when the store assigns it. */
+  /**
+   * The store's id of this token: a decimal number of at most 10 digits (`"1"`, `"42"`). A new
+   * token saved under an id of your choice needs a canonical one of at most 999999999
+   * (`MAX_CHOSEN_ID`; docs/token-store-contract.md#ids).
+   */
   id?: string | null;
   /** The Zoho user the token belongs to (their email). A plain string is accepted too. */
   userSignature?: UserSignature | string | null;
@@ -145,12 +150,21 @@ function normalizeString(init: OAuthTokenInit, field: TokenStringField): string 
   if (value === undefined || value === null) return value;
   if (typeof value !== 'string') throw invalid(field, `must be a string, null or undefined (got ${typeof value})`);
   if (value.length === 0) return null;
+  if (!isWellFormed(value)) throw invalid(field, LONE_SURROGATE_MESSAGE);
   if (field === 'id' && value.length > MAX_ID_LENGTH) throw invalid(field, `must be at most ${MAX_ID_LENGTH} characters`);
   return value;
 }
 
+const LONE_SURROGATE_MESSAGE = 'contains a lone UTF-16 surrogate, which no store can keep (it would be saved as U+FFFD)';
+
 function normalizeUser(value: unknown): UserSignature | null | undefined {
-  if (value === undefined || value === null || value instanceof UserSignature) return value;
+  if (value === undefined || value === null) return value;
+  // A UserSignature checks its name when built; re-checked here because a snapshot of a mutated
+  // token passes the same instance on.
+  if (value instanceof UserSignature) {
+    if (typeof value.name !== 'string' || !isWellFormed(value.name)) throw invalid('userSignature', LONE_SURROGATE_MESSAGE);
+    return value;
+  }
   if (typeof value === 'string') return value.length === 0 ? null : new UserSignature(value);
   throw invalid('userSignature', 'must be a UserSignature, a string, null or undefined');
 }
