@@ -79,11 +79,14 @@ type RefreshReason = 'expiry' | 'rejected' | 'operator';
  *   `refresh:<id>` across processes; under the lock the store is re-read and Zoho is called only if
  *   the token is still stale. The new token is saved before any caller gets it.
  * - Refresh and revoke go to the token's own `accountsUrl`; a response's `api_domain` never
- *   replaces a stored one.
- * - A refresh token Zoho rejects (`invalid_code`) is "dead": its row is KEPT (user, client, data
- *   center stay visible to operators) with refresh and access tokens cleared, so no process ever
- *   tries it again; `onTokenDead` fires and callers get AUTH_REQUIRED until the user logs in again
- *   (which overwrites the row).
+ *   replaces a stored one. Stored URLs are data anyone with write access to the store can change:
+ *   credentials go only to Zoho's data centers or endpoints this application configured
+ *   (`environment`, `environments`, `trustedEndpoints`), else UNTRUSTED_ENDPOINT and nothing is sent.
+ * - A refresh token the token's own (bound) accounts server rejects (`invalid_code`) is "dead": its
+ *   row is KEPT (user, client, data center stay visible to operators) with refresh and access
+ *   tokens cleared, so no process ever tries it again; `onTokenDead` fires and callers get
+ *   AUTH_REQUIRED until the user logs in again (which overwrites the row). A row bound to no data
+ *   center was tried at a guess: its refresh token is kept (TOKEN_UNBOUND; see `bind`).
  * - A failed refresh (network, 5xx, throttle) while the current access token has not yet expired
  *   (only the margin was reached) returns the current token and retries later; after a throttle no
  *   refresh of that token is attempted before Zoho's retry time.
@@ -145,8 +148,8 @@ export class ZohoAuth {
 
   /**
    * After the API rejected `rejectedAccessToken` (401 INVALID_TOKEN / AUTHENTICATION_FAILURE):
-   * drops the cached token; returns the stored one if another process already replaced it, else
-   * forces one refresh (single flight + lock; skipped if the stored token changed meanwhile).
+   * drops the cached token; returns the stored one if another process already replaced it (also
+   * under a new id, after the user logged in again elsewhere), else forces one refresh (single flight + lock; skipped if the stored token changed meanwhile).
    * Throws THROTTLED instead of refreshing again when the rejected token is the one a forced
    * refresh minted less than `forcedRefreshIntervalMs` ago (refreshing would not help).
    */
@@ -161,7 +164,7 @@ export class ZohoAuth {
     // The cached id is gone: the user may have logged in again elsewhere (a new row, a new id).
     const user = ref.kind === 'user' ? ref.user : ref.kind === 'token' && !ref.token.id ? ref.token.userName : null;
     if (stored === null && cachedId !== undefined && user) {
-      stored = await this.store.findToken(new OAuthToken({ userSignature: user, clientId: this.clientId }));
+      stored = await this.#findOwn({ kind: 'user', user });
     }
     if (stored === null) throw authRequired(`No token is stored for ${describeRef(ref)} any more: the user must log in`);
     const id = idOf(stored);
