@@ -61,6 +61,17 @@ export const ErrorCode = {
   AUTH_REQUIRED: 'AUTH_REQUIRED',
   /** A CRM API call failed; `apiCode` holds Zoho's `code` (e.g. `INVALID_DATA`). */
   API_ERROR: 'API_ERROR',
+  /**
+   * A stored token names an accounts server or API domain that is neither Zoho's nor configured by
+   * the application (`environment`, `environments`, `trustedEndpoints`): nothing was sent there.
+   */
+  UNTRUSTED_ENDPOINT: 'UNTRUSTED_ENDPOINT',
+  /**
+   * Zoho rejected the refresh token of a row bound to no data center (no `accounts_url`, no known
+   * `api_domain`) at the configured one: it may be valid elsewhere, so it was kept. Bind the row
+   * (`auth.bind`, `zoho-tokens bind`) or log the user in again.
+   */
+  TOKEN_UNBOUND: 'TOKEN_UNBOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

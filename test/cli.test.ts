@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { OAuthToken, SqliteStore } from 'zoho-token-store';
 import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { MARIADB, POSTGRES, skipUnlessReachable } from './helpers/services.js';
@@ -155,7 +157,7 @@ describe('zoho-tokens CLI', () => {
     assertExit(main, 0);
     assert.match(main.stdout, /Usage: zoho-tokens \[options\] \[command\]/);
     assert.match(main.stdout, /Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 {2}usage error.*\n {2}3 {2}authentication required.*\n {2}4 .*\n {2}5 {2}token store error.*\n {2}6 {2}no such token/);
-    for (const command of ['login', 'list', 'show', 'refresh', 'revoke', 'delete', 'purge', 'migrate', 'rotate-key']) {
+    for (const command of ['login', 'list', 'show', 'refresh', 'revoke', 'bind', 'delete', 'purge', 'migrate', 'rotate-key']) {
       const run = await cli([command, '--help']);
       assertExit(run, 0);
       assert.match(run.stdout, new RegExp(`^Usage: zoho-tokens ${command}[ |]`), command);
@@ -590,6 +592,74 @@ describe('zoho-tokens CLI', () => {
     const reused = await cli([...at(other), 'login', '--code', code, '--user', 'erin@example.com']);
     assertExit(reused, 3);
     assert.match(reused.stderr, /\(INVALID_GRANT\)\n$/);
+  });
+
+  it('a stored non-Zoho accounts URL is used only when the operator names it (--dc custom:); else UNTRUSTED_ENDPOINT, exit 5, nothing sent', async () => {
+    let received = 0;
+    const evil = createHttpServer((req, res) => {
+      received++;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    after(() => evil.close());
+    const evilUrl = `http://127.0.0.1:${(evil.address() as { port: number }).port}`;
+    const db = newDb();
+    await login(db, 'mallory-target@example.com');
+    const [token] = await storedTokens(db);
+    const raw = new Database(db);
+    raw.prepare('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?').run(evilUrl, evilUrl, token!.id);
+    raw.close();
+    for (const command of ['refresh', 'revoke']) {
+      const run = await cli([...at(db), command, token!.id!]);
+      assertExit(run, 5);
+      assert.match(run.stderr, new RegExp(`^error: Not sending .* to ${evilUrl.replace(/\./g, '\\.')}: .*\\(UNTRUSTED_ENDPOINT\\)\n$`), command);
+    }
+    assert.equal(received, 0, "the forged row's server got nothing");
+    assert.equal((await storedTokens(db))[0]?.refreshToken, token!.refreshToken, 'the row stays');
+    // The emulator's own URL stored in a row is not trusted either unless --dc names it.
+    const back = new Database(db);
+    back.prepare('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?').run(emu.url, emu.url, token!.id);
+    back.close();
+    assertExit(await cli(['--store', `sqlite:${db}`, '--dc', 'EU', 'refresh', token!.id!]), 5);
+    assertExit(await cli([...at(db), 'refresh', token!.id!]), 0);
+  });
+
+  it('bind: an unbound row rejected at the configured DC keeps its refresh token (TOKEN_UNBOUND, exit 3) until bound', async () => {
+    const db = newDb();
+    await login(db, 'sdk-row@example.com');
+    const [token] = await storedTokens(db);
+    // As the official SDKs write it: no accounts_url, no api_domain; a refresh token this DC does not know.
+    const unknown = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
+    secrets.add(unknown);
+    const raw = new Database(db);
+    raw.prepare('UPDATE oauthtoken SET accounts_url = NULL, api_domain = NULL, refresh_token = ?, expiry_time = 1000 WHERE id = ?').run(unknown, token!.id);
+    raw.close();
+    const refused = await cli([...at(db), 'refresh', token!.id!]);
+    assertExit(refused, 3);
+    assert.match(refused.stderr, /rejected the refresh token of token id \d+ .*no data center binding.*zoho-tokens bind \d+ --dc .*\(TOKEN_UNBOUND\)\n$/);
+    assert.equal((await storedTokens(db))[0]?.refreshToken, unknown, 'kept');
+
+    const noDc = await cli(['--store', `sqlite:${db}`, 'bind', token!.id!]);
+    assertExit(noDc, 2);
+    assert.match(noDc.stderr, /bind needs --dc/);
+    const bound = await cli([...at(db), 'bind', token!.id!, '--json']);
+    assertExit(bound, 0);
+    assert.deepEqual(JSON.parse(bound.stdout), {
+      id: token!.id,
+      user: 'sdk-row@example.com',
+      clientId: CLIENT_ID,
+      environment: 'custom',
+      accountsUrl: emu.url,
+      apiDomain: emu.url,
+    });
+    const moved = await cli(['--store', `sqlite:${db}`, '--dc', 'EU', 'bind', token!.id!]);
+    assertExit(moved, 2);
+    assert.match(moved.stderr, /already bound to/);
+    // Bound, the same rejection is final: exit 3, refresh token cleared.
+    const dead = await cli([...at(db), 'refresh', token!.id!]);
+    assertExit(dead, 3);
+    assert.match(dead.stderr, /\(AUTH_REQUIRED\)\n$/);
+    assert.equal((await storedTokens(db))[0]?.refreshToken ?? null, null);
   });
 
   it('emulator runs the local Zoho emulator until SIGTERM', async () => {

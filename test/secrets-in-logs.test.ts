@@ -88,7 +88,7 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
   await expectError(client.get('/crm/v8/Unicorns', { user: USER }), ErrorCode.API_ERROR);
   // A wrong API domain: forced refresh once, then the loop guard.
   await store.saveToken(new OAuthToken({ id: grace.id!, apiDomain: emu.environmentFor('eu').apiDomain }));
-  const misrouted = new ZohoClient({ auth: authFor(emu, store, { logger, fetch: fetchAll }), fetch: fetchAll });
+  const misrouted = new ZohoClient({ auth: authFor(emu, store, { logger, fetch: fetchAll, environments: [emu.environmentFor('eu')] }), fetch: fetchAll });
   await expectError(misrouted.get('/crm/v8/org', { user: 'grace@example.com' }), ErrorCode.API_ERROR);
   await expectError(misrouted.get('/crm/v8/org', { user: 'grace@example.com' }), ErrorCode.API_ERROR);
 

@@ -106,9 +106,9 @@ describe('ZohoClient', () => {
     const store = sqliteStore();
     const auth = authFor(emu, store);
     const token = await login(emu, auth, USER);
-    // A wrong API domain (another data center's) answers INVALID_TOKEN to every token.
+    // A wrong API domain (another data center's, known as Zoho's are) answers INVALID_TOKEN to every token.
     await store.saveToken(new OAuthToken({ id: token.id!, apiDomain: emu.environmentFor('eu').apiDomain }));
-    const client = new ZohoClient({ auth: authFor(emu, store) });
+    const client = new ZohoClient({ auth: authFor(emu, store, { environments: [emu.environmentFor('eu')] }) });
     const first = await rejectsWith(client.get('/crm/v8/org', { user: USER }), ErrorCode.API_ERROR);
     assert.deepEqual([first.status, first.apiCode], [401, 'INVALID_TOKEN']);
     assert.equal(emu.stats().refreshRequests, 1);

@@ -75,6 +75,16 @@ export function apiDomainFor(known: KnownEnvironments, accountsUrl: string | nul
   return env?.apiDomain ?? responseApiDomain ?? known.primary.apiDomain;
 }
 
+/** The known environment whose API domain is `apiDomain`: configured ones first, then Zoho's table. */
+function environmentOfApiDomain(known: KnownEnvironments, apiDomain: string): Environment | undefined {
+  const configured = [known.primary, ...known.extra].find((env) => same(env.apiDomain, apiDomain));
+  if (configured !== undefined) return configured;
+  for (const dc of Object.values(DataCenter)) {
+    for (const env of [dc.production, dc.sandbox, dc.developer]) if (same(env.apiDomain, apiDomain)) return env;
+  }
+  return undefined;
+}
+
 /**
  * The accounts server a stored token belongs to: its own `accountsUrl`; for a token without one
  * (rows from the official SDKs' formats), the data center its `apiDomain` names; only when neither
@@ -83,13 +93,39 @@ export function apiDomainFor(known: KnownEnvironments, accountsUrl: string | nul
  */
 export function accountsUrlOf(known: KnownEnvironments, token: { accountsUrl?: string | null; apiDomain?: string | null }): string {
   if (token.accountsUrl) return token.accountsUrl;
-  const apiDomain = token.apiDomain;
-  if (apiDomain) {
-    const configured = [known.primary, ...known.extra].find((env) => same(env.apiDomain, apiDomain));
-    if (configured !== undefined) return configured.accountsUrl;
-    for (const dc of Object.values(DataCenter)) {
-      for (const env of [dc.production, dc.sandbox, dc.developer]) if (same(env.apiDomain, apiDomain)) return env.accountsUrl;
+  const byApiDomain = token.apiDomain ? environmentOfApiDomain(known, token.apiDomain) : undefined;
+  return byApiDomain?.accountsUrl ?? known.primary.accountsUrl;
+}
+
+/**
+ * Whether the row itself names its data center (an `accountsUrl`, or an `apiDomain` of a known
+ * environment). Only then is a rejection by that accounts server proof that the refresh token is
+ * dead; an unbound row was tried at a guess (the configured environment).
+ */
+export function isBound(known: KnownEnvironments, token: { accountsUrl?: string | null; apiDomain?: string | null }): boolean {
+  if (token.accountsUrl) return true;
+  return !!token.apiDomain && environmentOfApiDomain(known, token.apiDomain) !== undefined;
+}
+
+/**
+ * The fields that bind `token` to `env`, for `ZohoAuth.bind` and `zoho-tokens bind`. A row already
+ * bound to another accounts server is refused (INVALID_ARGUMENT): rebinding it would send its
+ * refresh token to a data center that would reject it, and that rejection erases it.
+ */
+export function bindingOf(
+  known: KnownEnvironments,
+  token: { id?: string | null; accountsUrl?: string | null; apiDomain?: string | null },
+  env: Environment,
+): { accountsUrl: string; apiDomain: string } {
+  if (isBound(known, token)) {
+    const current = accountsUrlOf(known, token);
+    if (!same(current, env.accountsUrl)) {
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Token id ${token.id ?? '?'} is already bound to ${current}, not ${env.accountsUrl}: delete it and log the user in again to move it`,
+        { field: 'environment' },
+      );
     }
   }
-  return known.primary.accountsUrl;
+  return { accountsUrl: env.accountsUrl, apiDomain: token.apiDomain && isBound(known, token) ? token.apiDomain : env.apiDomain };
 }

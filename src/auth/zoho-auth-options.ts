@@ -4,6 +4,7 @@ import { DEFAULT_MAX_BACKOFF_MS } from '../oauth/http.js';
 import type { TokenStore } from '../stores/token-store.js';
 import { HOOK_NAMES, type ZohoAuthHooks } from './events.js';
 import { isLogger, silentLogger, type Logger } from './logger.js';
+import { parseTrustedOrigins } from './trusted-endpoints.js';
 
 /** A source of time in epoch ms. The emulator's `emu.clock` fits. */
 export interface Clock {
@@ -22,6 +23,15 @@ export interface ZohoAuthOptions {
    * @default []
    */
   environments?: readonly Environment[];
+  /**
+   * Further origins (`https://zoho-proxy.example.com`) that may receive the client secret, refresh
+   * and access tokens. A stored row's `accounts_url` / `api_domain` is used only when it is a Zoho
+   * data center's server, an endpoint of `environment` / `environments`, or listed here: anything
+   * else fails with UNTRUSTED_ENDPOINT and nothing is sent (someone who can write to the database
+   * must not be able to redirect secrets to their server).
+   * @default []
+   */
+  trustedEndpoints?: readonly string[];
   clientId: string;
   clientSecret: string;
   /**
@@ -97,6 +107,7 @@ export interface ZohoAuthConfig {
   readonly store: TokenStore;
   readonly environment: Environment;
   readonly environments: readonly Environment[];
+  readonly trustedEndpoints: readonly string[];
   readonly clientId: string;
   readonly clientSecret: string;
   readonly redirectUrl: string | null;
@@ -190,6 +201,7 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
     store: options.store,
     environment: environment('environment', options.environment),
     environments: Object.freeze((options.environments ?? []).map((env, i) => environment(`environments[${i}]`, env))),
+    trustedEndpoints: parseTrustedOrigins(options.trustedEndpoints),
     clientId: nonEmpty('clientId', options.clientId),
     clientSecret: nonEmpty('clientSecret', options.clientSecret),
     redirectUrl: options.redirectUrl === undefined ? null : httpUrl('redirectUrl', options.redirectUrl),

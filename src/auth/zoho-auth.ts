@@ -2,19 +2,21 @@ import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import { redact } from '../redact.js';
 import { buildAuthorizationUrl, parseAuthorizationCallback } from '../oauth/authorization-url.js';
 import type { Environment } from '../oauth/environment.js';
+import { environmentFor } from '../oauth/resolve-environment.js';
 import type { OAuthRequestOptions } from '../oauth/http.js';
 import { revokeRefreshToken } from '../oauth/revoke.js';
 import { exchangeAuthorizationCode, refreshAccessToken, type TokenSet } from '../oauth/token-endpoint.js';
 import type { TokenStore } from '../stores/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
 import { fetchCurrentUserEmail } from './current-user.js';
-import { accountsUrlOf, apiDomainFor, exchangeEnvironment, type KnownEnvironments } from './data-center-binding.js';
+import { accountsUrlOf, apiDomainFor, bindingOf, exchangeEnvironment, isBound, type KnownEnvironments } from './data-center-binding.js';
 import { runHook } from './events.js';
 import { redactingLogger, type Logger } from './logger.js';
 import { SingleFlight } from './single-flight.js';
 import { exchangeLockName, forcedRefreshLockName, refreshLockName, withStoreLock, type StoreLockOptions } from './store-lock.js';
 import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
 import { describeRef, parseTokenRef, type ParsedRef, type TokenRef } from './token-ref.js';
+import { describeOrigin, TrustedEndpoints, untrustedEndpoint } from './trusted-endpoints.js';
 import { resolveZohoAuthOptions, type Clock, type ZohoAuthConfig, type ZohoAuthOptions } from './zoho-auth-options.js';
 
 /** Options of {@link ZohoAuth.exchangeGrantToken}. */
@@ -65,6 +67,9 @@ function idOf(token: OAuthToken): string {
   return token.id;
 }
 
+/** Why a refresh runs: the expiry margin, a 401 from the API (loop-guarded), or an operator's request. */
+type RefreshReason = 'expiry' | 'rejected' | 'operator';
+
 /**
  * Tokens of one Zoho client, for any number of users, kept fresh: one refresh per expiry across
  * every caller and every process sharing the store, each token bound to its own data center.
@@ -74,18 +79,18 @@ function idOf(token: OAuthToken): string {
  *   `refresh:<id>` across processes; under the lock the store is re-read and Zoho is called only if
  *   the token is still stale. The new token is saved before any caller gets it.
  * - Refresh and revoke go to the token's own `accountsUrl`; a response's `api_domain` never
- *   replaces a stored one.
- * - A refresh token Zoho rejects (`invalid_code`) is "dead": its row is KEPT (user, client, data
- *   center stay visible to operators) with refresh and access tokens cleared, so no process ever
- *   tries it again; `onTokenDead` fires and callers get AUTH_REQUIRED until the user logs in again
- *   (which overwrites the row).
+ *   replaces a stored one. Stored URLs are data anyone with write access to the store can change:
+ *   credentials go only to Zoho's data centers or endpoints this application configured
+ *   (`environment`, `environments`, `trustedEndpoints`), else UNTRUSTED_ENDPOINT and nothing is sent.
+ * - A refresh token the token's own (bound) accounts server rejects (`invalid_code`) is "dead": its
+ *   row is KEPT (user, client, data center stay visible to operators) with refresh and access
+ *   tokens cleared, so no process ever tries it again; `onTokenDead` fires and callers get
+ *   AUTH_REQUIRED until the user logs in again (which overwrites the row). A row bound to no data
+ *   center was tried at a guess: its refresh token is kept (TOKEN_UNBOUND; see `bind`).
  * - A failed refresh (network, 5xx, throttle) while the current access token has not yet expired
  *   (only the margin was reached) returns the current token and retries later; after a throttle no
  *   refresh of that token is attempted before Zoho's retry time.
  */
-/** Why a refresh runs: the expiry margin, a 401 from the API (loop-guarded), or an operator's request. */
-type RefreshReason = 'expiry' | 'rejected' | 'operator';
-
 export class ZohoAuth {
   readonly clientId: string;
   readonly environment: Environment;
@@ -94,6 +99,7 @@ export class ZohoAuth {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #known: KnownEnvironments;
+  readonly #trusted: TrustedEndpoints;
   readonly #request: OAuthRequestOptions;
   readonly #lock: StoreLockOptions;
   readonly #cache = new TokenCache();
@@ -114,6 +120,7 @@ export class ZohoAuth {
     this.#clock = config.clock;
     this.#log = redactingLogger(config.logger, [config.clientSecret]);
     this.#known = Object.freeze({ primary: config.environment, extra: config.environments });
+    this.#trusted = new TrustedEndpoints([config.environment, ...config.environments], config.trustedEndpoints);
     const clock = config.clock;
     this.#request = Object.freeze({ fetch: config.fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.now() });
     this.#lock = Object.freeze({ leaseMs: config.lockLeaseMs, waitMs: config.lockWaitMs, log: this.#log });
@@ -141,8 +148,8 @@ export class ZohoAuth {
 
   /**
    * After the API rejected `rejectedAccessToken` (401 INVALID_TOKEN / AUTHENTICATION_FAILURE):
-   * drops the cached token; returns the stored one if another process already replaced it, else
-   * forces one refresh (single flight + lock; skipped if the stored token changed meanwhile).
+   * drops the cached token; returns the stored one if another process already replaced it (also
+   * under a new id, after the user logged in again elsewhere), else forces one refresh (single flight + lock; skipped if the stored token changed meanwhile).
    * Throws THROTTLED instead of refreshing again when the rejected token is the one a forced
    * refresh minted less than `forcedRefreshIntervalMs` ago (refreshing would not help).
    */
@@ -152,8 +159,13 @@ export class ZohoAuth {
     }
     const ref = parseTokenRef(who);
     const cachedId = this.#cache.lookup(who, -Infinity)?.creds.id;
-    const stored = cachedId !== undefined ? await this.#readOwn(cachedId) : await this.#findOwn(ref);
+    let stored = cachedId !== undefined ? await this.#readOwn(cachedId) : await this.#findOwn(ref);
     if (cachedId !== undefined) this.#cache.forget(cachedId);
+    // The cached id is gone: the user may have logged in again elsewhere (a new row, a new id).
+    const user = ref.kind === 'user' ? ref.user : ref.kind === 'token' && !ref.token.id ? ref.token.userName : null;
+    if (stored === null && cachedId !== undefined && user) {
+      stored = await this.#findOwn({ kind: 'user', user });
+    }
     if (stored === null) throw authRequired(`No token is stored for ${describeRef(ref)} any more: the user must log in`);
     const id = idOf(stored);
     this.#cache.forget(id);
@@ -190,6 +202,41 @@ export class ZohoAuth {
     this.#cache.forget(id);
     const token = await this.#refreshOnce(id, stored.accessToken ?? null, 'operator');
     return this.#remember(token as Ready, true).token.with();
+  }
+
+  /**
+   * Throws UNTRUSTED_ENDPOINT (and logs the origin, no secret) unless `creds.accessToken` may be
+   * sent to `creds.apiDomain`: a Zoho data center's API domain or one this application configured
+   * (`environment`, `environments`, `trustedEndpoints`). ZohoClient checks before every request;
+   * do the same when you send `getCredentials()`' token with your own HTTP client.
+   */
+  checkApiDomain(creds: Pick<AccessCredentials, 'id' | 'user' | 'apiDomain'>): void {
+    if (this.#trusted.trusts(creds.apiDomain)) return;
+    this.#untrusted(creds.apiDomain, 'an access token', creds.id, creds.user);
+  }
+
+  /**
+   * Binds a stored token to a data center: sets its `accountsUrl` (and its `apiDomain`, unless it
+   * already names a known one). For rows that name neither (official SDK files), whose refresh
+   * token is otherwise only tried at the configured environment and, if rejected there, kept
+   * (TOKEN_UNBOUND). `target`: a data center name (`'EU'`, of this ZohoAuth's kind) or an
+   * Environment whose endpoints are trusted. A row bound elsewhere is refused (INVALID_ARGUMENT).
+   * Returns the saved token (a copy).
+   */
+  async bind(who: TokenRef, target: Environment | string): Promise<OAuthToken> {
+    const env =
+      typeof target === 'string' ? environmentFor(target, this.environment.kind === 'custom' ? 'production' : this.environment.kind) : target;
+    if (typeof env !== 'object' || env === null) throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'target must be a data center name or an Environment', { field: 'target' });
+    const ref = parseTokenRef(who);
+    const stored = await this.#findOwn(ref);
+    if (stored === null) throw authRequired(`No token is stored for ${describeRef(ref)}: nothing to bind`);
+    const id = idOf(stored);
+    for (const url of [env.accountsUrl, env.apiDomain]) if (!this.#trusted.trusts(url)) this.#untrusted(url, 'the refresh token', id, stored.userName);
+    const binding = bindingOf(this.#known, stored, env);
+    await this.store.saveToken(new OAuthToken({ id, ...binding }));
+    this.#cache.forget(id);
+    this.#log.info({ tokenId: id, user: stored.userName, accountsUrl: binding.accountsUrl, apiDomain: binding.apiDomain }, 'token bound to a data center');
+    return ((await this.#readOwn(id)) ?? stored.with(binding)).with();
   }
 
   // The per-process #lastForced guard, shared across processes: marker locks in the store, probed
@@ -467,12 +514,14 @@ export class ZohoAuth {
     }
 
     const accountsUrl = accountsUrlOf(this.#known, current);
+    if (!this.#trusted.trusts(accountsUrl)) this.#untrusted(accountsUrl, 'the client secret and refresh token', id, current.userName);
     const log = { tokenId: id, user: current.userName, accountsUrl, forced: force, previous: redact(current.accessToken) };
     this.#log.debug(log, 'refreshing access token');
     let set: TokenSet;
     try {
       set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, this.#withinLease());
     } catch (error) {
+      if (isZohoTokenError(error, ErrorCode.INVALID_GRANT) && !isBound(this.#known, current)) throw this.#unboundRejected(current, accountsUrl, error);
       if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
         await this.#bury(current, error, after);
         throw authRequired(`Zoho rejected the refresh token of token id ${id}${current.userName ? ` (user ${current.userName})` : ''}: the user must log in again`, error);
@@ -528,6 +577,27 @@ export class ZohoAuth {
     return { ...this.#request, signal: AbortSignal.timeout(budgetMs) };
   }
 
+  /**
+   * Zoho rejected the refresh token of a row that names no data center, at the one we guessed (the
+   * configured environment): it may be alive at its real one, so it is kept, and nothing is cached.
+   */
+  #unboundRejected(current: OAuthToken, triedAccountsUrl: string, error: ZohoTokenError): ZohoTokenError {
+    const id = idOf(current);
+    this.#cache.forget(id);
+    this.#log.warn(
+      { tokenId: id, user: current.userName, accountsUrl: triedAccountsUrl, refreshToken: redact(current.refreshToken) },
+      'refresh token rejected by the configured accounts server; the row has no data center binding, so the refresh token is kept',
+    );
+    return new ZohoTokenError(
+      ErrorCode.TOKEN_UNBOUND,
+      `Zoho's accounts server ${describeOrigin(triedAccountsUrl)} (the configured environment ${this.environment.name}) rejected the refresh token of token id ${id}` +
+        `${current.userName ? ` (user ${current.userName})` : ''}, but the row has no data center binding (no accounts_url, no known api_domain), ` +
+        `so it may be valid at another data center and was kept. Bind it to its data center: auth.bind({ id: '${id}' }, 'EU') ` +
+        `or "zoho-tokens bind ${id} --dc EU" (with its real data center), or log the user in again`,
+      { cause: error },
+    );
+  }
+
   /** A dead refresh token: clear it (only if still the stored one) so nobody tries it again; keep the row. */
   async #bury(current: OAuthToken, error: ZohoTokenError, after: AfterHooks): Promise<void> {
     const id = idOf(current);
@@ -542,6 +612,13 @@ export class ZohoAuth {
       this.#log.error({ tokenId: id, err: storeError }, 'could not mark the dead token in the store');
     }
     after.push(() => runHook(this.#config.hooks, 'onTokenDead', { token: current.with(), error }, this.#log));
+  }
+
+  /** Refuses (UNTRUSTED_ENDPOINT) to send credentials to `url`; the log names the origin, never a secret. */
+  #untrusted(url: string | null | undefined, what: string, id: string | null | undefined, user: string | null | undefined): never {
+    const whose = `token id ${id ?? '?'}${user ? ` (user ${user})` : ''}`;
+    this.#log.error({ tokenId: id, user, endpoint: describeOrigin(url), sending: what }, 'refused to send credentials to an untrusted endpoint');
+    throw untrustedEndpoint(url, what, whose);
   }
 
   #credentials(): { clientId: string; clientSecret: string } {
@@ -578,10 +655,11 @@ export class ZohoAuth {
   async #exchangeAndSave(code: string, env: Environment, options: ExchangeOptions): Promise<OAuthToken> {
     const redirectUrl = options.redirectUrl === undefined ? this.#config.redirectUrl : options.redirectUrl;
     const started = this.#clock.now();
+    if (!this.#trusted.trusts(env.accountsUrl)) this.#untrusted(env.accountsUrl, 'the client secret and grant code', null, options.user);
     const set = await exchangeAuthorizationCode(env, this.#credentials(), { code, redirectUrl }, this.#request);
     const apiDomain = apiDomainFor(this.#known, env.accountsUrl, set.apiDomain);
     let user = options.user ?? null;
-    if (user === null && this.#config.lookupUser) {
+    if (user === null && this.#config.lookupUser && this.#trusted.trusts(apiDomain)) {
       try {
         user = await fetchCurrentUserEmail(apiDomain, set.accessToken, { fetch: this.#config.fetch, timeoutMs: this.#config.timeoutMs });
       } catch (error) {
@@ -628,6 +706,7 @@ export class ZohoAuth {
     let revokedAtZoho = false;
     if (token.refreshToken) {
       const accountsUrl = accountsUrlOf(this.#known, token);
+      if (!this.#trusted.trusts(accountsUrl)) this.#untrusted(accountsUrl, 'the refresh token', id, token.userName);
       try {
         await revokeRefreshToken({ accountsUrl }, token.refreshToken, this.#request);
         revokedAtZoho = true;

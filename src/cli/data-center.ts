@@ -43,14 +43,13 @@ function zohoEnvironmentOf(token: OAuthToken): Environment | undefined {
 }
 
 /**
- * The environment to refresh or revoke a stored token in: its own (from its accounts URL and API
- * domain), so `--dc` only matters for tokens that carry neither (rows written by the official SDKs).
+ * The environment to refresh or revoke a stored token in: its own when the row names one of Zoho's
+ * (accounts URL or API domain), else the operator's `--dc`. A stored non-Zoho accounts URL is never
+ * trusted because it is stored (anyone who can write the table could point it at their server):
+ * ZohoAuth refuses it (UNTRUSTED_ENDPOINT) unless the operator names it with `--dc custom:<url>`.
  */
 export function environmentOfToken(token: OAuthToken, fallback: () => Environment): Environment {
-  const known = zohoEnvironmentOf(token);
-  if (known) return known;
-  if (token.accountsUrl) return customEnvironment({ accountsUrl: token.accountsUrl, apiDomain: token.apiDomain ?? token.accountsUrl });
-  return fallback();
+  return zohoEnvironmentOf(token) ?? fallback();
 }
 
 /** A short label for tables: `eu-production`, `custom (127.0.0.1:8080)`, or `-` when unknown. */

@@ -14,7 +14,7 @@ export const ExitCode = {
   AUTH_REQUIRED: 3,
   /** Zoho could not be reached, answered 5xx, or throttled us; a store lock stayed busy. Retry later. */
   UNAVAILABLE: 4,
-  /** The token store failed: bad store URL, driver missing, I/O or SQL error, corrupt or undecryptable row. */
+  /** The token store failed: bad store URL, driver missing, I/O or SQL error, corrupt or undecryptable row, or a row naming an untrusted server. */
   STORE: 5,
   /** No stored token matches the given id or user. */
   NOT_FOUND: 6,
@@ -52,6 +52,10 @@ const BY_ERROR_CODE: Record<ErrorCode, ExitCode> = {
   SERVER_ERROR: ExitCode.UNAVAILABLE,
   AUTH_REQUIRED: ExitCode.AUTH_REQUIRED,
   API_ERROR: ExitCode.ERROR,
+  // A row naming a server nobody configured: tampered or foreign data, like an undecryptable row.
+  UNTRUSTED_ENDPOINT: ExitCode.STORE,
+  // Zoho rejected an unbound row's refresh token at the guessed data center: bind it, or log in again.
+  TOKEN_UNBOUND: ExitCode.AUTH_REQUIRED,
 };
 
 export function exitCodeForErrorCode(code: string): ExitCode {
@@ -63,7 +67,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  other error (Zoho rejected the client, unexpected answer)
   2  usage error (bad option or argument, ambiguous user)
-  3  authentication required: the user must log in (again)
+  3  authentication required: the user must log in (again), or bind the token to its data center
   4  Zoho unreachable, failing or throttling; store lock busy: retry later
-  5  token store error (bad store URL, I/O, SQL, corrupt or undecryptable row)
+  5  token store error (bad store URL, I/O, SQL, corrupt or undecryptable row, row naming an untrusted server)
   6  no such token`;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { classifyError } from './cli-error.js';
+import { registerBind } from './commands/bind.js';
 import { registerDelete } from './commands/delete.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerList } from './commands/list.js';
@@ -49,7 +50,7 @@ function globalOptions(io: CliIo, hidden: boolean): Option[] {
 
 export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext) => void): Command {
   const program = new Command('zoho-tokens')
-    .description('Manage Zoho OAuth tokens in a token store: log users in, list, refresh, revoke, purge, migrate, rotate keys.')
+    .description('Manage Zoho OAuth tokens in a token store: log users in, list, refresh, revoke, bind, purge, migrate, rotate keys.')
     .version(version(), '-V, --version')
     .enablePositionalOptions()
     .exitOverride()
@@ -86,6 +87,7 @@ export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext
   registerShow(program, withGlobals, contextOf);
   registerRefresh(program, withGlobals, contextOf);
   registerRevoke(program, withGlobals, contextOf);
+  registerBind(program, withGlobals, contextOf);
   registerDelete(program, withGlobals, contextOf);
   registerPurge(program, withGlobals, contextOf);
   registerMigrate(program, withGlobals, contextOf);

@@ -43,7 +43,8 @@ const METHOD = /^[A-Z]+$/;
 
 /**
  * Calls the Zoho CRM API as a user: `Authorization: Zoho-oauthtoken <access>` against the token's
- * own API domain, JSON in and out. A 401 INVALID_TOKEN / AUTHENTICATION_FAILURE makes the auth
+ * own API domain, JSON in and out; an API domain that is neither Zoho's nor configured in the auth
+ * is refused (UNTRUSTED_ENDPOINT) before anything is sent. A 401 INVALID_TOKEN / AUTHENTICATION_FAILURE makes the auth
  * drop or refresh the token (`handleUnauthorized`) and the call is retried ONCE. Nothing else is
  * retried (API calls need not be idempotent). Other non-2xx answers throw API_ERROR with `status`,
  * `apiCode` (Zoho's `code`) and Zoho's message; 204 (and an empty body) resolves to null.
@@ -55,7 +56,7 @@ export class ZohoClient {
 
   constructor(options: ZohoClientOptions) {
     const auth = options?.auth as unknown as Partial<ZohoAuth> | undefined;
-    if (typeof auth?.getCredentials !== 'function' || typeof auth.handleUnauthorized !== 'function') {
+    if (typeof auth?.getCredentials !== 'function' || typeof auth.handleUnauthorized !== 'function' || typeof auth.checkApiDomain !== 'function') {
       throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.auth must be a ZohoAuth', { field: 'auth' });
     }
     this.auth = options.auth;
@@ -80,6 +81,8 @@ export class ZohoClient {
     const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
 
     let creds = await this.auth.getCredentials(who);
+    // A stored api_domain may have been tampered with: the token goes to a trusted one only.
+    this.auth.checkApiDomain(creds);
     let answer = await this.#call(verb, target, creds, body, options);
     if (answer.status === 401) {
       const error = apiError(verb, path, answer, creds);
@@ -92,6 +95,7 @@ export class ZohoClient {
         throw cause;
       }
       creds = await this.auth.getCredentials(who);
+      this.auth.checkApiDomain(creds);
       answer = await this.#call(verb, target, creds, body, options);
     }
     const { status, text } = answer;
