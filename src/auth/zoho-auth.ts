@@ -11,6 +11,7 @@ import { fetchCurrentUserEmail } from './current-user.js';
 import { accountsUrlOf, apiDomainFor, exchangeEnvironment, type KnownEnvironments } from './data-center-binding.js';
 import { runHook } from './events.js';
 import { redactingLogger, type Logger } from './logger.js';
+import { ServerClock, type ServerClockState } from './server-clock.js';
 import { SingleFlight } from './single-flight.js';
 import { exchangeLockName, forcedRefreshLockName, refreshLockName, withStoreLock, type StoreLockOptions } from './store-lock.js';
 import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
@@ -91,7 +92,9 @@ export class ZohoAuth {
   readonly environment: Environment;
   readonly store: TokenStore;
   readonly #config: ZohoAuthConfig;
+  /** The accounts server's time (this host's clock corrected by the measured skew): every expiry uses it. */
   readonly #clock: Clock;
+  readonly #serverClock: ServerClock;
   readonly #log: Logger;
   readonly #known: KnownEnvironments;
   readonly #request: OAuthRequestOptions;
@@ -111,12 +114,20 @@ export class ZohoAuth {
     this.clientId = config.clientId;
     this.environment = config.environment;
     this.store = config.store;
-    this.#clock = config.clock;
     this.#log = redactingLogger(config.logger, [config.clientSecret]);
+    this.#serverClock = new ServerClock(config.clock, this.#log);
+    this.#clock = this.#serverClock;
     this.#known = Object.freeze({ primary: config.environment, extra: config.environments });
-    const clock = config.clock;
-    this.#request = Object.freeze({ fetch: config.fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.now() });
+    const clock = this.#serverClock;
+    // Only accounts-server traffic goes through the measuring fetch: its Date headers set the clock.
+    const fetch = clock.measuring(config.fetch);
+    this.#request = Object.freeze({ fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.now() });
     this.#lock = Object.freeze({ leaseMs: config.lockLeaseMs, waitMs: config.lockWaitMs, log: this.#log });
+  }
+
+  /** This host's measured offset to the accounts server's clock (see the `clockSync` option). */
+  get serverClock(): ServerClockState {
+    return this.#serverClock.state;
   }
 
   // --- serving tokens --------------------------------------------------------------------------
@@ -307,6 +318,8 @@ export class ZohoAuth {
   async #loadNow(ref: ParsedRef): Promise<CacheEntry> {
     const stored = await this.#findOrAdopt(ref);
     const id = idOf(stored);
+    // About to trust a stored expiry (perhaps another host's) without asking the server: know our skew first.
+    if (!stored.isExpired(this.#clock.now())) await this.#syncClock();
     if (this.#isFresh(stored, this.#clock.now())) {
       this.#log.debug({ tokenId: id, user: stored.userName }, 'token served from the store');
       return this.#remember(stored as Ready, false);
@@ -380,6 +393,16 @@ export class ZohoAuth {
     this.#log.info({ tokenId: token.id, user: token.userName }, 'refresh token imported into the store');
     await runHook(this.#config.hooks, 'onTokenSaved', { token: token.with(), reason: 'import' }, this.#log);
     return token;
+  }
+
+  /**
+   * A stored expiry may come from another host: judge it on the server's time. Only to the
+   * configured accounts server, never to a URL from a stored row.
+   */
+  async #syncClock(): Promise<void> {
+    if (this.#config.clockSync === 'off' || !this.#serverClock.needsSync()) return;
+    const origin = new URL(this.environment.accountsUrl).origin;
+    await this.#serverClock.sync(origin, this.#config.fetch, this.#config.timeoutMs);
   }
 
   #isFresh(token: OAuthToken, now: number): boolean {
