@@ -7,6 +7,7 @@ import { revokeRefreshToken } from '../oauth/revoke.js';
 import { exchangeAuthorizationCode, refreshAccessToken, type TokenSet } from '../oauth/token-endpoint.js';
 import type { TokenStore } from '../stores/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
+import { RefreshCooldown } from './cooldown.js';
 import { fetchCurrentUserEmail } from './current-user.js';
 import { accountsUrlOf, apiDomainFor, exchangeEnvironment, type KnownEnvironments } from './data-center-binding.js';
 import { runHook } from './events.js';
@@ -61,6 +62,12 @@ function authRequired(message: string, cause?: unknown): ZohoTokenError {
   return new ZohoTokenError(ErrorCode.AUTH_REQUIRED, message, cause === undefined ? {} : { cause });
 }
 
+/** The failure itself, telling the caller when the token's cool-down ends. */
+function withRetryAfter(error: ZohoTokenError, retryAfterMs: number): ZohoTokenError {
+  const { field, status, apiCode, response } = error;
+  return new ZohoTokenError(error.code, error.message, { cause: error.cause, field, status, apiCode, response, retryAfterMs });
+}
+
 function idOf(token: OAuthToken): string {
   if (!token.id) throw new ZohoTokenError(ErrorCode.STORE_ERROR, 'The store returned a token without an id');
   return token.id;
@@ -103,8 +110,8 @@ export class ZohoAuth {
   readonly #loads = new SingleFlight<string, CacheEntry>();
   readonly #refreshes = new SingleFlight<string, OAuthToken>();
   readonly #exchanges = new SingleFlight<string, OAuthToken>();
-  /** Token id → clock time before which Zoho asked not to refresh again. */
-  readonly #throttledUntil = new Map<string, number>();
+  /** Failed refreshes (throttles included) cool their token down, shared through the store's lock. */
+  readonly #cooldown: RefreshCooldown;
   /** Token id → the last forced refresh (after a 401) and what it minted. */
   readonly #lastForced = new Map<string, { at: number; minted: string }>();
 
@@ -123,6 +130,7 @@ export class ZohoAuth {
     const fetch = clock.measuring(config.fetch);
     this.#request = Object.freeze({ fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.now() });
     this.#lock = Object.freeze({ leaseMs: config.lockLeaseMs, waitMs: config.lockWaitMs, log: this.#log });
+    this.#cooldown = new RefreshCooldown({ baseMs: config.refreshBackoffMs, maxMs: config.maxRefreshBackoffMs, log: this.#log });
   }
 
   /** This host's measured offset to the accounts server's clock (see the `clockSync` option). */
@@ -481,12 +489,10 @@ export class ZohoAuth {
     }
     const usableMeanwhile = !force && !current.isExpired(now);
 
-    const blockedUntil = this.#throttledUntil.get(id);
-    if (blockedUntil !== undefined && blockedUntil > now) {
+    const cooling = await this.#cooldown.check(this.store.lock, id, now);
+    if (cooling !== null) {
       if (usableMeanwhile) return current;
-      throw new ZohoTokenError(ErrorCode.THROTTLED, `Zoho throttled refreshes of token id ${id}; retry after ${blockedUntil - now} ms`, {
-        retryAfterMs: blockedUntil - now,
-      });
+      throw cooling;
     }
 
     const accountsUrl = accountsUrlOf(this.#known, current);
@@ -497,18 +503,19 @@ export class ZohoAuth {
       set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, this.#withinLease());
     } catch (error) {
       if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
+        this.#cooldown.forget(id);
         await this.#bury(current, error, after);
         throw authRequired(`Zoho rejected the refresh token of token id ${id}${current.userName ? ` (user ${current.userName})` : ''}: the user must log in again`, error);
       }
-      if (isZohoTokenError(error, ErrorCode.THROTTLED)) this.#throttledUntil.set(id, this.#clock.now() + (error.retryAfterMs ?? 60_000));
+      const cooldownMs = await this.#cooldown.failed(this.store.lock, id, error, this.#clock.now());
       if (usableMeanwhile) {
-        this.#log.warn({ ...log, err: error }, 'refresh failed; the current access token is still valid and is used meanwhile');
+        this.#log.warn({ ...log, err: error, cooldownMs }, 'refresh failed; the current access token is still valid and is used meanwhile');
         return current;
       }
-      this.#log.warn({ ...log, err: error }, 'refresh failed');
-      throw error;
+      this.#log.warn({ ...log, err: error, cooldownMs }, 'refresh failed');
+      throw cooldownMs > 0 && error instanceof ZohoTokenError && error.retryAfterMs === undefined ? withRetryAfter(error, cooldownMs) : error;
     }
-    this.#throttledUntil.delete(id);
+    await this.#cooldown.succeeded(id);
     const next = current.with({
       accessToken: set.accessToken,
       expiresAt: set.expiresAt,
@@ -664,7 +671,7 @@ export class ZohoAuth {
     }
     await this.store.deleteToken(id);
     this.#cache.forget(id);
-    this.#throttledUntil.delete(id);
+    this.#cooldown.forget(id);
     this.#lastForced.delete(id);
     this.#log.info({ tokenId: id, user: token.userName, revokedAtZoho }, 'token revoked and deleted');
     after.push(() => runHook(this.#config.hooks, 'onTokenRevoked', { token, revokedAtZoho }, this.#log));
