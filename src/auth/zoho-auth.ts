@@ -88,8 +88,12 @@ function idOf(token: OAuthToken): string {
  *   tries it again; `onTokenDead` fires and callers get AUTH_REQUIRED until the user logs in again
  *   (which overwrites the row).
  * - A failed refresh (network, 5xx, throttle) while the current access token has not yet expired
- *   (only the margin was reached) returns the current token and retries later; after a throttle no
- *   refresh of that token is attempted before Zoho's retry time.
+ *   (only the margin was reached) returns the current token and retries later.
+ * - A failed refresh cools its token down (exponential, capped, jittered; at least Zoho's retry time
+ *   after a throttle), shared through the store's lock: callers fail fast with the last error and
+ *   `retryAfterMs` meanwhile (RefreshCooldown).
+ * - Every time read is the accounts server's (this host's clock plus the offset measured from the
+ *   server's `Date` headers), so stored expiries mean the same on every host (ServerClock).
  */
 /** Why a refresh runs: the expiry margin, a 401 from the API (loop-guarded), or an operator's request. */
 type RefreshReason = 'expiry' | 'rejected' | 'operator';
