@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ZohoAuth } from 'zoho-token-store';
 import type { ZohoEmulator } from 'zoho-token-store/emulator';
-import { HOUR, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
+import { ServerClock } from '../src/auth/server-clock.js';
+import { silentLogger } from 'zoho-token-store';
+import { CLIENT, HOUR, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
 
 const USER = 'ada.lovelace@example.com';
 const MINUTE = 60_000;
@@ -91,5 +93,41 @@ describe('clock skew between hosts', () => {
     const token = await login(emu, auth, USER);
     assert.equal(token.expiresAt, START + HOUR);
     assert.equal(auth.serverClock.offsetMs, 0);
+  });
+
+  test('the first contact goes to the configured accounts server, never to the one a row names', async () => {
+    const emu = await emulator({ now: START, dataCenters: ['us', 'eu'], clients: [{ ...CLIENT, dc: 'eu' }] });
+    const eu = emu.environmentFor('eu');
+    const store = sqliteStore();
+    await login(emu, host(emu, store, 0, { environment: eu }), USER);
+    const before = emu.stats().byDataCenter;
+    // Configured for us; the row is bound to eu.
+    const reader = host(emu, store, -15 * MINUTE, { environments: [eu] });
+    await reader.getAccessToken({ user: USER });
+    const after = emu.stats().byDataCenter;
+    assert.equal((after['us'] ?? 0) - (before['us'] ?? 0), 1);
+    assert.equal((after['eu'] ?? 0) - (before['eu'] ?? 0), 0);
+    assert.ok(Math.abs(reader.serverClock.offsetMs - 15 * MINUTE) <= 1000);
+  });
+
+  test('ServerClock: bounds intersect, a stepped clock starts afresh, an absurd Date is ignored', () => {
+    let local = START;
+    const clock = new ServerClock({ now: () => local }, silentLogger);
+    const at = (serverMs: number): string => new Date(serverMs).toUTCString();
+    // Server 10 min ahead; two answers narrow the estimate to within a second.
+    clock.record(at(START + 10 * MINUTE), START - 200, START + 200);
+    clock.record(at(START + 10 * MINUTE + 5_700), START + 5_000, START + 5_100);
+    assert.ok(Math.abs(clock.state.offsetMs - 10 * MINUTE) <= 1000, String(clock.state.offsetMs));
+    assert.equal(clock.now(), local + clock.state.offsetMs);
+    // The host's clock is stepped 10 min forward: the next answer contradicts the old bounds.
+    local = START + 6_000 + 10 * MINUTE;
+    clock.record(at(START + 10 * MINUTE + 6_000), local, local);
+    assert.ok(Math.abs(clock.state.offsetMs) <= 1000, String(clock.state.offsetMs));
+    // A Date a year off (a broken proxy) or unparsable is not a sample.
+    const samples = clock.state.samples;
+    clock.record(at(local + 365 * 24 * HOUR), local, local);
+    clock.record('yesterday', local, local);
+    clock.record(null, local, local);
+    assert.equal(clock.state.samples, samples);
   });
 });
