@@ -81,7 +81,7 @@ export interface ZohoTokenErrorOptions {
   cause?: unknown;
   /** For INVALID_TOKEN / INVALID_ARGUMENT: the field or argument at fault. */
   field?: string;
-  /** For THROTTLED: milliseconds until a retry may succeed. */
+  /** For THROTTLED, and a refresh failure while its token cools down: milliseconds until a retry may succeed. */
   retryAfterMs?: number;
   /** For HTTP errors: the status code. */
   status?: number;

@@ -31,6 +31,7 @@ export { ZohoAuth, type ExchangeOptions, type AuthorizationUrlOptions } from './
 export type { ZohoAuthOptions, Clock } from './auth/zoho-auth-options.js';
 export type { TokenRef } from './auth/token-ref.js';
 export type { AccessCredentials } from './auth/token-cache.js';
+export type { ServerClockState } from './auth/server-clock.js';
 export { silentLogger, redactingLogger, type Logger, type LogMethod, type LogLevel } from './auth/logger.js';
 export type { ZohoAuthHooks, SaveReason, TokenSavedEvent, TokenRefreshedEvent, TokenRevokedEvent, TokenDeadEvent } from './auth/events.js';
 export { refreshLockName } from './auth/store-lock.js';

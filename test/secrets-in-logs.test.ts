@@ -76,6 +76,7 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
   await auth.getAccessToken({ user: USER }); // fails, the still-valid token is used (warn)
   emu.clock.advance(120_000);
   for (const kind of ['malformed', 'throttle'] as const) {
+    emu.clock.advance(60_000); // past the cool-down of the previous failed refresh
     emu.faults.inject({ kind, target: 'token', times: 1 });
     await expectError(auth.getAccessToken({ user: USER }), kind === 'throttle' ? ErrorCode.THROTTLED : ErrorCode.MALFORMED_RESPONSE);
   }

@@ -193,6 +193,11 @@ describe('defect 2: a refresh token is erased only by the data center it is boun
       assert.equal(emu.stats().byError['invalid_code'], 1);
       assert.equal((await store.findTokenById('1'))?.refreshToken, refreshToken, 'the refresh token is kept');
       assert.deepEqual(dead, []);
+      assert.ok((error.retryAfterMs ?? 0) > 0, 'the rejection cools the token down');
+      // The same guess is not sent again at once: the next call fails fast, Zoho is not asked.
+      const again = await rejectsWith(auth.getAccessToken({ user: USER }), ErrorCode.TOKEN_UNBOUND);
+      assert.ok((again.retryAfterMs ?? 0) > 0);
+      assert.equal(emu.stats().byError['invalid_code'], 1);
 
       // Bound to that data center, the same rejection is final: cleared, onTokenDead.
       const bound = await auth.bind({ user: USER }, emu.environment);

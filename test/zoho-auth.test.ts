@@ -240,7 +240,8 @@ describe('getAccessToken', () => {
     const file = dbFile('lease');
     // Two processes' worth of ZohoAuth on one SQLite file; every refresh attempt of the first
     // times out, so only a refresh that ignored its lease could still save after the second.
-    const options = { timeoutMs: 400, retries: 2, lockLeaseMs: 1_000, lockWaitMs: 5_000 };
+    // No back-off after A's failure (refresh-backoff.test.ts covers it): B waits for the lock, then refreshes.
+    const options = { timeoutMs: 400, retries: 2, lockLeaseMs: 1_000, lockWaitMs: 5_000, refreshBackoffMs: 0 };
     const a = authFor(emu, sqliteStore(file), options);
     const b = authFor(emu, sqliteStore(file), options);
     const first = await login(emu, a, USER);
@@ -295,6 +296,7 @@ describe('getAccessToken', () => {
       [{ kind: 'throttle' }, ErrorCode.THROTTLED],
     ] as const;
     for (const [fault, code] of cases) {
+      emu.clock.advance(60_000); // past the cool-down of the previous failure (refresh-backoff.test.ts)
       emu.faults.inject({ ...fault, target: 'token', times: 1 });
       await rejectsWith(auth.getAccessToken({ user: USER }), code);
     }

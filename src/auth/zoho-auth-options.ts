@@ -100,6 +100,30 @@ export interface ZohoAuthOptions {
    * @default {}
    */
   hooks?: ZohoAuthHooks;
+  /**
+   * Clock skew: expiries follow the accounts server's clock, measured from the `Date` header of
+   * its responses (see `auth.serverClock`). With `'auto'`, a host that has not talked to the
+   * accounts server for an hour first sends one `HEAD` to the configured `environment`'s accounts
+   * server (never to a URL from a stored row) before judging a stored expiry. `'off'`: no such
+   * request; the responses of refreshes are still measured.
+   * @default 'auto'
+   */
+  clockSync?: 'auto' | 'off';
+  /**
+   * After a failed refresh (5xx, timeout, network error, malformed answer, throttle, rejected
+   * client) the token cools down: no refresh of it is attempted, and callers fail fast with the
+   * last error (its code, with `retryAfterMs`), for a jittered window of between half and all of
+   * `refreshBackoffMs × 2^(failures − 1)`, capped at `maxRefreshBackoffMs` (at least Zoho's retry
+   * time after a throttle). Shared through the store's lock when it has one. A still-valid access
+   * token keeps being served meanwhile. 0 turns the back-off off (a throttle still blocks).
+   * @default 1_000
+   */
+  refreshBackoffMs?: number;
+  /**
+   * Upper bound of the cool-down window after repeated failed refreshes, in ms.
+   * @default 60_000
+   */
+  maxRefreshBackoffMs?: number;
 }
 
 /** Options after validation and defaults; frozen. */
@@ -122,6 +146,9 @@ export interface ZohoAuthConfig {
   readonly forcedRefreshIntervalMs: number;
   readonly lookupUser: boolean;
   readonly hooks: Readonly<ZohoAuthHooks>;
+  readonly clockSync: 'auto' | 'off';
+  readonly refreshBackoffMs: number;
+  readonly maxRefreshBackoffMs: number;
 }
 
 const STORE_METHODS = ['findToken', 'saveToken', 'deleteToken', 'getTokens', 'deleteTokens', 'findTokenById'] as const;
@@ -190,6 +217,7 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
     if (hooks[name] !== undefined && typeof hooks[name] !== 'function') throw invalid(`hooks.${name}`, 'must be a function');
   }
   if (options.lookupUser !== undefined && typeof options.lookupUser !== 'boolean') throw invalid('lookupUser', 'must be a boolean');
+  if (options.clockSync !== undefined && options.clockSync !== 'auto' && options.clockSync !== 'off') throw invalid('clockSync', "must be 'auto' or 'off'");
   const positive = (n: number): boolean => n > 0;
   const nonNegative = (n: number): boolean => n >= 0;
   const timeoutMs = number('timeoutMs', options.timeoutMs, 10_000, positive, 'a number of ms > 0');
@@ -216,5 +244,8 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
     forcedRefreshIntervalMs: number('forcedRefreshIntervalMs', options.forcedRefreshIntervalMs, 60_000, nonNegative, 'a number of ms >= 0'),
     lookupUser: options.lookupUser ?? true,
     hooks: Object.freeze({ ...hooks }),
+    clockSync: options.clockSync ?? 'auto',
+    refreshBackoffMs: number('refreshBackoffMs', options.refreshBackoffMs, 1_000, nonNegative, 'a number of ms >= 0'),
+    maxRefreshBackoffMs: number('maxRefreshBackoffMs', options.maxRefreshBackoffMs, 60_000, nonNegative, 'a number of ms >= 0'),
   });
 }

@@ -8,10 +8,12 @@ import { revokeRefreshToken } from '../oauth/revoke.js';
 import { exchangeAuthorizationCode, refreshAccessToken, type TokenSet } from '../oauth/token-endpoint.js';
 import type { TokenStore } from '../stores/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
+import { RefreshCooldown } from './cooldown.js';
 import { fetchCurrentUserEmail } from './current-user.js';
 import { accountsUrlOf, apiDomainFor, bindingOf, exchangeEnvironment, isBound, type KnownEnvironments } from './data-center-binding.js';
 import { runHook } from './events.js';
 import { redactingLogger, type Logger } from './logger.js';
+import { ServerClock, type ServerClockState } from './server-clock.js';
 import { SingleFlight } from './single-flight.js';
 import { exchangeLockName, forcedRefreshLockName, refreshLockName, withStoreLock, type StoreLockOptions } from './store-lock.js';
 import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
@@ -62,6 +64,12 @@ function authRequired(message: string, cause?: unknown): ZohoTokenError {
   return new ZohoTokenError(ErrorCode.AUTH_REQUIRED, message, cause === undefined ? {} : { cause });
 }
 
+/** The failure itself, telling the caller when the token's cool-down ends. */
+function withRetryAfter(error: ZohoTokenError, retryAfterMs: number): ZohoTokenError {
+  const { field, status, apiCode, response } = error;
+  return new ZohoTokenError(error.code, error.message, { cause: error.cause, field, status, apiCode, response, retryAfterMs });
+}
+
 function idOf(token: OAuthToken): string {
   if (!token.id) throw new ZohoTokenError(ErrorCode.STORE_ERROR, 'The store returned a token without an id');
   return token.id;
@@ -88,15 +96,21 @@ type RefreshReason = 'expiry' | 'rejected' | 'operator';
  *   AUTH_REQUIRED until the user logs in again (which overwrites the row). A row bound to no data
  *   center was tried at a guess: its refresh token is kept (TOKEN_UNBOUND; see `bind`).
  * - A failed refresh (network, 5xx, throttle) while the current access token has not yet expired
- *   (only the margin was reached) returns the current token and retries later; after a throttle no
- *   refresh of that token is attempted before Zoho's retry time.
+ *   (only the margin was reached) returns the current token and retries later.
+ * - A failed refresh cools its token down (exponential, capped, jittered; at least Zoho's retry time
+ *   after a throttle), shared through the store's lock: callers fail fast with the last error and
+ *   `retryAfterMs` meanwhile (RefreshCooldown).
+ * - Every time read is the accounts server's (this host's clock plus the offset measured from the
+ *   server's `Date` headers), so stored expiries mean the same on every host (ServerClock).
  */
 export class ZohoAuth {
   readonly clientId: string;
   readonly environment: Environment;
   readonly store: TokenStore;
   readonly #config: ZohoAuthConfig;
+  /** The accounts server's time (this host's clock corrected by the measured skew): every expiry uses it. */
   readonly #clock: Clock;
+  readonly #serverClock: ServerClock;
   readonly #log: Logger;
   readonly #known: KnownEnvironments;
   readonly #trusted: TrustedEndpoints;
@@ -106,8 +120,8 @@ export class ZohoAuth {
   readonly #loads = new SingleFlight<string, CacheEntry>();
   readonly #refreshes = new SingleFlight<string, OAuthToken>();
   readonly #exchanges = new SingleFlight<string, OAuthToken>();
-  /** Token id → clock time before which Zoho asked not to refresh again. */
-  readonly #throttledUntil = new Map<string, number>();
+  /** Failed refreshes (throttles included) cool their token down, shared through the store's lock. */
+  readonly #cooldown: RefreshCooldown;
   /** Token id → the last forced refresh (after a 401) and what it minted. */
   readonly #lastForced = new Map<string, { at: number; minted: string }>();
 
@@ -117,13 +131,22 @@ export class ZohoAuth {
     this.clientId = config.clientId;
     this.environment = config.environment;
     this.store = config.store;
-    this.#clock = config.clock;
     this.#log = redactingLogger(config.logger, [config.clientSecret]);
+    this.#serverClock = new ServerClock(config.clock, this.#log);
+    this.#clock = this.#serverClock;
     this.#known = Object.freeze({ primary: config.environment, extra: config.environments });
     this.#trusted = new TrustedEndpoints([config.environment, ...config.environments], config.trustedEndpoints);
-    const clock = config.clock;
-    this.#request = Object.freeze({ fetch: config.fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.now() });
+    const clock = this.#serverClock;
+    // Only accounts-server traffic goes through the measuring fetch: its Date headers set the clock.
+    const fetch = clock.measuring(config.fetch);
+    this.#request = Object.freeze({ fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.now() });
     this.#lock = Object.freeze({ leaseMs: config.lockLeaseMs, waitMs: config.lockWaitMs, log: this.#log });
+    this.#cooldown = new RefreshCooldown({ baseMs: config.refreshBackoffMs, maxMs: config.maxRefreshBackoffMs, log: this.#log });
+  }
+
+  /** This host's measured offset to the accounts server's clock (see the `clockSync` option). */
+  get serverClock(): ServerClockState {
+    return this.#serverClock.state;
   }
 
   // --- serving tokens --------------------------------------------------------------------------
@@ -235,6 +258,8 @@ export class ZohoAuth {
     const binding = bindingOf(this.#known, stored, env);
     await this.store.saveToken(new OAuthToken({ id, ...binding }));
     this.#cache.forget(id);
+    // A cool-down from a rejection at the guessed data center does not apply to the bound one.
+    await this.#cooldown.succeeded(id);
     this.#log.info({ tokenId: id, user: stored.userName, accountsUrl: binding.accountsUrl, apiDomain: binding.apiDomain }, 'token bound to a data center');
     return ((await this.#readOwn(id)) ?? stored.with(binding)).with();
   }
@@ -354,6 +379,8 @@ export class ZohoAuth {
   async #loadNow(ref: ParsedRef): Promise<CacheEntry> {
     const stored = await this.#findOrAdopt(ref);
     const id = idOf(stored);
+    // About to trust a stored expiry (perhaps another host's) without asking the server: know our skew first.
+    if (!stored.isExpired(this.#clock.now())) await this.#syncClock();
     if (this.#isFresh(stored, this.#clock.now())) {
       this.#log.debug({ tokenId: id, user: stored.userName }, 'token served from the store');
       return this.#remember(stored as Ready, false);
@@ -427,6 +454,16 @@ export class ZohoAuth {
     this.#log.info({ tokenId: token.id, user: token.userName }, 'refresh token imported into the store');
     await runHook(this.#config.hooks, 'onTokenSaved', { token: token.with(), reason: 'import' }, this.#log);
     return token;
+  }
+
+  /**
+   * A stored expiry may come from another host: judge it on the server's time. Only to the
+   * configured accounts server, never to a URL from a stored row.
+   */
+  async #syncClock(): Promise<void> {
+    if (this.#config.clockSync === 'off' || !this.#serverClock.needsSync()) return;
+    const origin = new URL(this.environment.accountsUrl).origin;
+    await this.#serverClock.sync(origin, this.#config.fetch, this.#config.timeoutMs);
   }
 
   #isFresh(token: OAuthToken, now: number): boolean {
@@ -505,12 +542,10 @@ export class ZohoAuth {
     }
     const usableMeanwhile = !force && !current.isExpired(now);
 
-    const blockedUntil = this.#throttledUntil.get(id);
-    if (blockedUntil !== undefined && blockedUntil > now) {
+    const cooling = await this.#cooldown.check(this.store.lock, id, now);
+    if (cooling !== null) {
       if (usableMeanwhile) return current;
-      throw new ZohoTokenError(ErrorCode.THROTTLED, `Zoho throttled refreshes of token id ${id}; retry after ${blockedUntil - now} ms`, {
-        retryAfterMs: blockedUntil - now,
-      });
+      throw cooling;
     }
 
     const accountsUrl = accountsUrlOf(this.#known, current);
@@ -521,20 +556,27 @@ export class ZohoAuth {
     try {
       set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, this.#withinLease());
     } catch (error) {
-      if (isZohoTokenError(error, ErrorCode.INVALID_GRANT) && !isBound(this.#known, current)) throw this.#unboundRejected(current, accountsUrl, error);
+      if (isZohoTokenError(error, ErrorCode.INVALID_GRANT) && !isBound(this.#known, current)) {
+        // Kept, not buried; cooled down so a guessed data center is not asked again on every call.
+        // In this process only: a `bind` by an operator's process must take effect at once.
+        const unbound = this.#unboundRejected(current, accountsUrl, error);
+        const cooldownMs = await this.#cooldown.failed(undefined, id, unbound, this.#clock.now());
+        throw cooldownMs > 0 ? withRetryAfter(unbound, cooldownMs) : unbound;
+      }
       if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
+        this.#cooldown.forget(id);
         await this.#bury(current, error, after);
         throw authRequired(`Zoho rejected the refresh token of token id ${id}${current.userName ? ` (user ${current.userName})` : ''}: the user must log in again`, error);
       }
-      if (isZohoTokenError(error, ErrorCode.THROTTLED)) this.#throttledUntil.set(id, this.#clock.now() + (error.retryAfterMs ?? 60_000));
+      const cooldownMs = await this.#cooldown.failed(this.store.lock, id, error, this.#clock.now());
       if (usableMeanwhile) {
-        this.#log.warn({ ...log, err: error }, 'refresh failed; the current access token is still valid and is used meanwhile');
+        this.#log.warn({ ...log, err: error, cooldownMs }, 'refresh failed; the current access token is still valid and is used meanwhile');
         return current;
       }
-      this.#log.warn({ ...log, err: error }, 'refresh failed');
-      throw error;
+      this.#log.warn({ ...log, err: error, cooldownMs }, 'refresh failed');
+      throw cooldownMs > 0 && error instanceof ZohoTokenError && error.retryAfterMs === undefined ? withRetryAfter(error, cooldownMs) : error;
     }
-    this.#throttledUntil.delete(id);
+    await this.#cooldown.succeeded(id);
     const next = current.with({
       accessToken: set.accessToken,
       expiresAt: set.expiresAt,
@@ -720,7 +762,7 @@ export class ZohoAuth {
     }
     await this.store.deleteToken(id);
     this.#cache.forget(id);
-    this.#throttledUntil.delete(id);
+    this.#cooldown.forget(id);
     this.#lastForced.delete(id);
     this.#log.info({ tokenId: id, user: token.userName, revokedAtZoho }, 'token revoked and deleted');
     after.push(() => runHook(this.#config.hooks, 'onTokenRevoked', { token, revokedAtZoho }, this.#log));

@@ -46,6 +46,9 @@ const TARGET: Record<RequestCategory, Exclude<FaultTarget, 'all'>> = {
  */
 export function createRequestHandler(core: EmulatorCore, dc: string): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    // Zoho's servers stamp every answer; ours stamps it from the emulator's clock (not Node's wall
+    // clock), so clients measuring clock skew measure it against the emulated server.
+    res.setHeader('date', new Date(core.clock.now()).toUTCString());
     handle(core, dc, req, res).catch((error: unknown) => internalError(res, error));
   };
 }
