@@ -240,6 +240,56 @@ describe('zoho-tokens CLI', () => {
     assert.equal(missing.stderr, 'error: no stored token for id "9" (NOT_FOUND)\n');
   });
 
+  it('escapes control and bidi characters of stored values in human output; --json keeps them exact', async () => {
+    const db = newDb();
+    // A database writer's tricks: clear the screen, an OSC-8 link, a carriage return that draws a
+    // fake row, a C1 CSI (one byte in some terminals), right-to-left override; a tab and a newline.
+    const user = 'mallory@example.com\u001b[2J\u001b]8;;https://evil.example/\u0007click\u001b]8;;\u0007\r1  alice@example.com\u009b31m\u202egnp.exe\u2066';
+    const clientId = '1000.EVIL\u001b[31m\u007f\u200f';
+    const redirectUrl = 'https://x.example/cb\tx\ny\u0085';
+    const secret = `evil-client-secret-${randomBytes(8).toString('hex')}`;
+    const refreshToken = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
+    for (const s of [secret, refreshToken]) secrets.add(s);
+    const store = new SqliteStore({ filename: db });
+    await store.saveToken(new OAuthToken({ userSignature: user, clientId, clientSecret: secret, refreshToken, redirectUrl }));
+    await store.close();
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    const shownUser = 'mallory@example.com\\x1b[2J\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;\\x07\\r1  alice@example.com\\x9b31m\\u202egnp.exe\\u2066';
+    const shownClient = '1000.EVIL\\x1b[31m\\x7f\\u200f';
+
+    const list = await cli([...at(db), 'list']);
+    assertExit(list, 0);
+    assert.doesNotMatch(list.stdout, raw);
+    const rows = list.stdout.trimEnd().split('\n');
+    assert.equal(rows.length, 2, list.stdout);
+    assert.ok(rows[1]!.startsWith(`1   ${shownUser}  ${shownClient}  -`), rows[1]);
+
+    const show = await cli([...at(db), 'show', '1']);
+    assertExit(show, 0);
+    assert.doesNotMatch(show.stdout, raw);
+    assert.ok(show.stdout.includes(`\nuser           ${shownUser}\n`), show.stdout);
+    assert.ok(show.stdout.includes(`\nclient id      ${shownClient}\n`), show.stdout);
+    assert.ok(show.stdout.includes('\nredirect url   https://x.example/cb\\tx\\ny\\x85\n'), show.stdout);
+
+    const json = JSON.parse((await cli([...at(db), 'show', '1', '--json'])).stdout) as { token: { user: string; clientId: string; redirectUrl: string } };
+    assert.equal(json.token.user, user);
+    assert.equal(json.token.clientId, clientId);
+    assert.equal(json.token.redirectUrl, redirectUrl);
+    const listed = JSON.parse((await cli([...at(db), 'list', '--json'])).stdout) as { tokens: { user: string }[] };
+    assert.equal(listed.tokens[0]!.user, user);
+
+    // Errors that echo a value (here the --user given) escape it too.
+    const missing = await cli([...at(db), 'show', '--user', 'x\u009b2J\u202ey']);
+    assertExit(missing, 6);
+    assert.doesNotMatch(missing.stderr, raw);
+    assert.ok(missing.stderr.includes('x\\x9b2J\\u202ey'), missing.stderr);
+
+    const deleted = await cli([...at(db), 'delete', '1']);
+    assertExit(deleted, 0);
+    assert.doesNotMatch(deleted.stdout + deleted.stderr, raw);
+    assert.equal(deleted.stdout, `Deleted token 1 (${shownUser}) from the store.\n`);
+  });
+
   it('the web flow: prints the URL, refuses a wrong state, exchanges the code and stores the user', async () => {
     const db = newDb();
     const login = new CliProcess([...at(db), 'login', '--web', '--port', String(callbackPort)]);
