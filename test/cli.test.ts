@@ -253,6 +253,7 @@ describe('zoho-tokens CLI', () => {
     const store = new SqliteStore({ filename: db });
     await store.saveToken(new OAuthToken({ userSignature: user, clientId, clientSecret: secret, refreshToken, redirectUrl }));
     await store.close();
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
     const shownUser = 'mallory@example.com\\x1b[2J\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;\\x07\\r1  alice@example.com\\x9b31m\\u202egnp.exe\\u2066';
     const shownClient = '1000.EVIL\\x1b[31m\\x7f\\u200f';
