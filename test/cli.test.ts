@@ -213,8 +213,8 @@ describe('zoho-tokens CLI', () => {
     assert.equal(first.accountsUrl, emu.url);
     assert.equal(first.apiDomain, emu.url);
     assert.equal(first.redirectUrl, null);
-    assert.match(first.refreshToken as string, /^1000…\[redacted #[0-9a-f]{8}\]$/);
-    assert.match(first.clientSecret as string, /^c11e…\[redacted #[0-9a-f]{8}\]$/);
+    assert.match(first.refreshToken as string, /^\[redacted #[0-9a-f]{8}\]$/);
+    assert.match(first.clientSecret as string, /^\[redacted #[0-9a-f]{8}\]$/);
     assert.equal(out.tokens[1]!.user, 'bob@example.com');
   });
 
@@ -225,7 +225,7 @@ describe('zoho-tokens CLI', () => {
     const show = await cli([...at(db), 'show', '1']);
     assertExit(show, 0);
     assert.match(show.stdout, /^id {13}1\nuser {11}alice@example\.com\nclient id {6}1000\.CLITEST/);
-    assert.match(show.stdout, /\nrefresh token {2}1000…\[redacted #[0-9a-f]{8}\]\n/);
+    assert.match(show.stdout, /\nrefresh token {2}\[redacted #[0-9a-f]{8}\]\n/);
     assert.match(show.stdout, /\nstatus {9}valid\n/);
     for (const secret of [token!.refreshToken!, token!.accessToken!, CLIENT_SECRET]) assert.ok(!show.stdout.includes(secret));
     const revealed = await cli([...at(db), 'show', '--user', 'alice@example.com', '--show-secrets']);
@@ -584,6 +584,9 @@ describe('zoho-tokens CLI', () => {
     assert.equal(rerun.stdout, 'Key k2: scanned 1, re-encrypted 0 (0 values), already current 1, failed 0.\n');
     const list = await cli([...at(db), 'list'], keys);
     assert.match(list.stdout, /\n1 +alice@example\.com .* valid\n$/);
+    const blindShow = await cli([...at(db), 'show', '1']);
+    assertExit(blindShow, 0);
+    assert.match(blindShow.stdout, /\nrefresh token {2}encrypted \[redacted #[0-9a-f]{8}\]\n/);
     const without = await cli([...at(db), 'rotate-key']);
     assertExit(without, 2);
     assert.match(without.stderr, /^error: rotate-key needs the keys in ZOHO_TOKEN_STORE_KEYS .* \(USAGE\)\n$/);

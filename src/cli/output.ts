@@ -1,3 +1,4 @@
+import { isEncryptedValue } from '../crypto/field-cipher.js';
 import { redact, scrubText } from '../redact.js';
 import { classifyError } from './cli-error.js';
 
@@ -53,7 +54,9 @@ export class Output {
   secret(value: string | null | undefined): string | null {
     if (value === null || value === undefined) return null;
     this.addSecrets(value);
-    return this.options.showSecrets ? value : redact(value);
+    if (this.options.showSecrets) return value;
+    // Redaction hides even the ciphertext's format prefix: say what is stored (without the keys).
+    return isEncryptedValue(value) ? `encrypted ${redact(value)}` : redact(value);
   }
 
   /** Human output, on stdout; ignored in `--json` mode (the command prints its JSON instead). */

@@ -94,9 +94,8 @@ const INDEXES: readonly { field: keyof LookupValues & keyof TokenRecord; name: I
 export class RedisStore implements TokenStore {
   readonly prefix: string;
   readonly timeoutMs: number;
-  /** The connection in use: the `client` you passed, or the one made from `url`. */
-  readonly client: RedisClientLike;
   readonly lock: RedisLock;
+  readonly #client: RedisClientLike;
   readonly #ownClient: OwnClient | null;
   readonly #keys: Keys;
   #closed = false;
@@ -117,11 +116,11 @@ export class RedisStore implements TokenStore {
       if (typeof options.client?.call !== 'function') {
         throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'client must be an ioredis Redis client', { field: 'client' });
       }
-      this.client = options.client;
+      this.#client = options.client;
       this.#ownClient = null;
     } else {
       this.#ownClient = createClient(options.url ?? DEFAULT_URL, this.timeoutMs);
-      this.client = this.#ownClient;
+      this.#client = this.#ownClient;
     }
     if (this.client.options?.keyPrefix) {
       // Our scripts build token keys from ids; a client-side prefix would apply to some keys only.
@@ -132,6 +131,15 @@ export class RedisStore implements TokenStore {
     }
     this.#keys = new Keys(this.prefix);
     this.lock = new RedisLock((what, operation) => this.#run(what, [], () => operation(this.client)), `${this.prefix}lock:`);
+  }
+
+  /**
+   * The connection in use: the `client` you passed, or the one made from `url`. A getter, so that
+   * even an inspect that skips custom inspectors does not walk into it; the client made from `url`
+   * shows no password either (see `createClient`).
+   */
+  get client(): RedisClientLike {
+    return this.#client;
   }
 
   /** The client's options hold the server password: never in logs, JSON or `inspect`. */
@@ -425,7 +433,33 @@ function createClient(url: string, timeoutMs: number): OwnClient {
   // Connection errors reach callers through their commands; without a listener ioredis would also
   // print every reconnect failure to stderr.
   client.on('error', () => {});
+  hidePassword(client);
   return client;
+}
+
+/**
+ * ioredis keeps the URL's password in `client.options` (and, once connected, in
+ * `client.condition`), which `util.inspect` and `JSON.stringify` of the client print. The client
+ * and its options get inspect and JSON forms without it; ioredis still reads the password itself.
+ */
+function hidePassword(client: OwnClient): void {
+  const options = (client as unknown as { options?: Record<string, unknown> }).options;
+  if (options === undefined) return;
+  const safeOptions = (): Record<string, unknown> => {
+    const shown: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(options)) shown[key] = /password/i.test(key) && value ? '***' : value;
+    return shown;
+  };
+  const where = (): string => (options['path'] ? String(options['path']) : `${String(options['host'])}:${String(options['port'])}/${String(options['db'] ?? 0)}`);
+  const hidden = (value: unknown): PropertyDescriptor => ({ value, enumerable: false, configurable: true, writable: true });
+  Object.defineProperties(options, {
+    toJSON: hidden(safeOptions),
+    [inspect.custom]: hidden((_depth: number, inspectOptions: object) => inspect(safeOptions(), inspectOptions)),
+  });
+  Object.defineProperties(client, {
+    toJSON: hidden(() => ({ client: 'Redis', status: client.status, options: safeOptions() })),
+    [inspect.custom]: hidden(() => `Redis { ${where()} ${client.status}, password hidden }`),
+  });
 }
 
 /** Non-empty, short, printable, no spaces, and no glob characters so `SCAN MATCH '<prefix>*'` works. */
