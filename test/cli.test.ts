@@ -646,6 +646,26 @@ describe('zoho-tokens CLI', () => {
     assert.match(reused.stderr, /\(INVALID_GRANT\)\n$/);
   });
 
+  it('read-only commands against a missing sqlite: or file: store say so (exit 5) and create nothing', async () => {
+    for (const url of [`sqlite:${join(dir, 'mistyped.db')}`, `file:${join(dir, 'mistyped_tokens.txt')}`]) {
+      for (const args of [['list'], ['show', '1'], ['list', '--json'], ['delete', '1'], ['purge', '--dead'], ['refresh', '1'], ['migrate', '--to', 'memory:']]) {
+        const argv = args[0] === 'migrate' ? [...args, '--from', url] : ['--store', url, ...args];
+        const run = await cli(argv);
+        assertExit(run, 5);
+        assert.match(run.stderr, /^error: the token store .* does not exist\b.* \(STORE_NOT_FOUND\)\n$/, argv.join(' '));
+        assert.equal(run.stdout, '', argv.join(' '));
+      }
+    }
+    for (const name of ['mistyped.db', 'mistyped.db-wal', 'mistyped.db-shm', 'mistyped_tokens.txt']) assert.ok(!existsSync(join(dir, name)), name);
+  });
+
+  it('a bad query value of a server store URL is a store URL error (exit 5)', { skip: mysqlSkip }, async () => {
+    const run = await cli(['--store', 'mysql://root:hunter2@127.0.0.1:3306/test?ssl=notjson', 'list']);
+    assertExit(run, 5);
+    assert.match(run.stderr, /^error: .*SSL profile.* \(INVALID_STORE_URL\)\n$/);
+    assert.ok(!run.stderr.includes('hunter2'));
+  });
+
   it('emulator runs the local Zoho emulator until SIGTERM', async () => {
     const run = new CliProcess(['emulator', '--port', '0', '--client-id', '1000.EMUCLI', '--client-secret', 'emu-cli-secret-123']);
     const [, url] = await run.waitFor(/Zoho emulator listening on (http:\/\/127\.0\.0\.1:\d+)/);

@@ -4,7 +4,7 @@ import type { Environment } from '../oauth/environment.js';
 import { isEncryptedValue } from '../crypto/field-cipher.js';
 import { DEFAULT_KEYS_ENV } from '../crypto/parse-keys.js';
 import { EncryptedStore } from '../stores/encrypted.js';
-import { openStore } from '../stores/open-store.js';
+import { openStore, type OpenStoreOptions } from '../stores/open-store.js';
 import type { TokenStore } from '../stores/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
 import { CliError, usageError } from './cli-error.js';
@@ -53,11 +53,19 @@ export class CliContext {
    * key list (ZOHO_TOKEN_STORE_KEYS) is set, the store is wrapped in EncryptedStore, as the
    * services sharing it are expected to do.
    */
-  async openStore(url: string = this.storeUrl): Promise<TokenStore> {
-    const inner = await openStore(url);
+  async openStore(url: string = this.storeUrl, options: OpenStoreOptions = {}): Promise<TokenStore> {
+    const inner = await openStore(url, options);
     const store = this.encryptionEnabled ? new EncryptedStore(inner, { env: this.io.env }) : inner;
     this.#opened.push(store);
     return store;
+  }
+
+  /**
+   * openStore for commands that only use what is stored: a missing `sqlite:`/`file:` store is
+   * STORE_NOT_FOUND instead of a new empty file (a mistyped path would otherwise look empty).
+   */
+  openExistingStore(url: string = this.storeUrl): Promise<TokenStore> {
+    return this.openStore(url, { mustExist: true });
   }
 
   get encryptionEnabled(): boolean {

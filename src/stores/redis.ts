@@ -9,6 +9,7 @@ import { loadDriver } from './load-driver.js';
 import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
 import { RedisLock } from './redis-lock.js';
 import { APPLY, OBSERVE, type ScriptClient } from './redis-scripts.js';
+import { checkRedisUrl } from './server-url-options.js';
 import { COLUMNS, recordToRow, rowToRecord } from './sql/columns.js';
 import type { TokenStore } from './token-store.js';
 
@@ -97,6 +98,9 @@ export class RedisStore implements TokenStore {
   readonly lock: RedisLock;
   readonly #client: RedisClientLike;
   readonly #ownClient: OwnClient | null;
+  /** The database number of `url` (0 with a `client`: that one is the caller's business). */
+  readonly #database: number = 0;
+  #databaseCheck: Promise<void> | undefined;
   readonly #keys: Keys;
   #closed = false;
 
@@ -119,7 +123,13 @@ export class RedisStore implements TokenStore {
       this.#client = options.client;
       this.#ownClient = null;
     } else {
-      this.#ownClient = createClient(options.url ?? DEFAULT_URL, this.timeoutMs);
+      const url = options.url ?? DEFAULT_URL;
+      if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
+        // URLs carry passwords: never echo one.
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url must start with redis:// or rediss://', { field: 'url' });
+      }
+      this.#database = checkRedisUrl(url);
+      this.#ownClient = createClient(url, this.timeoutMs);
       this.#client = this.#ownClient;
     }
     if (this.client.options?.keyPrefix) {
@@ -323,11 +333,35 @@ export class RedisStore implements TokenStore {
   /** Runs one store call: typed errors with the call's secrets scrubbed, and a bounded duration. */
   async #run<T>(what: string, secrets: readonly string[], operation: (deadline: number) => Promise<T>): Promise<T> {
     this.#assertOpen();
+    const deadline = Date.now() + this.timeoutMs;
     try {
-      return await withTimeout(operation(Date.now() + this.timeoutMs), this.timeoutMs);
+      return await withTimeout(
+        this.#databaseChecked().then(() => operation(deadline)),
+        this.timeoutMs,
+      );
     } catch (error) {
       throw toStoreError(what, error, secrets);
     }
+  }
+
+  /**
+   * ioredis selects the URL's database on connect, but when the server has no such database it only
+   * emits an error and carries on in database 0: a mistyped `/99` would read and write another
+   * database. So before its first command the store selects it once more and waits for the answer.
+   */
+  #databaseChecked(): Promise<void> {
+    if (this.#database === 0) return Promise.resolve();
+    this.#databaseCheck ??= this.#client.call('SELECT', [this.#database]).then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof Error && error.name === 'ReplyError') {
+          throw new ZohoTokenError(ErrorCode.INVALID_STORE_URL, `${STORE_NAME}: the URL names database ${this.#database}, which this Redis server refuses (${error.message})`);
+        }
+        this.#databaseCheck = undefined; // not an answer (connection lost): ask again next time
+        throw error;
+      },
+    );
+    return this.#databaseCheck;
   }
 }
 
@@ -411,10 +445,6 @@ class Transaction {
 }
 
 function createClient(url: string, timeoutMs: number): OwnClient {
-  if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
-    // URLs carry passwords: never echo one.
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url must start with redis:// or rediss://', { field: 'url' });
-  }
   const driver = loadDriver<{ Redis?: RedisConstructor; default?: RedisConstructor }>('ioredis', STORE_NAME, 'a `client`');
   const Redis = driver.Redis ?? driver.default ?? (driver as unknown as RedisConstructor);
   let client: OwnClient;

@@ -19,8 +19,9 @@ Examples:
     )
     .action(async (id: string | undefined, options: { user?: string; clientId?: string }, command: Command) => {
       const ctx = contextOf(command);
-      const store = await ctx.openStore();
-      const token = await ctx.requireToken(store, targetOf(id, options));
+      const target = targetOf(id, options);
+      const store = await ctx.openExistingStore();
+      const token = await ctx.requireToken(store, target);
       await store.deleteToken(token.id!);
       if (token.refreshToken) ctx.out.note(`note: the refresh token of token ${printable(token.id!)} stays valid at Zoho until revoked`);
       ctx.out.result(

@@ -56,7 +56,7 @@ Examples:
       const ctx = contextOf(command);
       const from = options.from ?? ctx.storeUrl;
       if (from === options.to) throw usageError('--from and --to name the same store');
-      const source = await ctx.openStore(from);
+      const source = await ctx.openExistingStore(from);
       const tokens = (await source.getTokens()).sort(byId);
       for (const t of tokens) ctx.out.addSecrets(t.clientSecret, t.refreshToken, t.accessToken, t.grantToken);
       const target = await ctx.openStore(options.to);

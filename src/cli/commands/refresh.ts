@@ -31,7 +31,7 @@ Examples:
     .action(async (id: string | undefined, options: RefreshOptions, command: Command) => {
       const ctx = contextOf(command);
       const target = targetOf(id, options);
-      const store = await ctx.openStore();
+      const store = await ctx.openExistingStore();
       const stored = await ctx.findToken(store, target);
       if (stored === null) {
         throw new ZohoTokenError(ErrorCode.AUTH_REQUIRED, `no stored token for ${describeTarget(target)}: log in with "zoho-tokens login"`);

@@ -27,8 +27,9 @@ Examples:
     )
     .action(async (id: string | undefined, options: RevokeOptions, command: Command) => {
       const ctx = contextOf(command);
-      const store = await ctx.openStore();
-      const token = await ctx.requireToken(store, targetOf(id, options));
+      const target = targetOf(id, options);
+      const store = await ctx.openExistingStore();
+      const token = await ctx.requireToken(store, target);
       let revokedAtZoho = false;
       const auth = ctx.authFor(store, token, {
         clientSecret: options.clientSecret,

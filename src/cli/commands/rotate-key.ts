@@ -23,7 +23,7 @@ Examples:
     .action(async (_options: object, command: Command) => {
       const ctx = contextOf(command);
       if (!ctx.encryptionEnabled) throw usageError(`rotate-key needs the keys in ${DEFAULT_KEYS_ENV} ("<keyId>:<base64 key>,…", current first)`);
-      const store = await ctx.openStore();
+      const store = await ctx.openExistingStore();
       if (!(store instanceof EncryptedStore)) throw new Error('the store was not opened encrypted');
       const report = await store.rotateKeys();
       ctx.out.result(
