@@ -55,6 +55,10 @@ describe('openStore', () => {
     for (const name of ['mistyped.db', 'mistyped.db-wal', 'mistyped.db-shm', 'mistyped2.db', 'mistyped_tokens.txt']) {
       assert.ok(!existsSync(`${dir}/${name}`), `${name} was created`);
     }
+    assert.throws(() => new SqliteStore({ filename: `${dir}/mistyped3.db`, mustExist: true }), { code: ErrorCode.STORE_NOT_FOUND });
+    assert.ok(!existsSync(`${dir}/mistyped3.db`));
+    assert.throws(() => new SqliteStore({ filename: `${dir}/mistyped3.db`, mustExist: 'yes' as unknown as boolean }), { code: ErrorCode.INVALID_ARGUMENT, field: 'mustExist' });
+    await assert.rejects(openStore('memory:', { mustExist: 1 as unknown as boolean }), { code: ErrorCode.INVALID_ARGUMENT });
     // Existing ones open as usual; stores without a file ignore the option.
     const created = await openStore(`sqlite:${dir}/exists.db`);
     await created.saveToken(new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken: 'r' }));
