@@ -21,8 +21,13 @@ export const ErrorCode = {
   TOKEN_AMBIGUOUS: 'TOKEN_AMBIGUOUS',
   /** No more ids fit in 10 characters. */
   ID_SPACE_EXHAUSTED: 'ID_SPACE_EXHAUSTED',
-  /** `openStore` got a URL it cannot open (unknown scheme or malformed). */
+  /**
+   * `openStore` got a URL it cannot open: unknown scheme, malformed, a query value the driver
+   * refuses, or (found at first use) a Redis database number the server does not have.
+   */
   INVALID_STORE_URL: 'INVALID_STORE_URL',
+  /** `openStore(url, { mustExist: true })` (or a store's `mustExist`) named a store file that does not exist. */
+  STORE_NOT_FOUND: 'STORE_NOT_FOUND',
   /** An optional driver package is not installed. */
   DRIVER_MISSING: 'DRIVER_MISSING',
   /** The backend failed (I/O, SQL, connection). The cause is attached with secrets removed. */

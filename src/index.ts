@@ -7,7 +7,7 @@ export type { TokenStore, StoreLock, LockHandle, LockOptions } from './stores/to
 export { MemoryStore } from './stores/memory.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.js';
 export { FileStore, type FileStoreOptions } from './stores/file.js';
-export { openStore, STORE_URL_FORMS } from './stores/open-store.js';
+export { openStore, STORE_URL_FORMS, type OpenStoreOptions } from './stores/open-store.js';
 // The OAuth protocol layer (data centers, token endpoint, revoke, authorization URL).
 export * from './oauth/index.js';
 // For custom stores: the one implementation of the matching rules, so no store re-implements them.

@@ -1,15 +1,22 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 /**
- * Shows a secret without revealing it: its first 4 characters (Zoho's `1000.` prefix carries no
- * secret) and a short SHA-256 fingerprint, so two log lines can be told apart or matched.
+ * Key of the fingerprints, new in every process: within a process a fingerprint tells two log
+ * lines apart or matches them, but whoever reads the logs cannot confirm a guessed secret offline
+ * (a plain hash would let them), and fingerprints from two processes cannot be compared.
+ */
+const FINGERPRINT_KEY = randomBytes(32);
+
+/**
+ * Shows a secret without revealing it: `[redacted #1a2b3c4d]`, no character of the secret (not
+ * even the `1000.` of Zoho tokens: a client secret has no such prefix), only an HMAC-SHA-256
+ * fingerprint under a per-process random key.
  */
 export function redact(secret: string | null | undefined): string {
   if (secret === null || secret === undefined) return String(secret);
   if (secret.length === 0) return '""';
-  const fingerprint = createHash('sha256').update(secret).digest('hex').slice(0, 8);
-  const prefix = secret.length > 12 ? secret.slice(0, 4) : '';
-  return `${prefix}…[redacted #${fingerprint}]`;
+  const fingerprint = createHmac('sha256', FINGERPRINT_KEY).update(secret).digest('hex').slice(0, 8);
+  return `[redacted #${fingerprint}]`;
 }
 
 /** Replaces every occurrence of each secret in `text` with its redacted form. */

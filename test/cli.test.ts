@@ -215,8 +215,8 @@ describe('zoho-tokens CLI', () => {
     assert.equal(first.accountsUrl, emu.url);
     assert.equal(first.apiDomain, emu.url);
     assert.equal(first.redirectUrl, null);
-    assert.match(first.refreshToken as string, /^1000…\[redacted #[0-9a-f]{8}\]$/);
-    assert.match(first.clientSecret as string, /^c11e…\[redacted #[0-9a-f]{8}\]$/);
+    assert.match(first.refreshToken as string, /^\[redacted #[0-9a-f]{8}\]$/);
+    assert.match(first.clientSecret as string, /^\[redacted #[0-9a-f]{8}\]$/);
     assert.equal(out.tokens[1]!.user, 'bob@example.com');
   });
 
@@ -227,7 +227,7 @@ describe('zoho-tokens CLI', () => {
     const show = await cli([...at(db), 'show', '1']);
     assertExit(show, 0);
     assert.match(show.stdout, /^id {13}1\nuser {11}alice@example\.com\nclient id {6}1000\.CLITEST/);
-    assert.match(show.stdout, /\nrefresh token {2}1000…\[redacted #[0-9a-f]{8}\]\n/);
+    assert.match(show.stdout, /\nrefresh token {2}\[redacted #[0-9a-f]{8}\]\n/);
     assert.match(show.stdout, /\nstatus {9}valid\n/);
     for (const secret of [token!.refreshToken!, token!.accessToken!, CLIENT_SECRET]) assert.ok(!show.stdout.includes(secret));
     const revealed = await cli([...at(db), 'show', '--user', 'alice@example.com', '--show-secrets']);
@@ -240,6 +240,57 @@ describe('zoho-tokens CLI', () => {
     const missing = await cli([...at(db), 'show', '9']);
     assertExit(missing, 6);
     assert.equal(missing.stderr, 'error: no stored token for id "9" (NOT_FOUND)\n');
+  });
+
+  it('escapes control and bidi characters of stored values in human output; --json keeps them exact', async () => {
+    const db = newDb();
+    // A database writer's tricks: clear the screen, an OSC-8 link, a carriage return that draws a
+    // fake row, a C1 CSI (one byte in some terminals), right-to-left override; a tab and a newline.
+    const user = 'mallory@example.com\u001b[2J\u001b]8;;https://evil.example/\u0007click\u001b]8;;\u0007\r1  alice@example.com\u009b31m\u202egnp.exe\u2066';
+    const clientId = '1000.EVIL\u001b[31m\u007f\u200f';
+    const redirectUrl = 'https://x.example/cb\tx\ny\u0085';
+    const secret = `evil-client-secret-${randomBytes(8).toString('hex')}`;
+    const refreshToken = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
+    for (const s of [secret, refreshToken]) secrets.add(s);
+    const store = new SqliteStore({ filename: db });
+    await store.saveToken(new OAuthToken({ userSignature: user, clientId, clientSecret: secret, refreshToken, redirectUrl }));
+    await store.close();
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    const shownUser = 'mallory@example.com\\x1b[2J\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;\\x07\\r1  alice@example.com\\x9b31m\\u202egnp.exe\\u2066';
+    const shownClient = '1000.EVIL\\x1b[31m\\x7f\\u200f';
+
+    const list = await cli([...at(db), 'list']);
+    assertExit(list, 0);
+    assert.doesNotMatch(list.stdout, raw);
+    const rows = list.stdout.trimEnd().split('\n');
+    assert.equal(rows.length, 2, list.stdout);
+    assert.ok(rows[1]!.startsWith(`1   ${shownUser}  ${shownClient}  -`), rows[1]);
+
+    const show = await cli([...at(db), 'show', '1']);
+    assertExit(show, 0);
+    assert.doesNotMatch(show.stdout, raw);
+    assert.ok(show.stdout.includes(`\nuser           ${shownUser}\n`), show.stdout);
+    assert.ok(show.stdout.includes(`\nclient id      ${shownClient}\n`), show.stdout);
+    assert.ok(show.stdout.includes('\nredirect url   https://x.example/cb\\tx\\ny\\x85\n'), show.stdout);
+
+    const json = JSON.parse((await cli([...at(db), 'show', '1', '--json'])).stdout) as { token: { user: string; clientId: string; redirectUrl: string } };
+    assert.equal(json.token.user, user);
+    assert.equal(json.token.clientId, clientId);
+    assert.equal(json.token.redirectUrl, redirectUrl);
+    const listed = JSON.parse((await cli([...at(db), 'list', '--json'])).stdout) as { tokens: { user: string }[] };
+    assert.equal(listed.tokens[0]!.user, user);
+
+    // Errors that echo a value (here the --user given) escape it too.
+    const missing = await cli([...at(db), 'show', '--user', 'x\u009b2J\u202ey']);
+    assertExit(missing, 6);
+    assert.doesNotMatch(missing.stderr, raw);
+    assert.ok(missing.stderr.includes('x\\x9b2J\\u202ey'), missing.stderr);
+
+    const deleted = await cli([...at(db), 'delete', '1']);
+    assertExit(deleted, 0);
+    assert.doesNotMatch(deleted.stdout + deleted.stderr, raw);
+    assert.equal(deleted.stdout, `Deleted token 1 (${shownUser}) from the store.\n`);
   });
 
   it('the web flow: prints the URL, refuses a wrong state, exchanges the code and stores the user', async () => {
@@ -535,6 +586,9 @@ describe('zoho-tokens CLI', () => {
     assert.equal(rerun.stdout, 'Key k2: scanned 1, re-encrypted 0 (0 values), already current 1, failed 0.\n');
     const list = await cli([...at(db), 'list'], keys);
     assert.match(list.stdout, /\n1 +alice@example\.com .* valid\n$/);
+    const blindShow = await cli([...at(db), 'show', '1']);
+    assertExit(blindShow, 0);
+    assert.match(blindShow.stdout, /\nrefresh token {2}encrypted \[redacted #[0-9a-f]{8}\]\n/);
     const without = await cli([...at(db), 'rotate-key']);
     assertExit(without, 2);
     assert.match(without.stderr, /^error: rotate-key needs the keys in ZOHO_TOKEN_STORE_KEYS .* \(USAGE\)\n$/);
@@ -660,6 +714,26 @@ describe('zoho-tokens CLI', () => {
     assertExit(dead, 3);
     assert.match(dead.stderr, /\(AUTH_REQUIRED\)\n$/);
     assert.equal((await storedTokens(db))[0]?.refreshToken ?? null, null);
+  });
+
+  it('read-only commands against a missing sqlite: or file: store say so (exit 5) and create nothing', async () => {
+    for (const url of [`sqlite:${join(dir, 'mistyped.db')}`, `file:${join(dir, 'mistyped_tokens.txt')}`]) {
+      for (const args of [['list'], ['show', '1'], ['list', '--json'], ['delete', '1'], ['purge', '--dead'], ['refresh', '1'], ['bind', '1', '--dc', 'EU'], ['migrate', '--to', 'memory:']]) {
+        const argv = args[0] === 'migrate' ? [...args, '--from', url] : ['--store', url, ...args];
+        const run = await cli(argv);
+        assertExit(run, 5);
+        assert.match(run.stderr, /^error: the token store .* does not exist\b.* \(STORE_NOT_FOUND\)\n$/, argv.join(' '));
+        assert.equal(run.stdout, '', argv.join(' '));
+      }
+    }
+    for (const name of ['mistyped.db', 'mistyped.db-wal', 'mistyped.db-shm', 'mistyped_tokens.txt']) assert.ok(!existsSync(join(dir, name)), name);
+  });
+
+  it('a bad query value of a server store URL is a store URL error (exit 5)', { skip: mysqlSkip }, async () => {
+    const run = await cli(['--store', 'mysql://root:hunter2@127.0.0.1:3306/test?ssl=notjson', 'list']);
+    assertExit(run, 5);
+    assert.match(run.stderr, /^error: .*SSL profile.* \(INVALID_STORE_URL\)\n$/);
+    assert.ok(!run.stderr.includes('hunter2'));
   });
 
   it('emulator runs the local Zoho emulator until SIGTERM', async () => {

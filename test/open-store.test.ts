@@ -42,6 +42,36 @@ describe('openStore', () => {
     await assert.rejects(openStore('mongodb://x'), /known: memory:, sqlite:, file:, postgres:, postgresql:, redis:, rediss:, mysql:, mariadb:/);
     await assert.rejects(openStore(42 as unknown as string), { code: ErrorCode.INVALID_STORE_URL });
   });
+
+  it('with mustExist, a missing sqlite: or file: store is STORE_NOT_FOUND and no file is created', async () => {
+    for (const url of [`sqlite:${dir}/mistyped.db`, `sqlite://${dir}/mistyped2.db`, `file:${dir}/mistyped_tokens.txt`]) {
+      await assert.rejects(openStore(url, { mustExist: true }), (error: unknown) => {
+        assert.ok(error instanceof ZohoTokenError, String(error));
+        assert.equal(error.code, ErrorCode.STORE_NOT_FOUND);
+        assert.match(error.message, /does not exist/);
+        return true;
+      }, url);
+    }
+    for (const name of ['mistyped.db', 'mistyped.db-wal', 'mistyped.db-shm', 'mistyped2.db', 'mistyped_tokens.txt']) {
+      assert.ok(!existsSync(`${dir}/${name}`), `${name} was created`);
+    }
+    assert.throws(() => new SqliteStore({ filename: `${dir}/mistyped3.db`, mustExist: true }), { code: ErrorCode.STORE_NOT_FOUND });
+    assert.ok(!existsSync(`${dir}/mistyped3.db`));
+    assert.throws(() => new SqliteStore({ filename: `${dir}/mistyped3.db`, mustExist: 'yes' as unknown as boolean }), { code: ErrorCode.INVALID_ARGUMENT, field: 'mustExist' });
+    await assert.rejects(openStore('memory:', { mustExist: 1 as unknown as boolean }), { code: ErrorCode.INVALID_ARGUMENT });
+    // Existing ones open as usual; stores without a file ignore the option.
+    const created = await openStore(`sqlite:${dir}/exists.db`);
+    await created.saveToken(new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken: 'r' }));
+    await created.close();
+    const file = await openStore(`file:${dir}/exists_tokens.txt`);
+    await file.saveToken(new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken: 'r' }));
+    await file.close();
+    for (const url of [`sqlite:${dir}/exists.db`, `file:${dir}/exists_tokens.txt`, 'memory:', 'sqlite::memory:']) {
+      const store = await openStore(url, { mustExist: true });
+      assert.equal((await store.getTokens()).length, url.includes('exists') ? 1 : 0, url);
+      await store.close();
+    }
+  });
 });
 
 describe('openStore with server URLs', () => {
@@ -82,6 +112,46 @@ describe('openStore with server URLs', () => {
       await store.deleteToken(token.id!);
       assert.equal(await store.findTokenById(token.id!), null);
       await store.close();
+    }
+  });
+
+  it('refuses bad query values and database numbers of server URLs with INVALID_STORE_URL, without echoing a password', async (t) => {
+    const { skipUnlessReachable, MARIADB, POSTGRES, REDIS } = await import('./helpers/services.js');
+    const urls: string[] = [];
+    if (!(await skipUnlessReachable(MARIADB))) {
+      for (const query of ['ssl=notjson', 'ssl=%7B', 'charset=NOPE', 'connectTimeout=abc', 'bogusOption=1', 'multipleStatements=maybe']) {
+        urls.push(`mysql://root:hunter2@127.0.0.1:3306/test?${query}`);
+      }
+    } else t.diagnostic('MariaDB not reachable: mysql cases skipped');
+    if (!(await skipUnlessReachable(POSTGRES))) {
+      for (const query of ['sslmode=bogus', 'ssl=notjson', 'ssl=false', 'connect_timeout=abc', 'statement_timeout=-1', 'sslrootcert=/nonexistent/ca.pem']) {
+        urls.push(`postgres://postgres:hunter2@127.0.0.1:5432/test?${query}`);
+      }
+      urls.push('postgres://postgres:hunter2@127.0.0.1:99999/test');
+    } else t.diagnostic('PostgreSQL not reachable: postgres cases skipped');
+    if (!(await skipUnlessReachable(REDIS))) {
+      // /1000000: a database number the server does not have (16 by default) is found at first use,
+      // before any command could run in database 0.
+      for (const rest of ['/abc', '/-1', '/1.5', '/99999999999', '/0?db=x', '?db=3x', '/0?family=abc', '/1000000']) {
+        urls.push(`redis://:hunter2@127.0.0.1:6379${rest}`);
+      }
+    } else t.diagnostic('Redis not reachable: redis cases skipped');
+    for (const url of urls) {
+      const attempt = async (): Promise<void> => {
+        const store = await openStore(url);
+        try {
+          await store.getTokens();
+        } finally {
+          await store.close();
+        }
+      };
+      await assert.rejects(attempt(), (error: unknown) => {
+        assert.ok(error instanceof ZohoTokenError, `${url}: ${String(error)}`);
+        assert.equal(error.code, ErrorCode.INVALID_STORE_URL, `${url}: ${error.code} ${error.message}`);
+        assert.ok(!error.message.includes('hunter2'), error.message);
+        assert.ok(!String(error.cause).includes('hunter2'), String(error.cause));
+        return true;
+      }, url);
     }
   });
 

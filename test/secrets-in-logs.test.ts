@@ -124,6 +124,9 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
   assert.ok(texts.some((t) => t.includes('access token refreshed and saved') && t.includes('[redacted #')), 'logs show redacted fingerprints');
   const leaks = [...secrets].flatMap((secret) => texts.filter((t) => t.includes(secret)).map((t) => `${redact8(secret)} in: ${t.slice(0, 300)}`));
   assert.deepEqual(leaks, []);
+  // Nor a part of one: a redacted client secret once kept its first 4 characters.
+  const partial = [...secrets].flatMap((secret) => texts.filter((t) => t.includes(`${secret.slice(0, 4)}…`)).map((t) => `${redact8(secret)} in part in: ${t.slice(0, 300)}`));
+  assert.deepEqual(partial, []);
 });
 
 test('driver errors that echo secrets (a PostgreSQL trigger raising the row) reach no log and no error', { skip: await skipUnlessReachable(POSTGRES) }, async () => {

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { ErrorCode, OAuthToken, UserSignature, ZohoTokenError, redact } from 'zoho-token-store';
 
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const client = { clientId: '1000.ABCDEFGHIJKLMNOPQRSTUVWXYZ0123', clientSecret: 'f3a9c1d7e5b2a4c6d8e0f1a3b5c7d9e1f2a4b6c8d0' };
 const secrets = {
   refreshToken: '1000.1111aaaa2222bbbb3333cccc4444dddd.5555eeee6666ffff7777aaaa8888bbbb',
@@ -112,11 +116,24 @@ describe('OAuthToken', () => {
     assert.equal(token.toInit().refreshToken, secrets.refreshToken);
   });
 
-  it('redact keeps a short prefix and a stable fingerprint', () => {
-    assert.equal(redact(secrets.accessToken), redact(secrets.accessToken));
+  it('redact shows no character of a secret, only a fingerprint keyed per process', () => {
+    for (const secret of [client.clientSecret, secrets.refreshToken, secrets.accessToken, 'short-one']) {
+      const shown = redact(secret);
+      assert.match(shown, /^\[redacted #[0-9a-f]{8}\]$/, shown);
+      assert.equal(redact(secret), shown, 'stable within the process, so log lines can be matched');
+      // Not the plain SHA-256: that would confirm a guessed secret offline.
+      assert.ok(!shown.includes(createHash('sha256').update(secret).digest('hex').slice(0, 8)));
+    }
     assert.notEqual(redact(secrets.accessToken), redact(secrets.refreshToken));
-    assert.ok(redact(secrets.accessToken).startsWith('1000…'));
-    assert.ok(!redact('short-one').includes('short'));
+    assert.equal(redact(''), '""');
+    assert.equal(redact(null), 'null');
+    const elsewhere = execFileSync(
+      process.execPath,
+      ['--conditions=zoho-token-store-source', '--import', 'tsx', '--input-type=module', '-e', `import { redact } from 'zoho-token-store'; process.stdout.write(redact(${JSON.stringify(client.clientSecret)}))`],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    assert.match(elsewhere, /^\[redacted #[0-9a-f]{8}\]$/);
+    assert.notEqual(elsewhere, redact(client.clientSecret), 'another process has another key');
   });
 
   it('with() copies and overrides', () => {

@@ -4,12 +4,12 @@ import type { Environment } from '../oauth/environment.js';
 import { isEncryptedValue } from '../crypto/field-cipher.js';
 import { DEFAULT_KEYS_ENV } from '../crypto/parse-keys.js';
 import { EncryptedStore } from '../stores/encrypted.js';
-import { openStore } from '../stores/open-store.js';
+import { openStore, type OpenStoreOptions } from '../stores/open-store.js';
 import type { TokenStore } from '../stores/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
 import { CliError, usageError } from './cli-error.js';
 import { environmentOfToken, parseDataCenter } from './data-center.js';
-import type { CliIo, Output } from './output.js';
+import { printable, type CliIo, type Output } from './output.js';
 
 export const DEFAULT_STORE_URL = 'sqlite:zohooauth.db';
 
@@ -53,11 +53,19 @@ export class CliContext {
    * key list (ZOHO_TOKEN_STORE_KEYS) is set, the store is wrapped in EncryptedStore, as the
    * services sharing it are expected to do.
    */
-  async openStore(url: string = this.storeUrl): Promise<TokenStore> {
-    const inner = await openStore(url);
+  async openStore(url: string = this.storeUrl, options: OpenStoreOptions = {}): Promise<TokenStore> {
+    const inner = await openStore(url, options);
     const store = this.encryptionEnabled ? new EncryptedStore(inner, { env: this.io.env }) : inner;
     this.#opened.push(store);
     return store;
+  }
+
+  /**
+   * openStore for commands that only use what is stored: a missing `sqlite:`/`file:` store is
+   * STORE_NOT_FOUND instead of a new empty file (a mistyped path would otherwise look empty).
+   */
+  openExistingStore(url: string = this.storeUrl): Promise<TokenStore> {
+    return this.openStore(url, { mustExist: true });
   }
 
   get encryptionEnabled(): boolean {
@@ -105,14 +113,14 @@ export class CliContext {
   authFor(store: TokenStore, token: OAuthToken, flags: { clientSecret?: string | undefined; hooks?: ZohoAuthHooks } = {}): ZohoAuth {
     if (!this.encryptionEnabled && [token.refreshToken, token.clientSecret].some((v) => typeof v === 'string' && isEncryptedValue(v))) {
       // Sent to Zoho as is, a ciphertext would be rejected as a revoked token and the row cleared.
-      throw usageError(`token ${token.id ?? '?'} is stored encrypted: set ${DEFAULT_KEYS_ENV} to use it`);
+      throw usageError(`token ${printable(token.id ?? '?')} is stored encrypted: set ${DEFAULT_KEYS_ENV} to use it`);
     }
     const clientId = token.clientId;
-    if (!clientId) throw new CliError('NOT_FOUND', `token ${token.id ?? '?'} has no client id: it cannot be refreshed or revoked`, { exitCode: 1 });
+    if (!clientId) throw new CliError('NOT_FOUND', `token ${printable(token.id ?? '?')} has no client id: it cannot be refreshed or revoked`, { exitCode: 1 });
     const envId = this.io.env['ZOHO_CLIENT_ID'];
     const clientSecret =
       flags.clientSecret ?? token.clientSecret ?? (envId === undefined || envId === clientId ? this.io.env['ZOHO_CLIENT_SECRET'] : undefined);
-    if (!clientSecret) throw usageError(`token ${token.id ?? '?'} has no stored client secret: pass --client-secret`);
+    if (!clientSecret) throw usageError(`token ${printable(token.id ?? '?')} has no stored client secret: pass --client-secret`);
     this.out.addSecrets(clientSecret);
     const environment = environmentOfToken(token, () => this.environment());
     return new ZohoAuth({ store, environment, clientId, clientSecret, lookupUser: false, ...(flags.hooks ? { hooks: flags.hooks } : {}) });

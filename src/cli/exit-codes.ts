@@ -14,7 +14,7 @@ export const ExitCode = {
   AUTH_REQUIRED: 3,
   /** Zoho could not be reached, answered 5xx, or throttled us; a store lock stayed busy. Retry later. */
   UNAVAILABLE: 4,
-  /** The token store failed: bad store URL, driver missing, I/O or SQL error, corrupt or undecryptable row, or a row naming an untrusted server. */
+  /** The token store failed: bad store URL, store file missing, driver missing, I/O or SQL error, corrupt or undecryptable row, or a row naming an untrusted server. */
   STORE: 5,
   /** No stored token matches the given id or user. */
   NOT_FOUND: 6,
@@ -35,6 +35,7 @@ const BY_ERROR_CODE: Record<ErrorCode, ExitCode> = {
   TOKEN_AMBIGUOUS: ExitCode.USAGE,
   ID_SPACE_EXHAUSTED: ExitCode.STORE,
   INVALID_STORE_URL: ExitCode.STORE,
+  STORE_NOT_FOUND: ExitCode.STORE,
   DRIVER_MISSING: ExitCode.STORE,
   STORE_ERROR: ExitCode.STORE,
   STORE_CLOSED: ExitCode.STORE,
@@ -69,5 +70,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  usage error (bad option or argument, ambiguous user)
   3  authentication required: the user must log in (again), or bind the token to its data center
   4  Zoho unreachable, failing or throttling; store lock busy: retry later
-  5  token store error (bad store URL, I/O, SQL, corrupt or undecryptable row, row naming an untrusted server)
+  5  token store error (bad store URL, store file missing, I/O, SQL, corrupt or undecryptable row, row naming an untrusted server)
   6  no such token`;

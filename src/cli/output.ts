@@ -1,3 +1,4 @@
+import { isEncryptedValue } from '../crypto/field-cipher.js';
 import { redact, scrubText } from '../redact.js';
 import { classifyError } from './cli-error.js';
 
@@ -41,34 +42,41 @@ export class Output {
 
   /** Remembers values that must never appear in output unless `--show-secrets` asks for them. */
   addSecrets(...values: (string | null | undefined)[]): void {
-    for (const value of values) if (typeof value === 'string' && value.length > 0) this.#secrets.add(value);
+    for (const value of values) {
+      if (typeof value !== 'string' || value.length === 0) continue;
+      this.#secrets.add(value);
+      // A secret with control characters is printed escaped when it lands in a non-secret field.
+      this.#secrets.add(printable(value));
+    }
   }
 
   /** A secret as it may be printed: itself with `--show-secrets`, else redacted (null stays null). */
   secret(value: string | null | undefined): string | null {
     if (value === null || value === undefined) return null;
     this.addSecrets(value);
-    return this.options.showSecrets ? value : redact(value);
+    if (this.options.showSecrets) return value;
+    // Redaction hides even the ciphertext's format prefix: say what is stored (without the keys).
+    return isEncryptedValue(value) ? `encrypted ${redact(value)}` : redact(value);
   }
 
   /** Human output, on stdout; ignored in `--json` mode (the command prints its JSON instead). */
   line(text = ''): void {
-    if (!this.options.json) this.#write(this.#io.stdout, `${text}\n`, !this.options.showSecrets);
+    if (!this.options.json) this.#write(this.#io.stdout, `${text}\n`, !this.options.showSecrets, true);
   }
 
   /** The command's result: `human()` lines, or `json()` as one JSON document. */
   result(human: () => string | string[], json: () => unknown): void {
     if (this.options.json) {
-      this.#write(this.#io.stdout, `${JSON.stringify(json(), null, 2)}\n`, !this.options.showSecrets);
+      this.#write(this.#io.stdout, `${JSON.stringify(json(), null, 2)}\n`, !this.options.showSecrets, false);
     } else {
       const text = human();
-      this.#write(this.#io.stdout, `${Array.isArray(text) ? text.join('\n') : text}\n`, !this.options.showSecrets);
+      this.#write(this.#io.stdout, `${Array.isArray(text) ? text.join('\n') : text}\n`, !this.options.showSecrets, true);
     }
   }
 
   /** Progress and warnings: stderr, in both modes, so stdout stays one JSON document. */
   note(text: string): void {
-    this.#write(this.#io.stderr, `${text}\n`, true);
+    this.#write(this.#io.stderr, `${text}\n`, true, true);
   }
 
   /** `error: <message> (<code>)`; with `--verbose` the stack and causes too. Always scrubbed. */
@@ -79,19 +87,58 @@ export class Output {
     if (this.options.verbose) {
       for (let e: unknown = error; e instanceof Error; e = e.cause) text += `${e === error ? '' : 'caused by: '}${e.stack ?? e.message}\n`;
     }
-    this.#write(this.#io.stderr, text, true);
+    this.#write(this.#io.stderr, text, true, true);
   }
 
+  /** Aligned columns; every cell is made printable first, so a stored value can neither break a row nor the alignment. */
   table<T>(columns: Column<T>[], rows: readonly T[]): string[] {
-    const cells = rows.map((row) => columns.map((c) => c.value(row)));
+    const cells = rows.map((row) => columns.map((c) => printable(c.value(row))));
     const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
     const format = (values: string[]): string => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
     return [format(columns.map((c) => c.header)), ...cells.map(format)];
   }
 
-  #write(stream: CliIo['stdout'], text: string, scrub: boolean): void {
-    stream.write(scrub ? scrubText(text, this.#secrets) : text);
+  /**
+   * `human`: text for a terminal, where any control character left in it (an error message that
+   * echoes a value) is escaped too; line breaks of the text itself stay. JSON is written exact.
+   */
+  #write(stream: CliIo['stdout'], text: string, scrub: boolean, human: boolean): void {
+    const safe = scrub ? scrubText(text, this.#secrets) : text;
+    stream.write(human ? printableLines(safe) : safe);
   }
+}
+
+/**
+ * Characters that make a terminal do something instead of showing a character: C0 controls (tab
+ * and line feed included: inside a value they would break a row), DEL, C1 controls (U+009B is a
+ * CSI in some terminals), the bidirectional controls that reorder what follows (U+202E shows
+ * `exe.txt` as `txt.exe`), and the Unicode line and paragraph separators.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- likewise
+const UNPRINTABLE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function escapeChar(char: string): string {
+  const shortForm = SHORT_ESCAPES[char];
+  if (shortForm !== undefined) return shortForm;
+  const code = char.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A stored value as a human-readable output may show it: every control character above becomes a
+ * visible escape (`\x1b`, `\n`, `\u202e`), so a database writer cannot clear the screen, draw fake
+ * rows, plant terminal links or reorder text. JSON output keeps values exact instead.
+ */
+export function printable(value: string): string {
+  return value.replace(UNPRINTABLE, escapeChar);
+}
+
+/** The same for a whole text whose own line breaks must stay. */
+export function printableLines(text: string): string {
+  return text.replace(UNPRINTABLE_BUT_NEWLINE, escapeChar);
 }
 
 /**

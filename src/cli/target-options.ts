@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { TokenTarget } from './context.js';
+import { checkTarget, type TokenTarget } from './context.js';
 
 /** `[id]`, `--user <email>`, `--client-id <id>`: how show, refresh, revoke and delete name a token. */
 export function addTargetOptions(command: Command): Command {
@@ -9,6 +9,9 @@ export function addTargetOptions(command: Command): Command {
     .option('--client-id <id>', 'with --user: the client, when the user has tokens of several clients');
 }
 
+/** The target named on the command line; checked here, so a usage error comes before the store is opened. */
 export function targetOf(id: string | undefined, options: { user?: string; clientId?: string }): TokenTarget {
-  return { id, user: options.user, clientId: options.clientId };
+  const target = { id, user: options.user, clientId: options.clientId };
+  checkTarget(target);
+  return target;
 }

@@ -1,7 +1,7 @@
 import type { OAuthToken } from '../token/oauth-token.js';
 import { describeEnvironment } from './data-center.js';
 import { humanizeDuration } from './duration.js';
-import type { Output } from './output.js';
+import { printable, type Output } from './output.js';
 
 /** ZohoAuth's default refresh margin: within it, the next use of the token refreshes it. */
 export const EXPIRING_MS = 300_000;
@@ -88,7 +88,13 @@ export function tokenLines(token: OAuthToken, out: Output, now: number): string[
     ['api domain', view.apiDomain],
     ['redirect url', view.redirectUrl],
   ];
-  return rows.map(([name, value]) => `${name.padEnd(15)}${value ?? '-'}`);
+  return rows.map(([name, value]) => `${name.padEnd(15)}${value === null ? '-' : printable(value)}`);
+}
+
+/** `token 3 (alice@example.com)` for messages, its values made printable. */
+export function tokenLabel(token: OAuthToken): string {
+  const who = token.userName ? ` (${printable(token.userName)})` : '';
+  return `token ${printable(token.id ?? '?')}${who}`;
 }
 
 /** Sorts by numeric id (stores hand out numeric ids; others sort after, by text). */

@@ -6,6 +6,7 @@ import { RECORD_FIELDS, tokenFromRecord, type TokenRecord } from '../token/token
 import { loadDriver } from './load-driver.js';
 import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
 import { MySqlLock, lockTableDdl, type MySqlValue } from './mysql-lock.js';
+import { checkMySqlUrlOptions } from './server-url-options.js';
 import { COLUMNS, checkTableName, recordToRow, rowToRecord, type Column } from './sql/columns.js';
 import type { TokenStore } from './token-store.js';
 
@@ -145,7 +146,14 @@ export class MySqlStore implements TokenStore {
       }
       const uri = checkUrl(options.url);
       const driver = loadDriver<{ createPool(config: object): MySqlPool }>('mysql2/promise', STORE_NAME, 'a mysql2/promise pool as `pool`');
-      this.#pool = driver.createPool({ uri, connectionLimit });
+      try {
+        this.#pool = driver.createPool({ uri, connectionLimit });
+      } catch (error) {
+        // mysql2 checks some values only here, with a TypeError (`?ssl=` names no SSL profile,
+        // `?charset=` no charset): a URL error, with the message scrubbed of the URL's passwords.
+        const message = sanitizeCause(error, urlPasswords(uri)).message;
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `url: the mysql2 driver refuses an option: ${message}`, { field: 'url' });
+      }
       this.#ownsPool = true;
     }
     this.#sql = statements(this.table);
@@ -588,7 +596,22 @@ function checkUrl(url: unknown): string {
   if (parsed.hostname === '' || parsed.pathname.length <= 1 || parsed.pathname.slice(1).includes('/')) {
     throw bad('url must name a host and a database: mysql://user:password@host:port/database');
   }
+  checkMySqlUrlOptions(parsed);
   return url;
+}
+
+/** The passwords a mysql URL carries: its user info, and the extra factors mysql2 takes in the query. */
+function urlPasswords(url: string): string[] {
+  const parsed = new URL(url);
+  const decode = (value: string): string => {
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  };
+  const query = ['password1', 'password2', 'password3', 'passwordSha1'].map((key) => parsed.searchParams.get(key) ?? '');
+  return [parsed.password, decode(parsed.password), ...query].filter((v) => v !== '');
 }
 
 function rowsOf(result: unknown): Row[] {

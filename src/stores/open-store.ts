@@ -1,7 +1,18 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import type { TokenStore } from './token-store.js';
 
-type Opener = (rest: string, url: string) => Promise<TokenStore>;
+export interface OpenStoreOptions {
+  /**
+   * For readers: a `sqlite:` or `file:` store whose file does not exist fails with STORE_NOT_FOUND
+   * instead of being created empty, so a mistyped path is reported. Other schemes ignore it.
+   * @default false
+   */
+  mustExist?: boolean;
+}
+
+type Opener = (rest: string, url: string, options: OpenStoreOptions) => Promise<TokenStore>;
 
 /** Each scheme loads its store module only when used, so unused drivers never load. */
 const OPENERS: Record<string, Opener> = {
@@ -10,13 +21,18 @@ const OPENERS: Record<string, Opener> = {
     const { MemoryStore } = await import('./memory.js');
     return new MemoryStore();
   },
-  sqlite: async (rest) => {
+  sqlite: async (rest, _url, { mustExist = false }) => {
     const filename = localPath(rest, 'sqlite');
     const { SqliteStore } = await import('./sqlite.js');
-    return new SqliteStore({ filename });
+    return new SqliteStore({ filename, mustExist });
   },
-  file: async (rest) => {
+  file: async (rest, _url, { mustExist = false }) => {
     const filename = localPath(rest, 'file');
+    // The FileStore reads a missing file as empty and creates nothing until a save; a token may
+    // still sit only in its journal, not yet folded into the file.
+    if (mustExist && !existsSync(filename) && !existsSync(`${filename}.journal`)) {
+      throw new ZohoTokenError(ErrorCode.STORE_NOT_FOUND, `the token store ${JSON.stringify(resolve(filename))} does not exist (a store opened to read is not created)`);
+    }
     const { FileStore } = await import('./file.js');
     return new FileStore({ filename });
   },
@@ -78,8 +94,11 @@ export const STORE_URL_FORMS = [
  * official SDKs' token file), `postgres://…` (or
  * `postgresql://…`), `mysql://…` (or `mariadb://…`), `redis://…` / `rediss://…`. Server drivers load only when their scheme is used.
  */
-export async function openStore(url: string): Promise<TokenStore> {
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<TokenStore> {
   if (typeof url !== 'string') throw badUrl('The store URL must be a string');
+  if (typeof options !== 'object' || options === null || (options.mustExist !== undefined && typeof options.mustExist !== 'boolean')) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'options.mustExist must be a boolean', { field: 'mustExist' });
+  }
   const match = /^([a-z][a-z0-9+.-]*):(.*)$/is.exec(url);
   const scheme = match?.[1]?.toLowerCase();
   const opener = scheme === undefined ? undefined : OPENERS[scheme];
@@ -90,7 +109,7 @@ export async function openStore(url: string): Promise<TokenStore> {
         .join(', ')} (forms: ${STORE_URL_FORMS.join(', ')})`,
     );
   }
-  return opener(match?.[2] ?? '', url);
+  return opener(match?.[2] ?? '', url, options);
 }
 
 /** The path of a `sqlite:` or `file:` URL: `x:///abs` → `/abs`; `x://host/…` names a host, which a local file has no use for. */

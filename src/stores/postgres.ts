@@ -6,6 +6,7 @@ import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
 import { loadDriver } from './load-driver.js';
 import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
 import { PostgresLock } from './postgres-lock.js';
+import { checkPostgresUrl } from './server-url-options.js';
 import { COLUMNS, checkTableName, recordToRow, rowToRecord } from './sql/columns.js';
 import type { TokenStore } from './token-store.js';
 
@@ -154,6 +155,7 @@ export class PostgresStore implements TokenStore {
       if (typeof options.url !== 'string' || !/^postgres(?:ql)?:\/\//i.test(options.url)) {
         throw invalid('url', `${STORE_NAME} needs url (postgres://… or postgresql://…) or pool`);
       }
+      checkPostgresUrl(options.url);
       this.#urlSecrets = passwordOf(options.url);
       const { Pool } = loadDriver<PgModule>('pg', STORE_NAME, 'your own pool as the `pool` option');
       try {

@@ -9,6 +9,7 @@ import { loadDriver } from './load-driver.js';
 import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
 import { RedisLock } from './redis-lock.js';
 import { APPLY, OBSERVE, type ScriptClient } from './redis-scripts.js';
+import { checkRedisUrl } from './server-url-options.js';
 import { COLUMNS, recordToRow, rowToRecord } from './sql/columns.js';
 import type { TokenStore } from './token-store.js';
 
@@ -94,10 +95,12 @@ const INDEXES: readonly { field: keyof LookupValues & keyof TokenRecord; name: I
 export class RedisStore implements TokenStore {
   readonly prefix: string;
   readonly timeoutMs: number;
-  /** The connection in use: the `client` you passed, or the one made from `url`. */
-  readonly client: RedisClientLike;
   readonly lock: RedisLock;
+  readonly #client: RedisClientLike;
   readonly #ownClient: OwnClient | null;
+  /** The database number of `url` (0 with a `client`: that one is the caller's business). */
+  readonly #database: number = 0;
+  #databaseCheck: Promise<void> | undefined;
   readonly #keys: Keys;
   #closed = false;
 
@@ -117,11 +120,17 @@ export class RedisStore implements TokenStore {
       if (typeof options.client?.call !== 'function') {
         throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'client must be an ioredis Redis client', { field: 'client' });
       }
-      this.client = options.client;
+      this.#client = options.client;
       this.#ownClient = null;
     } else {
-      this.#ownClient = createClient(options.url ?? DEFAULT_URL, this.timeoutMs);
-      this.client = this.#ownClient;
+      const url = options.url ?? DEFAULT_URL;
+      if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
+        // URLs carry passwords: never echo one.
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url must start with redis:// or rediss://', { field: 'url' });
+      }
+      this.#database = checkRedisUrl(url);
+      this.#ownClient = createClient(url, this.timeoutMs);
+      this.#client = this.#ownClient;
     }
     if (this.client.options?.keyPrefix) {
       // Our scripts build token keys from ids; a client-side prefix would apply to some keys only.
@@ -132,6 +141,15 @@ export class RedisStore implements TokenStore {
     }
     this.#keys = new Keys(this.prefix);
     this.lock = new RedisLock((what, operation) => this.#run(what, [], () => operation(this.client)), `${this.prefix}lock:`);
+  }
+
+  /**
+   * The connection in use: the `client` you passed, or the one made from `url`. A getter, so that
+   * even an inspect that skips custom inspectors does not walk into it; the client made from `url`
+   * shows no password either (see `createClient`).
+   */
+  get client(): RedisClientLike {
+    return this.#client;
   }
 
   /** The client's options hold the server password: never in logs, JSON or `inspect`. */
@@ -315,11 +333,35 @@ export class RedisStore implements TokenStore {
   /** Runs one store call: typed errors with the call's secrets scrubbed, and a bounded duration. */
   async #run<T>(what: string, secrets: readonly string[], operation: (deadline: number) => Promise<T>): Promise<T> {
     this.#assertOpen();
+    const deadline = Date.now() + this.timeoutMs;
     try {
-      return await withTimeout(operation(Date.now() + this.timeoutMs), this.timeoutMs);
+      return await withTimeout(
+        this.#databaseChecked().then(() => operation(deadline)),
+        this.timeoutMs,
+      );
     } catch (error) {
       throw toStoreError(what, error, secrets);
     }
+  }
+
+  /**
+   * ioredis selects the URL's database on connect, but when the server has no such database it only
+   * emits an error and carries on in database 0: a mistyped `/99` would read and write another
+   * database. So before its first command the store selects it once more and waits for the answer.
+   */
+  #databaseChecked(): Promise<void> {
+    if (this.#database === 0) return Promise.resolve();
+    this.#databaseCheck ??= this.#client.call('SELECT', [this.#database]).then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof Error && error.name === 'ReplyError') {
+          throw new ZohoTokenError(ErrorCode.INVALID_STORE_URL, `${STORE_NAME}: the URL names database ${this.#database}, which this Redis server refuses (${error.message})`);
+        }
+        this.#databaseCheck = undefined; // not an answer (connection lost): ask again next time
+        throw error;
+      },
+    );
+    return this.#databaseCheck;
   }
 }
 
@@ -403,10 +445,6 @@ class Transaction {
 }
 
 function createClient(url: string, timeoutMs: number): OwnClient {
-  if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
-    // URLs carry passwords: never echo one.
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url must start with redis:// or rediss://', { field: 'url' });
-  }
   const driver = loadDriver<{ Redis?: RedisConstructor; default?: RedisConstructor }>('ioredis', STORE_NAME, 'a `client`');
   const Redis = driver.Redis ?? driver.default ?? (driver as unknown as RedisConstructor);
   let client: OwnClient;
@@ -425,7 +463,33 @@ function createClient(url: string, timeoutMs: number): OwnClient {
   // Connection errors reach callers through their commands; without a listener ioredis would also
   // print every reconnect failure to stderr.
   client.on('error', () => {});
+  hidePassword(client);
   return client;
+}
+
+/**
+ * ioredis keeps the URL's password in `client.options` (and, once connected, in
+ * `client.condition`), which `util.inspect` and `JSON.stringify` of the client print. The client
+ * and its options get inspect and JSON forms without it; ioredis still reads the password itself.
+ */
+function hidePassword(client: OwnClient): void {
+  const options = (client as unknown as { options?: Record<string, unknown> }).options;
+  if (options === undefined) return;
+  const safeOptions = (): Record<string, unknown> => {
+    const shown: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(options)) shown[key] = /password/i.test(key) && value ? '***' : value;
+    return shown;
+  };
+  const where = (): string => (options['path'] ? String(options['path']) : `${String(options['host'])}:${String(options['port'])}/${String(options['db'] ?? 0)}`);
+  const hidden = (value: unknown): PropertyDescriptor => ({ value, enumerable: false, configurable: true, writable: true });
+  Object.defineProperties(options, {
+    toJSON: hidden(safeOptions),
+    [inspect.custom]: hidden((_depth: number, inspectOptions: object) => inspect(safeOptions(), inspectOptions)),
+  });
+  Object.defineProperties(client, {
+    toJSON: hidden(() => ({ client: 'Redis', status: client.status, options: safeOptions() })),
+    [inspect.custom]: hidden(() => `Redis { ${where()} ${client.status}, password hidden }`),
+  });
 }
 
 /** Non-empty, short, printable, no spaces, and no glob characters so `SCAN MATCH '<prefix>*'` works. */

@@ -1,4 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
@@ -39,6 +40,12 @@ export interface SqliteStoreOptions {
    * @default 'FULL'
    */
   synchronous?: 'NORMAL' | 'FULL' | 'EXTRA';
+  /**
+   * Fail with STORE_NOT_FOUND instead of creating a missing database file: for readers (a CLI
+   * `list`), so that a mistyped path is reported rather than silently created empty.
+   * @default false
+   */
+  mustExist?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -74,10 +81,13 @@ export class SqliteStore implements TokenStore {
         field: 'busyTimeoutMs',
       });
     }
+    if (options.mustExist !== undefined && typeof options.mustExist !== 'boolean') {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'mustExist must be a boolean', { field: 'mustExist' });
+    }
     this.#ownsDb = options.database === undefined;
     this.filename = options.database?.name ?? options.filename ?? 'zohooauth.db';
     try {
-      this.#db = options.database ?? openDatabase(this.filename);
+      this.#db = options.database ?? openDatabase(this.filename, options.mustExist === true);
     } catch (error) {
       throw isZohoTokenError(error) ? error : storeError(`cannot open ${JSON.stringify(this.filename)}`, error, []);
     }
@@ -238,7 +248,7 @@ function secretsOf(token: OAuthToken): string[] {
   return SECRET_FIELDS.map((field) => token[field]).filter((value): value is string => typeof value === 'string');
 }
 
-function openDatabase(filename: string): BetterSqlite3.Database {
+function openDatabase(filename: string, mustExist: boolean): BetterSqlite3.Database {
   let Database: typeof BetterSqlite3;
   try {
     Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
@@ -248,6 +258,14 @@ function openDatabase(filename: string): BetterSqlite3.Database {
       `${STORE_NAME} needs the better-sqlite3 package (version 12 on Node.js 20): npm install better-sqlite3@12`,
       { cause: error },
     );
+  }
+  if (mustExist && filename !== ':memory:' && filename !== '') {
+    try {
+      return new Database(filename, { fileMustExist: true });
+    } catch (error) {
+      if (existsSync(filename)) throw error;
+      throw new ZohoTokenError(ErrorCode.STORE_NOT_FOUND, `the token store ${JSON.stringify(resolvePath(filename))} does not exist (a store opened to read is not created)`);
+    }
   }
   if (filename !== ':memory:' && filename !== '') {
     // Create the file ourselves so it is private from the first byte; SQLite gives its WAL and

@@ -4,6 +4,7 @@ import { OAuthToken } from '../../token/oauth-token.js';
 import { usageError } from '../cli-error.js';
 import type { ContextOf } from '../program.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
+import { tokenLabel } from '../token-view.js';
 
 export function registerBind(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
   addTargetOptions(withGlobals(program.command('bind')))
@@ -26,13 +27,12 @@ Examples:
       // Binding to a guess would defeat its purpose: no default data center here.
       if (ctx.options.dc === undefined && !ctx.io.env['ZOHO_DC']) throw usageError('bind needs --dc <dc> (or $ZOHO_DC): the data center the token was issued in');
       const env = ctx.environment();
-      const store = await ctx.openStore();
+      const store = await ctx.openExistingStore();
       const token = await ctx.requireToken(store, targetOf(id, options));
       const binding = bindingOf({ primary: env, extra: [] }, token, env);
       await store.saveToken(new OAuthToken({ id: token.id!, ...binding }));
-      const who = token.userName ? ` (${token.userName})` : '';
       ctx.out.result(
-        () => `Bound token ${token.id}${who} to ${env.name}: accounts server ${binding.accountsUrl}, API domain ${binding.apiDomain}.`,
+        () => `Bound ${tokenLabel(token)} to ${env.name}: accounts server ${binding.accountsUrl}, API domain ${binding.apiDomain}.`,
         () => ({ id: token.id ?? null, user: token.userName, clientId: token.clientId ?? null, environment: env.name, ...binding }),
       );
     });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { ContextOf } from '../program.js';
+import { printable } from '../output.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
+import { tokenLabel } from '../token-view.js';
 
 export function registerDelete(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
   addTargetOptions(withGlobals(program.command('delete')))
@@ -17,13 +19,13 @@ Examples:
     )
     .action(async (id: string | undefined, options: { user?: string; clientId?: string }, command: Command) => {
       const ctx = contextOf(command);
-      const store = await ctx.openStore();
-      const token = await ctx.requireToken(store, targetOf(id, options));
+      const target = targetOf(id, options);
+      const store = await ctx.openExistingStore();
+      const token = await ctx.requireToken(store, target);
       await store.deleteToken(token.id!);
-      const who = token.userName ? ` (${token.userName})` : '';
-      if (token.refreshToken) ctx.out.note(`note: the refresh token of token ${token.id} stays valid at Zoho until revoked`);
+      if (token.refreshToken) ctx.out.note(`note: the refresh token of token ${printable(token.id!)} stays valid at Zoho until revoked`);
       ctx.out.result(
-        () => `Deleted token ${token.id}${who} from the store.`,
+        () => `Deleted ${tokenLabel(token)} from the store.`,
         () => ({ id: token.id ?? null, user: token.userName, clientId: token.clientId ?? null, deleted: true }),
       );
     });

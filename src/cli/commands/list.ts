@@ -21,7 +21,7 @@ Examples:
     )
     .action(async (_options: object, command: Command) => {
       const ctx = contextOf(command);
-      const store = await ctx.openStore();
+      const store = await ctx.openExistingStore();
       const tokens = (await store.getTokens()).sort(byId);
       const now = Date.now();
       ctx.out.result(

@@ -10,7 +10,7 @@ import { CliError, usageError } from '../cli-error.js';
 import type { CliContext } from '../context.js';
 import { humanizeDuration, parseDuration } from '../duration.js';
 import { openBrowser } from '../open-browser.js';
-import { safeUrl } from '../output.js';
+import { printable, safeUrl } from '../output.js';
 import type { ContextOf } from '../program.js';
 import { expiresIn, tokenView } from '../token-view.js';
 
@@ -192,11 +192,11 @@ function report(ctx: CliContext, token: OAuthToken): void {
   ctx.out.addSecrets(token.accessToken, token.refreshToken, token.grantToken);
   if (!token.refreshToken) ctx.out.note('warning: Zoho issued no refresh token (access_type=offline missing?): the user must log in again within the hour');
   if (!token.userName) {
-    ctx.out.note(`warning: the token was stored without a user (no --user, and the CRM did not say who it is: add the ZohoCRM.users.READ scope); refer to it by id ${token.id}`);
+    ctx.out.note(`warning: the token was stored without a user (no --user, and the CRM did not say who it is: add the ZohoCRM.users.READ scope); refer to it by id ${printable(token.id ?? '?')}`);
   }
   ctx.out.result(
     () =>
-      `Logged in ${token.userName ?? '(unknown user)'}: stored as token ${token.id} in ${safeUrl(ctx.storeUrl)}; the access token expires in ${expiresIn(token, now)}.`,
+      `Logged in ${token.userName ? printable(token.userName) : '(unknown user)'}: stored as token ${printable(token.id ?? '?')} in ${safeUrl(ctx.storeUrl)}; the access token expires in ${expiresIn(token, now)}.`,
     () => ({ token: tokenView(token, ctx.out, now) }),
   );
 }

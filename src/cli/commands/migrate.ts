@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { TokenStore } from '../../stores/token-store.js';
 import type { OAuthToken, OAuthTokenInit } from '../../token/oauth-token.js';
 import { CliError, classifyError, usageError } from '../cli-error.js';
-import { safeUrl } from '../output.js';
+import { printable, safeUrl } from '../output.js';
 import type { ContextOf } from '../program.js';
 import { byId } from '../token-view.js';
 
@@ -56,7 +56,7 @@ Examples:
       const ctx = contextOf(command);
       const from = options.from ?? ctx.storeUrl;
       if (from === options.to) throw usageError('--from and --to name the same store');
-      const source = await ctx.openStore(from);
+      const source = await ctx.openExistingStore(from);
       const tokens = (await source.getTokens()).sort(byId);
       for (const t of tokens) ctx.out.addSecrets(t.clientSecret, t.refreshToken, t.accessToken, t.grantToken);
       const target = await ctx.openStore(options.to);
@@ -64,7 +64,7 @@ Examples:
       for (const token of tokens) {
         const other = existing.get(token.id!);
         if (other && !sameOwner(token, other)) {
-          throw new CliError('MIGRATION_FAILED', `target token ${token.id} belongs to another user or client; nothing was written`);
+          throw new CliError('MIGRATION_FAILED', `target token ${printable(token.id!)} belongs to another user or client; nothing was written`);
         }
       }
       const report: MigrationReport = { read: tokens.length, created: 0, updated: 0, unchanged: 0, verified: 0 };
@@ -91,7 +91,7 @@ Examples:
           const done = counts.created + counts.updated + counts.unchanged;
           throw new CliError(
             'MIGRATION_FAILED',
-            `writing token ${token.id} failed after ${done} of ${counts.read} (${error instanceof Error ? error.message : String(error)}, ${classifyError(error).code}); the source is unchanged, fix the cause and rerun`,
+            `writing token ${printable(token.id!)} failed after ${done} of ${counts.read} (${error instanceof Error ? error.message : String(error)}, ${classifyError(error).code}); the source is unchanged, fix the cause and rerun`,
             { exitCode: classifyError(error).exitCode, cause: error },
           );
         }
@@ -109,7 +109,7 @@ async function verify(tokens: readonly OAuthToken[], target: TokenStore): Promis
     return copy === undefined || !sameToken(t, copy);
   });
   if (missing.length > 0) {
-    throw new CliError('MIGRATION_FAILED', `verification failed: ${missing.length} token(s) differ in the target (ids ${missing.map((t) => t.id).join(', ')})`);
+    throw new CliError('MIGRATION_FAILED', `verification failed: ${missing.length} token(s) differ in the target (ids ${missing.map((t) => printable(t.id!)).join(', ')})`);
   }
   return tokens.length;
 }

@@ -39,7 +39,7 @@ Examples:
     .action(async (options: PurgeOptions, command: Command) => {
       const ctx = contextOf(command);
       if (options.expiredFor === undefined && !options.dead) throw usageError('purge needs --expired-for <duration> and/or --dead');
-      const store = await ctx.openStore();
+      const store = await ctx.openExistingStore();
       const now = Date.now();
       const selected = (await store.getTokens()).filter((t) => purgeable(t, now, options)).sort(byId);
       if (!options.dryRun) for (const token of selected) await store.deleteToken(token.id!);

@@ -3,7 +3,7 @@ import { ErrorCode, ZohoTokenError } from '../../errors.js';
 import { describeTarget } from '../context.js';
 import type { ContextOf } from '../program.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
-import { expiresIn, tokenView } from '../token-view.js';
+import { expiresIn, tokenLabel, tokenView } from '../token-view.js';
 
 interface RefreshOptions {
   user?: string;
@@ -31,7 +31,7 @@ Examples:
     .action(async (id: string | undefined, options: RefreshOptions, command: Command) => {
       const ctx = contextOf(command);
       const target = targetOf(id, options);
-      const store = await ctx.openStore();
+      const store = await ctx.openExistingStore();
       const stored = await ctx.findToken(store, target);
       if (stored === null) {
         throw new ZohoTokenError(ErrorCode.AUTH_REQUIRED, `no stored token for ${describeTarget(target)}: log in with "zoho-tokens login"`);
@@ -42,12 +42,11 @@ Examples:
       ctx.out.addSecrets(token.accessToken, token.refreshToken);
       const refreshed = token.accessToken !== stored.accessToken;
       const now = Date.now();
-      const who = token.userName ? ` (${token.userName})` : '';
       ctx.out.result(
         () =>
           refreshed
-            ? `Refreshed token ${token.id}${who}: the access token expires in ${expiresIn(token, now)}.`
-            : `Token ${token.id}${who} is still valid for ${expiresIn(token, now)}: not refreshed (--if-needed).`,
+            ? `Refreshed ${tokenLabel(token)}: the access token expires in ${expiresIn(token, now)}.`
+            : `Not refreshed: ${tokenLabel(token)} is still valid for ${expiresIn(token, now)} (--if-needed).`,
         () => ({ refreshed, token: tokenView(token, ctx.out, now) }),
       );
     });

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import type { ContextOf } from '../program.js';
+import { printable } from '../output.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
+import { tokenLabel } from '../token-view.js';
 
 interface RevokeOptions {
   user?: string;
@@ -25,20 +27,20 @@ Examples:
     )
     .action(async (id: string | undefined, options: RevokeOptions, command: Command) => {
       const ctx = contextOf(command);
-      const store = await ctx.openStore();
-      const token = await ctx.requireToken(store, targetOf(id, options));
+      const target = targetOf(id, options);
+      const store = await ctx.openExistingStore();
+      const token = await ctx.requireToken(store, target);
       let revokedAtZoho = false;
       const auth = ctx.authFor(store, token, {
         clientSecret: options.clientSecret,
         hooks: { onTokenRevoked: (event) => void (revokedAtZoho = event.revokedAtZoho) },
       });
-      if (!(await auth.revoke({ id: token.id! }))) throw new CliError('NOT_FOUND', `token ${token.id} was removed meanwhile`);
-      const who = token.userName ? ` (${token.userName})` : '';
+      if (!(await auth.revoke({ id: token.id! }))) throw new CliError('NOT_FOUND', `token ${printable(token.id!)} was removed meanwhile`);
       ctx.out.result(
         () =>
           revokedAtZoho
-            ? `Revoked token ${token.id}${who} at Zoho and deleted it from the store.`
-            : `Zoho no longer knew the refresh token of token ${token.id}${who}; deleted it from the store.`,
+            ? `Revoked ${tokenLabel(token)} at Zoho and deleted it from the store.`
+            : `Zoho no longer knew the refresh token of ${tokenLabel(token)}; deleted it from the store.`,
         () => ({ id: token.id ?? null, user: token.userName, clientId: token.clientId ?? null, revokedAtZoho, deleted: true }),
       );
     });

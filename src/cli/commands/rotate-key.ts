@@ -3,6 +3,7 @@ import { DEFAULT_KEYS_ENV } from '../../crypto/parse-keys.js';
 import { EncryptedStore } from '../../stores/encrypted.js';
 import { CliError, usageError } from '../cli-error.js';
 import { exitCodeForErrorCode } from '../exit-codes.js';
+import { printable } from '../output.js';
 import type { ContextOf } from '../program.js';
 
 export function registerRotateKey(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
@@ -23,19 +24,19 @@ Examples:
     .action(async (_options: object, command: Command) => {
       const ctx = contextOf(command);
       if (!ctx.encryptionEnabled) throw usageError(`rotate-key needs the keys in ${DEFAULT_KEYS_ENV} ("<keyId>:<base64 key>,…", current first)`);
-      const store = await ctx.openStore();
+      const store = await ctx.openExistingStore();
       if (!(store instanceof EncryptedStore)) throw new Error('the store was not opened encrypted');
       const report = await store.rotateKeys();
       ctx.out.result(
         () => [
           `Key ${store.currentKeyId}: scanned ${report.scanned}, re-encrypted ${report.reencrypted} (${report.values} values), already current ${report.alreadyCurrent}, failed ${report.failed.length}.`,
-          ...report.failed.map((f) => `  token ${f.id}: ${f.code}`),
+          ...report.failed.map((f) => `  token ${printable(f.id)}: ${f.code}`),
         ],
         () => ({ currentKeyId: store.currentKeyId, ...report }),
       );
       const first = report.failed[0];
       if (first) {
-        throw new CliError('ROTATION_INCOMPLETE', `${report.failed.length} token(s) were not re-encrypted (first: token ${first.id}, ${first.code}); rerun after fixing`, {
+        throw new CliError('ROTATION_INCOMPLETE', `${report.failed.length} token(s) were not re-encrypted (first: token ${printable(first.id)}, ${first.code}); rerun after fixing`, {
           exitCode: exitCodeForErrorCode(first.code),
         });
       }

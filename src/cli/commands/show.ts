@@ -16,8 +16,9 @@ Examples:
     )
     .action(async (id: string | undefined, options: { user?: string; clientId?: string }, command: Command) => {
       const ctx = contextOf(command);
-      const store = await ctx.openStore();
-      const token = await ctx.requireToken(store, targetOf(id, options));
+      const target = targetOf(id, options);
+      const store = await ctx.openExistingStore();
+      const token = await ctx.requireToken(store, target);
       const now = Date.now();
       ctx.out.result(
         () => tokenLines(token, ctx.out, now),

@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { ErrorCode, ZohoTokenError } from '../errors.js';
+
+/**
+ * The query options of server store URLs, checked before a driver sees them. Unchecked, a bad value
+ * is thrown later as a TypeError (mysql2: `?ssl=notjson`), silently ignored (pg:
+ * `?connect_timeout=abc`), misread (pg reads `?ssl=false` as TLS on) or crashes the process
+ * (ioredis selects database `NaN` for `/abc`). Each check throws INVALID_ARGUMENT on `url`, which
+ * `openStore` reports as INVALID_STORE_URL. Messages name the option, never its value (a password
+ * may sit in any of them).
+ */
+
+const MAX_REDIS_DB = 2 ** 31 - 1;
+
+function bad(message: string): ZohoTokenError {
+  return new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, message, { field: 'url' });
+}
+
+const isCount = (value: string): boolean => /^\d{1,15}$/.test(value);
+
+/** How mysql2 reads a query value: JSON when it parses, else the string. */
+function mysqlValue(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+type MySqlKind = 'boolean' | 'count' | 'string' | 'object' | 'any';
+
+/** The mysql2 connection and pool options a URL can carry, by the type mysql2 expects. */
+const MYSQL_OPTIONS: Readonly<Record<string, MySqlKind>> = {
+  bigNumberStrings: 'boolean', compress: 'boolean', decimalNumbers: 'boolean', enableKeepAlive: 'boolean',
+  insecureAuth: 'boolean', multipleStatements: 'boolean', namedPlaceholders: 'boolean', rowsAsArray: 'boolean',
+  supportBigNumbers: 'boolean', stringifyObjects: 'boolean', trace: 'boolean', disableEval: 'boolean',
+  enableCleartextPlugin: 'boolean', jsonStrings: 'boolean', waitForConnections: 'boolean', resetOnRelease: 'boolean',
+  gracefulEnd: 'boolean',
+  connectTimeout: 'count', keepAliveInitialDelay: 'count', maxPreparedStatements: 'count', charsetNumber: 'count',
+  maxIdle: 'count', idleTimeout: 'count', queueLimit: 'count', connectionLimit: 'count',
+  charset: 'string', timezone: 'string', localAddress: 'string', socketPath: 'string',
+  connectAttributes: 'object',
+  // ssl: a profile name or a JSON object; mysql2 itself rejects an unknown profile (see MySqlStore).
+  ssl: 'any', dateStrings: 'any', debug: 'any', flags: 'any', nestTables: 'any',
+  password1: 'any', password2: 'any', password3: 'any', passwordSha1: 'any',
+};
+
+/** mysql2 takes these from the URL itself and ignores them in the query: a silent surprise. */
+const MYSQL_URL_PARTS = new Set(['host', 'port', 'database', 'user', 'password']);
+
+/** Checks the query of a `mysql://` URL (already parsed by the caller). */
+export function checkMySqlUrlOptions(url: URL): void {
+  for (const [key, raw] of url.searchParams) {
+    if (MYSQL_URL_PARTS.has(key)) throw bad(`url: give the ${key} in the URL itself (mysql://user:password@host:port/database), not as ?${key}=`);
+    const kind = Object.hasOwn(MYSQL_OPTIONS, key) ? MYSQL_OPTIONS[key] : undefined;
+    if (kind === undefined) throw bad(`url: unknown mysql2 option ?${key}= (known: ${Object.keys(MYSQL_OPTIONS).join(', ')})`);
+    const value = mysqlValue(raw);
+    const ok =
+      kind === 'any' ||
+      (kind === 'boolean' && typeof value === 'boolean') ||
+      (kind === 'count' && typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
+      (kind === 'string' && raw !== '') ||
+      (kind === 'object' && typeof value === 'object' && value !== null);
+    if (!ok) throw bad(`url: ?${key}= must be ${DESCRIBE_KIND[kind]}`);
+  }
+}
+
+const DESCRIBE_KIND: Record<MySqlKind, string> = {
+  boolean: 'true or false',
+  count: 'a non-negative integer',
+  string: 'a non-empty string',
+  object: 'a JSON object',
+  any: 'a value',
+};
+
+const PG_SSLMODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']);
+const PG_COUNTS = [
+  'port', 'connect_timeout', 'keepalives', 'keepalives_idle', 'statement_timeout', 'query_timeout', 'lock_timeout',
+  'idle_in_transaction_session_timeout',
+];
+const PG_FILES = ['sslcert', 'sslkey', 'sslrootcert'];
+
+/** Checks a `postgres://` URL as pg will read it (pg-connection-string); `url` is the raw string. */
+export function checkPostgresUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // pg also accepts `postgres://user@/db?host=/socket/dir`, which WHATWG URL refuses as such.
+    try {
+      parsed = new URL(url.replace('@/', '@dummy/'));
+    } catch {
+      throw bad('url is not a valid URL (expected postgres://user:password@host:port/database)');
+    }
+  }
+  const query = parsed.searchParams;
+  const sslmode = query.get('sslmode');
+  if (sslmode !== null && !PG_SSLMODES.has(sslmode)) throw bad(`url: ?sslmode= must be one of ${[...PG_SSLMODES].join(', ')}`);
+  const ssl = query.get('ssl');
+  if (ssl === 'false') throw bad('url: pg reads ?ssl=false as TLS on: use ?ssl=0 or ?sslmode=disable');
+  if (ssl !== null && !['true', '1', '0'].includes(ssl)) throw bad('url: ?ssl= must be true, 1 or 0 (or use ?sslmode=)');
+  for (const key of PG_COUNTS) {
+    const value = query.get(key);
+    if (value !== null && !isCount(value)) throw bad(`url: ?${key}= must be a non-negative integer`);
+  }
+  for (const key of PG_FILES) {
+    const path = query.get(key);
+    // pg reads these files on every connect: a missing one is a configuration error, not an outage.
+    if (path !== null && !existsSync(path)) throw bad(`url: the ?${key}= file does not exist`);
+  }
+}
+
+/**
+ * Checks a `redis://` or `rediss://` URL as ioredis will read it and returns its database number:
+ * the path (`/3`), else `?db=`, else 0.
+ */
+export function checkRedisUrl(url: string): number {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw bad('url is not a valid redis:// or rediss:// URL');
+  }
+  const database = (text: string, where: string): number => {
+    const db = isCount(text) ? Number(text) : NaN;
+    if (!(db <= MAX_REDIS_DB)) throw bad(`url: the database ${where} must be a number from 0 (redis://host:6379/0)`);
+    return db;
+  };
+  const query = parsed.searchParams;
+  const family = query.get('family');
+  if (family !== null && !['0', '4', '6'].includes(family)) throw bad('url: ?family= must be 4, 6 or 0');
+  const port = query.get('port');
+  if (port !== null && !(isCount(port) && Number(port) <= 65535)) throw bad('url: ?port= must be a port number');
+  const queryDb = query.get('db');
+  if (queryDb !== null) database(queryDb, '(?db=)');
+  if (parsed.pathname !== '' && parsed.pathname !== '/') return database(parsed.pathname.slice(1), '(the path)');
+  return queryDb === null ? 0 : database(queryDb, '(?db=)');
+}
