@@ -358,24 +358,56 @@ describe('FileStore journal', () => {
     await other.close();
   });
 
-  it('a journal line cut short by a crash is skipped, and closed off by the next write', async () => {
+  it('a journal line cut short by a crash (the last one, no line end) is skipped, and cut off by the next write', async () => {
     const filename = fresh();
     const store = new FileStore({ filename, compactDelayMs: 60_000 });
     const first = token(1);
     await store.saveToken(first);
-    writeFileSync(`${filename}.journal`, `${journalOf(filename)}0123456789abcdef {"l":9,"s":[["9","cut`);
+    const complete = journalOf(filename);
+    writeFileSync(`${filename}.journal`, `${complete}0123456789abcdef {"l":9,"s":[["9","cut`);
     const reader = new FileStore({ filename, watch: false, compactDelayMs: 60_000 });
     assert.deepEqual((await reader.getTokens()).map((t) => t.id), [first.id]);
     const second = token(2);
     await reader.saveToken(second);
     assert.equal(second.id, '2');
-    assert.match(journalOf(filename), /"cut\n[0-9a-f]{16} /);
+    // The torn bytes are gone: no damaged line is ever left in the middle of the journal.
+    assert.ok(journalOf(filename).startsWith(complete));
+    assert.doesNotMatch(journalOf(filename), /cut/);
+    assert.equal(journalOf(filename).split('\n').length, complete.split('\n').length + 1);
     const fresh2 = new FileStore({ filename, watch: false });
     assert.deepEqual((await fresh2.getTokens()).map((t) => t.id), [first.id, second.id]);
     await fresh2.compact();
     assert.deepEqual(rowIds(filename), [first.id, second.id]);
     assert.equal(journalOf(filename), HEADER);
     await Promise.all([store.close(), reader.close(), fresh2.close()]);
+  });
+
+  it('a damaged line followed by others is CORRUPT_RECORD: nothing is skipped, folded or written', async () => {
+    const filename = fresh();
+    const store = new FileStore({ filename, compactDelayMs: 60_000 });
+    await store.saveToken(token(1));
+    await store.compact();
+    const official = readFileSync(filename, 'utf8');
+    for (let i = 2; i <= 4; i++) await store.saveToken(token(i));
+    const [header, ...entries] = journalOf(filename).split('\n');
+    // As if the process died here: close() would fold the journal.
+    await store.close();
+    writeFileSync(filename, official);
+    assert.equal(entries.length, 4, 'three lines and the final line end');
+    // One byte of the middle line flipped (bit rot, a stray write): its checksum no longer matches.
+    entries[1] = entries[1]!.replace('access-3', 'access-X');
+    const damaged = [header, ...entries].join('\n');
+    writeFileSync(`${filename}.journal`, damaged);
+    for (const options of [{}, { watch: false }, { compactDelayMs: 0 }]) {
+      const reader = new FileStore({ filename, ...options });
+      await assert.rejects(reader.getTokens(), { code: ErrorCode.CORRUPT_RECORD, message: /\.journal.*byte \d+/ });
+      await assert.rejects(reader.findTokenById('2'), { code: ErrorCode.CORRUPT_RECORD });
+      await assert.rejects(reader.saveToken(token(5)), { code: ErrorCode.CORRUPT_RECORD });
+      await assert.rejects(reader.compact(), { code: ErrorCode.CORRUPT_RECORD });
+      await reader.close();
+    }
+    assert.equal(readFileSync(filename, 'utf8'), official, 'the token file was not folded over');
+    assert.equal(journalOf(filename), damaged, 'the journal was not touched');
   });
 
   it('a fold cut short between the new token file and the new journal changes nothing', async () => {

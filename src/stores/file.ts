@@ -628,15 +628,15 @@ export class FileStore implements TokenStore {
       start = JOURNAL_HEADER.length;
       key = journal.key;
     } else {
-      const size = Number(journal.key.size);
-      // What follows the last complete line is an append cut short by a crash: close it off.
-      const bytes = size > snapshot.journalEnd ? Buffer.concat([Buffer.from('\n'), line]) : line;
+      start = snapshot.journalEnd;
       this.#assertLockKept(lock);
-      await writeAll(journal.handle, bytes, size);
+      // What follows the last complete line is an append cut short by a crash, never acknowledged:
+      // cut it off, so that a damaged line can only ever be the last one (see file-journal.ts).
+      if (Number(journal.key.size) > start) await journal.handle.truncate(start);
+      await writeAll(journal.handle, line, start);
       // The flush does not change what stat reports: both at once.
       const [stats] = await Promise.all([journal.handle.stat({ bigint: true }), this.#fsync ? journal.handle.datasync() : null]);
       key = keyOf(stats);
-      start = size + bytes.length - line.length;
     }
     const { handle } = journal;
     await this.#exclusive(() => {
