@@ -151,6 +151,31 @@ describe('FileStore file forms', () => {
     await store.close();
   });
 
+  it('rows it did not change stay byte-identical in a file holding a quote, and the official store still reads them', async () => {
+    for (const eol of ['\n', '\r\n']) {
+      const filename = fresh();
+      // As the official TypeScript store writes a quoted local-part e-mail: it never quotes.
+      const quotedUser = '1,"john doe"@example.com,cid,csec,r-1,acc-1,,1767225600000,,https://www.zohoapis.eu';
+      const other = '2,b@example.com,cid,csec,r-2,acc-2,,1767225600001,,https://www.zohoapis.eu';
+      const third = '3,c@example.com,cid,csec,r-3,acc-3,,1767225600002,,https://www.zohoapis.eu';
+      writeFileSync(filename, [TS_HEADER, quotedUser, other, third].join(eol));
+      const store = new FileStore({ filename });
+      assert.equal((await store.findTokenById('1'))?.userSignature?.name, '"john doe"@example.com');
+      await store.saveToken(new OAuthToken({ id: '2', accessToken: 'acc-2b' }));
+      await store.deleteToken('3');
+      await store.close();
+      assert.equal(
+        readFileSync(filename, 'utf8'),
+        [TS_HEADER, quotedUser, '2,b@example.com,cid,csec,r-2,acc-2b,,1767225600001,,https://www.zohoapis.eu'].join(eol),
+      );
+      if (eol === '\n') {
+        const official = (await new OfficialFileStore(filename).findTokenById('1')) as OfficialToken;
+        assert.equal(official.getUserSignature()?.getName(), '"john doe"@example.com');
+        assert.equal(official.getAccessToken(), 'acc-1');
+      }
+    }
+  });
+
   it('creates a new file with the Python header when asked', async () => {
     const filename = fresh();
     const store = new FileStore({ filename, format: 'python', compactDelayMs: 0 });
