@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import {
@@ -588,6 +588,59 @@ describe('FileStore across processes', () => {
     const found = await store.findToken(new OAuthToken({ userSignature: 'shared@example.com' }));
     assert.equal(found?.accessToken, 'other-access-0');
     await store.close();
+  });
+});
+
+describe('FileStore file modes', () => {
+  it('lock directories are 0700 even under umask 000', async () => {
+    const filename = fresh();
+    const store = new FileStore({ filename });
+    const previous = process.umask(0);
+    try {
+      const lock = await store.lock.acquire('refresh:modes', { leaseMs: 5000, waitMs: 1000 });
+      assert.ok(lock);
+      const named = readdirSync(dir).filter((name) => name.startsWith(filename.split('/').pop()!) && name.endsWith('.lock'));
+      assert.equal(named.length, 1);
+      assert.equal(statSync(`${dir}/${named[0]}`).mode & 0o777, 0o700);
+      // The write lock, held by a process started under the same umask.
+      const holder = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename]);
+      await waitForLine(holder, 'held');
+      assert.equal(statSync(`${filename}.lock`).mode & 0o777, 0o700);
+      await killed(holder);
+      await lock.release();
+    } finally {
+      process.umask(previous);
+    }
+    await store.close();
+  });
+
+  it('existing token file, journal and sidecar readable by others are made 0600 when the store opens them', async () => {
+    const filename = fresh();
+    const writer = new FileStore({ filename, compactDelayMs: 60_000 });
+    await writer.saveToken(token(1));
+    await writer.compact();
+    await writer.saveToken(token(2));
+    await writer.deleteToken('2');
+    await writer.compact();
+    await writer.saveToken(token(3));
+    const files = [filename, `${filename}.journal`, `${filename}.meta`];
+    for (const file of files) chmodSync(file, 0o644);
+    const reader = new FileStore({ filename });
+    assert.equal((await reader.getTokens()).length, 2);
+    for (const file of files) assert.equal(statSync(file).mode & 0o777, 0o600, file);
+    await Promise.all([reader.close(), writer.close()]);
+  });
+
+  it('a file that cannot be made private gets a process warning naming the path, without its content', async () => {
+    if (process.platform !== 'linux') return;
+    const { tightenFileModes, FILE_MODE_WARNING } = await import('../src/stores/file-mode.js');
+    const warned = new Promise<Error & { code?: string }>((resolve) => process.once('warning', resolve));
+    // chmod of a /proc file fails for every user, root included.
+    await tightenFileModes(['/proc/self/status'], 'FileStore');
+    const warning = await warned;
+    assert.equal(warning.code, FILE_MODE_WARNING);
+    assert.equal(warning.code, 'ZOHO_TOKEN_STORE_FILE_MODE');
+    assert.match(warning.message, /FileStore: "\/proc\/self\/status" .*mode 0444.*could not be made 0600 \(EPERM\)/);
   });
 });
 

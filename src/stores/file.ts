@@ -17,6 +17,7 @@ import {
   type Dialect,
   type FileFormat,
 } from './file-format.js';
+import { tightenFileModes } from './file-mode.js';
 import { JOURNAL_HEADER, decodeJournal, encodeEntry, type JournalEntry } from './file-journal.js';
 import { FileStoreLock, MIN_STALE_MS, acquireFileLock, type HeldFileLock } from './file-lock.js';
 import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from './matching.js';
@@ -501,6 +502,8 @@ export class FileStore implements TokenStore {
         `${STORE_NAME}: the directory of the token file does not exist: ${JSON.stringify(directory)}`,
       );
     }
+    // Files an official SDK (0644) or a copy left readable by others: private from now on.
+    await tightenFileModes([this.filename, this.#journalPath, `${this.filename}.meta`], STORE_NAME);
     this.#ready = true;
   }
 
