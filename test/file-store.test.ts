@@ -134,6 +134,34 @@ describe('FileStore and the official TypeScript SDK (@zohocrm/typescript-sdk-8.0
   });
 });
 
+describe('FileStore: the official store sees every acknowledged save at once, by default', () => {
+  it('right after each save or delete resolves, the official FileStore reads it', async () => {
+    const filename = fresh();
+    const official = new OfficialFileStore(filename);
+    const ours = new FileStore({ filename });
+    const saved: OAuthToken[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const t = token(i, { userSignature: `u${i}@example.com` });
+      await ours.saveToken(t);
+      saved.push(t);
+      const found = (await official.findTokenById(t.id!)) as OfficialToken | null;
+      assert.equal(found?.getAccessToken(), `access-${i}`, `save ${i}`);
+      assert.equal((await official.getTokens())?.length, i);
+    }
+    await ours.saveToken(new OAuthToken({ id: saved[0]!.id, accessToken: 'access-1b' }));
+    assert.equal(((await official.findTokenById(saved[0]!.id!)) as OfficialToken | null)?.getAccessToken(), 'access-1b');
+    const byUser = new OAuthBuilder().userSignature(new OfficialUser('u2@example.com')).build();
+    assert.equal(((await official.findToken(byUser)) as OfficialToken | null)?.getRefreshToken(), `refresh-2-${m}`);
+    await ours.deleteToken(saved[2]!.id!);
+    assert.equal((await official.getTokens())?.length, 4);
+    // Saves issued together are acknowledged together, and the official store sees them all.
+    const batch = Array.from({ length: 10 }, (_, i) => token(10 + i));
+    await Promise.all(batch.map((t) => ours.saveToken(t)));
+    assert.equal((await official.getTokens())?.length, 14);
+    await ours.close();
+  });
+});
+
 describe('FileStore file forms', () => {
   it('reads a Python SDK file (CRLF, quoted values) and rewrites it in its own form', async () => {
     const filename = fresh();

@@ -58,12 +58,13 @@ export interface FileStoreOptions {
    */
   fsync?: boolean;
   /**
-   * A save is acknowledged once appended to the journal beside the file (`<file>.journal`); the
-   * journal is folded into the token file itself this long after the first write that follows
-   * the last fold, in ms, so that an official SDK reading the file sees it. `0` folds before
-   * every save resolves: slower saves, but the official file is always current. Pending writes
-   * are also folded by `close()`, by `compact()`, and at once when the journal reaches 1 MiB.
-   * @default 1000
+   * `0` (the default) folds every write into the token file before it resolves: an official SDK
+   * reading the file sees each acknowledged save at once, which is what the file is for. A delay
+   * acknowledges a save once appended to the journal beside the file (`<file>.journal`), and
+   * folds the journal into the token file this long after the first write that follows the last
+   * fold, in ms: much cheaper saves, but an official SDK sees them only after the fold. Pending
+   * writes are also folded by `close()`, by `compact()`, and at once when the journal reaches 1 MiB.
+   * @default 0
    */
   compactDelayMs?: number;
   /**
@@ -222,7 +223,7 @@ export class FileStore implements TokenStore {
     }
     this.#fsync = checkBoolean(options.fsync ?? true, 'fsync');
     this.#watch = checkBoolean(options.watch ?? true, 'watch');
-    this.#compactDelayMs = checkMs(options.compactDelayMs ?? 1000, 'compactDelayMs', 0);
+    this.#compactDelayMs = checkMs(options.compactDelayMs ?? 0, 'compactDelayMs', 0);
     this.#lockStaleMs = checkMs(options.lockStaleMs ?? 10_000, 'lockStaleMs', MIN_STALE_MS);
     this.#lockWaitMs = checkMs(options.lockWaitMs ?? 15_000, 'lockWaitMs', 0);
     this.lock = new FileStoreLock(
