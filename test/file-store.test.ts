@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import {
@@ -134,6 +134,34 @@ describe('FileStore and the official TypeScript SDK (@zohocrm/typescript-sdk-8.0
   });
 });
 
+describe('FileStore: the official store sees every acknowledged save at once, by default', () => {
+  it('right after each save or delete resolves, the official FileStore reads it', async () => {
+    const filename = fresh();
+    const official = new OfficialFileStore(filename);
+    const ours = new FileStore({ filename });
+    const saved: OAuthToken[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const t = token(i, { userSignature: `u${i}@example.com` });
+      await ours.saveToken(t);
+      saved.push(t);
+      const found = (await official.findTokenById(t.id!)) as OfficialToken | null;
+      assert.equal(found?.getAccessToken(), `access-${i}`, `save ${i}`);
+      assert.equal((await official.getTokens())?.length, i);
+    }
+    await ours.saveToken(new OAuthToken({ id: saved[0]!.id, accessToken: 'access-1b' }));
+    assert.equal(((await official.findTokenById(saved[0]!.id!)) as OfficialToken | null)?.getAccessToken(), 'access-1b');
+    const byUser = new OAuthBuilder().userSignature(new OfficialUser('u2@example.com')).build();
+    assert.equal(((await official.findToken(byUser)) as OfficialToken | null)?.getRefreshToken(), `refresh-2-${m}`);
+    await ours.deleteToken(saved[2]!.id!);
+    assert.equal((await official.getTokens())?.length, 4);
+    // Saves issued together are acknowledged together, and the official store sees them all.
+    const batch = Array.from({ length: 10 }, (_, i) => token(10 + i));
+    await Promise.all(batch.map((t) => ours.saveToken(t)));
+    assert.equal((await official.getTokens())?.length, 14);
+    await ours.close();
+  });
+});
+
 describe('FileStore file forms', () => {
   it('reads a Python SDK file (CRLF, quoted values) and rewrites it in its own form', async () => {
     const filename = fresh();
@@ -169,6 +197,31 @@ describe('FileStore file forms', () => {
       assert.equal(after.id, '7');
     } finally {
       await store.close();
+    }
+  });
+
+  it('rows it did not change stay byte-identical in a file holding a quote, and the official store still reads them', async () => {
+    for (const eol of ['\n', '\r\n']) {
+      const filename = fresh();
+      // As the official TypeScript store writes a quoted local-part e-mail: it never quotes.
+      const quotedUser = '1,"john doe"@example.com,cid,csec,r-1,acc-1,,1767225600000,,https://www.zohoapis.eu';
+      const other = '2,b@example.com,cid,csec,r-2,acc-2,,1767225600001,,https://www.zohoapis.eu';
+      const third = '3,c@example.com,cid,csec,r-3,acc-3,,1767225600002,,https://www.zohoapis.eu';
+      writeFileSync(filename, [TS_HEADER, quotedUser, other, third].join(eol));
+      const store = new FileStore({ filename });
+      assert.equal((await store.findTokenById('1'))?.userSignature?.name, '"john doe"@example.com');
+      await store.saveToken(new OAuthToken({ id: '2', accessToken: 'acc-2b' }));
+      await store.deleteToken('3');
+      await store.close();
+      assert.equal(
+        readFileSync(filename, 'utf8'),
+        [TS_HEADER, quotedUser, '2,b@example.com,cid,csec,r-2,acc-2b,,1767225600001,,https://www.zohoapis.eu'].join(eol),
+      );
+      if (eol === '\n') {
+        const official = (await new OfficialFileStore(filename).findTokenById('1')) as OfficialToken;
+        assert.equal(official.getUserSignature()?.getName(), '"john doe"@example.com');
+        assert.equal(official.getAccessToken(), 'acc-1');
+      }
     }
   });
 
@@ -379,24 +432,56 @@ describe('FileStore journal', () => {
     await other.close();
   });
 
-  it('a journal line cut short by a crash is skipped, and closed off by the next write', async () => {
+  it('a journal line cut short by a crash (the last one, no line end) is skipped, and cut off by the next write', async () => {
     const filename = fresh();
     const store = new FileStore({ filename, compactDelayMs: 60_000 });
     const first = token(1);
     await store.saveToken(first);
-    writeFileSync(`${filename}.journal`, `${journalOf(filename)}0123456789abcdef {"l":9,"s":[["9","cut`);
+    const complete = journalOf(filename);
+    writeFileSync(`${filename}.journal`, `${complete}0123456789abcdef {"l":9,"s":[["9","cut`);
     const reader = new FileStore({ filename, watch: false, compactDelayMs: 60_000 });
     assert.deepEqual((await reader.getTokens()).map((t) => t.id), [first.id]);
     const second = token(2);
     await reader.saveToken(second);
     assert.equal(second.id, '2');
-    assert.match(journalOf(filename), /"cut\n[0-9a-f]{16} /);
+    // The torn bytes are gone: no damaged line is ever left in the middle of the journal.
+    assert.ok(journalOf(filename).startsWith(complete));
+    assert.doesNotMatch(journalOf(filename), /cut/);
+    assert.equal(journalOf(filename).split('\n').length, complete.split('\n').length + 1);
     const fresh2 = new FileStore({ filename, watch: false });
     assert.deepEqual((await fresh2.getTokens()).map((t) => t.id), [first.id, second.id]);
     await fresh2.compact();
     assert.deepEqual(rowIds(filename), [first.id, second.id]);
     assert.equal(journalOf(filename), HEADER);
     await Promise.all([store.close(), reader.close(), fresh2.close()]);
+  });
+
+  it('a damaged line followed by others is CORRUPT_RECORD: nothing is skipped, folded or written', async () => {
+    const filename = fresh();
+    const store = new FileStore({ filename, compactDelayMs: 60_000 });
+    await store.saveToken(token(1));
+    await store.compact();
+    const official = readFileSync(filename, 'utf8');
+    for (let i = 2; i <= 4; i++) await store.saveToken(token(i));
+    const [header, ...entries] = journalOf(filename).split('\n');
+    // As if the process died here: close() would fold the journal.
+    await store.close();
+    writeFileSync(filename, official);
+    assert.equal(entries.length, 4, 'three lines and the final line end');
+    // One byte of the middle line flipped (bit rot, a stray write): its checksum no longer matches.
+    entries[1] = entries[1]!.replace('access-3', 'access-X');
+    const damaged = [header, ...entries].join('\n');
+    writeFileSync(`${filename}.journal`, damaged);
+    for (const options of [{}, { watch: false }, { compactDelayMs: 0 }]) {
+      const reader = new FileStore({ filename, ...options });
+      await assert.rejects(reader.getTokens(), { code: ErrorCode.CORRUPT_RECORD, message: /\.journal.*byte \d+/ });
+      await assert.rejects(reader.findTokenById('2'), { code: ErrorCode.CORRUPT_RECORD });
+      await assert.rejects(reader.saveToken(token(5)), { code: ErrorCode.CORRUPT_RECORD });
+      await assert.rejects(reader.compact(), { code: ErrorCode.CORRUPT_RECORD });
+      await reader.close();
+    }
+    assert.equal(readFileSync(filename, 'utf8'), official, 'the token file was not folded over');
+    assert.equal(journalOf(filename), damaged, 'the journal was not touched');
   });
 
   it('a fold cut short between the new token file and the new journal changes nothing', async () => {
@@ -552,6 +637,59 @@ describe('FileStore across processes', () => {
     const found = await store.findToken(new OAuthToken({ userSignature: 'shared@example.com' }));
     assert.equal(found?.accessToken, 'other-access-0');
     await store.close();
+  });
+});
+
+describe('FileStore file modes', () => {
+  it('lock directories are 0700 even under umask 000', async () => {
+    const filename = fresh();
+    const store = new FileStore({ filename });
+    const previous = process.umask(0);
+    try {
+      const lock = await store.lock.acquire('refresh:modes', { leaseMs: 5000, waitMs: 1000 });
+      assert.ok(lock);
+      const named = readdirSync(dir).filter((name) => name.startsWith(filename.split('/').pop()!) && name.endsWith('.lock'));
+      assert.equal(named.length, 1);
+      assert.equal(statSync(`${dir}/${named[0]}`).mode & 0o777, 0o700);
+      // The write lock, held by a process started under the same umask.
+      const holder = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename]);
+      await waitForLine(holder, 'held');
+      assert.equal(statSync(`${filename}.lock`).mode & 0o777, 0o700);
+      await killed(holder);
+      await lock.release();
+    } finally {
+      process.umask(previous);
+    }
+    await store.close();
+  });
+
+  it('existing token file, journal and sidecar readable by others are made 0600 when the store opens them', async () => {
+    const filename = fresh();
+    const writer = new FileStore({ filename, compactDelayMs: 60_000 });
+    await writer.saveToken(token(1));
+    await writer.compact();
+    await writer.saveToken(token(2));
+    await writer.deleteToken('2');
+    await writer.compact();
+    await writer.saveToken(token(3));
+    const files = [filename, `${filename}.journal`, `${filename}.meta`];
+    for (const file of files) chmodSync(file, 0o644);
+    const reader = new FileStore({ filename });
+    assert.equal((await reader.getTokens()).length, 2);
+    for (const file of files) assert.equal(statSync(file).mode & 0o777, 0o600, file);
+    await Promise.all([reader.close(), writer.close()]);
+  });
+
+  it('a file that cannot be made private gets a process warning naming the path, without its content', async () => {
+    if (process.platform !== 'linux') return;
+    const { tightenFileModes, FILE_MODE_WARNING } = await import('../src/stores/file-mode.js');
+    const warned = new Promise<Error & { code?: string }>((resolve) => process.once('warning', resolve));
+    // chmod of a /proc file fails for every user, root included.
+    await tightenFileModes(['/proc/self/status'], 'FileStore');
+    const warning = await warned;
+    assert.equal(warning.code, FILE_MODE_WARNING);
+    assert.equal(warning.code, 'ZOHO_TOKEN_STORE_FILE_MODE');
+    assert.match(warning.message, /FileStore: "\/proc\/self\/status" .*mode 0444.*could not be made 0600 \(EPERM\)/);
   });
 });
 

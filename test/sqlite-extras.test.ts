@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, OAuthToken, SqliteStore, ZohoTokenError } from 'zoho-token-store';
@@ -30,6 +30,22 @@ describe('SqliteStore specifics', () => {
     const db = new Database(filename);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     db.close();
+  });
+
+  it('an existing database and its -wal/-shm readable by others are made 0600 when opened', async () => {
+    const filename = fresh();
+    const other = new Database(filename);
+    other.pragma('journal_mode = WAL');
+    other.exec('CREATE TABLE t (x)');
+    other.exec('INSERT INTO t VALUES (1)');
+    const files = [filename, `${filename}-wal`, `${filename}-shm`];
+    for (const file of files) chmodSync(file, 0o644);
+    const store = new SqliteStore({ filename });
+    for (const file of files) assert.equal(statSync(file).mode & 0o777, 0o600, file);
+    await store.saveToken(token(1));
+    assert.equal((await store.getTokens()).length, 1);
+    await store.close();
+    other.close();
   });
 
   it('4 processes saving 50 tokens each at once get 200 distinct ids, and one shared user stays one row', async () => {

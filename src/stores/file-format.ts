@@ -121,7 +121,7 @@ export function parseTokenFile(text: string, where: string): ParsedFile {
   if (body.trim() === '') return { dialect: null, rows: [] };
   const newline = body.indexOf('\n');
   const eol = newline > 0 && body[newline - 1] === '\r' ? '\r\n' : '\n';
-  const records = body.includes('"') ? parseQuoted(body, where) : parsePlain(body);
+  const records = body.includes('"') ? parseQuoted(body, eol, where) : parsePlain(body);
   const [first, ...rest] = records;
   if (!first || !isHeader(first.fields)) throw corrupt(where, first?.line ?? 1, 'is not a token file header');
   const width = first.fields.length;
@@ -164,8 +164,12 @@ function parsePlain(body: string): RawRecord[] {
   return records;
 }
 
-function parseQuoted(body: string, where: string): RawRecord[] {
-  let parsed: { record: string[]; info: { lines: number } }[];
+/**
+ * Real CSV. Each row keeps its exact text, cut from the input by the parser's byte offsets, so
+ * that a row nobody changed is written back as it was (quotes and all), not re-quoted.
+ */
+function parseQuoted(body: string, eol: string, where: string): RawRecord[] {
+  let parsed: { record: string[]; info: { lines: number; bytes: number } }[];
   try {
     parsed = parse(body, {
       relax_column_count: true,
@@ -173,15 +177,26 @@ function parseQuoted(body: string, where: string): RawRecord[] {
       relax_quotes: true,
       skip_empty_lines: true,
       info: true,
-    }) as unknown as { record: string[]; info: { lines: number } }[];
+    }) as unknown as { record: string[]; info: { lines: number; bytes: number } }[];
   } catch (error) {
     // The parser's message may quote file content: keep only its code and line.
     const { code, lines } = error as { code?: unknown; lines?: unknown };
     throw corrupt(where, typeof lines === 'number' ? lines : 0, `is not valid CSV (${typeof code === 'string' ? code : 'parse error'})`);
   }
-  return parsed
-    .filter(({ record }) => !(record.length === 1 && record[0]!.trim() === ''))
-    .map(({ record, info }) => ({ fields: record, line: info.lines }));
+  // The parser counts UTF-8 bytes; a record's span runs from the end of the previous record to
+  // its own end, so it starts with any empty lines skipped before it and ends with its line end.
+  const bytes = Buffer.from(body);
+  let start = 0;
+  const records: RawRecord[] = [];
+  for (const { record, info } of parsed) {
+    let text = bytes.toString('utf8', start, info.bytes).replace(/^[\r\n]+/, '');
+    start = info.bytes;
+    if (record.length === 1 && record[0]!.trim() === '') continue;
+    if (text.endsWith(eol)) text = text.slice(0, -eol.length);
+    // A first field that itself starts with a line break would be cut above: re-encode that row.
+    records.push({ fields: record, line: info.lines, ...(/^[\r\n]/.test(record[0]!) ? {} : { text }) });
+  }
+  return records;
 }
 
 function isHeader(fields: readonly string[]): boolean {

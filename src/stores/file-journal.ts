@@ -6,8 +6,11 @@
  *
  * Layout: the header line, then one line per batch: `<checksum> <json>\n`, the checksum being the
  * first 16 hex digits of the SHA-256 of the JSON. A line is complete once its `\n` is written; a
- * process killed mid-append leaves an incomplete line, which no one acknowledged, and which the
- * next writer closes with a `\n` (so the file only grows) and every reader skips (bad checksum).
+ * process killed mid-append leaves an incomplete last line, which no one acknowledged, which every
+ * reader leaves aside and which the next writer cuts off before appending. So only the end of the
+ * journal can ever be torn: a complete line that does not check out is damage (bit rot, a stray
+ * write), and skipping it would silently drop an acknowledged write, which the next fold would make
+ * permanent. It is CORRUPT_RECORD instead, and nothing is applied or folded.
  *
  * An entry sets whole rows by id, deletes ids, or clears everything, so applying an entry twice
  * gives what applying it once gives: a crash between writing the compacted file and replacing the
@@ -58,8 +61,9 @@ export interface DecodedJournal {
 
 /**
  * Decodes the complete lines of `bytes`, which starts at offset `start` of the journal (0: the
- * header comes first). An incomplete last line is left for the next read. `where` names the
- * journal in errors, which never quote its content.
+ * header comes first). An incomplete last line is left for the next read. Throws CORRUPT_RECORD
+ * for a complete line that is not a valid entry. `where` names the journal in errors, which never
+ * quote its content.
  */
 export function decodeJournal(bytes: Buffer, start: number, where: string): DecodedJournal {
   let position = 0;
@@ -75,19 +79,24 @@ export function decodeJournal(bytes: Buffer, start: number, where: string): Deco
   for (;;) {
     const lineEnd = bytes.indexOf(NEWLINE, position);
     if (lineEnd === -1) break;
-    const entry = decodeLine(bytes.toString('utf8', position, lineEnd), where, start + position);
-    if (entry !== null) entries.push(entry);
+    entries.push(decodeLine(bytes.toString('utf8', position, lineEnd), where, start + position));
     position = lineEnd + 1;
   }
   return { entries, end: start + position };
 }
 
-/** null for the remains of an append cut short by a crash; throws for a well-formed but invalid entry. */
-function decodeLine(line: string, where: string, offset: number): JournalEntry | null {
+/** Throws CORRUPT_RECORD for a damaged line (bad checksum) or a well-formed but invalid entry. */
+function decodeLine(line: string, where: string, offset: number): JournalEntry {
   const space = line.indexOf(' ');
-  if (space !== 16) return null;
   const json = line.slice(space + 1);
-  if (checksum(json) !== line.slice(0, space)) return null;
+  if (space !== 16 || checksum(json) !== line.slice(0, space)) {
+    throw new ZohoTokenError(
+      ErrorCode.CORRUPT_RECORD,
+      `${where}: the line at byte ${offset} is damaged (its checksum does not match); nothing was read from the ` +
+        'journal or folded into the token file. Keep a copy of both files, then remove that line by hand to keep the ' +
+        'other writes, or move the journal aside to go back to the token file as it is',
+    );
+  }
   const invalid = (): ZohoTokenError =>
     new ZohoTokenError(ErrorCode.CORRUPT_RECORD, `${where}: the entry at byte ${offset} is not a valid journal entry`);
   let value: EncodedEntry;

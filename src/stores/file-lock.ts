@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lock as lockDirectory } from 'proper-lockfile';
 import type { ZohoTokenError } from '../errors.js';
+import { PRIVATE_DIRECTORY_MODE } from './file-mode.js';
 import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
 
 /** proper-lockfile's floor for the stale time. */
@@ -171,7 +172,8 @@ function ownerAwareFs(owner: Owner, me: Identity, cache: object) {
     /** Inode and birth time of the directory our `mkdir` made. */
     madeDirectory: (): MadeDirectory | null => made,
     mkdir(path: string, callback: Callback) {
-      fs.mkdir(path, (error) => {
+      // Explicit mode: the default, 0777 less the umask, is world-writable under umask 000.
+      fs.mkdir(path, { mode: PRIVATE_DIRECTORY_MODE }, (error) => {
         if (error) return callback(error);
         mine = true;
         // Before the callback: proper-lockfile then records the directory's mtime, which adding

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, watch, type FSWatcher } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
@@ -17,6 +18,7 @@ import {
   type Dialect,
   type FileFormat,
 } from './file-format.js';
+import { tightenFileModes } from './file-mode.js';
 import { JOURNAL_HEADER, decodeJournal, encodeEntry, type JournalEntry } from './file-journal.js';
 import { FileStoreLock, MIN_STALE_MS, acquireFileLock, type HeldFileLock } from './file-lock.js';
 import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from './matching.js';
@@ -34,6 +36,8 @@ const LINGER_MS = 2;
 const MAX_HOLD_MS = 50;
 /** A failed fold (disk full…) is tried again after at least this long. */
 const FOLD_RETRY_MS = 1000;
+/** Reads overlapping a fold are retried this often (with jittered back-off) before STORE_ERROR. */
+const READ_ATTEMPTS = 40;
 
 export interface FileStoreOptions {
   /**
@@ -57,12 +61,13 @@ export interface FileStoreOptions {
    */
   fsync?: boolean;
   /**
-   * A save is acknowledged once appended to the journal beside the file (`<file>.journal`); the
-   * journal is folded into the token file itself this long after the first write that follows
-   * the last fold, in ms, so that an official SDK reading the file sees it. `0` folds before
-   * every save resolves: slower saves, but the official file is always current. Pending writes
-   * are also folded by `close()`, by `compact()`, and at once when the journal reaches 1 MiB.
-   * @default 1000
+   * `0` (the default) folds every write into the token file before it resolves: an official SDK
+   * reading the file sees each acknowledged save at once, which is what the file is for. A delay
+   * acknowledges a save once appended to the journal beside the file (`<file>.journal`), and
+   * folds the journal into the token file this long after the first write that follows the last
+   * fold, in ms: much cheaper saves, but an official SDK sees them only after the fold. Pending
+   * writes are also folded by `close()`, by `compact()`, and at once when the journal reaches 1 MiB.
+   * @default 0
    */
   compactDelayMs?: number;
   /**
@@ -221,7 +226,7 @@ export class FileStore implements TokenStore {
     }
     this.#fsync = checkBoolean(options.fsync ?? true, 'fsync');
     this.#watch = checkBoolean(options.watch ?? true, 'watch');
-    this.#compactDelayMs = checkMs(options.compactDelayMs ?? 1000, 'compactDelayMs', 0);
+    this.#compactDelayMs = checkMs(options.compactDelayMs ?? 0, 'compactDelayMs', 0);
     this.#lockStaleMs = checkMs(options.lockStaleMs ?? 10_000, 'lockStaleMs', MIN_STALE_MS);
     this.#lockWaitMs = checkMs(options.lockWaitMs ?? 15_000, 'lockWaitMs', 0);
     this.lock = new FileStoreLock(
@@ -431,7 +436,12 @@ export class FileStore implements TokenStore {
         }
         journal = await openJournal(this.#journalPath);
         if (!sameKey(base?.key ?? null, await statKey(this.filename))) {
-          if (attempt < 10) continue;
+          // Writers fold on every save (compactDelayMs 0): a reader racing them backs off with
+          // jitter so it lands between two folds instead of failing after a few quick tries.
+          if (attempt < READ_ATTEMPTS) {
+            if (attempt >= 3) await sleep(1 + Math.floor(Math.random() * Math.min(50, 2 ** attempt)));
+            continue;
+          }
           throw new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: the token file kept changing while it was read`);
         }
         const snapshot: Snapshot = { table, base, journal: null, journalEnd: 0, journalEntries: 0, epoch };
@@ -501,6 +511,8 @@ export class FileStore implements TokenStore {
         `${STORE_NAME}: the directory of the token file does not exist: ${JSON.stringify(directory)}`,
       );
     }
+    // Files an official SDK (0644) or a copy left readable by others: private from now on.
+    await tightenFileModes([this.filename, this.#journalPath, `${this.filename}.meta`], STORE_NAME);
     this.#ready = true;
   }
 
@@ -628,15 +640,15 @@ export class FileStore implements TokenStore {
       start = JOURNAL_HEADER.length;
       key = journal.key;
     } else {
-      const size = Number(journal.key.size);
-      // What follows the last complete line is an append cut short by a crash: close it off.
-      const bytes = size > snapshot.journalEnd ? Buffer.concat([Buffer.from('\n'), line]) : line;
+      start = snapshot.journalEnd;
       this.#assertLockKept(lock);
-      await writeAll(journal.handle, bytes, size);
+      // What follows the last complete line is an append cut short by a crash, never acknowledged:
+      // cut it off, so that a damaged line can only ever be the last one (see file-journal.ts).
+      if (Number(journal.key.size) > start) await journal.handle.truncate(start);
+      await writeAll(journal.handle, line, start);
       // The flush does not change what stat reports: both at once.
       const [stats] = await Promise.all([journal.handle.stat({ bigint: true }), this.#fsync ? journal.handle.datasync() : null]);
       key = keyOf(stats);
-      start = size + bytes.length - line.length;
     }
     const { handle } = journal;
     await this.#exclusive(() => {

@@ -8,6 +8,7 @@ import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
 import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
 import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from './matching.js';
 import { COLUMNS, EXTRA_COLUMNS, checkTableName, recordToRow, rowToRecord } from './sql/columns.js';
+import { tightenFileModesSync } from './file-mode.js';
 import { SqliteLock } from './sqlite-lock.js';
 import type { TokenStore } from './token-store.js';
 
@@ -274,6 +275,8 @@ function openDatabase(filename: string, mustExist: boolean): BetterSqlite3.Datab
       closeSync(openSync(filename, 'wx', 0o600));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // An existing file (and the WAL files SQLite gives its mode) may be readable by others.
+      tightenFileModesSync([filename, `${filename}-wal`, `${filename}-shm`], STORE_NAME);
     }
   }
   return new Database(filename);
