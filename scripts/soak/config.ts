@@ -66,8 +66,8 @@ export const FULL: SoakConfig = {
   workers: 8,
   users: 200,
   hours: 24,
-  stepMinutes: 2,
-  callsPerStep: 5,
+  stepMinutes: 3,
+  callsPerStep: 4,
   maxSkewMinutes: 15,
   faultRate: 0.04,
   outageRatePerHour: 0.15,
@@ -95,7 +95,7 @@ export const SHORT: SoakConfig = {
   forceEveryFault: true,
 };
 
-/** `--short`, `--seed N`, `--hours N`, `--workers N`, `--users N`, `--stores a,b`. */
+/** `--short`, `--seed N`, `--hours N`, `--workers N`, `--users N`, `--skew MINUTES`, `--stores a,b`. */
 export function parseArgs(argv: readonly string[]): SoakConfig {
   let config: SoakConfig = argv.includes('--short') ? SHORT : FULL;
   for (let i = 0; i < argv.length; i++) {
@@ -124,6 +124,13 @@ export function parseArgs(argv: readonly string[]): SoakConfig {
         config = { ...config, users: number() };
         i++;
         break;
+      case '--skew': {
+        const minutes = Number(value);
+        if (!Number.isFinite(minutes) || minutes < 0) throw new Error('--skew needs a number of minutes >= 0');
+        config = { ...config, maxSkewMinutes: minutes };
+        i++;
+        break;
+      }
       case '--stores': {
         const kinds = (value ?? '').split(',');
         const bad = kinds.filter((k) => !(STORE_KINDS as readonly string[]).includes(k));
@@ -133,7 +140,7 @@ export function parseArgs(argv: readonly string[]): SoakConfig {
         break;
       }
       default:
-        throw new Error(`unknown argument ${argv[i]} (known: --short, --seed, --hours, --workers, --users, --stores)`);
+        throw new Error(`unknown argument ${argv[i]} (known: --short, --seed, --hours, --workers, --users, --skew, --stores)`);
     }
   }
   return config;

@@ -214,23 +214,23 @@ export class Ledger {
   }
 
   /**
-   * Final figures at emulator time `end`. An early refresh is a minted token that was handed out
-   * while the token handed out before it still had more than margin + max skew + one step to live
-   * and was not rejected: a duplicate refresh, not one the skew or the step length explains.
+   * Final figures at emulator time `end`. A user's chain is its login token and every refreshed
+   * token that was handed out (the others were lost to a fault). An expiry is a chain token whose
+   * refresh point passed, that an API 401 rejected, or that was replaced within what the skew
+   * explains. An early refresh replaced a chain token that still had more than margin + the
+   * widest skew between two hosts + one step to live and was not rejected: a duplicate refresh.
    */
   finish(end: number, harnessFaulted: number): void {
-    const slack = AUTH_SETTINGS.refreshMarginMs + this.#maxSkewMs + this.#stepMs;
+    const slack = AUTH_SETTINGS.refreshMarginMs + 2 * this.#maxSkewMs + this.#stepMs;
     let expiries = 0;
     for (const list of this.#byUser.values()) {
-      let previous: Minted | undefined;
-      for (const minted of list) {
-        if (minted.grant === 'refresh_token' && !minted.handedOut) this.figures.wastedMints++;
-        if (!minted.handedOut) continue;
-        if (minted.grant === 'refresh_token' && previous !== undefined && !previous.rejected && previous.expiresAt - minted.issuedAt > slack) {
-          this.figures.earlyRefreshes++;
-        }
-        if (minted.rejected || minted.expiresAt - AUTH_SETTINGS.refreshMarginMs <= end) expiries++;
-        previous = minted;
+      const chain = list.filter((m) => m.grant === 'authorization_code' || m.handedOut);
+      this.figures.wastedMints += list.length - chain.length;
+      for (const [i, token] of chain.entries()) {
+        const next = chain[i + 1];
+        const early = next !== undefined && !token.rejected && token.expiresAt - next.issuedAt > slack;
+        if (early) this.figures.earlyRefreshes++;
+        else if (token.rejected || token.expiresAt - AUTH_SETTINGS.refreshMarginMs <= end || next !== undefined) expiries++;
       }
     }
     this.figures.expiries = expiries;
@@ -241,5 +241,15 @@ export class Ledger {
   get refreshRatio(): number {
     const needed = this.figures.expiries + this.figures.faultedAttempts;
     return needed === 0 ? 0 : this.figures.refreshRequests / needed;
+  }
+
+  /**
+   * Refresh requests ≤ expiries + faulted attempts + mints lost to a fault (a refresh that timed out
+   * at the client, or whose save a cut connection or a SIGKILL stopped, had to be made again). A
+   * duplicate refresh that was handed out is an early refresh; one that was not is among the lost.
+   */
+  get refreshesWithinBudget(): boolean {
+    const f = this.figures;
+    return f.refreshRequests <= f.expiries + f.faultedAttempts + f.wastedMints;
   }
 }

@@ -30,7 +30,7 @@ interface World {
 
 export interface SoakResult {
   readonly config: SoakConfig;
-  readonly stores: readonly { kind: StoreKind; figures: StoreFigures; refreshRatio: number }[];
+  readonly stores: readonly { kind: StoreKind; figures: StoreFigures; refreshRatio: number; refreshesWithinBudget: boolean }[];
   readonly steps: number;
   readonly simulatedHours: number;
   readonly workerRestarts: number;
@@ -103,7 +103,7 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
     );
     return {
       config,
-      stores: worlds.map((w) => ({ kind: w.kind, figures: w.ledger.figures, refreshRatio: w.ledger.refreshRatio })),
+      stores: worlds.map((w) => ({ kind: w.kind, figures: w.ledger.figures, refreshRatio: w.ledger.refreshRatio, refreshesWithinBudget: w.ledger.refreshesWithinBudget })),
       steps,
       simulatedHours: config.hours,
       workerRestarts: restarts,

@@ -23,6 +23,8 @@ const ATTEMPTS = 3;
 let emulatorNow = 0;
 /** Store index armed for a self-SIGKILL mid-refresh (sticky until it fires). */
 let dieOnRefresh: number | null = null;
+/** Set once the kill is under way: the step must not report "done" before the process is gone. */
+let dying: Promise<never> | undefined;
 
 const send = (message: FromWorker): void => void process.send!(message);
 
@@ -42,7 +44,9 @@ function tokenFetch(storeIndex: number): typeof fetch {
     if (dieOnRefresh === storeIndex && refreshToken) {
       dieOnRefresh = null;
       // Let the request reach Zoho first: the worst case, a token minted that nobody saves.
-      setTimeout(() => process.send!({ type: 'dying', store: storeIndex, refreshDigest: digest(refreshToken) } satisfies FromWorker, () => process.kill(process.pid, 'SIGKILL')), 20);
+      dying = new Promise<never>(() => {
+        setTimeout(() => process.send!({ type: 'dying', store: storeIndex, refreshDigest: digest(refreshToken) } satisfies FromWorker, () => process.kill(process.pid, 'SIGKILL')), 20);
+      });
     }
     return answer;
   };
@@ -103,6 +107,7 @@ async function step(message: StepMessage, served: readonly Served[], random: Ran
     }
   }
   await Promise.all(calls);
+  if (dying !== undefined) await dying;
   send({ type: 'done', step: message.step, handouts, touched: touched.map((t) => [...t]), errors, calls: calls.length });
 }
 

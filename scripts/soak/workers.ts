@@ -59,7 +59,8 @@ export class WorkerSlot {
       }
       child.on('message', onMessage);
       child.once('exit', onExit);
-      child.send(message);
+      if (!child.connected) finish({ type: 'killed' });
+      else child.send(message);
     });
     if (outcome.type !== 'done') {
       child.kill('SIGKILL');
@@ -90,6 +91,8 @@ export class WorkerSlot {
     child.on('message', (m: FromWorker) => {
       if (m.type === 'dying') this.#onDying(m);
     });
+    // A send racing the child's death: the exit handler reports it.
+    child.on('error', () => undefined);
     this.#child = child;
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
