@@ -128,7 +128,14 @@ async function createWorld(kind: StoreKind, dir: string, tag: string, users: rea
   };
   const ledger = new Ledger(users, client.clientSecret, config.maxSkewMinutes * MINUTE, stepMs);
   const store = await createSoakStore(kind, dir, tag);
-  const emu = await startZohoEmulator({ clients: [client], now: START, accessTokenLifetimeSec: 3600, observer: ledger.observer });
+  const emu = await startZohoEmulator({
+    clients: [client],
+    now: START,
+    accessTokenLifetimeSec: 3600,
+    // Every user logs in within the first hour: far more grant codes than Zoho's 10 per 10 minutes.
+    limits: { grantCodesPerWindow: users.length + 1 },
+    observer: ledger.observer,
+  });
   return { kind, store, emu, client, ledger };
 }
 
