@@ -68,7 +68,7 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
         ),
       )),
     );
-    progress(`${slots.length} workers up, clock skews ${skews.map((s) => `${s / MINUTE}m`).join(' ')}`);
+    progress(`${slots.length} workers up, clock skews ${skews.map((s) => `${(s / MINUTE).toFixed(1)}m`).join(' ')}`);
 
     const steps = Math.round((config.hours * HOUR) / stepMs);
     let restarts = 0;
