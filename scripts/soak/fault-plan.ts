@@ -42,7 +42,6 @@ export class FaultPlan {
   readonly #targets: readonly FaultTargets[];
   readonly #latency: FaultHandle[][];
   readonly #outages: ({ handle: FaultHandle; until: number } | undefined)[];
-  #killPending = false;
 
   constructor(config: SoakConfig, random: Random, targets: readonly FaultTargets[]) {
     this.#config = config;
@@ -80,16 +79,15 @@ export class FaultPlan {
       }
       if (config.forceEveryFault && step === FORCED_KILL_STEP + index) kills.push({ worker: index % config.workers, store: index });
     }
-    if (!config.forceEveryFault && !this.#killPending && this.#random.chance(config.killRate)) {
+    // An armed worker stays armed until it refreshes on that store; arming it again changes nothing.
+    if (!config.forceEveryFault && this.#random.chance(config.killRate)) {
       kills.push({ worker: this.#random.int(0, config.workers - 1), store: this.#random.int(0, this.#targets.length - 1) });
     }
-    this.#killPending ||= kills.length > 0;
     return kills;
   }
 
-  /** A worker died mid-refresh as ordered; the next kill may be armed. */
+  /** A worker died mid-refresh as ordered. */
   killed(store: number): void {
-    this.#killPending = false;
     this.#targets[store]!.ledger.figures.faults['lock-holder-killed']++;
   }
 
