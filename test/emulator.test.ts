@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { isZohoTokenError } from '../src/errors.js';
-import { startZohoEmulator, type ZohoEmulator, type ZohoEmulatorOptions } from 'zoho-token-store/emulator';
+import { startZohoEmulator, type RequestEvent, type TokenIssuedEvent, type ZohoEmulator, type ZohoEmulatorOptions } from 'zoho-token-store/emulator';
 
 const CLIENT = { clientId: '1000.EMULATORTESTCLIENT0000000000001', clientSecret: 'secret-1', redirectUris: ['http://localhost:3000/cb'] };
 const REDIRECT = CLIENT.redirectUris[0]!;
@@ -559,6 +559,49 @@ describe('faults', () => {
     assert.equal((await api(emu.url, '/crm/v8/org', access)).status, 200);
     assert.equal(emu.stats().faults.latency, 1);
     assert.deepEqual(emu.faults.list(), []);
+  });
+  test('an injected API 401 answers Zoho\'s JSON INVALID_TOKEN body', async (t) => {
+    const emu = await start(t);
+    const { access } = await selfClient(emu);
+    emu.faults.inject({ target: 'api', kind: 'status', status: 401, times: 1 });
+    assert.deepEqual(await api(emu.url, '/crm/v8/org', access), {
+      status: 401,
+      body: { code: 'INVALID_TOKEN', details: {}, message: 'invalid oauth token', status: 'error' },
+    });
+    assert.equal((await api(emu.url, '/crm/v8/org', access)).status, 200, 'the token itself is still live');
+    assert.equal(emu.stats().apiFaulted, 1);
+  });
+
+  test('the observer sees every minted token with its true expiry and how each request ended', async (t) => {
+    const issued: TokenIssuedEvent[] = [];
+    const requests: RequestEvent[] = [];
+    const emu = await start(t, { observer: { onTokenIssued: (e) => issued.push(e), onRequest: (e) => requests.push(e) } });
+    const { access, refresh: rt } = await selfClient(emu);
+    emu.clock.advance(MINUTE);
+    emu.faults.inject({ target: 'token', kind: 'status', status: 503, times: 1 });
+    emu.faults.inject({ target: 'api', kind: 'throttle', times: 1 });
+    await fetch(`${emu.url}/oauth/v2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt }) }).then((r) => r.text());
+    const second = String((await refresh(emu.url, rt))['access_token']);
+    await api(emu.url, '/crm/v8/org', access);
+    await api(emu.url, '/crm/v8/org', second);
+    const start0 = issued[0]!.issuedAt;
+    assert.deepEqual(
+      issued.map((e) => [e.grantType, e.accessToken, e.refreshToken, e.parentRefreshToken, e.user, e.clientId, e.dc, e.issuedAt - start0, e.expiresAt - e.issuedAt]),
+      [
+        ['authorization_code', access, rt, undefined, USER, CLIENT.clientId, 'us', 0, 3_600_000],
+        ['refresh_token', second, undefined, rt, USER, CLIENT.clientId, 'us', MINUTE, 3_600_000],
+      ],
+    );
+    assert.deepEqual(
+      requests.map((e) => [e.category, e.token === undefined ? undefined : e.token === rt ? 'rt' : e.token === access ? 'access' : e.token === second ? 'second' : 'code', e.fault, e.status, e.outcome]),
+      [
+        ['grant', 'code', undefined, undefined, 'issued'],
+        ['refresh', 'rt', 'status', 503, 'faulted'],
+        ['refresh', 'rt', undefined, undefined, 'issued'],
+        ['api', 'access', 'throttle', undefined, 'faulted'],
+        ['api', 'second', undefined, undefined, 'ok'],
+      ],
+    );
   });
 });
 

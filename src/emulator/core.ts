@@ -1,6 +1,7 @@
 import type { EmulatorClock } from './clock.js';
 import { CrmStore } from './crm-store.js';
 import type { FaultRegistry } from './faults.js';
+import type { EmulatorObserver } from './observer.js';
 import { invalid, type ResolvedOptions } from './options.js';
 import type { OAuthState } from './state.js';
 import type { StatsRecorder } from './stats.js';
@@ -12,6 +13,7 @@ export interface EmulatorCore {
   readonly state: OAuthState;
   readonly stats: StatsRecorder;
   readonly faults: FaultRegistry;
+  readonly observer: EmulatorObserver | undefined;
   /** The CRM org of a data center. */
   crm(dc: string): CrmStore;
   /** Base URL (`http://127.0.0.1:PORT`) of a data center's listener. */

@@ -1,6 +1,7 @@
 import type { CrmRecord, CrmStore, CrmUser } from './crm-store.js';
 import type { RequestContext } from './handler.js';
 import { sendEmpty, sendJson } from './http-io.js';
+import { notify } from './observer.js';
 import { scopesCover, type ScopeNeed } from './scopes.js';
 
 const MAX_RECORDS_PER_INSERT = 100;
@@ -9,7 +10,7 @@ function apiError(code: string, message: string, details: Record<string, unknown
   return { code, details, message, status: 'error' };
 }
 
-const INVALID_TOKEN = apiError('INVALID_TOKEN', 'invalid oauth token');
+export const INVALID_TOKEN = apiError('INVALID_TOKEN', 'invalid oauth token');
 const AUTHENTICATION_FAILURE = apiError('AUTHENTICATION_FAILURE', 'Authentication failed');
 const SCOPE_MISMATCH = apiError('OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL');
 
@@ -25,16 +26,18 @@ export async function handleApi(ctx: RequestContext): Promise<void> {
   const { core, dc } = ctx;
   core.stats.add('apiRequests');
   if (await ctx.faulted('api')) return;
+  const token = /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '')?.[1];
   const reply = (status: number, body?: unknown): void => {
+    const code = status >= 400 && typeof body === 'object' && body !== null && 'code' in body ? String(body.code) : String(status);
+    notify(core.observer, 'onRequest', { category: 'api', dc, ...(token === undefined ? {} : { token }), outcome: status < 400 ? 'ok' : code });
     core.stats.add(status < 400 ? 'apiSuccesses' : 'apiErrors');
     if (status >= 400 && typeof body === 'object' && body !== null && 'code' in body) core.stats.tally('byError', String(body.code));
     if (body === undefined) sendEmpty(ctx.res, status);
     else sendJson(ctx.res, status, body);
   };
 
-  const match = /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '');
-  if (match === null) return reply(401, AUTHENTICATION_FAILURE);
-  const access = core.state.checkAccess(match[1]!, dc);
+  if (token === undefined) return reply(401, AUTHENTICATION_FAILURE);
+  const access = core.state.checkAccess(token, dc);
   if (!access.ok) {
     // A token from another DC is always INVALID_TOKEN; dead ones follow the option.
     const dead = access.reason === 'dead' && core.options.deadTokenError === 'AUTHENTICATION_FAILURE';

@@ -84,6 +84,7 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     state,
     stats,
     faults,
+    observer: options.observer,
     crm: crmStores(resolved, clock),
     urlOf: (dc) => {
       const listener = listeners.get(dc);

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
-import { handleApi } from './crm-routes.js';
-import type { FaultTarget } from './faults.js';
+import { handleApi, INVALID_TOKEN } from './crm-routes.js';
+import type { FaultDecision, FaultTarget } from './faults.js';
 import { BadBody, BodyTooLarge, readBody, readParams, sendHtml, sendJson } from './http-io.js';
+import { notify } from './observer.js';
 import { handleAuthPage, handleDecision, handleRevoke, handleToken, throttleBody } from './oauth-routes.js';
 
 /** Request kinds with their own counters in the stats. */
@@ -145,6 +146,7 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
   }
   const fault = decision.fault;
   if (fault === undefined) return false;
+  await observeFault(ctx, category, fault);
   switch (fault.kind) {
     case 'reset':
       bumpFaulted(core, category);
@@ -152,7 +154,9 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
       return true;
     case 'status':
       bumpFaulted(core, category);
-      sendHtml(res, fault.status, renderErrorPage(`${fault.status} Error`, 'Injected failure.'));
+      // An API 401 is what a client sees for a revoked or evicted token: Zoho's JSON, not a proxy's page.
+      if (category === 'api' && fault.status === 401) sendJson(res, 401, INVALID_TOKEN);
+      else sendHtml(res, fault.status, renderErrorPage(`${fault.status} Error`, 'Injected failure.'));
       return true;
     case 'malformed': {
       bumpFaulted(core, category);
@@ -177,6 +181,24 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
       }
       return true;
   }
+}
+
+/** Tells the observer which token an injected fault hit (grant, refresh and API requests only). */
+async function observeFault(ctx: RequestContext, category: RequestCategory, fault: NonNullable<FaultDecision['fault']>): Promise<void> {
+  const observer = ctx.core.observer;
+  if (observer?.onRequest === undefined || (category !== 'grant' && category !== 'refresh' && category !== 'api')) return;
+  const token =
+    category === 'api'
+      ? /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '')?.[1]
+      : (await ctx.params()).get(category === 'refresh' ? 'refresh_token' : 'code');
+  notify(observer, 'onRequest', {
+    category,
+    dc: ctx.dc,
+    ...(token === undefined ? {} : { token }),
+    fault: fault.kind,
+    ...(fault.kind === 'status' ? { status: fault.status } : {}),
+    outcome: 'faulted',
+  });
 }
 
 function bumpFaulted(core: EmulatorCore, category: RequestCategory): void {

@@ -42,6 +42,8 @@
  *   and `GET /crm/v8/Leads/{id}` for an unknown id answer 204 (as Zoho); `fields` is optional.
  *   Inserts need `Last_Name`; 201 all added / 207 some / 400 none.
  * - Token responses carry `scope` (space-separated) besides Zoho's documented fields.
+ * - An injected `status` 401 on the API answers Zoho's JSON `INVALID_TOKEN` body (a revoked or
+ *   evicted token, as a client sees it); other statuses answer an HTML error page.
  * - Faults: `latency` waits real time and combines with the next fault; at most one other fault
  *   applies per request; injected `throttle` answers Zoho's Access Denied body on token/revoke and
  *   HTTP 429 `TOO_MANY_REQUESTS` on the API. Faults are applied after the request is read and
@@ -55,5 +57,6 @@ export type { EmulatorClock } from './clock.js';
 export type { FaultControls, FaultHandle, FaultKind, FaultSpec, FaultTarget } from './faults.js';
 export { CLASSIC_THROTTLE_DESCRIPTION } from './options.js';
 export type { DeadTokenError, EmulatorClient, EmulatorLimits, ZohoEmulatorOptions } from './options.js';
+export type { EmulatorObserver, RequestEvent, TokenIssuedEvent } from './observer.js';
 export type { EmulatorStats } from './stats.js';
 export type { TokenInfo } from './state.js';

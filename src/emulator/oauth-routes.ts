@@ -3,6 +3,7 @@ import { renderConsentPage, renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
 import type { RequestContext } from './handler.js';
 import { sendHtml, sendJson, sendRedirect } from './http-io.js';
+import { notify } from './observer.js';
 import type { MintedTokens, OAuthError } from './state.js';
 
 export const DECISION_PATH = '/oauth/v2/auth/decision';
@@ -66,7 +67,12 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
   if (category === 'refresh') core.stats.add('refreshRequests');
   if (await ctx.faulted(category)) return;
 
+  const sent = params.get(category === 'refresh' ? 'refresh_token' : 'code');
+  const observe = (outcome: string): void => {
+    if (category !== 'token') notify(core.observer, 'onRequest', { category, dc, ...(sent ? { token: sent } : {}), outcome });
+  };
   const fail = (error: OAuthError): void => {
+    observe(error);
     if (category === 'grant') core.stats.add('grantErrors');
     if (category === 'refresh') core.stats.add(error === 'Access Denied' ? 'refreshThrottled' : 'refreshErrors');
     core.stats.tally('byError', error);
@@ -89,6 +95,8 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
     outcome = core.state.refresh(client, refreshToken);
   }
   if (!outcome.ok) return fail(outcome.error);
+  observe('issued');
+  observeIssued(core, dc, category, outcome.tokens, category === 'refresh' ? params.get('refresh_token') : undefined);
   core.stats.add(category === 'grant' ? 'grantSuccesses' : 'refreshSuccesses');
   sendJson(res, 200, tokenBody(core, dc, outcome.tokens));
 }
@@ -112,6 +120,23 @@ export async function handleRevoke(ctx: RequestContext): Promise<void> {
   core.stats.add('revokeErrors');
   core.stats.tally('byError', error);
   sendJson(res, 400, { status: 'failure', error });
+}
+
+function observeIssued(core: EmulatorCore, dc: string, category: 'grant' | 'refresh', tokens: MintedTokens, parent: string | undefined): void {
+  if (core.observer?.onTokenIssued === undefined) return;
+  const info = core.state.tokenInfo(tokens.accessToken);
+  if (info === undefined || info.expiresAt === undefined) return;
+  notify(core.observer, 'onTokenIssued', {
+    accessToken: tokens.accessToken,
+    ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
+    ...(parent === undefined ? {} : { parentRefreshToken: parent }),
+    grantType: category === 'grant' ? 'authorization_code' : 'refresh_token',
+    clientId: info.clientId,
+    user: info.user,
+    dc,
+    issuedAt: info.issuedAt,
+    expiresAt: info.expiresAt,
+  });
 }
 
 /** Zoho's success body, in its field order; legacy shape when configured. */

@@ -1,5 +1,6 @@
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { FaultSpec } from './faults.js';
+import type { EmulatorObserver } from './observer.js';
 
 /** A registered OAuth client (what Zoho's API console would hold). */
 export interface EmulatorClient {
@@ -75,6 +76,8 @@ export interface ZohoEmulatorOptions {
   readonly companyName?: string;
   /** Largest request body accepted, in bytes; bigger gets HTTP 413. @default 1_048_576 */
   readonly maxBodyBytes?: number;
+  /** Sees every minted access token and how every token/API request ended (soak harnesses). @default undefined */
+  readonly observer?: EmulatorObserver;
 }
 
 export const CLASSIC_THROTTLE_DESCRIPTION =
