@@ -130,4 +130,32 @@ describe('clock skew between hosts', () => {
     clock.record(null, local, local);
     assert.equal(clock.state.samples, samples);
   });
+
+  test("ServerClock: a skewed host's expiries start from the earliest server time, never past Zoho's", () => {
+    // The server's time has a fraction of a second that its Date header (1 s resolution) drops.
+    const server = START + 500;
+    for (const skew of [15 * MINUTE, -15 * MINUTE]) {
+      const local = server + skew;
+      const clock = new ServerClock({ now: () => local }, silentLogger);
+      clock.record(new Date(server).toUTCString(), local, local);
+      // A token minted now expires at server + expires_in: computed from earliest(), never later.
+      assert.ok(clock.earliest() <= server, `skew ${skew}: earliest ${clock.earliest() - server} ms after the server's time`);
+      assert.ok(server - clock.earliest() < 1000, `skew ${skew}: earliest ${server - clock.earliest()} ms early`);
+    }
+  });
+
+  test('ServerClock: while a measurement is under way, a stored expiry is not judged without it', async () => {
+    const local = START;
+    const clock = new ServerClock({ now: () => local }, silentLogger);
+    let answer!: (response: Response) => void;
+    const slow = (() => new Promise<Response>((resolve) => (answer = resolve))) as unknown as typeof fetch;
+    const first = clock.sync('http://127.0.0.1:9', slow, 1_000);
+    // A second caller must join the measurement, not go on with an unmeasured clock.
+    assert.equal(clock.needsSync(), true);
+    const second = clock.sync('http://127.0.0.1:9', slow, 1_000);
+    answer(new Response(null, { headers: { date: new Date(START + 10 * MINUTE).toUTCString() } }));
+    await Promise.all([first, second]);
+    assert.equal(clock.state.samples, 1);
+    assert.equal(clock.needsSync(), false);
+  });
 });

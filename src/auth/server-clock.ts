@@ -48,6 +48,8 @@ export class ServerClock implements TimeSource {
   #samples: Sample[] = [];
   #count = 0;
   #offsetMs = 0;
+  /** The smallest offset the samples allow (= #offsetMs until measured). */
+  #earliestOffsetMs = 0;
   #lastSyncAttempt = -Infinity;
   #syncing: Promise<void> | undefined;
 
@@ -59,6 +61,15 @@ export class ServerClock implements TimeSource {
   /** The accounts server's time now, as far as measured (this host's clock until then). */
   now(): number {
     return this.#local.now() + this.#offsetMs;
+  }
+
+  /**
+   * The earliest the accounts server's time can be now (for a skewed host). Expiries are computed
+   * from it: a response's `Date` is stamped no later than the token was minted, so a skewed host's
+   * `earliest() + expires_in` never runs past Zoho's own expiry despite the header's 1 s rounding.
+   */
+  earliest(): number {
+    return this.#local.now() + this.#earliestOffsetMs;
   }
 
   get state(): ServerClockState {
@@ -101,10 +112,15 @@ export class ServerClock implements TimeSource {
       this.#log.info({ offsetMs: offset, samples: this.#count }, "this host's clock differs from the accounts server's; expiries follow the server");
     }
     this.#offsetMs = offset;
+    // In step (0 fits the samples): no correction at all, as for `now()`; the residual (under 1 s plus
+    // the round trip) is far inside the refresh margin.
+    this.#earliestOffsetMs = offset === 0 ? 0 : min;
   }
 
-  /** True when no response has been measured lately, so a stored expiry cannot be judged yet. */
+  /** True when no response has been measured lately (or one is being measured), so a stored expiry cannot be judged yet. */
   needsSync(): boolean {
+    // A measurement under way: callers wait for it (sync() joins it) rather than judge without it.
+    if (this.#syncing !== undefined) return true;
     const last = this.#samples.at(-1)?.at;
     const now = this.#local.now();
     if (last !== undefined && now - last < RESYNC_AFTER_MS) return false;
@@ -112,17 +128,21 @@ export class ServerClock implements TimeSource {
   }
 
   /**
-   * Measures with one cheap request (`HEAD` of the accounts server's origin, no credentials). Never
-   * throws: without an answer the host keeps its current estimate and tries again later.
+   * Measures with one cheap request (`HEAD` of the accounts server's origin, no credentials; tried
+   * `attempts` times in a row, like a token request and its retries). Never throws: without an
+   * answer the host keeps its current estimate and tries again later.
    */
-  sync(origin: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<void> {
+  sync(origin: string, fetchImpl: typeof fetch, timeoutMs: number, attempts = 1): Promise<void> {
     this.#syncing ??= (async () => {
       this.#lastSyncAttempt = this.#local.now();
-      try {
-        const response = await this.measuring(fetchImpl)(origin, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-        await response.body?.cancel();
-      } catch (error) {
-        this.#log.warn({ origin, err: error }, 'could not reach the accounts server to measure clock skew; using this host clock meanwhile');
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+          const response = await this.measuring(fetchImpl)(origin, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+          await response.body?.cancel();
+          return;
+        } catch (error) {
+          if (attempt === attempts) this.#log.warn({ origin, err: error, attempts }, 'could not reach the accounts server to measure clock skew; using this host clock meanwhile');
+        }
       }
     })().finally(() => {
       this.#syncing = undefined;

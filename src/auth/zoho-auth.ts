@@ -139,7 +139,8 @@ export class ZohoAuth {
     const clock = this.#serverClock;
     // Only accounts-server traffic goes through the measuring fetch: its Date headers set the clock.
     const fetch = clock.measuring(config.fetch);
-    this.#request = Object.freeze({ fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.now() });
+    // Expiries from the earliest server time the measurements allow: never later than Zoho's.
+    this.#request = Object.freeze({ fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.earliest() });
     this.#lock = Object.freeze({ leaseMs: config.lockLeaseMs, waitMs: config.lockWaitMs, log: this.#log });
     this.#cooldown = new RefreshCooldown({ baseMs: config.refreshBackoffMs, maxMs: config.maxRefreshBackoffMs, log: this.#log });
   }
@@ -153,19 +154,19 @@ export class ZohoAuth {
 
   /** A valid access token for `who`: from memory when fresh, else from the store, else refreshed once. */
   async getAccessToken(who: TokenRef): Promise<string> {
-    const hit = this.#cache.lookup(who, this.#clock.now());
+    const hit = this.#cached(who);
     return hit !== undefined ? hit.creds.accessToken : (await this.#load(who)).creds.accessToken;
   }
 
   /** Like `getAccessToken`, with the token's id, user and API domain (what an API call needs). */
   async getCredentials(who: TokenRef): Promise<AccessCredentials> {
-    const hit = this.#cache.lookup(who, this.#clock.now());
+    const hit = this.#cached(who);
     return hit !== undefined ? hit.creds : (await this.#load(who)).creds;
   }
 
   /** The whole valid token (a copy, secrets included: persist it, never log it raw). */
   async getToken(who: TokenRef): Promise<OAuthToken> {
-    const hit = this.#cache.lookup(who, this.#clock.now()) ?? (await this.#load(who));
+    const hit = this.#cached(who) ?? (await this.#load(who));
     return hit.token.with();
   }
 
@@ -369,6 +370,17 @@ export class ZohoAuth {
 
   // --- internals: lookup -----------------------------------------------------------------------
 
+  /**
+   * A cache hit, unless the clock it was judged on is due for a measurement: an entry cached while
+   * the accounts server could not be reached was judged on this host's own clock, and only a
+   * store read (which measures first) may serve it again.
+   */
+  #cached(who: TokenRef): CacheEntry | undefined {
+    const hit = this.#cache.lookup(who, this.#clock.now());
+    if (hit === undefined || this.#config.clockSync === 'off' || !this.#serverClock.needsSync()) return hit;
+    return undefined;
+  }
+
   /** A cache miss. Concurrent misses for one user or id share one store read (and one refresh). */
   #load(who: TokenRef): Promise<CacheEntry> {
     const ref = parseTokenRef(who);
@@ -463,7 +475,7 @@ export class ZohoAuth {
   async #syncClock(): Promise<void> {
     if (this.#config.clockSync === 'off' || !this.#serverClock.needsSync()) return;
     const origin = new URL(this.environment.accountsUrl).origin;
-    await this.#serverClock.sync(origin, this.#config.fetch, this.#config.timeoutMs);
+    await this.#serverClock.sync(origin, this.#config.fetch, this.#config.timeoutMs, 1 + this.#config.retries);
   }
 
   #isFresh(token: OAuthToken, now: number): boolean {
