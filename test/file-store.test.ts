@@ -15,6 +15,7 @@ import { describeStoreLock, describeTokenStore, tokenValues } from 'zoho-token-s
 // Not yet exported by the package (needs a "./file" subpath and an index export).
 import { FileStore } from 'zoho-token-store';
 import { assertNoSecrets } from './helpers/errors.js';
+import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.js';
 import { tempDir } from './helpers/temp.js';
 
 const dir = tempDir('file-kit');
@@ -181,20 +182,10 @@ describe('FileStore file forms', () => {
 
   it('numbers like every store: rows under ids of other shapes do not count, and ids match exactly', async () => {
     const filename = fresh();
-    writeFileSync(filename, `${PY_HEADER}\r\n 9999999,,,,,a1,,,,\r\n12ab,,,,,a2,,,,\r\n+77,,,,,a3,,,,\r\n5,,,,,a4,,,,\r\n`);
+    writeFileSync(filename, [PY_HEADER, ...ODD_ID_ROWS.map(([id, access]) => `${id},,,,,${access},,,,`), ''].join('\r\n'));
     const store = new FileStore({ filename });
     try {
-      const next = token(1);
-      await store.saveToken(next);
-      assert.equal(next.id, '6');
-      assert.equal((await store.findTokenById(' 9999999'))?.accessToken, 'a1');
-      assert.equal(await store.findTokenById('5 '), null);
-      await store.deleteToken('5 ');
-      assert.equal((await store.findTokenById('5'))?.accessToken, 'a4');
-      await store.deleteToken(' 9999999');
-      const after = token(2);
-      await store.saveToken(after);
-      assert.equal(after.id, '7');
+      await assertOddIdsLeaveNumberingAlone(store, 'client-1');
     } finally {
       await store.close();
     }

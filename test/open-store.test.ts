@@ -4,6 +4,16 @@ import { describe, it } from 'node:test';
 import { ErrorCode, FileStore, MemoryStore, OAuthToken, SqliteStore, ZohoTokenError, openStore } from 'zoho-token-store';
 import { tempDir } from './helpers/temp.js';
 
+/** Opens the store at `url` and reads it once: some bad URLs surface at open, others at first use. */
+async function openAndRead(url: string): Promise<void> {
+  const store = await openStore(url);
+  try {
+    await store.getTokens();
+  } finally {
+    await store.close();
+  }
+}
+
 const dir = tempDir('open-store');
 
 describe('openStore', () => {
@@ -137,15 +147,7 @@ describe('openStore with server URLs', () => {
       }
     } else t.diagnostic('Redis not reachable: redis cases skipped');
     for (const url of urls) {
-      const attempt = async (): Promise<void> => {
-        const store = await openStore(url);
-        try {
-          await store.getTokens();
-        } finally {
-          await store.close();
-        }
-      };
-      await assert.rejects(attempt(), (error: unknown) => {
+      await assert.rejects(openAndRead(url), (error: unknown) => {
         assert.ok(error instanceof ZohoTokenError, `${url}: ${String(error)}`);
         assert.equal(error.code, ErrorCode.INVALID_STORE_URL, `${url}: ${error.code} ${error.message}`);
         assert.ok(!error.message.includes('hunter2'), error.message);
@@ -157,15 +159,7 @@ describe('openStore with server URLs', () => {
 
   it('refuses malformed server URLs, at open or at first use, without echoing a password', async () => {
     for (const url of ['postgres://user:hunter2@[bad', 'mysql://root:hunter2@127.0.0.1:3306', 'redis://:hunter2@[bad']) {
-      const attempt = async (): Promise<void> => {
-        const store = await openStore(url);
-        try {
-          await store.getTokens();
-        } finally {
-          await store.close();
-        }
-      };
-      await assert.rejects(attempt(), (error: unknown) => {
+      await assert.rejects(openAndRead(url), (error: unknown) => {
         assert.ok(error instanceof ZohoTokenError, url);
         assert.ok(!error.message.includes('hunter2'), error.message);
         assert.ok(!String(error.cause).includes('hunter2'), String(error.cause));

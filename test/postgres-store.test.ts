@@ -7,6 +7,7 @@ import { ErrorCode, OAuthToken, ZohoTokenError } from 'zoho-token-store';
 import { PostgresStore, type PostgresPool, type PostgresPoolClient } from 'zoho-token-store/postgres';
 import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
 import { saveInChild } from './helpers/saver.js';
+import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.js';
 import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
 import { rejectsWith as rejectsWithCode } from './helpers/errors.js';
 
@@ -145,21 +146,10 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       const store = new PostgresStore({ url: URL, table });
       try {
         await store.getTokens();
-        for (const [id, access] of [[' 9999999', 'a1'], ['12ab', 'a2'], ['+77', 'a3'], ['5', 'a4']]) {
+        for (const [id, access] of ODD_ID_ROWS) {
           await admin.query(`INSERT INTO "${table}" (id, access_token) VALUES ($1, $2)`, [id, access]);
         }
-        const next = token(1);
-        await store.saveToken(next);
-        assert.equal(next.id, '6');
-        assert.deepEqual((await store.getTokens()).map((t) => t.id).sort(), [' 9999999', '+77', '12ab', '5', '6']);
-        assert.equal((await store.findTokenById(' 9999999'))?.accessToken, 'a1');
-        assert.equal(await store.findTokenById('5 '), null);
-        await store.deleteToken('5 ');
-        assert.equal((await store.findTokenById('5'))?.accessToken, 'a4');
-        await store.deleteToken(' 9999999');
-        const after = token(3);
-        await store.saveToken(after);
-        assert.equal(after.id, '7');
+        await assertOddIdsLeaveNumberingAlone(store, 'client-1');
       } finally {
         await store.close();
       }

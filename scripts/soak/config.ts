@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 /** The kinds of shared store a soak runs on, each with its own emulator, client and users. */
 export const STORE_KINDS = ['sqlite', 'file', 'postgres', 'mysql', 'redis'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
@@ -95,53 +96,50 @@ export const SHORT: SoakConfig = {
   forceEveryFault: true,
 };
 
-/** `--short`, `--seed N`, `--hours N`, `--workers N`, `--users N`, `--skew MINUTES`, `--stores a,b`. */
-export function parseArgs(argv: readonly string[]): SoakConfig {
-  let config: SoakConfig = argv.includes('--short') ? SHORT : FULL;
-  for (let i = 0; i < argv.length; i++) {
-    const value = argv[i + 1];
-    const number = (): number => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`${argv[i]} needs a positive integer`);
-      return n;
-    };
-    switch (argv[i]) {
-      case '--short':
-        break;
-      case '--seed':
-        config = { ...config, seed: number() };
-        i++;
-        break;
-      case '--hours':
-        config = { ...config, hours: number() };
-        i++;
-        break;
-      case '--workers':
-        config = { ...config, workers: number() };
-        i++;
-        break;
-      case '--users':
-        config = { ...config, users: number() };
-        i++;
-        break;
-      case '--skew': {
-        const minutes = Number(value);
-        if (!Number.isFinite(minutes) || minutes < 0) throw new Error('--skew needs a number of minutes >= 0');
-        config = { ...config, maxSkewMinutes: minutes };
-        i++;
-        break;
-      }
-      case '--stores': {
-        const kinds = (value ?? '').split(',');
-        const bad = kinds.filter((k) => !(STORE_KINDS as readonly string[]).includes(k));
-        if (bad.length > 0) throw new Error(`--stores: unknown ${bad.join(', ')} (known: ${STORE_KINDS.join(', ')})`);
-        config = { ...config, stores: kinds as StoreKind[] };
-        i++;
-        break;
-      }
-      default:
-        throw new Error(`unknown argument ${argv[i]} (known: --short, --seed, --hours, --workers, --users, --skew, --stores)`);
-    }
+/** A mistyped command line (reported in one line, without a stack). */
+export class SoakUsageError extends Error {}
+
+/** `--short`, `--seed N`, `--hours N`, `--workers N`, `--users N`, `--skew MINUTES`, `--stores a,b` (node:util's parseArgs). */
+export function parseSoakArgs(argv: readonly string[]): SoakConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      short: { type: 'boolean' },
+      seed: { type: 'string' },
+      hours: { type: 'string' },
+      workers: { type: 'string' },
+      users: { type: 'string' },
+      skew: { type: 'string' },
+      stores: { type: 'string' },
+    },
+  });
+  const positive = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new SoakUsageError(`--${name} needs a positive integer`);
+    return n;
+  };
+  const base = values.short ? SHORT : FULL;
+  const config: SoakConfig = {
+    ...base,
+    seed: positive('seed', values.seed) ?? base.seed,
+    hours: positive('hours', values.hours) ?? base.hours,
+    workers: positive('workers', values.workers) ?? base.workers,
+    users: positive('users', values.users) ?? base.users,
+  };
+  if (values.skew !== undefined) {
+    const minutes = Number(values.skew);
+    if (!Number.isFinite(minutes) || minutes < 0) throw new SoakUsageError('--skew needs a number of minutes >= 0');
+    return withStores({ ...config, maxSkewMinutes: minutes }, values.stores);
   }
-  return config;
+  return withStores(config, values.stores);
+}
+
+function withStores(config: SoakConfig, list: string | undefined): SoakConfig {
+  if (list === undefined) return config;
+  const kinds = list.split(',');
+  const bad = kinds.filter((k) => !(STORE_KINDS as readonly string[]).includes(k));
+  if (bad.length > 0) throw new SoakUsageError(`--stores: unknown ${bad.join(', ')} (known: ${STORE_KINDS.join(', ')})`);
+  return { ...config, stores: kinds as StoreKind[] };
 }
