@@ -8,7 +8,11 @@ import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileStore as OfficialFileStore, OAuthBuilder, UserSignature as OfficialUser } from '@zohocrm/typescript-sdk-8.0';
+import {
+  FileStore as OfficialFileStore,
+  OAuthBuilder,
+  UserSignature as OfficialUser,
+} from '@zohocrm/typescript-sdk-8.0';
 import { OAuthToken } from 'zoho-token-store';
 import { FileStore } from 'zoho-token-store';
 import { BENCH_CLIENT, benchToken } from './fixtures.js';
@@ -63,19 +67,23 @@ export async function fileStoreBench(): Promise<string> {
       return theirs.saveToken(update);
     };
     const ourUpdate = (store: FileStore, i: number): Promise<void> =>
-      store.saveToken(new OAuthToken({ id: String(pick(i)), accessToken: `1000.new-access-${i}`, expiresAt: 1_767_229_200_000 + i }));
+      store.saveToken(
+        new OAuthToken({ id: String(pick(i)), accessToken: `1000.new-access-${i}`, expiresAt: 1_767_229_200_000 + i }),
+      );
 
     // Warm-up (first read of the file, JIT, the garbage of the fill), the same for both.
     await measure(OURS.finds, (i) => ours.findTokenById(String(pick(i))));
     await measure(OURS.finds, (i) => oursStat.findTokenById(String(pick(i))));
     await measure(10, (i) => oursJournal.findTokenById(String(pick(i))));
     await measure(10, (i) => theirs.findTokenById(String(pick(i))));
-    const apart = (op: (i: number) => Promise<unknown>) => async (i: number): Promise<number> => {
-      await sleep(APART_MS);
-      const started = process.hrtime.bigint();
-      await op(i);
-      return Number(process.hrtime.bigint() - started);
-    };
+    const apart =
+      (op: (i: number) => Promise<unknown>) =>
+      async (i: number): Promise<number> => {
+        await sleep(APART_MS);
+        const started = process.hrtime.bigint();
+        await op(i);
+        return Number(process.hrtime.bigint() - started);
+      };
     const rows: Row[] = [
       {
         name: 'findTokenById',
@@ -89,9 +97,17 @@ export async function fileStoreBench(): Promise<string> {
       },
       {
         name: 'findToken by user',
-        ours: await measure(OURS.finds, (i) => ours.findToken(new OAuthToken({ ...CLIENT, userSignature: `user${pick(i)}@example.com` }))),
+        ours: await measure(OURS.finds, (i) =>
+          ours.findToken(new OAuthToken({ ...CLIENT, userSignature: `user${pick(i)}@example.com` })),
+        ),
         theirs: await measure(THEIRS.finds, (i) =>
-          theirs.findToken(new OAuthBuilder().clientId(CLIENT.clientId).clientSecret(CLIENT.clientSecret).userSignature(new OfficialUser(`user${pick(i)}@example.com`)).build()),
+          theirs.findToken(
+            new OAuthBuilder()
+              .clientId(CLIENT.clientId)
+              .clientSecret(CLIENT.clientSecret)
+              .userSignature(new OfficialUser(`user${pick(i)}@example.com`))
+              .build(),
+          ),
         ),
       },
       {
@@ -112,8 +128,14 @@ export async function fileStoreBench(): Promise<string> {
       },
       {
         name: `saveToken update, ${APART_MS} ms apart (ours: the defaults; takes and releases the lock every time)`,
-        ours: await measureInner(OURS.saves, apart((i) => ourUpdate(ours, 2 * OURS.saves + i))),
-        theirs: await measureInner(THEIRS.saves, apart((i) => theirUpdate(2 * THEIRS.saves + i))),
+        ours: await measureInner(
+          OURS.saves,
+          apart((i) => ourUpdate(ours, 2 * OURS.saves + i)),
+        ),
+        theirs: await measureInner(
+          THEIRS.saves,
+          apart((i) => theirUpdate(2 * THEIRS.saves + i)),
+        ),
         note: 'the pause is not counted',
       },
     ];
@@ -128,9 +150,16 @@ export async function fileStoreBench(): Promise<string> {
     const ourMean = 1e6 / sustained.opsPerSec;
     // 50 updates of distinct tokens at once: time per save, and how many updates each store kept.
     const base = 10 * THEIRS.saves;
-    const ourBatch = await measure(4, (b) => Promise.all(Array.from({ length: AT_ONCE }, (_, j) => ourUpdate(ours, base + b * AT_ONCE + j))));
-    const theirBatch = await measure(4, (b) => Promise.all(Array.from({ length: AT_ONCE }, (_, j) => theirUpdate(base + b * AT_ONCE + j))));
-    const kept = async (find: (id: string) => Promise<unknown>, access: (found: unknown) => unknown): Promise<number> => {
+    const ourBatch = await measure(4, (b) =>
+      Promise.all(Array.from({ length: AT_ONCE }, (_, j) => ourUpdate(ours, base + b * AT_ONCE + j))),
+    );
+    const theirBatch = await measure(4, (b) =>
+      Promise.all(Array.from({ length: AT_ONCE }, (_, j) => theirUpdate(base + b * AT_ONCE + j))),
+    );
+    const kept = async (
+      find: (id: string) => Promise<unknown>,
+      access: (found: unknown) => unknown,
+    ): Promise<number> => {
       let count = 0;
       for (let j = 0; j < AT_ONCE; j++) {
         const i = base + 3 * AT_ONCE + j;
@@ -138,9 +167,19 @@ export async function fileStoreBench(): Promise<string> {
       }
       return count;
     };
-    const ourKept = await kept((id) => ours.findTokenById(id), (found) => (found as OAuthToken | null)?.accessToken);
-    const theirKept = await kept((id) => theirs.findTokenById(id), (found) => (found as { getAccessToken(): string } | null)?.getAccessToken());
-    const perSave = (s: Summary): Summary => ({ medianUs: s.medianUs / AT_ONCE, p99Us: s.p99Us / AT_ONCE, opsPerSec: s.opsPerSec * AT_ONCE });
+    const ourKept = await kept(
+      (id) => ours.findTokenById(id),
+      (found) => (found as OAuthToken | null)?.accessToken,
+    );
+    const theirKept = await kept(
+      (id) => theirs.findTokenById(id),
+      (found) => (found as { getAccessToken(): string } | null)?.getAccessToken(),
+    );
+    const perSave = (s: Summary): Summary => ({
+      medianUs: s.medianUs / AT_ONCE,
+      p99Us: s.p99Us / AT_ONCE,
+      opsPerSec: s.opsPerSec * AT_ONCE,
+    });
     rows.push({
       name: `${AT_ONCE} updates at once, per save`,
       ours: perSave(ourBatch),

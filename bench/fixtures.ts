@@ -1,7 +1,10 @@
 import { OAuthToken } from 'zoho-token-store';
 
 /** The client every store benchmark's tokens belong to. */
-export const BENCH_CLIENT = { clientId: '1000.BENCHCLIENT0000000000000000000', clientSecret: 'bench-secret-0123456789abcdef0123456789' };
+export const BENCH_CLIENT = {
+  clientId: '1000.BENCHCLIENT0000000000000000000',
+  clientSecret: 'bench-secret-0123456789abcdef0123456789',
+};
 
 /** Token number `i`: realistic sizes, every field set, unique user, grant, refresh and access token. */
 export function benchToken(i: number, client: { clientId: string; clientSecret: string } = BENCH_CLIENT): OAuthToken {

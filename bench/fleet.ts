@@ -23,7 +23,10 @@ const CALLERS = 25;
 const ROUNDS = 5;
 const FILL_CONCURRENCY = 16;
 
-const CLIENT = { clientId: '1000.BENCHFLEETCLIENT00000000000000', clientSecret: 'bench-fleet-secret-0123456789abcdef01234' };
+const CLIENT = {
+  clientId: '1000.BENCHFLEETCLIENT00000000000000',
+  clientSecret: 'bench-fleet-secret-0123456789abcdef01234',
+};
 const SCOPES = ['ZohoCRM.org.READ'];
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const MYSQL_URL = 'mysql://root@127.0.0.1:3306/test';
@@ -80,7 +83,11 @@ function targets(dir: string): Target[] {
         const { PostgresStore } = await import('zoho-token-store/postgres');
         const { default: pg } = await import('pg');
         // Fill on sessions that do not wait for the WAL flush, then measure on a default store.
-        const pool = new pg.Pool({ connectionString: PG_URL, max: FILL_CONCURRENCY, options: '-c synchronous_commit=off' });
+        const pool = new pg.Pool({
+          connectionString: PG_URL,
+          max: FILL_CONCURRENCY,
+          options: '-c synchronous_commit=off',
+        });
         const filler = new PostgresStore({ pool, table: NAME });
         try {
           const ids = await fill(filler);
@@ -145,9 +152,13 @@ const median = (values: number[]): number => {
 async function storeOps(store: TokenStore, ids: string[]): Promise<Pick<Row, 'byId' | 'byUser' | 'update'>> {
   const pick = (i: number): number => (i * 7919) % SIZE;
   const byId = await measure(SAMPLES, (i) => store.findTokenById(ids[pick(i)]!));
-  const byUser = await measure(SAMPLES, (i) => store.findToken(new OAuthToken({ ...CLIENT, userSignature: `user${1 + pick(i)}@example.com` })));
+  const byUser = await measure(SAMPLES, (i) =>
+    store.findToken(new OAuthToken({ ...CLIENT, userSignature: `user${1 + pick(i)}@example.com` })),
+  );
   const update = await measure(SAMPLES, (i) =>
-    store.saveToken(new OAuthToken({ id: ids[pick(i)]!, accessToken: `1000.new-access-${i}`, expiresAt: 1_767_229_200_000 + i })),
+    store.saveToken(
+      new OAuthToken({ id: ids[pick(i)]!, accessToken: `1000.new-access-${i}`, expiresAt: 1_767_229_200_000 + i }),
+    ),
   );
   return { byId, byUser, update };
 }
@@ -157,7 +168,13 @@ async function storeOps(store: TokenStore, ids: string[]): Promise<Pick<Row, 'by
  * and the same with the token still fresh (a store read per caller, no refresh: the floor).
  * Each round prepares a new ZohoAuth in every worker, so no cache survives a round.
  */
-async function coordination(emu: ZohoEmulator, fleet: Fleet, store: TokenStore, spec: FleetStoreSpec, user: string): Promise<Pick<Row, 'refreshMs' | 'freshMs' | 'note'>> {
+async function coordination(
+  emu: ZohoEmulator,
+  fleet: Fleet,
+  store: TokenStore,
+  spec: FleetStoreSpec,
+  user: string,
+): Promise<Pick<Row, 'refreshMs' | 'freshMs' | 'note'>> {
   const auth = new ZohoAuth({ store, environment: emu.environment, ...CLIENT, clock: emu.clock });
   const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user, scopes: SCOPES });
   const id = (await auth.exchangeGrantToken(code, { user })).id!;
@@ -182,7 +199,11 @@ async function coordination(emu: ZohoEmulator, fleet: Fleet, store: TokenStore, 
     const { ms } = await fleet.go();
     if (round > 0) fresh.push(ms);
   }
-  return { refreshMs: median(refresh), freshMs: median(fresh), ...(problems.size > 0 ? { note: [...problems].join('; ') } : {}) };
+  return {
+    refreshMs: median(refresh),
+    freshMs: median(fresh),
+    ...(problems.size > 0 ? { note: [...problems].join('; ') } : {}),
+  };
 }
 
 /** The official TypeScript SDK's DBStore on its own database and official table, at SIZE tokens. */
@@ -202,14 +223,42 @@ async function officialDbStore(): Promise<Row> {
     for (let start = 1; start <= SIZE; start += 1000) {
       const rows = Array.from({ length: Math.min(1000, SIZE - start + 1) }, (_, k) => {
         const t = token(start + k);
-        return [String(start + k), t.userName, t.clientId, t.clientSecret, t.refreshToken, t.accessToken, t.grantToken, String(t.expiresAt), t.redirectUrl, t.apiDomain];
+        return [
+          String(start + k),
+          t.userName,
+          t.clientId,
+          t.clientSecret,
+          t.refreshToken,
+          t.accessToken,
+          t.grantToken,
+          String(t.expiresAt),
+          t.redirectUrl,
+          t.apiDomain,
+        ];
       });
       await admin.query(`INSERT INTO \`${database}\`.oauthtoken VALUES ?`, [rows]);
     }
     const sdk = await import('@zohocrm/typescript-sdk-8.0');
-    const store = new sdk.DBBuilder().host('127.0.0.1').portNumber(3306).userName('root').password('').databaseName(database).tableName('oauthtoken').build();
+    const store = new sdk.DBBuilder()
+      .host('127.0.0.1')
+      .portNumber(3306)
+      .userName('root')
+      .password('')
+      .databaseName(database)
+      .tableName('oauthtoken')
+      .build();
     const pick = (i: number): number => 1 + ((i * 7919) % SIZE);
-    const byUserToken = (i: number) => new sdk.OAuthToken(CLIENT.clientId, CLIENT.clientSecret, null, null, null, null, null, new sdk.UserSignature(`user${pick(i)}@example.com`));
+    const byUserToken = (i: number) =>
+      new sdk.OAuthToken(
+        CLIENT.clientId,
+        CLIENT.clientSecret,
+        null,
+        null,
+        null,
+        null,
+        null,
+        new sdk.UserSignature(`user${pick(i)}@example.com`),
+      );
     const byId = await measure(SDK_SAMPLES, (i) => store.findTokenById(String(pick(i))));
     const byUser = await measure(SDK_SAMPLES, (i) => store.findToken(byUserToken(i)));
     const update = await measure(SDK_SAMPLES, (i) => {
@@ -218,9 +267,18 @@ async function officialDbStore(): Promise<Row> {
       t.setExpiresIn(String(1_767_229_200_000 + i));
       return store.saveToken(t);
     });
-    return { name, byId, byUser, update, note: 'no lock and no single flight: every caller of an expired token refreshes (200 callers → 200 requests)' };
+    return {
+      name,
+      byId,
+      byUser,
+      update,
+      note: 'no lock and no single flight: every caller of an expired token refreshes (200 callers → 200 requests)',
+    };
   } catch (error) {
-    return { name, note: `could not be driven (${String(error)}); reference figure, not measured here: about 1–2 ms per operation, a new connection each time` };
+    return {
+      name,
+      note: `could not be driven (${String(error)}); reference figure, not measured here: about 1–2 ms per operation, a new connection each time`,
+    };
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS \`${database}\``).catch(() => undefined);
     await admin.end();
@@ -274,7 +332,10 @@ export async function fleetBench(): Promise<string> {
     '',
     '| store | findTokenById | findToken by user | saveToken update | expiry → 200 callers served (ms) | token fresh (ms) |',
     '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${us(r.byId)} | ${us(r.byUser)} | ${us(r.update)} | ${ms(r.refreshMs)} | ${ms(r.freshMs)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${us(r.byId)} | ${us(r.byUser)} | ${us(r.update)} | ${ms(r.refreshMs)} | ${ms(r.freshMs)} |`,
+    ),
     '',
     ...rows.filter((r) => r.note !== undefined).map((r) => `- ${r.name}: ${r.note}`),
     '',

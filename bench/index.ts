@@ -6,7 +6,9 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,10000,100000' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { sizes: { type: 'string', default: '1000,10000,100000' }, only: { type: 'string' } },
+});
 const sizes = values.sizes.split(',').map(Number);
 
 const sections: Record<string, () => Promise<string>> = {
@@ -16,7 +18,9 @@ const sections: Record<string, () => Promise<string>> = {
   fleet: async () => (await import('./fleet.js')).fleetBench(),
 };
 
-console.log(`# zoho-token-store benchmark\n\nNode.js ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), ${new Date().toISOString()}\n`);
+console.log(
+  `# zoho-token-store benchmark\n\nNode.js ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), ${new Date().toISOString()}\n`,
+);
 for (const [name, run] of Object.entries(sections)) {
   if (values.only && values.only !== name) continue;
   console.log(await run());

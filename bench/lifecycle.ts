@@ -6,7 +6,10 @@ import { MemoryStore, ZohoAuth, ZohoClient } from 'zoho-token-store';
 import { startZohoEmulator } from 'zoho-token-store/emulator';
 import { fmtRate } from './measure.js';
 
-const CLIENT = { clientId: '1000.BENCHLIFECYCLE00000000000000000', clientSecret: 'bench-lifecycle-secret-0123456789abcdef00' };
+const CLIENT = {
+  clientId: '1000.BENCHLIFECYCLE00000000000000000',
+  clientSecret: 'bench-lifecycle-secret-0123456789abcdef00',
+};
 const USER = 'bench@example.com';
 const CACHED_CALLS = 1_000_000;
 const BATCH = 250;
@@ -29,7 +32,11 @@ async function elapsed(count: number, concurrency: number, op: () => Promise<unk
  * Requests per second of `a` and `b`, measured in alternating batches so that drift (JIT warm-up,
  * other load on the machine) hits both alike.
  */
-async function paired(concurrency: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+async function paired(
+  concurrency: number,
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+): Promise<[number, number]> {
   for (let i = 0; i < 4; i++) await elapsed(BATCH, concurrency, i % 2 === 0 ? a : b); // warm-up
   let nsA = 0;
   let nsB = 0;
@@ -75,7 +82,8 @@ export async function lifecycleBench(): Promise<string> {
       const label = concurrency === 1 ? 'sequential' : `concurrency ${concurrency}`;
       rows.push(`| ${label} | ${fmtRate(bareRate)} | ${fmtRate(clientRate)} | ${(clientRate / bareRate).toFixed(3)} |`);
     }
-    if (emu.stats().refreshRequests !== 0) throw new Error('the bench token was refreshed: the numbers include refreshes');
+    if (emu.stats().refreshRequests !== 0)
+      throw new Error('the bench token was refreshed: the numbers include refreshes');
 
     return [
       '## Token lifecycle',

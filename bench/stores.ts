@@ -29,10 +29,21 @@ async function fill(store: TokenStore, size: number): Promise<void> {
 function targets(): Target[] {
   const dir = mkdtempSync(join(tmpdir(), 'zts-bench-'));
   return [
-    { name: 'MemoryStore', open: async (size) => { const s = new MemoryStore(); await fill(s, size); return s; } },
+    {
+      name: 'MemoryStore',
+      open: async (size) => {
+        const s = new MemoryStore();
+        await fill(s, size);
+        return s;
+      },
+    },
     {
       name: 'SqliteStore (:memory:)',
-      open: async (size) => { const s = new SqliteStore({ filename: ':memory:' }); await fill(s, size); return s; },
+      open: async (size) => {
+        const s = new SqliteStore({ filename: ':memory:' });
+        await fill(s, size);
+        return s;
+      },
     },
     {
       name: 'SqliteStore (file, synchronous=FULL, the default)',
@@ -61,29 +72,64 @@ function targets(): Target[] {
 type Row = [operation: string, results: Summary[]];
 
 export async function storesBench(sizes: number[]): Promise<string> {
-  const out: string[] = ['## Stores', '', `Per operation: median / p99 latency in µs (${SAMPLES} samples each), and operations per second for saves. "100 at once": 100 concurrent saves per round, time per save.`, ''];
+  const out: string[] = [
+    '## Stores',
+    '',
+    `Per operation: median / p99 latency in µs (${SAMPLES} samples each), and operations per second for saves. "100 at once": 100 concurrent saves per round, time per save.`,
+    '',
+  ];
   for (const target of targets()) {
     const rows: Row[] = [
-      ['findTokenById', []], ['findToken by user', []], ['findToken by refresh token', []], ['saveToken insert', []], ['saveToken update (a refresh)', []], ['saveToken insert, 100 at once', []],
+      ['findTokenById', []],
+      ['findToken by user', []],
+      ['findToken by refresh token', []],
+      ['saveToken insert', []],
+      ['saveToken update (a refresh)', []],
+      ['saveToken insert, 100 at once', []],
     ];
     for (const size of sizes) {
       const store = await target.open(size);
       const pick = (i: number): number => 1 + ((i * 7919) % size);
       rows[0]![1].push(await measure(SAMPLES, (i) => store.findTokenById(String(pick(i)))));
-      rows[1]![1].push(await measure(SAMPLES, (i) => store.findToken(new OAuthToken({ ...CLIENT, userSignature: `user${pick(i)}@example.com` }))));
-      rows[2]![1].push(await measure(SAMPLES, (i) => store.findToken(new OAuthToken({ ...CLIENT, refreshToken: token(pick(i)).refreshToken }))));
+      rows[1]![1].push(
+        await measure(SAMPLES, (i) =>
+          store.findToken(new OAuthToken({ ...CLIENT, userSignature: `user${pick(i)}@example.com` })),
+        ),
+      );
+      rows[2]![1].push(
+        await measure(SAMPLES, (i) =>
+          store.findToken(new OAuthToken({ ...CLIENT, refreshToken: token(pick(i)).refreshToken })),
+        ),
+      );
       rows[3]![1].push(await measure(WRITES, (i) => store.saveToken(token(size + 1 + i))));
-      rows[4]![1].push(await measure(WRITES, (i) => store.saveToken(new OAuthToken({ id: String(pick(i)), accessToken: `1000.new-access-${i}`, expiresAt: 1_767_229_200_000 + i }))));
+      rows[4]![1].push(
+        await measure(WRITES, (i) =>
+          store.saveToken(
+            new OAuthToken({
+              id: String(pick(i)),
+              accessToken: `1000.new-access-${i}`,
+              expiresAt: 1_767_229_200_000 + i,
+            }),
+          ),
+        ),
+      );
       const batch = await measure(WRITES / 100, (b) =>
         Promise.all(Array.from({ length: 100 }, (_, j) => store.saveToken(token(size + WRITES + 1 + b * 100 + j)))),
       );
       rows[5]![1].push({ medianUs: batch.medianUs / 100, p99Us: batch.p99Us / 100, opsPerSec: batch.opsPerSec * 100 });
       await store.close();
     }
-    out.push(`### ${target.name}`, '', `| operation | ${sizes.map((s) => `${s.toLocaleString('en-US')} tokens`).join(' | ')} |`, `|---|${sizes.map(() => '---|').join('')}`);
+    out.push(
+      `### ${target.name}`,
+      '',
+      `| operation | ${sizes.map((s) => `${s.toLocaleString('en-US')} tokens`).join(' | ')} |`,
+      `|---|${sizes.map(() => '---|').join('')}`,
+    );
     for (const [name, results] of rows) {
       const isSave = name.startsWith('save');
-      out.push(`| ${name} | ${results.map((r) => `${fmt(r.medianUs)} / ${fmt(r.p99Us)}${isSave ? ` (${fmtRate(r.opsPerSec)}/s)` : ''}`).join(' | ')} |`);
+      out.push(
+        `| ${name} | ${results.map((r) => `${fmt(r.medianUs)} / ${fmt(r.p99Us)}${isSave ? ` (${fmtRate(r.opsPerSec)}/s)` : ''}`).join(' | ')} |`,
+      );
     }
     out.push('');
     target.cleanup?.();

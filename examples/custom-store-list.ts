@@ -27,15 +27,31 @@ import {
 type Row = [string, ...(string | null)[]];
 
 const toRow = (r: TokenRecord): Row => [
-  r.id, r.userName, r.clientId, r.clientSecret, r.refreshToken, r.accessToken, r.grantToken,
-  r.expiresAt === null ? null : String(r.expiresAt), r.redirectUrl, r.apiDomain, r.accountsUrl,
+  r.id,
+  r.userName,
+  r.clientId,
+  r.clientSecret,
+  r.refreshToken,
+  r.accessToken,
+  r.grantToken,
+  r.expiresAt === null ? null : String(r.expiresAt),
+  r.redirectUrl,
+  r.apiDomain,
+  r.accountsUrl,
 ];
 
 const toRecord = (row: Row): TokenRecord => ({
-  id: row[0], userName: row[1] ?? null, clientId: row[2] ?? null, clientSecret: row[3] ?? null,
-  refreshToken: row[4] ?? null, accessToken: row[5] ?? null, grantToken: row[6] ?? null,
-  expiresAt: row[7] == null ? null : Number(row[7]), redirectUrl: row[8] ?? null,
-  apiDomain: row[9] ?? null, accountsUrl: row[10] ?? null,
+  id: row[0],
+  userName: row[1] ?? null,
+  clientId: row[2] ?? null,
+  clientSecret: row[3] ?? null,
+  refreshToken: row[4] ?? null,
+  accessToken: row[5] ?? null,
+  grantToken: row[6] ?? null,
+  expiresAt: row[7] == null ? null : Number(row[7]),
+  redirectUrl: row[8] ?? null,
+  apiDomain: row[9] ?? null,
+  accountsUrl: row[10] ?? null,
 });
 
 export class CustomStoreList implements TokenStore {
@@ -95,7 +111,14 @@ export class CustomStoreList implements TokenStore {
   /** Every row carrying any of the looked-up values; the rules re-check each one exactly. */
   private matching(v: LookupValues): TokenRecord[] {
     return this.rows
-      .filter((r) => r[0] === v.id || r[1] === v.userName || r[5] === v.accessToken || r[6] === v.grantToken || r[4] === v.refreshToken)
+      .filter(
+        (r) =>
+          r[0] === v.id ||
+          r[1] === v.userName ||
+          r[5] === v.accessToken ||
+          r[6] === v.grantToken ||
+          r[4] === v.refreshToken,
+      )
       .map(toRecord);
   }
 

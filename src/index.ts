@@ -33,7 +33,14 @@ export type { TokenRef } from './auth/token-ref.js';
 export type { AccessCredentials } from './auth/token-cache.js';
 export type { ServerClockState } from './auth/server-clock.js';
 export { silentLogger, redactingLogger, type Logger, type LogMethod, type LogLevel } from './auth/logger.js';
-export type { ZohoAuthHooks, SaveReason, TokenSavedEvent, TokenRefreshedEvent, TokenRevokedEvent, TokenDeadEvent } from './auth/events.js';
+export type {
+  ZohoAuthHooks,
+  SaveReason,
+  TokenSavedEvent,
+  TokenRefreshedEvent,
+  TokenRevokedEvent,
+  TokenDeadEvent,
+} from './auth/events.js';
 export { refreshLockName } from './auth/store-lock.js';
 export { ZohoClient, type ZohoClientOptions, type ZohoRequestOptions } from './client/zoho-client.js';
 export {

@@ -15,10 +15,16 @@ describe('CLI output: store URLs as printed', () => {
 describe('CLI output: stored values as printed', () => {
   it('printable escapes C0 (tab and newline too), DEL, C1 and bidi controls, and nothing else', () => {
     assert.equal(printable('a\u001b[2Jb'), 'a\\x1b[2Jb');
-    assert.equal(printable('\u001b]8;;https://evil.example/\u0007x\u001b]8;;\u0007'), '\\x1b]8;;https://evil.example/\\x07x\\x1b]8;;\\x07');
+    assert.equal(
+      printable('\u001b]8;;https://evil.example/\u0007x\u001b]8;;\u0007'),
+      '\\x1b]8;;https://evil.example/\\x07x\\x1b]8;;\\x07',
+    );
     assert.equal(printable('fake\rrow\nline\ttab\u0000'), 'fake\\rrow\\nline\\ttab\\x00');
     assert.equal(printable('\u007f\u0080\u009b\u009f'), '\\x7f\\x80\\x9b\\x9f');
-    assert.equal(printable('\u202agnp.exe\u202e\u2066\u2069\u200e\u200f\u061c\u2028'), '\\u202agnp.exe\\u202e\\u2066\\u2069\\u200e\\u200f\\u061c\\u2028');
+    assert.equal(
+      printable('\u202agnp.exe\u202e\u2066\u2069\u200e\u200f\u061c\u2028'),
+      '\\u202agnp.exe\\u202e\\u2066\\u2069\\u200e\\u200f\\u061c\\u2028',
+    );
     const plain = 'Jöhn "Dœ" <john+x@exämple.com> 日本 \\x1b é 🙂';
     assert.equal(printable(plain), plain);
     assert.equal(printableLines('one\u001b[31m\ntwo\r\n'), 'one\\x1b[31m\ntwo\\r\n');
@@ -26,16 +32,37 @@ describe('CLI output: stored values as printed', () => {
 
   it('human output escapes what it prints, JSON output stays exact', () => {
     const written: string[] = [];
-    const io = { stdout: { write: (t: string) => written.push(t) }, stderr: { write: (t: string) => written.push(t) }, env: {} };
+    const io = {
+      stdout: { write: (t: string) => written.push(t) },
+      stderr: { write: (t: string) => written.push(t) },
+      env: {},
+    };
     const out = new Output(io);
     const rows = [{ user: 'a\u009b2J\rb' }, { user: 'c' }];
-    out.result(() => out.table([{ header: 'USER', value: (r) => r.user }, { header: 'N', value: () => '1' }], rows), () => rows);
+    out.result(
+      () =>
+        out.table(
+          [
+            { header: 'USER', value: (r) => r.user },
+            { header: 'N', value: () => '1' },
+          ],
+          rows,
+        ),
+      () => rows,
+    );
     out.note('note: \u001b[2J');
     out.error(new Error('bad value "\u202e"'));
-    assert.deepEqual(written, ['USER        N\na\\x9b2J\\rb  1\nc           1\n', 'note: \\x1b[2J\n', 'error: bad value "\\u202e" (UNEXPECTED)\n']);
+    assert.deepEqual(written, [
+      'USER        N\na\\x9b2J\\rb  1\nc           1\n',
+      'note: \\x1b[2J\n',
+      'error: bad value "\\u202e" (UNEXPECTED)\n',
+    ]);
     written.length = 0;
     const json = new Output(io, { json: true, showSecrets: false, verbose: false });
-    json.result(() => 'unused', () => rows);
+    json.result(
+      () => 'unused',
+      () => rows,
+    );
     assert.deepEqual(JSON.parse(written.join('')), rows);
     assert.ok(written[0]!.includes('\u009b'));
   });

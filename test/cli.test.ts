@@ -60,7 +60,8 @@ function newDb(): string {
 
 function baseEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('ZOHO_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && !key.startsWith('ZOHO_')) env[key] = value;
   return { ...env, ZOHO_CLIENT_ID: CLIENT_ID, ZOHO_CLIENT_SECRET: CLIENT_SECRET, ...extra };
 }
 
@@ -72,7 +73,11 @@ class CliProcess {
   readonly done: Promise<Run>;
 
   constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      env: baseEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     const guard = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
@@ -116,7 +121,8 @@ async function storedTokens(db: string): Promise<OAuthToken[]> {
   const store = new SqliteStore({ filename: db });
   try {
     const tokens = await store.getTokens();
-    for (const t of tokens) for (const s of [t.refreshToken, t.accessToken, t.grantToken, t.clientSecret]) if (s) secrets.add(s);
+    for (const t of tokens)
+      for (const s of [t.refreshToken, t.accessToken, t.grantToken, t.clientSecret]) if (s) secrets.add(s);
     return tokens;
   } finally {
     await store.close();
@@ -143,7 +149,9 @@ before(async () => {
   }
   callbackPort = await freePort();
   emu = await startZohoEmulator({
-    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${callbackPort}/callback`] }],
+    clients: [
+      { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${callbackPort}/callback`] },
+    ],
     // Every test logs in afresh: more Self Client codes than Zoho's 10 per 10 minutes.
     limits: { grantCodesPerWindow: 1000 },
   });
@@ -156,8 +164,22 @@ describe('zoho-tokens CLI', () => {
     const main = await cli(['--help']);
     assertExit(main, 0);
     assert.match(main.stdout, /Usage: zoho-tokens \[options\] \[command\]/);
-    assert.match(main.stdout, /Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 {2}usage error.*\n {2}3 {2}authentication required.*\n {2}4 .*\n {2}5 {2}token store error.*\n {2}6 {2}no such token/);
-    for (const command of ['login', 'list', 'show', 'refresh', 'revoke', 'bind', 'delete', 'purge', 'migrate', 'rotate-key']) {
+    assert.match(
+      main.stdout,
+      /Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 {2}usage error.*\n {2}3 {2}authentication required.*\n {2}4 .*\n {2}5 {2}token store error.*\n {2}6 {2}no such token/,
+    );
+    for (const command of [
+      'login',
+      'list',
+      'show',
+      'refresh',
+      'revoke',
+      'bind',
+      'delete',
+      'purge',
+      'migrate',
+      'rotate-key',
+    ]) {
       const run = await cli([command, '--help']);
       assertExit(run, 0);
       assert.match(run.stdout, new RegExp(`^Usage: zoho-tokens ${command}[ |]`), command);
@@ -171,13 +193,21 @@ describe('zoho-tokens CLI', () => {
   it('login --code (Self Client) stores the user; list shows it with a positive expiry', async () => {
     const db = newDb();
     const run = await login(db, 'alice@example.com');
-    assert.match(run.stdout, /^Logged in alice@example\.com: stored as token 1 in sqlite:.*; the access token expires in 59m \d+s\.\n$/);
+    assert.match(
+      run.stdout,
+      /^Logged in alice@example\.com: stored as token 1 in sqlite:.*; the access token expires in 59m \d+s\.\n$/,
+    );
     assert.equal(run.stderr, '');
     const list = await cli([...at(db), 'list']);
     assertExit(list, 0);
     const [header, row, ...rest] = list.stdout.trimEnd().split('\n');
     assert.match(header!, /^ID +USER +CLIENT +DATA CENTER +EXPIRES IN +STATUS$/);
-    assert.match(row!, new RegExp(`^1 +alice@example\\.com +${CLIENT_ID.replace('.', '\\.')} +custom \\(127\\.0\\.0\\.1:\\d+\\) +59m \\d+s +valid$`));
+    assert.match(
+      row!,
+      new RegExp(
+        `^1 +alice@example\\.com +${CLIENT_ID.replace('.', '\\.')} +custom \\(127\\.0\\.0\\.1:\\d+\\) +59m \\d+s +valid$`,
+      ),
+    );
     assert.deepEqual(rest, []);
   });
 
@@ -202,8 +232,21 @@ describe('zoho-tokens CLI', () => {
     assert.equal(out.tokens.length, 2);
     const first = out.tokens[0]!;
     assert.deepEqual(Object.keys(first), [
-      'id', 'user', 'clientId', 'clientSecret', 'refreshToken', 'accessToken', 'grantToken', 'expiresAt', 'expiresAtIso',
-      'expiresInMs', 'status', 'environment', 'accountsUrl', 'apiDomain', 'redirectUrl',
+      'id',
+      'user',
+      'clientId',
+      'clientSecret',
+      'refreshToken',
+      'accessToken',
+      'grantToken',
+      'expiresAt',
+      'expiresAtIso',
+      'expiresInMs',
+      'status',
+      'environment',
+      'accountsUrl',
+      'apiDomain',
+      'redirectUrl',
     ]);
     assert.equal(first.id, '1');
     assert.equal(first.user, 'alice@example.com');
@@ -229,13 +272,16 @@ describe('zoho-tokens CLI', () => {
     assert.match(show.stdout, /^id {13}1\nuser {11}alice@example\.com\nclient id {6}1000\.CLITEST/);
     assert.match(show.stdout, /\nrefresh token {2}\[redacted #[0-9a-f]{8}\]\n/);
     assert.match(show.stdout, /\nstatus {9}valid\n/);
-    for (const secret of [token!.refreshToken!, token!.accessToken!, CLIENT_SECRET]) assert.ok(!show.stdout.includes(secret));
+    for (const secret of [token!.refreshToken!, token!.accessToken!, CLIENT_SECRET])
+      assert.ok(!show.stdout.includes(secret));
     const revealed = await cli([...at(db), 'show', '--user', 'alice@example.com', '--show-secrets']);
     assertExit(revealed, 0);
     assert.ok(revealed.stdout.includes(`\nrefresh token  ${token!.refreshToken}\n`), revealed.stdout);
     assert.ok(revealed.stdout.includes(`\naccess token   ${token!.accessToken}\n`));
     assert.ok(revealed.stdout.includes(`\nclient secret  ${CLIENT_SECRET}\n`));
-    const json = JSON.parse((await cli([...at(db), 'show', '1', '--json', '--show-secrets'])).stdout) as { token: { refreshToken: string } };
+    const json = JSON.parse((await cli([...at(db), 'show', '1', '--json', '--show-secrets'])).stdout) as {
+      token: { refreshToken: string };
+    };
     assert.equal(json.token.refreshToken, token!.refreshToken);
     const missing = await cli([...at(db), 'show', '9']);
     assertExit(missing, 6);
@@ -246,18 +292,22 @@ describe('zoho-tokens CLI', () => {
     const db = newDb();
     // A database writer's tricks: clear the screen, an OSC-8 link, a carriage return that draws a
     // fake row, a C1 CSI (one byte in some terminals), right-to-left override; a tab and a newline.
-    const user = 'mallory@example.com\u001b[2J\u001b]8;;https://evil.example/\u0007click\u001b]8;;\u0007\r1  alice@example.com\u009b31m\u202egnp.exe\u2066';
+    const user =
+      'mallory@example.com\u001b[2J\u001b]8;;https://evil.example/\u0007click\u001b]8;;\u0007\r1  alice@example.com\u009b31m\u202egnp.exe\u2066';
     const clientId = '1000.EVIL\u001b[31m\u007f\u200f';
     const redirectUrl = 'https://x.example/cb\tx\ny\u0085';
     const secret = `evil-client-secret-${randomBytes(8).toString('hex')}`;
     const refreshToken = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
     for (const s of [secret, refreshToken]) secrets.add(s);
     const store = new SqliteStore({ filename: db });
-    await store.saveToken(new OAuthToken({ userSignature: user, clientId, clientSecret: secret, refreshToken, redirectUrl }));
+    await store.saveToken(
+      new OAuthToken({ userSignature: user, clientId, clientSecret: secret, refreshToken, redirectUrl }),
+    );
     await store.close();
     // eslint-disable-next-line no-control-regex -- finding control characters is the point
     const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-    const shownUser = 'mallory@example.com\\x1b[2J\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;\\x07\\r1  alice@example.com\\x9b31m\\u202egnp.exe\\u2066';
+    const shownUser =
+      'mallory@example.com\\x1b[2J\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;\\x07\\r1  alice@example.com\\x9b31m\\u202egnp.exe\\u2066';
     const shownClient = '1000.EVIL\\x1b[31m\\x7f\\u200f';
 
     const list = await cli([...at(db), 'list']);
@@ -274,7 +324,9 @@ describe('zoho-tokens CLI', () => {
     assert.ok(show.stdout.includes(`\nclient id      ${shownClient}\n`), show.stdout);
     assert.ok(show.stdout.includes('\nredirect url   https://x.example/cb\\tx\\ny\\x85\n'), show.stdout);
 
-    const json = JSON.parse((await cli([...at(db), 'show', '1', '--json'])).stdout) as { token: { user: string; clientId: string; redirectUrl: string } };
+    const json = JSON.parse((await cli([...at(db), 'show', '1', '--json'])).stdout) as {
+      token: { user: string; clientId: string; redirectUrl: string };
+    };
     assert.equal(json.token.user, user);
     assert.equal(json.token.clientId, clientId);
     assert.equal(json.token.redirectUrl, redirectUrl);
@@ -333,7 +385,10 @@ describe('zoho-tokens CLI', () => {
     assert.equal(response.status, 400);
     const run = await denied.done;
     assertExit(run, 1);
-    assert.match(run.stderr, /^error: The user denied consent \(access_denied\): no token was issued \(OAUTH_ERROR\)\n$/);
+    assert.match(
+      run.stderr,
+      /^error: The user denied consent \(access_denied\): no token was issued \(OAUTH_ERROR\)\n$/,
+    );
 
     const late = await cli([...at(db), 'login', '--web', '--port', '0', '--timeout', '1s', '--json']);
     assertExit(late, 1);
@@ -374,7 +429,10 @@ describe('zoho-tokens CLI', () => {
     assert.deepEqual(await storedTokens(db), []);
     const refresh = await cli([...at(db), 'refresh', '1']);
     assertExit(refresh, 3);
-    assert.equal(refresh.stderr, 'error: no stored token for id "1": log in with "zoho-tokens login" (AUTH_REQUIRED)\n');
+    assert.equal(
+      refresh.stderr,
+      'error: no stored token for id "1": log in with "zoho-tokens login" (AUTH_REQUIRED)\n',
+    );
   });
 
   it('refresh of a token whose refresh token Zoho revoked exits 3 and leaves it "login required"', async () => {
@@ -383,7 +441,10 @@ describe('zoho-tokens CLI', () => {
     emu.revokeAll();
     const refresh = await cli([...at(db), 'refresh', '1']);
     assertExit(refresh, 3);
-    assert.match(refresh.stderr, /^error: Zoho rejected the refresh token of token id 1 \(user alice@example\.com\): the user must log in again \(AUTH_REQUIRED\)\n$/);
+    assert.match(
+      refresh.stderr,
+      /^error: Zoho rejected the refresh token of token id 1 \(user alice@example\.com\): the user must log in again \(AUTH_REQUIRED\)\n$/,
+    );
     const list = JSON.parse((await cli([...at(db), 'list', '--json'])).stdout) as { tokens: { status: string }[] };
     assert.equal(list.tokens[0]!.status, 'login required');
   });
@@ -398,7 +459,10 @@ describe('zoho-tokens CLI', () => {
     assertExit(run, 0);
     assert.deepEqual(JSON.parse(run.stdout), { id: '2', user: 'bob@example.com', clientId: CLIENT_ID, deleted: true });
     assert.equal(run.stderr, 'note: the refresh token of token 2 stays valid at Zoho until revoked\n');
-    assert.deepEqual((await storedTokens(db)).map((t) => t.userName), ['alice@example.com']);
+    assert.deepEqual(
+      (await storedTokens(db)).map((t) => t.userName),
+      ['alice@example.com'],
+    );
     assert.equal(emu.stats().revokeRequests, revokes);
     assert.ok(emu.tokenInfo(bob!.refreshToken!));
     assertExit(await cli([...at(db), 'delete', '2']), 6);
@@ -441,12 +505,27 @@ describe('zoho-tokens CLI', () => {
 
     const json = await cli([...at(db), 'purge', '--expired-for', '1h', '--dead', '--json']);
     assertExit(json, 0);
-    const out = JSON.parse(json.stdout) as { dryRun: boolean; expiredForMs: number; dead: boolean; deleted: number; tokens: { user: string }[] };
+    const out = JSON.parse(json.stdout) as {
+      dryRun: boolean;
+      expiredForMs: number;
+      dead: boolean;
+      deleted: number;
+      tokens: { user: string }[];
+    };
     assert.deepEqual(
       { ...out, tokens: out.tokens.map((t) => t.user) },
-      { dryRun: false, expiredForMs: HOUR, dead: true, deleted: 3, tokens: ['old@example.com', 'recent@example.com', 'dead@example.com'] },
+      {
+        dryRun: false,
+        expiredForMs: HOUR,
+        dead: true,
+        deleted: 3,
+        tokens: ['old@example.com', 'recent@example.com', 'dead@example.com'],
+      },
     );
-    assert.deepEqual((await storedTokens(db)).map((t) => t.userName), ['fresh@example.com']);
+    assert.deepEqual(
+      (await storedTokens(db)).map((t) => t.userName),
+      ['fresh@example.com'],
+    );
   });
 
   it('migrate sqlite → sqlite copies every token, verifies, and a rerun changes nothing', async () => {
@@ -464,16 +543,33 @@ describe('zoho-tokens CLI', () => {
       `Read 2 tokens from sqlite:${from}.\nWrote 2 new, 0 updated, 0 unchanged to sqlite:${to}.\nVerified 2/2 tokens in the target.\n`,
     );
     const copied = await storedTokens(to);
-    assert.deepEqual(copied.map((t) => t.toInit()), source.map((t) => t.toInit()));
-    assert.deepEqual(copied.map((t) => t.id), ['2', '3']);
+    assert.deepEqual(
+      copied.map((t) => t.toInit()),
+      source.map((t) => t.toInit()),
+    );
+    assert.deepEqual(
+      copied.map((t) => t.id),
+      ['2', '3'],
+    );
 
     const rerun = await cli(['--store', `sqlite:${from}`, 'migrate', '--to', `sqlite:${to}`, '--json']);
     assertExit(rerun, 0);
-    assert.deepEqual(JSON.parse(rerun.stdout), { from: `sqlite:${from}`, to: `sqlite:${to}`, read: 2, created: 0, updated: 0, unchanged: 2, verified: 2 });
-    assert.deepEqual((await storedTokens(to)).map((t) => t.toInit()), source.map((t) => t.toInit()));
+    assert.deepEqual(JSON.parse(rerun.stdout), {
+      from: `sqlite:${from}`,
+      to: `sqlite:${to}`,
+      read: 2,
+      created: 0,
+      updated: 0,
+      unchanged: 2,
+      verified: 2,
+    });
+    assert.deepEqual(
+      (await storedTokens(to)).map((t) => t.toInit()),
+      source.map((t) => t.toInit()),
+    );
   });
 
-  it('migrate reads the official SDK\'s token file and its MySQL oauthtoken table', async () => {
+  it("migrate reads the official SDK's token file and its MySQL oauthtoken table", async () => {
     const rows = [1, 2].map((i) => ({
       id: String(i),
       user: `legacy${i}@example.com`,
@@ -488,19 +584,43 @@ describe('zoho-tokens CLI', () => {
     const check = async (db: string): Promise<void> => {
       const tokens = await storedTokens(db);
       assert.deepEqual(
-        tokens.map((t) => [t.userName, t.clientId, t.clientSecret, t.refreshToken, t.accessToken, t.expiresAt, t.apiDomain]),
-        rows.map((r) => [r.user, CLIENT_ID, CLIENT_SECRET, r.refresh, r.access, Number(r.expiry), 'https://www.zohoapis.com']),
+        tokens.map((t) => [
+          t.userName,
+          t.clientId,
+          t.clientSecret,
+          t.refreshToken,
+          t.accessToken,
+          t.expiresAt,
+          t.apiDomain,
+        ]),
+        rows.map((r) => [
+          r.user,
+          CLIENT_ID,
+          CLIENT_SECRET,
+          r.refresh,
+          r.access,
+          Number(r.expiry),
+          'https://www.zohoapis.com',
+        ]),
       );
     };
     // The TypeScript SDK's FileStore format: its header, rows joined by \n, no quoting, no final newline.
     const file = join(dir, `sdk_tokens-${++dbCount}.txt`);
-    const header = 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';
-    const lines = rows.map((r) => [r.id, r.user, CLIENT_ID, CLIENT_SECRET, r.refresh, r.access, '', r.expiry, '', 'https://www.zohoapis.com'].join(','));
+    const header =
+      'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';
+    const lines = rows.map((r) =>
+      [r.id, r.user, CLIENT_ID, CLIENT_SECRET, r.refresh, r.access, '', r.expiry, '', 'https://www.zohoapis.com'].join(
+        ',',
+      ),
+    );
     writeFileSync(file, [header, ...lines].join('\n'), { mode: 0o600 });
     const fromFile = newDb();
     const run = await cli(['migrate', '--from', `file:${file}`, '--to', `sqlite:${fromFile}`]);
     assertExit(run, 0);
-    assert.match(run.stdout, /Read 2 tokens from file:.*\nWrote 2 new, 0 updated, 0 unchanged to sqlite:.*\nVerified 2\/2 tokens in the target\.\n$/);
+    assert.match(
+      run.stdout,
+      /Read 2 tokens from file:.*\nWrote 2 new, 0 updated, 0 unchanged to sqlite:.*\nVerified 2\/2 tokens in the target\.\n$/,
+    );
     await check(fromFile);
 
     if (mysqlSkip) return;
@@ -515,7 +635,14 @@ describe('zoho-tokens CLI', () => {
       );
       for (const r of rows) {
         await admin.execute(`INSERT INTO \`${database}\`.oauthtoken VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?)`, [
-          r.id, r.user, CLIENT_ID, CLIENT_SECRET, r.refresh, r.access, r.expiry, 'https://www.zohoapis.com',
+          r.id,
+          r.user,
+          CLIENT_ID,
+          CLIENT_SECRET,
+          r.refresh,
+          r.access,
+          r.expiry,
+          'https://www.zohoapis.com',
         ]);
       }
       const fromMysql = newDb();
@@ -530,7 +657,7 @@ describe('zoho-tokens CLI', () => {
     }
   });
 
-  it('migrate refuses to overwrite another user\'s token and leaves both stores as they were', async () => {
+  it("migrate refuses to overwrite another user's token and leaves both stores as they were", async () => {
     const from = newDb();
     const to = newDb();
     await login(from, 'alice@example.com');
@@ -539,8 +666,14 @@ describe('zoho-tokens CLI', () => {
     const run = await cli(['migrate', '--from', `sqlite:${from}`, '--to', `sqlite:${to}`]);
     assertExit(run, 5);
     assert.equal(run.stdout, '');
-    assert.equal(run.stderr, 'error: target token 1 belongs to another user or client; nothing was written (MIGRATION_FAILED)\n');
-    assert.deepEqual((await storedTokens(to)).map((t) => t.toInit()), [before!.toInit()]);
+    assert.equal(
+      run.stderr,
+      'error: target token 1 belongs to another user or client; nothing was written (MIGRATION_FAILED)\n',
+    );
+    assert.deepEqual(
+      (await storedTokens(to)).map((t) => t.toInit()),
+      [before!.toInit()],
+    );
     assert.equal((await storedTokens(from))[0]!.userName, 'alice@example.com');
   });
 
@@ -562,12 +695,36 @@ describe('zoho-tokens CLI', () => {
     await login(from, 'bob@example.com');
     const first = await cli(['migrate', '--from', `sqlite:${from}`, '--to', url, '--json']);
     assertExit(first, 0);
-    assert.deepEqual(JSON.parse(first.stdout), { from: `sqlite:${from}`, to: url, read: 2, created: 2, updated: 0, unchanged: 0, verified: 2 });
+    assert.deepEqual(JSON.parse(first.stdout), {
+      from: `sqlite:${from}`,
+      to: url,
+      read: 2,
+      created: 2,
+      updated: 0,
+      unchanged: 0,
+      verified: 2,
+    });
     const rerun = await cli(['migrate', '--from', `sqlite:${from}`, '--to', url, '--json']);
     assertExit(rerun, 0);
-    assert.deepEqual(JSON.parse(rerun.stdout), { from: `sqlite:${from}`, to: url, read: 2, created: 0, updated: 0, unchanged: 2, verified: 2 });
-    const list = JSON.parse((await cli(['--store', url, 'list', '--json'])).stdout) as { tokens: { id: string; user: string }[] };
-    assert.deepEqual(list.tokens.map((x) => [x.id, x.user]), [['1', 'alice@example.com'], ['2', 'bob@example.com']]);
+    assert.deepEqual(JSON.parse(rerun.stdout), {
+      from: `sqlite:${from}`,
+      to: url,
+      read: 2,
+      created: 0,
+      updated: 0,
+      unchanged: 2,
+      verified: 2,
+    });
+    const list = JSON.parse((await cli(['--store', url, 'list', '--json'])).stdout) as {
+      tokens: { id: string; user: string }[];
+    };
+    assert.deepEqual(
+      list.tokens.map((x) => [x.id, x.user]),
+      [
+        ['1', 'alice@example.com'],
+        ['2', 'bob@example.com'],
+      ],
+    );
   });
 
   it('rotate-key re-encrypts every token under the current key; a rerun re-encrypts nothing', async () => {
@@ -579,7 +736,14 @@ describe('zoho-tokens CLI', () => {
     const keys = { ZOHO_TOKEN_STORE_KEYS: `k2:${k2},k1:${k1}` };
     const run = await cli([...at(db), 'rotate-key', '--json'], keys);
     assertExit(run, 0);
-    assert.deepEqual(JSON.parse(run.stdout), { currentKeyId: 'k2', scanned: 1, reencrypted: 1, alreadyCurrent: 0, values: 4, failed: [] });
+    assert.deepEqual(JSON.parse(run.stdout), {
+      currentKeyId: 'k2',
+      scanned: 1,
+      reencrypted: 1,
+      alreadyCurrent: 0,
+      values: 4,
+      failed: [],
+    });
     assert.match((await storedTokens(db))[0]!.refreshToken!, /^zts1:k2:/);
     const rerun = await cli([...at(db), 'rotate-key'], keys);
     assertExit(rerun, 0);
@@ -607,13 +771,28 @@ describe('zoho-tokens CLI', () => {
       [['list', '--bogus'], /^error: unknown option '--bogus' \(USAGE\)\n\(add --help for usage\)\n$/],
       [['migrate'], /^error: required option '--to <url>' not specified \(USAGE\)/],
       [['frobnicate'], /^error: unknown command 'frobnicate' \(USAGE\)/],
-      [[...at(db), 'login', '--code', 'x', '--web'], /^error: use either --code \(Self Client\) or --web \(browser flow\), not both \(USAGE\)\n$/],
-      [[...at(db), 'login'], /^error: no grant code: pass --code <grant> \(Self Client\) or --web \(browser flow\) \(USAGE\)\n$/],
-      [['--dc', 'XX', 'login', '--code', 'x'], /^error: invalid --dc "XX": Unknown data center "XX"; expected one of US, EU, IN, CN, AU, JP, CA, SA .*\(USAGE\)\n$/],
+      [
+        [...at(db), 'login', '--code', 'x', '--web'],
+        /^error: use either --code \(Self Client\) or --web \(browser flow\), not both \(USAGE\)\n$/,
+      ],
+      [
+        [...at(db), 'login'],
+        /^error: no grant code: pass --code <grant> \(Self Client\) or --web \(browser flow\) \(USAGE\)\n$/,
+      ],
+      [
+        ['--dc', 'XX', 'login', '--code', 'x'],
+        /^error: invalid --dc "XX": Unknown data center "XX"; expected one of US, EU, IN, CN, AU, JP, CA, SA .*\(USAGE\)\n$/,
+      ],
       [[...at(db), 'show'], /^error: name the token by <id> or by --user <email> \(one of them\) \(USAGE\)\n$/],
       [[...at(db), 'purge'], /^error: purge needs --expired-for <duration> and\/or --dead \(USAGE\)\n$/],
-      [[...at(db), 'purge', '--expired-for', 'soon'], /^error: option '--expired-for <duration>' argument 'soon' is invalid\. Expected a duration such as 90s/],
-      [[...at(db), 'login', '--web', '--port', 'x'], /^error: option '--port <port>' argument 'x' is invalid\. Expected a port number/],
+      [
+        [...at(db), 'purge', '--expired-for', 'soon'],
+        /^error: option '--expired-for <duration>' argument 'soon' is invalid\. Expected a duration such as 90s/,
+      ],
+      [
+        [...at(db), 'login', '--web', '--port', 'x'],
+        /^error: option '--port <port>' argument 'x' is invalid\. Expected a port number/,
+      ],
     ];
     for (const [args, stderr] of cases) {
       const run = await cli(args);
@@ -666,13 +845,19 @@ describe('zoho-tokens CLI', () => {
     for (const command of ['refresh', 'revoke']) {
       const run = await cli([...at(db), command, token!.id!]);
       assertExit(run, 5);
-      assert.match(run.stderr, new RegExp(`^error: Not sending .* to ${evilUrl.replace(/\./g, '\\.')}: .*\\(UNTRUSTED_ENDPOINT\\)\n$`), command);
+      assert.match(
+        run.stderr,
+        new RegExp(`^error: Not sending .* to ${evilUrl.replace(/\./g, '\\.')}: .*\\(UNTRUSTED_ENDPOINT\\)\n$`),
+        command,
+      );
     }
     assert.equal(received, 0, "the forged row's server got nothing");
     assert.equal((await storedTokens(db))[0]?.refreshToken, token!.refreshToken, 'the row stays');
     // The emulator's own URL stored in a row is not trusted either unless --dc names it.
     const back = new Database(db);
-    back.prepare('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?').run(emu.url, emu.url, token!.id);
+    back
+      .prepare('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?')
+      .run(emu.url, emu.url, token!.id);
     back.close();
     assertExit(await cli(['--store', `sqlite:${db}`, '--dc', 'EU', 'refresh', token!.id!]), 5);
     assertExit(await cli([...at(db), 'refresh', token!.id!]), 0);
@@ -686,11 +871,18 @@ describe('zoho-tokens CLI', () => {
     const unknown = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
     secrets.add(unknown);
     const raw = new Database(db);
-    raw.prepare('UPDATE oauthtoken SET accounts_url = NULL, api_domain = NULL, refresh_token = ?, expiry_time = 1000 WHERE id = ?').run(unknown, token!.id);
+    raw
+      .prepare(
+        'UPDATE oauthtoken SET accounts_url = NULL, api_domain = NULL, refresh_token = ?, expiry_time = 1000 WHERE id = ?',
+      )
+      .run(unknown, token!.id);
     raw.close();
     const refused = await cli([...at(db), 'refresh', token!.id!]);
     assertExit(refused, 3);
-    assert.match(refused.stderr, /rejected the refresh token of token id \d+ .*no data center binding.*zoho-tokens bind \d+ --dc .*\(TOKEN_UNBOUND\)\n$/);
+    assert.match(
+      refused.stderr,
+      /rejected the refresh token of token id \d+ .*no data center binding.*zoho-tokens bind \d+ --dc .*\(TOKEN_UNBOUND\)\n$/,
+    );
     assert.equal((await storedTokens(db))[0]?.refreshToken, unknown, 'kept');
 
     const noDc = await cli(['--store', `sqlite:${db}`, 'bind', token!.id!]);
@@ -718,15 +910,29 @@ describe('zoho-tokens CLI', () => {
 
   it('read-only commands against a missing sqlite: or file: store say so (exit 5) and create nothing', async () => {
     for (const url of [`sqlite:${join(dir, 'mistyped.db')}`, `file:${join(dir, 'mistyped_tokens.txt')}`]) {
-      for (const args of [['list'], ['show', '1'], ['list', '--json'], ['delete', '1'], ['purge', '--dead'], ['refresh', '1'], ['bind', '1', '--dc', 'EU'], ['migrate', '--to', 'memory:']]) {
+      for (const args of [
+        ['list'],
+        ['show', '1'],
+        ['list', '--json'],
+        ['delete', '1'],
+        ['purge', '--dead'],
+        ['refresh', '1'],
+        ['bind', '1', '--dc', 'EU'],
+        ['migrate', '--to', 'memory:'],
+      ]) {
         const argv = args[0] === 'migrate' ? [...args, '--from', url] : ['--store', url, ...args];
         const run = await cli(argv);
         assertExit(run, 5);
-        assert.match(run.stderr, /^error: the token store .* does not exist\b.* \(STORE_NOT_FOUND\)\n$/, argv.join(' '));
+        assert.match(
+          run.stderr,
+          /^error: the token store .* does not exist\b.* \(STORE_NOT_FOUND\)\n$/,
+          argv.join(' '),
+        );
         assert.equal(run.stdout, '', argv.join(' '));
       }
     }
-    for (const name of ['mistyped.db', 'mistyped.db-wal', 'mistyped.db-shm', 'mistyped_tokens.txt']) assert.ok(!existsSync(join(dir, name)), name);
+    for (const name of ['mistyped.db', 'mistyped.db-wal', 'mistyped.db-shm', 'mistyped_tokens.txt'])
+      assert.ok(!existsSync(join(dir, name)), name);
   });
 
   it('a bad query value of a server store URL is a store URL error (exit 5)', { skip: mysqlSkip }, async () => {
@@ -737,7 +943,15 @@ describe('zoho-tokens CLI', () => {
   });
 
   it('emulator runs the local Zoho emulator until SIGTERM', async () => {
-    const run = new CliProcess(['emulator', '--port', '0', '--client-id', '1000.EMUCLI', '--client-secret', 'emu-cli-secret-123']);
+    const run = new CliProcess([
+      'emulator',
+      '--port',
+      '0',
+      '--client-id',
+      '1000.EMUCLI',
+      '--client-secret',
+      'emu-cli-secret-123',
+    ]);
     const [, url] = await run.waitFor(/Zoho emulator listening on (http:\/\/127\.0\.0\.1:\d+)/);
     const response = await fetch(`${url}/crm/v8/org`);
     assert.equal(response.status, 401);
@@ -753,7 +967,8 @@ describe('zoho-tokens CLI', () => {
     assert.ok(shown.length > 50, `only ${shown.length} outputs captured`);
     assert.ok(secrets.size > 20, `only ${secrets.size} secrets collected`);
     for (const secret of secrets) {
-      for (const text of shown) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 9)}…) was printed:\n${text}`);
+      for (const text of shown)
+        assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 9)}…) was printed:\n${text}`);
     }
   });
 });

@@ -21,7 +21,11 @@ function host(emu: ZohoEmulator, store: ReturnType<typeof sqliteStore>, skewMs: 
  * Every host asks for the token once per simulated minute for `hours`; returns how many tokens
  * were handed out that the emulator (the accounts server) already considered expired.
  */
-async function simulate(emu: ZohoEmulator, hosts: ZohoAuth[], hours: number): Promise<{ handedOut: number; expired: number }> {
+async function simulate(
+  emu: ZohoEmulator,
+  hosts: ZohoAuth[],
+  hours: number,
+): Promise<{ handedOut: number; expired: number }> {
   let handedOut = 0;
   let expired = 0;
   for (let minute = 0; minute < hours * 60; minute++) {
@@ -56,7 +60,9 @@ describe('clock skew between hosts', () => {
       // The login happens on a skewed host: its expiry must not carry that host's clock.
       await login(emu, hosts[1]!, USER);
       const result = await simulate(emu, hosts, 6);
-      t.diagnostic(`expired ${result.expired} of ${result.handedOut} handed out; refresh requests ${emu.stats().refreshRequests}`);
+      t.diagnostic(
+        `expired ${result.expired} of ${result.handedOut} handed out; refresh requests ${emu.stats().refreshRequests}`,
+      );
       assert.equal(result.handedOut, 6 * 60 * hosts.length);
       assert.equal(result.expired, 0, `expired tokens handed out: ${result.expired} of ${result.handedOut}`);
     });
@@ -139,7 +145,10 @@ describe('clock skew between hosts', () => {
       const clock = new ServerClock({ now: () => local }, silentLogger);
       clock.record(new Date(server).toUTCString(), local, local);
       // A token minted now expires at server + expires_in: computed from earliest(), never later.
-      assert.ok(clock.earliest() <= server, `skew ${skew}: earliest ${clock.earliest() - server} ms after the server's time`);
+      assert.ok(
+        clock.earliest() <= server,
+        `skew ${skew}: earliest ${clock.earliest() - server} ms after the server's time`,
+      );
       assert.ok(server - clock.earliest() < 1000, `skew ${skew}: earliest ${server - clock.earliest()} ms early`);
     }
   });

@@ -2,9 +2,19 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { isZohoTokenError } from '../src/errors.js';
-import { startZohoEmulator, type RequestEvent, type TokenIssuedEvent, type ZohoEmulator, type ZohoEmulatorOptions } from 'zoho-token-store/emulator';
+import {
+  startZohoEmulator,
+  type RequestEvent,
+  type TokenIssuedEvent,
+  type ZohoEmulator,
+  type ZohoEmulatorOptions,
+} from 'zoho-token-store/emulator';
 
-const CLIENT = { clientId: '1000.EMULATORTESTCLIENT0000000000001', clientSecret: 'secret-1', redirectUris: ['http://localhost:3000/cb'] };
+const CLIENT = {
+  clientId: '1000.EMULATORTESTCLIENT0000000000001',
+  clientSecret: 'secret-1',
+  redirectUris: ['http://localhost:3000/cb'],
+};
 const REDIRECT = CLIENT.redirectUris[0]!;
 const USER = 'a@x.com';
 const ALL_SCOPES = ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ', 'ZohoCRM.org.READ', 'ZohoCRM.settings.ALL'];
@@ -48,19 +58,47 @@ async function tokenCall(base: string, params: Record<string, string>, how: Tran
 }
 
 const exchange = (base: string, code: string, extra: Record<string, string> = {}, how?: Transport) =>
-  tokenCall(base, { grant_type: 'authorization_code', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, code, ...extra }, how);
+  tokenCall(
+    base,
+    {
+      grant_type: 'authorization_code',
+      client_id: CLIENT.clientId,
+      client_secret: CLIENT.clientSecret,
+      code,
+      ...extra,
+    },
+    how,
+  );
 
 const refresh = (base: string, refreshToken: string, how?: Transport, client = CLIENT) =>
-  tokenCall(base, { grant_type: 'refresh_token', client_id: client.clientId, client_secret: client.clientSecret, refresh_token: refreshToken }, how);
+  tokenCall(
+    base,
+    {
+      grant_type: 'refresh_token',
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      refresh_token: refreshToken,
+    },
+    how,
+  );
 
-async function selfClient(emu: ZohoEmulator, scopes: readonly string[] = ALL_SCOPES, user = USER): Promise<{ access: string; refresh: string }> {
+async function selfClient(
+  emu: ZohoEmulator,
+  scopes: readonly string[] = ALL_SCOPES,
+  user = USER,
+): Promise<{ access: string; refresh: string }> {
   const body = await exchange(emu.url, await emu.createGrantCode({ clientId: CLIENT.clientId, user, scopes }));
   assert.match(String(body['access_token']), TOKEN_SHAPE);
   assert.match(String(body['refresh_token']), TOKEN_SHAPE);
   return { access: body['access_token'] as string, refresh: body['refresh_token'] as string };
 }
 
-async function api(base: string, path: string, token?: string, init: RequestInit = {}): Promise<{ status: number; body: Json | undefined }> {
+async function api(
+  base: string,
+  path: string,
+  token?: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: Json | undefined }> {
   const headers = new Headers(init.headers);
   if (token !== undefined) headers.set('authorization', `Zoho-oauthtoken ${token}`);
   const res = await fetch(new URL(path, base), { ...init, headers });
@@ -73,7 +111,15 @@ const AUTH_FAILURE = { code: 'AUTHENTICATION_FAILURE', details: {}, message: 'Au
 
 function authUrl(base: string, extra: Record<string, string> = {}): string {
   const url = new URL('/oauth/v2/auth', base);
-  const params = { client_id: CLIENT.clientId, response_type: 'code', redirect_uri: REDIRECT, scope: ALL_SCOPES.join(','), access_type: 'offline', state: 'st-1', ...extra };
+  const params = {
+    client_id: CLIENT.clientId,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: ALL_SCOPES.join(','),
+    access_type: 'offline',
+    state: 'st-1',
+    ...extra,
+  };
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   return url.href;
 }
@@ -83,7 +129,8 @@ async function consent(page: string, base: string, decision: 'approve' | 'deny',
   const form = new RegExp(`<form id="${decision}-form" method="POST" action="([^"]+)">([\\s\\S]*?)</form>`).exec(page);
   assert.ok(form, `the page has a ${decision} form`);
   const fields = new URLSearchParams();
-  for (const m of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.append(m[1]!, decodeHtml(m[2]!));
+  for (const m of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    fields.append(m[1]!, decodeHtml(m[2]!));
   if (decision === 'approve') fields.append('user', user);
   fields.append('decision', decision);
   return fetch(new URL(decodeHtml(form[1]!), base), { method: 'POST', body: fields, redirect: 'manual' });
@@ -99,18 +146,36 @@ describe('Self Client and token endpoint', () => {
     const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: ['ZohoCRM.modules.ALL'] });
     assert.match(code, TOKEN_SHAPE);
     const body = await exchange(emu.url, code);
-    assert.deepEqual(Object.keys(body), ['access_token', 'refresh_token', 'scope', 'api_domain', 'token_type', 'expires_in']);
+    assert.deepEqual(Object.keys(body), [
+      'access_token',
+      'refresh_token',
+      'scope',
+      'api_domain',
+      'token_type',
+      'expires_in',
+    ]);
     assert.equal(body['api_domain'], emu.url);
     assert.equal(body['token_type'], 'Bearer');
     assert.equal(body['expires_in'], 3600);
     assert.equal(body['scope'], 'ZohoCRM.modules.ALL');
-    assert.deepEqual(emu.environment, { name: 'emulator-us', location: 'us', kind: 'custom', accountsUrl: emu.url, apiDomain: emu.url });
+    assert.deepEqual(emu.environment, {
+      name: 'emulator-us',
+      location: 'us',
+      kind: 'custom',
+      accountsUrl: emu.url,
+      apiDomain: emu.url,
+    });
     assert.match(emu.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   test('online Self Client code gives no refresh token', async (t) => {
     const emu = await start(t);
-    const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: 'ZohoCRM.users.READ', accessType: 'online' });
+    const code = await emu.createGrantCode({
+      clientId: CLIENT.clientId,
+      user: USER,
+      scopes: 'ZohoCRM.users.READ',
+      accessType: 'online',
+    });
     const body = await exchange(emu.url, code);
     assert.match(String(body['access_token']), TOKEN_SHAPE);
     assert.equal('refresh_token' in body, false);
@@ -151,17 +216,37 @@ describe('Self Client and token endpoint', () => {
     const emu = await start(t);
     const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: ALL_SCOPES });
     const base = { grant_type: 'authorization_code', code };
-    assert.deepEqual(await tokenCall(emu.url, { ...base, client_id: CLIENT.clientId, client_secret: 'nope' }), { error: 'invalid_client_secret' });
-    assert.deepEqual(await tokenCall(emu.url, { ...base, client_id: '1000.UNKNOWN', client_secret: 'x' }), { error: 'invalid_client' });
-    assert.deepEqual(await tokenCall(emu.url, { ...base, client_id: CLIENT.clientId }), { error: 'invalid_request' });
-    assert.deepEqual(await tokenCall(emu.url, { client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, code }), { error: 'invalid_request' });
-    assert.deepEqual(await tokenCall(emu.url, { ...base, grant_type: 'password', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret }), {
-      error: 'unsupported_grant_type',
+    assert.deepEqual(await tokenCall(emu.url, { ...base, client_id: CLIENT.clientId, client_secret: 'nope' }), {
+      error: 'invalid_client_secret',
     });
+    assert.deepEqual(await tokenCall(emu.url, { ...base, client_id: '1000.UNKNOWN', client_secret: 'x' }), {
+      error: 'invalid_client',
+    });
+    assert.deepEqual(await tokenCall(emu.url, { ...base, client_id: CLIENT.clientId }), { error: 'invalid_request' });
+    assert.deepEqual(
+      await tokenCall(emu.url, { client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, code }),
+      { error: 'invalid_request' },
+    );
+    assert.deepEqual(
+      await tokenCall(emu.url, {
+        ...base,
+        grant_type: 'password',
+        client_id: CLIENT.clientId,
+        client_secret: CLIENT.clientSecret,
+      }),
+      {
+        error: 'unsupported_grant_type',
+      },
+    );
     // None of these consumed the code.
     assert.ok((await exchange(emu.url, code))['access_token']);
     const stats = emu.stats();
-    assert.deepEqual(stats.byError, { invalid_client_secret: 1, invalid_client: 1, invalid_request: 2, unsupported_grant_type: 1 });
+    assert.deepEqual(stats.byError, {
+      invalid_client_secret: 1,
+      invalid_client: 1,
+      invalid_request: 2,
+      unsupported_grant_type: 1,
+    });
     assert.equal(stats.grantErrors, 3);
     assert.equal(stats.tokenRequests, 6);
   });
@@ -207,8 +292,14 @@ describe('web flow', () => {
     assert.equal(location.searchParams.get('state'), 'st-1');
 
     const code = location.searchParams.get('code')!;
-    assert.deepEqual(await exchange(emu.url, code, { redirect_uri: 'http://localhost:3000/other' }), { error: 'invalid_redirect_uri' });
-    assert.deepEqual(await exchange(emu.url, code), { error: 'invalid_redirect_uri' }, 'a web-flow code needs its redirect_uri');
+    assert.deepEqual(await exchange(emu.url, code, { redirect_uri: 'http://localhost:3000/other' }), {
+      error: 'invalid_redirect_uri',
+    });
+    assert.deepEqual(
+      await exchange(emu.url, code),
+      { error: 'invalid_redirect_uri' },
+      'a web-flow code needs its redirect_uri',
+    );
     const body = await exchange(emu.url, code, { redirect_uri: REDIRECT });
     assert.match(String(body['refresh_token']), TOKEN_SHAPE);
     const me = await api(emu.url, '/crm/v8/users?type=CurrentUser', body['access_token'] as string);
@@ -242,7 +333,9 @@ describe('web flow', () => {
     const emu = await start(t);
     const location = new URL(await emu.approve(authUrl(emu.url), { user: USER }));
     emu.clock.advance(2 * MINUTE);
-    assert.deepEqual(await exchange(emu.url, location.searchParams.get('code')!, { redirect_uri: REDIRECT }), { error: 'invalid_code' });
+    assert.deepEqual(await exchange(emu.url, location.searchParams.get('code')!, { redirect_uri: REDIRECT }), {
+      error: 'invalid_code',
+    });
   });
 
   test('refresh token only with offline, only on first consent unless prompt=consent', async (t) => {
@@ -266,12 +359,15 @@ describe('web flow', () => {
     emu.setAutoApprove(undefined);
     assert.equal((await fetch(authUrl(emu.url), { redirect: 'manual' })).status, 200);
     assert.equal(new URL(await emu.deny(authUrl(emu.url))).searchParams.get('error'), 'access_denied');
-    await assert.rejects(emu.approve(authUrl(emu.url, { client_id: 'x' }), { user: USER }), (e) => isZohoTokenError(e, 'INVALID_CLIENT'));
+    await assert.rejects(emu.approve(authUrl(emu.url, { client_id: 'x' }), { user: USER }), (e) =>
+      isZohoTokenError(e, 'INVALID_CLIENT'),
+    );
   });
 
   test('11th grant code in 10 minutes is refused, both paths; fine again later', async (t) => {
     const emu = await start(t);
-    for (let i = 0; i < 9; i++) await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: ALL_SCOPES });
+    for (let i = 0; i < 9; i++)
+      await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: ALL_SCOPES });
     await emu.approve(authUrl(emu.url), { user: USER }); // the 10th
     await assert.rejects(emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: ALL_SCOPES }), (e) => {
       assert.ok(isZohoTokenError(e, 'THROTTLED'));
@@ -371,7 +467,10 @@ describe('revoke', () => {
     assert.equal(again.status, 400);
     assert.deepEqual(await again.json(), { status: 'failure', error: 'invalid_token' });
 
-    const form = await fetch(`${emu.url}/oauth/v2/token/revoke`, { method: 'POST', body: new URLSearchParams({ token: other.refresh }) });
+    const form = await fetch(`${emu.url}/oauth/v2/token/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: other.refresh }),
+    });
     assert.deepEqual(await form.json(), { status: 'success' });
     const stats = emu.stats();
     assert.equal(stats.revokeRequests, 3);
@@ -394,7 +493,13 @@ describe('data centers', () => {
   test('each DC has its own listener; clients and tokens are bound to theirs', async (t) => {
     const emu = await start(t, { dataCenters: ['us', 'eu'], clients: [CLIENT, EU_CLIENT] });
     const eu = emu.environmentFor('eu');
-    assert.deepEqual(eu, { name: 'emulator-eu', location: 'eu', kind: 'custom', accountsUrl: eu.accountsUrl, apiDomain: eu.accountsUrl });
+    assert.deepEqual(eu, {
+      name: 'emulator-eu',
+      location: 'eu',
+      kind: 'custom',
+      accountsUrl: eu.accountsUrl,
+      apiDomain: eu.accountsUrl,
+    });
     assert.notEqual(eu.accountsUrl, emu.url);
     assert.equal(emu.environmentFor('us'), emu.environment);
 
@@ -403,13 +508,22 @@ describe('data centers', () => {
     assert.equal(location.searchParams.get('location'), 'eu');
     assert.equal(location.searchParams.get('accounts-server'), eu.accountsUrl);
     const code = location.searchParams.get('code')!;
-    const params = { grant_type: 'authorization_code', client_id: EU_CLIENT.clientId, client_secret: EU_CLIENT.clientSecret, code, redirect_uri: REDIRECT };
+    const params = {
+      grant_type: 'authorization_code',
+      client_id: EU_CLIENT.clientId,
+      client_secret: EU_CLIENT.clientSecret,
+      code,
+      redirect_uri: REDIRECT,
+    };
     assert.deepEqual(await tokenCall(emu.url, params), { error: 'invalid_client' }, 'EU client at the US server');
     const body = await tokenCall(eu.accountsUrl, params);
     assert.equal(body['api_domain'], eu.apiDomain);
     const access = body['access_token'] as string;
     assert.equal((await api(eu.apiDomain, '/crm/v8/users?type=CurrentUser', access)).status, 200);
-    assert.deepEqual(await api(emu.url, '/crm/v8/users?type=CurrentUser', access), { status: 401, body: INVALID_TOKEN });
+    assert.deepEqual(await api(emu.url, '/crm/v8/users?type=CurrentUser', access), {
+      status: 401,
+      body: INVALID_TOKEN,
+    });
     // Refresh and revoke also only at the EU server.
     const rt = body['refresh_token'] as string;
     assert.deepEqual(await refresh(emu.url, rt, 'form', EU_CLIENT), { error: 'invalid_client' });
@@ -455,7 +569,10 @@ describe('CRM API', () => {
     assert.equal((one.body?.['data'] as Json[])[0]?.['Company'], 'Acme');
     assert.equal(((one.body?.['data'] as Json[])[0]?.['Owner'] as Json)['email'], USER);
 
-    const missing = await api(emu.url, '/crm/v8/Leads', access, { method: 'POST', body: JSON.stringify({ data: [{ Company: 'X' }] }) });
+    const missing = await api(emu.url, '/crm/v8/Leads', access, {
+      method: 'POST',
+      body: JSON.stringify({ data: [{ Company: 'X' }] }),
+    });
     assert.equal(missing.status, 400);
     assert.equal((missing.body?.['data'] as Json[])[0]?.['code'], 'MANDATORY_NOT_FOUND');
     assert.equal((await api(emu.url, '/crm/v8/settings/modules', access)).status, 200);
@@ -465,12 +582,20 @@ describe('CRM API', () => {
   test('scope mismatch, missing and garbled header', async (t) => {
     const emu = await start(t);
     const { access } = await selfClient(emu, ['ZohoCRM.users.READ']);
-    const mismatch = { code: 'OAUTH_SCOPE_MISMATCH', details: {}, message: 'invalid oauth scope to access this URL', status: 'error' };
+    const mismatch = {
+      code: 'OAUTH_SCOPE_MISMATCH',
+      details: {},
+      message: 'invalid oauth scope to access this URL',
+      status: 'error',
+    };
     assert.equal((await api(emu.url, '/crm/v8/users?type=CurrentUser', access)).status, 200);
     assert.deepEqual(await api(emu.url, '/crm/v8/org', access), { status: 401, body: mismatch });
     assert.deepEqual(await api(emu.url, '/crm/v8/Leads', access), { status: 401, body: mismatch });
     assert.deepEqual(await api(emu.url, '/crm/v8/org'), { status: 401, body: AUTH_FAILURE });
-    assert.deepEqual(await api(emu.url, '/crm/v8/org', undefined, { headers: { authorization: `Bearer ${access}` } }), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await api(emu.url, '/crm/v8/org', undefined, { headers: { authorization: `Bearer ${access}` } }), {
+      status: 401,
+      body: AUTH_FAILURE,
+    });
     assert.deepEqual(await api(emu.url, '/crm/v8/org', '1000.garbage'), { status: 401, body: INVALID_TOKEN });
 
     const { access: leadsOnly } = await selfClient(emu, ['ZohoCRM.modules.leads.ALL']);
@@ -493,7 +618,10 @@ describe('faults', () => {
     const { refresh: rt } = await selfClient(emu);
     emu.faults.inject({ target: 'token', kind: 'status', status: 503, times: 2 });
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(`${emu.url}/oauth/v2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt }) });
+      const res = await fetch(`${emu.url}/oauth/v2/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt }),
+      });
       assert.equal(res.status, 503);
       await res.text();
     }
@@ -510,7 +638,10 @@ describe('faults', () => {
     const emu = await start(t);
     const { access, refresh: rt } = await selfClient(emu);
     emu.faults.inject({ target: 'all', kind: 'malformed', times: 2 });
-    const res = await fetch(`${emu.url}/oauth/v2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt }) });
+    const res = await fetch(`${emu.url}/oauth/v2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt }),
+    });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /application\/json/);
     await assert.rejects(res.json(), SyntaxError);
@@ -560,7 +691,7 @@ describe('faults', () => {
     assert.equal(emu.stats().faults.latency, 1);
     assert.deepEqual(emu.faults.list(), []);
   });
-  test('an injected API 401 answers Zoho\'s JSON INVALID_TOKEN body', async (t) => {
+  test("an injected API 401 answers Zoho's JSON INVALID_TOKEN body", async (t) => {
     const emu = await start(t);
     const { access } = await selfClient(emu);
     emu.faults.inject({ target: 'api', kind: 'status', status: 401, times: 1 });
@@ -575,25 +706,54 @@ describe('faults', () => {
   test('the observer sees every minted token with its true expiry and how each request ended', async (t) => {
     const issued: TokenIssuedEvent[] = [];
     const requests: RequestEvent[] = [];
-    const emu = await start(t, { observer: { onTokenIssued: (e) => issued.push(e), onRequest: (e) => requests.push(e) } });
+    const emu = await start(t, {
+      observer: { onTokenIssued: (e) => issued.push(e), onRequest: (e) => requests.push(e) },
+    });
     const { access, refresh: rt } = await selfClient(emu);
     emu.clock.advance(MINUTE);
     emu.faults.inject({ target: 'token', kind: 'status', status: 503, times: 1 });
     emu.faults.inject({ target: 'api', kind: 'throttle', times: 1 });
-    await fetch(`${emu.url}/oauth/v2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt }) }).then((r) => r.text());
+    await fetch(`${emu.url}/oauth/v2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt }),
+    }).then((r) => r.text());
     const second = String((await refresh(emu.url, rt))['access_token']);
     await api(emu.url, '/crm/v8/org', access);
     await api(emu.url, '/crm/v8/org', second);
     const start0 = issued[0]!.issuedAt;
     assert.deepEqual(
-      issued.map((e) => [e.grantType, e.accessToken, e.refreshToken, e.parentRefreshToken, e.user, e.clientId, e.dc, e.issuedAt - start0, e.expiresAt - e.issuedAt]),
+      issued.map((e) => [
+        e.grantType,
+        e.accessToken,
+        e.refreshToken,
+        e.parentRefreshToken,
+        e.user,
+        e.clientId,
+        e.dc,
+        e.issuedAt - start0,
+        e.expiresAt - e.issuedAt,
+      ]),
       [
         ['authorization_code', access, rt, undefined, USER, CLIENT.clientId, 'us', 0, 3_600_000],
         ['refresh_token', second, undefined, rt, USER, CLIENT.clientId, 'us', MINUTE, 3_600_000],
       ],
     );
     assert.deepEqual(
-      requests.map((e) => [e.category, e.token === undefined ? undefined : e.token === rt ? 'rt' : e.token === access ? 'access' : e.token === second ? 'second' : 'code', e.fault, e.status, e.outcome]),
+      requests.map((e) => [
+        e.category,
+        e.token === undefined
+          ? undefined
+          : e.token === rt
+            ? 'rt'
+            : e.token === access
+              ? 'access'
+              : e.token === second
+                ? 'second'
+                : 'code',
+        e.fault,
+        e.status,
+        e.outcome,
+      ]),
       [
         ['grant', 'code', undefined, undefined, 'issued'],
         ['refresh', 'rt', 'status', 503, 'faulted'],
@@ -661,7 +821,10 @@ describe('stats, clock and lifecycle', () => {
     assert.equal(now(), 1_500);
     set(10_000);
     assert.equal(emu.clock.now(), 10_000);
-    assert.throws(() => advance(-1), (e) => isZohoTokenError(e, 'INVALID_ARGUMENT'));
+    assert.throws(
+      () => advance(-1),
+      (e) => isZohoTokenError(e, 'INVALID_ARGUMENT'),
+    );
   });
 
   test('tokenInfo describes live tokens', async (t) => {

@@ -4,7 +4,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import Database from 'better-sqlite3';
-import { ErrorCode, MemoryStore, OAuthToken, SqliteStore, isZohoTokenError, type OAuthTokenInit, type TokenStore } from 'zoho-token-store';
+import {
+  ErrorCode,
+  MemoryStore,
+  OAuthToken,
+  SqliteStore,
+  isZohoTokenError,
+  type OAuthTokenInit,
+  type TokenStore,
+} from 'zoho-token-store';
 import { describeTokenStore, tokenValues } from 'zoho-token-store/testing';
 import { EncryptedStore, withEncryption, type EncryptedStoreOptions } from 'zoho-token-store';
 import { tempDir } from './helpers/temp.js';
@@ -18,7 +26,14 @@ const K1 = randomBytes(32);
 const K2 = randomBytes(32);
 const K1_TEXT = K1.toString('base64');
 const K2_TEXT = K2.toString('base64');
-const KEY_TEXTS = [K1_TEXT, K2_TEXT, K1.toString('hex'), K2.toString('hex'), K1.toString('base64url'), K2.toString('base64url')];
+const KEY_TEXTS = [
+  K1_TEXT,
+  K2_TEXT,
+  K1.toString('hex'),
+  K2.toString('hex'),
+  K1.toString('base64url'),
+  K2.toString('base64url'),
+];
 const ONLY_K1: EncryptedStoreOptions = { keys: { k1: K1_TEXT } };
 const K2_THEN_K1: EncryptedStoreOptions = { keys: `k2:${K2_TEXT},k1:${K1_TEXT}` };
 const ONLY_K2: EncryptedStoreOptions = { keys: { k2: K2 } };
@@ -58,10 +73,16 @@ function rawUpdate(filename: string, id: string, column: string, value: string |
 }
 
 function secretsOf(token: OAuthToken): string[] {
-  return [token.clientSecret, token.refreshToken, token.accessToken, token.grantToken].filter((v): v is string => typeof v === 'string');
+  return [token.clientSecret, token.refreshToken, token.accessToken, token.grantToken].filter(
+    (v): v is string => typeof v === 'string',
+  );
 }
 
-async function rejectsWithCode(promise: Promise<unknown>, code: string, check?: (error: Error & { field?: string }) => void): Promise<void> {
+async function rejectsWithCode(
+  promise: Promise<unknown>,
+  code: string,
+  check?: (error: Error & { field?: string }) => void,
+): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(isZohoTokenError(error), `expected a ZohoTokenError, got ${String(error)}`);
     assert.equal(error.code, code, error.message);
@@ -73,7 +94,13 @@ async function rejectsWithCode(promise: Promise<unknown>, code: string, check?: 
 /** Every form an error can reach a log in. */
 function errorTexts(error: unknown): string {
   const e = error as Error;
-  return [e.message, String(e.stack), JSON.stringify(e), inspect(e, { depth: 5, showHidden: true }), inspect((e as { cause?: unknown }).cause)].join('\n');
+  return [
+    e.message,
+    String(e.stack),
+    JSON.stringify(e),
+    inspect(e, { depth: 5, showHidden: true }),
+    inspect((e as { cause?: unknown }).cause),
+  ].join('\n');
 }
 
 function assertNoneIn(text: string, needles: readonly string[], what: string): void {
@@ -106,14 +133,23 @@ function keyTextsOf(options: EncryptedStoreOptions): string[] {
 const sqliteEncrypted = (filename: string, options: EncryptedStoreOptions = ONLY_K1): EncryptedStore =>
   new EncryptedStore(new SqliteStore({ filename }), options);
 
-describeTokenStore({ describe, it }, { name: 'EncryptedStore(MemoryStore)', create: () => new EncryptedStore(new MemoryStore(), ONLY_K1) });
 describeTokenStore(
   { describe, it },
-  { name: 'EncryptedStore(MemoryStore) with an older key configured', create: () => withEncryption(new MemoryStore(), K2_THEN_K1) },
+  { name: 'EncryptedStore(MemoryStore)', create: () => new EncryptedStore(new MemoryStore(), ONLY_K1) },
 );
 describeTokenStore(
   { describe, it },
-  { name: 'EncryptedStore(SqliteStore :memory:)', create: () => new EncryptedStore(new SqliteStore({ filename: ':memory:' }), ONLY_K1) },
+  {
+    name: 'EncryptedStore(MemoryStore) with an older key configured',
+    create: () => withEncryption(new MemoryStore(), K2_THEN_K1),
+  },
+);
+describeTokenStore(
+  { describe, it },
+  {
+    name: 'EncryptedStore(SqliteStore :memory:)',
+    create: () => new EncryptedStore(new SqliteStore({ filename: ':memory:' }), ONLY_K1),
+  },
 );
 describeTokenStore(
   { describe, it },
@@ -130,14 +166,23 @@ describe('EncryptedStore at rest (SQLite file)', () => {
     const store = sqliteEncrypted(filename);
     const tokens = Array.from({ length: 5 }, () => secretToken());
     for (const token of tokens) await store.saveToken(token);
-    const refreshed = new OAuthToken({ id: tokens[0]!.id, accessToken: `1000.access-after-refresh${randomBytes(8).toString('hex')}`, expiresAt: 5 });
+    const refreshed = new OAuthToken({
+      id: tokens[0]!.id,
+      accessToken: `1000.access-after-refresh${randomBytes(8).toString('hex')}`,
+      expiresAt: 5,
+    });
     await store.saveToken(refreshed);
     const secrets = [...tokens.flatMap(secretsOf), refreshed.accessToken!];
     const check = (): void => {
       const files = [filename, `${filename}-wal`].filter((file) => existsSync(file));
       const bytes = Buffer.concat(files.map((file) => readFileSync(file)));
       for (const secret of secrets) {
-        for (const form of [Buffer.from(secret, 'utf8'), Buffer.from(Buffer.from(secret).toString('base64')), Buffer.from(Buffer.from(secret).toString('base64url')), Buffer.from(Buffer.from(secret).toString('hex'))]) {
+        for (const form of [
+          Buffer.from(secret, 'utf8'),
+          Buffer.from(Buffer.from(secret).toString('base64')),
+          Buffer.from(Buffer.from(secret).toString('base64url')),
+          Buffer.from(Buffer.from(secret).toString('hex')),
+        ]) {
           assert.equal(bytes.indexOf(form), -1, 'a secret value is in the database bytes');
         }
       }
@@ -176,7 +221,9 @@ describe('EncryptedStore at rest (SQLite file)', () => {
       // Deterministic per field, distinct across fields: what lets the inner store match.
       const raw = (await store.store.findTokenById(tokens[0]!.id!))!;
       const again = new EncryptedStore(new MemoryStore(), ONLY_K1);
-      await again.saveToken(new OAuthToken({ ...CLIENT, refreshToken: tokens[0]!.refreshToken, accessToken: tokens[0]!.refreshToken }));
+      await again.saveToken(
+        new OAuthToken({ ...CLIENT, refreshToken: tokens[0]!.refreshToken, accessToken: tokens[0]!.refreshToken }),
+      );
       const [other] = await again.store.getTokens();
       assert.equal(other!.refreshToken, raw.refreshToken);
       assert.notEqual(other!.accessToken, other!.refreshToken);
@@ -205,9 +252,13 @@ describe('key rotation', () => {
         return inner.saveToken(token);
       },
     });
-    await assert.rejects(new EncryptedStore(dying, { ...K2_THEN_K1, ownsStore: false }).rotateKeys(), /simulated crash/);
+    await assert.rejects(
+      new EncryptedStore(dying, { ...K2_THEN_K1, ownsStore: false }).rotateKeys(),
+      /simulated crash/,
+    );
     await inner.close();
-    const keyIds = (): Set<string> => new Set(rawRows(filename).flatMap((row) => SECRET_COLUMNS.map((c) => String(row[c]).split(':')[1]!)));
+    const keyIds = (): Set<string> =>
+      new Set(rawRows(filename).flatMap((row) => SECRET_COLUMNS.map((c) => String(row[c]).split(':')[1]!)));
     assert.deepEqual(keyIds(), new Set(['k1', 'k2']));
 
     const store = sqliteEncrypted(filename, K2_THEN_K1);
@@ -215,15 +266,30 @@ describe('key rotation', () => {
       // Mid-rotation: every token is found whichever key it is under.
       for (const token of tokens) {
         const { clientId, clientSecret } = token;
-        assert.equal((await store.findToken(new OAuthToken({ clientId, clientSecret, refreshToken: token.refreshToken })))?.id, token.id);
-        assert.equal((await store.findToken(new OAuthToken({ clientId, clientSecret, grantToken: token.grantToken })))?.id, token.id);
+        assert.equal(
+          (await store.findToken(new OAuthToken({ clientId, clientSecret, refreshToken: token.refreshToken })))?.id,
+          token.id,
+        );
+        assert.equal(
+          (await store.findToken(new OAuthToken({ clientId, clientSecret, grantToken: token.grantToken })))?.id,
+          token.id,
+        );
         assert.equal((await store.findToken(new OAuthToken({ accessToken: token.accessToken })))?.id, token.id);
       }
       const report = await store.rotateKeys();
       assert.deepEqual(report, { scanned: 6, reencrypted: 4, alreadyCurrent: 2, values: 16, failed: [] });
       assert.deepEqual(keyIds(), new Set(['k2']));
-      assert.deepEqual(await store.rotateKeys(), { scanned: 6, reencrypted: 0, alreadyCurrent: 6, values: 0, failed: [] });
-      assert.deepEqual((await store.getTokens()).map((t) => tokenValues(t)), expected);
+      assert.deepEqual(await store.rotateKeys(), {
+        scanned: 6,
+        reencrypted: 0,
+        alreadyCurrent: 6,
+        values: 0,
+        failed: [],
+      });
+      assert.deepEqual(
+        (await store.getTokens()).map((t) => tokenValues(t)),
+        expected,
+      );
     } finally {
       await store.close();
     }
@@ -231,14 +297,26 @@ describe('key rotation', () => {
     // k1 dropped: everything still reads and is found.
     const newOnly = sqliteEncrypted(filename, ONLY_K2);
     try {
-      assert.deepEqual((await newOnly.getTokens()).map((t) => tokenValues(t)), expected);
+      assert.deepEqual(
+        (await newOnly.getTokens()).map((t) => tokenValues(t)),
+        expected,
+      );
       const last = tokens[5]!;
-      assert.equal((await newOnly.findToken(new OAuthToken({ ...CLIENT, clientSecret: last.clientSecret, refreshToken: last.refreshToken })))?.id, last.id);
+      assert.equal(
+        (
+          await newOnly.findToken(
+            new OAuthToken({ ...CLIENT, clientSecret: last.clientSecret, refreshToken: last.refreshToken }),
+          )
+        )?.id,
+        last.id,
+      );
     } finally {
       await newOnly.close();
     }
     const oldOnly = sqliteEncrypted(filename, ONLY_K1);
-    await rejectsWithCode(oldOnly.getTokens(), ErrorCode.DECRYPTION_FAILED, (e) => assert.match(e.message, /key id "k2" is not configured/));
+    await rejectsWithCode(oldOnly.getTokens(), ErrorCode.DECRYPTION_FAILED, (e) =>
+      assert.match(e.message, /key id "k2" is not configured/),
+    );
     await oldOnly.close();
   });
 
@@ -252,7 +330,13 @@ describe('key rotation', () => {
     await old.close();
     const store = sqliteEncrypted(filename, K2_THEN_K1);
     try {
-      const refresh = new OAuthToken({ clientId: a.clientId, clientSecret: a.clientSecret, refreshToken: a.refreshToken, accessToken: 'new-access', expiresAt: 9 });
+      const refresh = new OAuthToken({
+        clientId: a.clientId,
+        clientSecret: a.clientSecret,
+        refreshToken: a.refreshToken,
+        accessToken: 'new-access',
+        expiresAt: 9,
+      });
       await store.saveToken(refresh);
       assert.equal(refresh.id, a.id);
       assert.equal((await store.getTokens()).length, 2);
@@ -260,7 +344,17 @@ describe('key rotation', () => {
       for (const column of SECRET_COLUMNS) assert.match(String(row[column]), /^zts1:k2:/);
       assert.equal((await store.findTokenById(a.id!))!.accessToken, 'new-access');
       // A token whose refresh token is another row's (under k1) is still a conflict.
-      await rejectsWithCode(store.saveToken(new OAuthToken({ id: a.id, clientId: b.clientId, clientSecret: b.clientSecret, refreshToken: b.refreshToken })), ErrorCode.TOKEN_CONFLICT);
+      await rejectsWithCode(
+        store.saveToken(
+          new OAuthToken({
+            id: a.id,
+            clientId: b.clientId,
+            clientSecret: b.clientSecret,
+            refreshToken: b.refreshToken,
+          }),
+        ),
+        ErrorCode.TOKEN_CONFLICT,
+      );
     } finally {
       await store.close();
     }
@@ -309,22 +403,37 @@ describe('plaintext values from before encryption', () => {
     await plain.close();
 
     const strict = sqliteEncrypted(filename, { ...ONLY_K1, acceptPlaintext: false });
-    await rejectsWithCode(strict.findTokenById(tokens[0]!.id!), ErrorCode.DECRYPTION_FAILED, (e) => assert.match(e.message, /not encrypted/));
+    await rejectsWithCode(strict.findTokenById(tokens[0]!.id!), ErrorCode.DECRYPTION_FAILED, (e) =>
+      assert.match(e.message, /not encrypted/),
+    );
     await strict.close();
 
     const store = sqliteEncrypted(filename);
     try {
-      assert.deepEqual((await store.getTokens()).map((t) => tokenValues(t)), tokens.map((t) => tokenValues(t)));
+      assert.deepEqual(
+        (await store.getTokens()).map((t) => tokenValues(t)),
+        tokens.map((t) => tokenValues(t)),
+      );
       const t = tokens[1]!;
       assert.equal((await store.findToken(new OAuthToken({ accessToken: t.accessToken })))?.id, t.id);
-      assert.equal((await store.findToken(new OAuthToken({ ...CLIENT, clientSecret: t.clientSecret, grantToken: t.grantToken })))?.id, t.id);
-      const update = new OAuthToken({ clientId: t.clientId, clientSecret: t.clientSecret, refreshToken: t.refreshToken, accessToken: 'access-2' });
+      assert.equal(
+        (await store.findToken(new OAuthToken({ ...CLIENT, clientSecret: t.clientSecret, grantToken: t.grantToken })))
+          ?.id,
+        t.id,
+      );
+      const update = new OAuthToken({
+        clientId: t.clientId,
+        clientSecret: t.clientSecret,
+        refreshToken: t.refreshToken,
+        accessToken: 'access-2',
+      });
       await store.saveToken(update);
       assert.equal(update.id, t.id);
       assert.equal((await store.getTokens()).length, 3);
       const report = await store.rotateKeys();
       assert.deepEqual([report.reencrypted, report.alreadyCurrent, report.failed], [2, 1, []]);
-      for (const row of rawRows(filename)) for (const column of SECRET_COLUMNS) assert.match(String(row[column]), /^zts1:k1:/);
+      for (const row of rawRows(filename))
+        for (const column of SECRET_COLUMNS) assert.match(String(row[column]), /^zts1:k1:/);
     } finally {
       await store.close();
     }
@@ -360,11 +469,19 @@ describe('tampered and foreign ciphertexts', () => {
       const tampered = tamper(original, row, foreign);
       rawUpdate(filename, victim.id!, 'refresh_token', tampered);
       try {
-        for (const read of [() => store.findTokenById(victim.id!), () => store.getTokens(), () => store.findToken(new OAuthToken({ userSignature: victim.userSignature }))]) {
+        for (const read of [
+          () => store.findTokenById(victim.id!),
+          () => store.getTokens(),
+          () => store.findToken(new OAuthToken({ userSignature: victim.userSignature })),
+        ]) {
           await rejectsWithCode(read(), ErrorCode.DECRYPTION_FAILED, (error) => {
             assert.equal(error.field, 'refreshToken');
             assert.ok(error.message.includes(`stored token "${victim.id}"`), error.message);
-            assertNoneIn(errorTexts(error), [...secretsOf(victim), original.slice(8), tampered.slice(8), ...KEY_TEXTS].filter((v) => v.length >= 12), 'the error');
+            assertNoneIn(
+              errorTexts(error),
+              [...secretsOf(victim), original.slice(8), tampered.slice(8), ...KEY_TEXTS].filter((v) => v.length >= 12),
+              'the error',
+            );
           });
         }
         // Other rows are unaffected.
@@ -402,13 +519,18 @@ describe('key configuration', () => {
   for (const [label, options, field] of bad) {
     it(`${label} is INVALID_ARGUMENT without key material in the error`, () => {
       // Every 16-character run of the given key texts, so no fragment of a key slips through.
-      const fragments = keyTextsOf(options).flatMap((s) => Array.from({ length: Math.max(0, s.length - 15) }, (_, i) => s.slice(i, i + 16)));
-      assert.throws(() => new EncryptedStore(new MemoryStore(), options), (error: unknown) => {
-        assert.ok(isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT), String(error));
-        assert.equal(error.field, field);
-        assertNoneIn(errorTexts(error), [...fragments, ...KEY_TEXTS], 'the error');
-        return true;
-      });
+      const fragments = keyTextsOf(options).flatMap((s) =>
+        Array.from({ length: Math.max(0, s.length - 15) }, (_, i) => s.slice(i, i + 16)),
+      );
+      assert.throws(
+        () => new EncryptedStore(new MemoryStore(), options),
+        (error: unknown) => {
+          assert.ok(isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT), String(error));
+          assert.equal(error.field, field);
+          assertNoneIn(errorTexts(error), [...fragments, ...KEY_TEXTS], 'the error');
+          return true;
+        },
+      );
     });
   }
 
@@ -461,7 +583,10 @@ describe('wrapper behaviour', () => {
   });
 
   it('refuses a non-store and bad flags', () => {
-    assert.throws(() => new EncryptedStore({} as TokenStore, ONLY_K1), (e: unknown) => isZohoTokenError(e, ErrorCode.INVALID_ARGUMENT));
+    assert.throws(
+      () => new EncryptedStore({} as TokenStore, ONLY_K1),
+      (e: unknown) => isZohoTokenError(e, ErrorCode.INVALID_ARGUMENT),
+    );
     assert.throws(
       () => new EncryptedStore(new MemoryStore(), { ...ONLY_K1, ownsStore: 'yes' as unknown as boolean }),
       (e: unknown) => isZohoTokenError(e, ErrorCode.INVALID_ARGUMENT),
@@ -469,28 +594,38 @@ describe('wrapper behaviour', () => {
   });
 
   for (const acceptPlaintext of [true, false]) {
-  it(`never saves a plaintext secret into the inner store${acceptPlaintext ? '' : ', nor looks one up, with acceptPlaintext false'}; its errors carry none`, async () => {
-    const saved: string[] = [];
-    const looked: string[] = [];
-    const inner = new MemoryStore();
-    const spy = delegate(inner, {
-      findToken: async (t: OAuthToken) => (looked.push(JSON.stringify(t.toInit())), inner.findToken(t)),
-      saveToken: async (t: OAuthToken) => (saved.push(JSON.stringify(t.toInit())), inner.saveToken(t)),
+    it(`never saves a plaintext secret into the inner store${acceptPlaintext ? '' : ', nor looks one up, with acceptPlaintext false'}; its errors carry none`, async () => {
+      const saved: string[] = [];
+      const looked: string[] = [];
+      const inner = new MemoryStore();
+      const spy = delegate(inner, {
+        findToken: async (t: OAuthToken) => (looked.push(JSON.stringify(t.toInit())), inner.findToken(t)),
+        saveToken: async (t: OAuthToken) => (saved.push(JSON.stringify(t.toInit())), inner.saveToken(t)),
+      });
+      const store = new EncryptedStore(spy, { ...ONLY_K1, acceptPlaintext });
+      const a = secretToken();
+      const b = secretToken();
+      await store.saveToken(a);
+      await store.saveToken(b);
+      await store.findToken(new OAuthToken({ ...CLIENT, clientSecret: a.clientSecret, refreshToken: a.refreshToken }));
+      await store.findToken(new OAuthToken({ accessToken: b.accessToken }));
+      const conflict = store.saveToken(
+        new OAuthToken({
+          ...CLIENT,
+          clientSecret: b.clientSecret,
+          userSignature: a.userSignature,
+          refreshToken: b.refreshToken,
+        }),
+      );
+      await rejectsWithCode(conflict, ErrorCode.TOKEN_CONFLICT, (error) =>
+        assertNoneIn(errorTexts(error), [...secretsOf(a), ...secretsOf(b)], 'the error'),
+      );
+      assertNoneIn(saved.join('\n'), [...secretsOf(a), ...secretsOf(b)], 'what the inner store saved');
+      // With plaintext accepted, lookups also probe for unmigrated plaintext rows (documented).
+      if (!acceptPlaintext)
+        assertNoneIn(looked.join('\n'), [...secretsOf(a), ...secretsOf(b)], 'what the inner store was asked');
+      assert.ok(looked.length > 0);
+      await store.close();
     });
-    const store = new EncryptedStore(spy, { ...ONLY_K1, acceptPlaintext });
-    const a = secretToken();
-    const b = secretToken();
-    await store.saveToken(a);
-    await store.saveToken(b);
-    await store.findToken(new OAuthToken({ ...CLIENT, clientSecret: a.clientSecret, refreshToken: a.refreshToken }));
-    await store.findToken(new OAuthToken({ accessToken: b.accessToken }));
-    const conflict = store.saveToken(new OAuthToken({ ...CLIENT, clientSecret: b.clientSecret, userSignature: a.userSignature, refreshToken: b.refreshToken }));
-    await rejectsWithCode(conflict, ErrorCode.TOKEN_CONFLICT, (error) => assertNoneIn(errorTexts(error), [...secretsOf(a), ...secretsOf(b)], 'the error'));
-    assertNoneIn(saved.join('\n'), [...secretsOf(a), ...secretsOf(b)], 'what the inner store saved');
-    // With plaintext accepted, lookups also probe for unmigrated plaintext rows (documented).
-    if (!acceptPlaintext) assertNoneIn(looked.join('\n'), [...secretsOf(a), ...secretsOf(b)], 'what the inner store was asked');
-    assert.ok(looked.length > 0);
-    await store.close();
-  });
   }
 });

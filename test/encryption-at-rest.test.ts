@@ -13,7 +13,8 @@ import { uniqueSecretsToken } from './helpers/tokens.js';
 const KEYS = { keys: { k1: randomBytes(32) } };
 const RUN = `${process.pid}_${Date.now().toString(36)}`;
 
-const token = (i: number): OAuthToken => uniqueSecretsToken(i, { clientId: '1000.ATRESTCLIENT', apiDomain: 'https://www.zohoapis.eu' });
+const token = (i: number): OAuthToken =>
+  uniqueSecretsToken(i, { clientId: '1000.ATRESTCLIENT', apiDomain: 'https://www.zohoapis.eu' });
 
 /** Each secret in every encoding a careless store could write it in. */
 function forms(secret: string): string[] {
@@ -28,8 +29,12 @@ async function check(inner: TokenStore, raw: () => Promise<string>): Promise<voi
     for (const t of tokens) await store.saveToken(t);
     await store.saveToken(new OAuthToken({ id: tokens[0]!.id, accessToken: `1000.updated${RUN}.beef`, expiresAt: 1 }));
     const dump = await raw();
-    const secrets = tokens.flatMap((t) => [t.clientSecret!, t.refreshToken!, t.grantToken!, t.accessToken!]).concat(`1000.updated${RUN}.beef`);
-    for (const secret of secrets) for (const form of forms(secret)) assert.ok(!dump.includes(form), `a secret is stored in plaintext (${form.slice(0, 12)}…)`);
+    const secrets = tokens
+      .flatMap((t) => [t.clientSecret!, t.refreshToken!, t.grantToken!, t.accessToken!])
+      .concat(`1000.updated${RUN}.beef`);
+    for (const secret of secrets)
+      for (const form of forms(secret))
+        assert.ok(!dump.includes(form), `a secret is stored in plaintext (${form.slice(0, 12)}…)`);
     // What is not secret stays readable for operators.
     assert.ok(dump.includes(tokens[1]!.userName!));
     // Lookups by every key still work through the wrapper.
@@ -38,7 +43,10 @@ async function check(inner: TokenStore, raw: () => Promise<string>): Promise<voi
     assert.equal((await store.findToken(new OAuthToken({ ...client, refreshToken: b.refreshToken })))?.id, b.id);
     assert.equal((await store.findToken(new OAuthToken({ ...client, grantToken: b.grantToken })))?.id, b.id);
     assert.equal((await store.findToken(new OAuthToken({ accessToken: b.accessToken })))?.id, b.id);
-    assert.equal((await store.findToken(new OAuthToken({ ...client, userSignature: b.userSignature })))?.refreshToken, b.refreshToken);
+    assert.equal(
+      (await store.findToken(new OAuthToken({ ...client, userSignature: b.userSignature })))?.refreshToken,
+      b.refreshToken,
+    );
     assert.equal((await store.findTokenById(tokens[0]!.id!))?.accessToken, `1000.updated${RUN}.beef`);
   } finally {
     await store.close();
@@ -55,7 +63,10 @@ describe('encryption at rest: no plaintext secret in any backend', () => {
   it('SQLite file (database and WAL bytes)', async () => {
     const filename = `${tempDir('at-rest')}/tokens.db`;
     await check(new SqliteStore({ filename }), async () =>
-      [filename, `${filename}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('\n'),
+      [filename, `${filename}-wal`]
+        .filter(existsSync)
+        .map((f) => readFileSync(f).toString('latin1'))
+        .join('\n'),
     );
   });
 
@@ -65,7 +76,10 @@ describe('encryption at rest: no plaintext secret in any backend', () => {
     await check(inner, async () => {
       const journal = readFileSync(`${filename}.journal`).toString('latin1');
       await inner.compact();
-      return [journal, ...[filename, `${filename}.meta`].filter(existsSync).map((f) => readFileSync(f).toString('latin1'))].join('\n');
+      return [
+        journal,
+        ...[filename, `${filename}.meta`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')),
+      ].join('\n');
     });
   });
 

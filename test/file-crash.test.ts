@@ -40,7 +40,8 @@ function compileChild(entry: string, outDir: string): string {
     });
     mkdirSync(dirname(output(file)), { recursive: true });
     writeFileSync(output(file), outputText);
-    for (const [, specifier] of source.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) visit(resolve(dirname(file), `${specifier}.ts`));
+    for (const [, specifier] of source.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g))
+      visit(resolve(dirname(file), `${specifier}.ts`));
   };
   visit(resolve(entry));
   writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
@@ -70,10 +71,20 @@ interface Evidence {
  * 0–60 ms after it started saving, so that kills also land in a first save: lazy open, takeover
  * of the dead predecessor's lock, sweep of its temporaries). Returns its acknowledged saves.
  */
-async function runAndKill(filename: string, prefix: string, start: number, early: boolean, compactDelayMs: number): Promise<string[]> {
-  const child = spawn(process.execPath, [childScript, filename, prefix, String(start), String(USERS), String(compactDelayMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+async function runAndKill(
+  filename: string,
+  prefix: string,
+  start: number,
+  early: boolean,
+  compactDelayMs: number,
+): Promise<string[]> {
+  const child = spawn(
+    process.execPath,
+    [childScript, filename, prefix, String(start), String(USERS), String(compactDelayMs)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -93,7 +104,9 @@ async function runAndKill(filename: string, prefix: string, start: number, early
 /** The rows of the token file with the journal applied, read with no FileStore: the parse must succeed. */
 function stored(filename: string): TokenRecord[] {
   const rows = new Map<string, TokenRecord>();
-  if (existsSync(filename)) for (const row of parseTokenFile(readFileSync(filename, 'utf8'), filename).rows) rows.set(row.record.id, row.record);
+  if (existsSync(filename))
+    for (const row of parseTokenFile(readFileSync(filename, 'utf8'), filename).rows)
+      rows.set(row.record.id, row.record);
   const journal = `${filename}.journal`;
   if (existsSync(journal)) {
     for (const entry of decodeJournal(readFileSync(journal), 0, journal).entries) {
@@ -105,7 +118,13 @@ function stored(filename: string): TokenRecord[] {
   return [...rows.values()];
 }
 
-function check(folder: string, filename: string, acked: Map<string, Ack>, inFlight: Set<number>, evidence: Evidence): void {
+function check(
+  folder: string,
+  filename: string,
+  acked: Map<string, Ack>,
+  inFlight: Set<number>,
+  evidence: Evidence,
+): void {
   const records = stored(filename);
   if (records.length === 0) {
     assert.equal(acked.size, 0, 'the tokens are gone');
@@ -117,14 +136,18 @@ function check(folder: string, filename: string, acked: Map<string, Ack>, inFlig
     assert.ok(row, `acknowledged save of ${user} (seq ${ack.seq}) is missing`);
     assert.equal(row.id, ack.id);
     // The save in flight at a kill may have landed, unacknowledged: never an older one.
-    assert.ok(row.expiresAt === ack.seq || inFlight.has(row.expiresAt!), `${user}: seq ${row.expiresAt}, acknowledged ${ack.seq}`);
+    assert.ok(
+      row.expiresAt === ack.seq || inFlight.has(row.expiresAt!),
+      `${user}: seq ${row.expiresAt}, acknowledged ${ack.seq}`,
+    );
     assert.ok(row.expiresAt! >= ack.seq, `${user} went back from seq ${ack.seq} to ${row.expiresAt}`);
     assert.equal(row.accessToken, `${user.split('-')[0]},"access"\n${row.expiresAt}`);
   }
   for (const record of records) {
     if (!acked.has(record.userName!)) assert.ok(inFlight.has(record.expiresAt!), 'a row appeared that no save wrote');
   }
-  for (const file of [filename, `${filename}.journal`]) if (existsSync(file)) assert.equal(statSync(file).mode & 0o777, 0o600);
+  for (const file of [filename, `${filename}.journal`])
+    if (existsSync(file)) assert.equal(statSync(file).mode & 0o777, 0o600);
   for (const name of readdirSync(folder)) {
     if (name.endsWith('.tmp')) {
       evidence.temporaries++;
@@ -162,8 +185,11 @@ async function pipeline(p: number, kills: number, evidence: Evidence): Promise<v
   await store.compact();
   await store.close();
   // Folded, the official file alone holds every acknowledged save.
-  const rows = new Map(parseTokenFile(readFileSync(filename, 'utf8'), filename).rows.map((row) => [row.record.userName, row.record]));
-  for (const [user, ack] of acked) assert.ok(rows.get(user)!.expiresAt! >= ack.seq, `${user} is missing from the folded file`);
+  const rows = new Map(
+    parseTokenFile(readFileSync(filename, 'utf8'), filename).rows.map((row) => [row.record.userName, row.record]),
+  );
+  for (const [user, ack] of acked)
+    assert.ok(rows.get(user)!.expiresAt! >= ack.seq, `${user} is missing from the folded file`);
 }
 
 describe('FileStore crash safety', () => {

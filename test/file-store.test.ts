@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import {
@@ -34,12 +43,25 @@ const run = promisify(execFile);
 let m = 0;
 const fresh = (): string => `${dir}/extras-${++m}.txt`;
 const child = (fixture: string, args: string[]) =>
-  run(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', `test/fixtures/${fixture}`, ...args], { maxBuffer: 64 * 1024 * 1024 });
+  run(
+    process.execPath,
+    ['--conditions=zoho-token-store-source', '--import', 'tsx', `test/fixtures/${fixture}`, ...args],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
 const token = (i: number, extra: OAuthTokenInit = {}): OAuthToken =>
-  new OAuthToken({ clientId: 'client-1', clientSecret: 'secret-1', refreshToken: `refresh-${i}-${m}`, accessToken: `access-${i}`, expiresAt: 1_700_000_000_000 + i, ...extra });
+  new OAuthToken({
+    clientId: 'client-1',
+    clientSecret: 'secret-1',
+    refreshToken: `refresh-${i}-${m}`,
+    accessToken: `access-${i}`,
+    expiresAt: 1_700_000_000_000 + i,
+    ...extra,
+  });
 const lines = (filename: string): string[] => readFileSync(filename, 'utf8').split(/\r?\n/);
-const TS_HEADER = 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';
-const PY_HEADER = 'id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain';
+const TS_HEADER =
+  'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';
+const PY_HEADER =
+  'id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain';
 
 /** Waits for a line on a child's stdout. */
 function waitForLine(proc: ChildProcess, expected: string): Promise<void> {
@@ -63,20 +85,39 @@ describe('FileStore and the official TypeScript SDK (@zohocrm/typescript-sdk-8.0
   it('reads a file the official store wrote through its own API', async () => {
     const filename = fresh();
     const official = new OfficialFileStore(filename);
-    const withUser = new OAuthBuilder().clientId('cid').clientSecret('csec').refreshToken('r-1').userSignature(new OfficialUser('a@example.com')).build();
+    const withUser = new OAuthBuilder()
+      .clientId('cid')
+      .clientSecret('csec')
+      .refreshToken('r-1')
+      .userSignature(new OfficialUser('a@example.com'))
+      .build();
     withUser.setAccessToken('acc-1');
     withUser.setExpiresIn('1767225600000');
     withUser.setAPIDomain('https://www.zohoapis.eu');
     await official.saveToken(withUser);
-    const grantOnly = new OAuthBuilder().clientId('cid').clientSecret('csec').grantToken('g-2').redirectURL('https://app.example.com/cb').build();
+    const grantOnly = new OAuthBuilder()
+      .clientId('cid')
+      .clientSecret('csec')
+      .grantToken('g-2')
+      .redirectURL('https://app.example.com/cb')
+      .build();
     await official.saveToken(grantOnly);
     assert.equal(statSync(filename).mode & 0o777, 0o644, 'the official store leaves tokens world-readable');
 
     const ours = new FileStore({ filename });
     const a = await ours.findToken(new OAuthToken({ userSignature: 'a@example.com', clientId: 'cid' }));
     assert.deepEqual(tokenValues(a), {
-      id: '1', userName: 'a@example.com', clientId: 'cid', clientSecret: 'csec', refreshToken: 'r-1', accessToken: 'acc-1',
-      grantToken: null, expiresAt: 1_767_225_600_000, redirectUrl: null, apiDomain: 'https://www.zohoapis.eu', accountsUrl: null,
+      id: '1',
+      userName: 'a@example.com',
+      clientId: 'cid',
+      clientSecret: 'csec',
+      refreshToken: 'r-1',
+      accessToken: 'acc-1',
+      grantToken: null,
+      expiresAt: 1_767_225_600_000,
+      redirectUrl: null,
+      apiDomain: 'https://www.zohoapis.eu',
+      accountsUrl: null,
     });
     const b = await ours.findToken(new OAuthToken({ clientId: 'cid', clientSecret: 'csec', grantToken: 'g-2' }));
     assert.equal(b?.id, '2');
@@ -89,23 +130,41 @@ describe('FileStore and the official TypeScript SDK (@zohocrm/typescript-sdk-8.0
     const theirs = fresh();
     const mine = fresh();
     const official = new OfficialFileStore(theirs);
-    const built = new OAuthBuilder().clientId('cid').clientSecret('csec').refreshToken('r-1').userSignature(new OfficialUser('a@example.com')).build();
+    const built = new OAuthBuilder()
+      .clientId('cid')
+      .clientSecret('csec')
+      .refreshToken('r-1')
+      .userSignature(new OfficialUser('a@example.com'))
+      .build();
     built.setAccessToken('acc-1');
     built.setExpiresIn('1767225600000');
     built.setAPIDomain('https://www.zohoapis.com');
     await official.saveToken(built);
     const ours = new FileStore({ filename: mine });
-    await ours.saveToken(new OAuthToken({
-      clientId: 'cid', clientSecret: 'csec', refreshToken: 'r-1', userSignature: 'a@example.com', accessToken: 'acc-1',
-      expiresAt: 1_767_225_600_000, apiDomain: 'https://www.zohoapis.com',
-    }));
+    await ours.saveToken(
+      new OAuthToken({
+        clientId: 'cid',
+        clientSecret: 'csec',
+        refreshToken: 'r-1',
+        userSignature: 'a@example.com',
+        accessToken: 'acc-1',
+        expiresAt: 1_767_225_600_000,
+        apiDomain: 'https://www.zohoapis.com',
+      }),
+    );
     await ours.compact();
     assert.equal(readFileSync(mine, 'utf8'), readFileSync(theirs, 'utf8'));
 
     // Ours adds accounts_url as an 11th column; the official store reads by position and ignores it.
     const second = new OAuthToken({
-      clientId: 'cid', clientSecret: 'csec', refreshToken: 'r-2', userSignature: 'b@example.com', accessToken: 'acc-2',
-      expiresAt: 1_767_225_700_000, apiDomain: 'https://www.zohoapis.eu', accountsUrl: 'https://accounts.zoho.eu',
+      clientId: 'cid',
+      clientSecret: 'csec',
+      refreshToken: 'r-2',
+      userSignature: 'b@example.com',
+      accessToken: 'acc-2',
+      expiresAt: 1_767_225_700_000,
+      apiDomain: 'https://www.zohoapis.eu',
+      accountsUrl: 'https://accounts.zoho.eu',
     });
     await ours.saveToken(second);
     await ours.close();
@@ -116,7 +175,9 @@ describe('FileStore and the official TypeScript SDK (@zohocrm/typescript-sdk-8.0
     assert.equal(byId.getAPIDomain(), 'https://www.zohoapis.eu');
     assert.equal(byId.getExpiresIn(), '1767225700000');
     assert.equal(byId.getUserSignature()?.getName(), 'b@example.com');
-    const byUser = (await reader.findToken(new OAuthBuilder().userSignature(new OfficialUser('a@example.com')).build())) as OfficialToken;
+    const byUser = (await reader.findToken(
+      new OAuthBuilder().userSignature(new OfficialUser('a@example.com')).build(),
+    )) as OfficialToken;
     assert.equal(byUser.getAccessToken(), 'acc-1');
     assert.equal((await reader.getTokens())?.length, 2);
 
@@ -129,7 +190,9 @@ describe('FileStore and the official TypeScript SDK (@zohocrm/typescript-sdk-8.0
     assert.equal(read?.accessToken, 'acc-2-official');
     assert.equal(read?.apiDomain, 'https://www.zohoapis.eu');
     assert.equal(read?.accountsUrl, null);
-    await again.saveToken(new OAuthToken({ id: second.id, accessToken: 'acc-2-ours', accountsUrl: 'https://accounts.zoho.eu' }));
+    await again.saveToken(
+      new OAuthToken({ id: second.id, accessToken: 'acc-2-ours', accountsUrl: 'https://accounts.zoho.eu' }),
+    );
     assert.equal((await again.findTokenById(second.id!))?.accountsUrl, 'https://accounts.zoho.eu');
     await again.close();
   });
@@ -150,7 +213,10 @@ describe('FileStore: the official store sees every acknowledged save at once, by
       assert.equal((await official.getTokens())?.length, i);
     }
     await ours.saveToken(new OAuthToken({ id: saved[0]!.id, accessToken: 'access-1b' }));
-    assert.equal(((await official.findTokenById(saved[0]!.id!)) as OfficialToken | null)?.getAccessToken(), 'access-1b');
+    assert.equal(
+      ((await official.findTokenById(saved[0]!.id!)) as OfficialToken | null)?.getAccessToken(),
+      'access-1b',
+    );
     const byUser = new OAuthBuilder().userSignature(new OfficialUser('u2@example.com')).build();
     assert.equal(((await official.findToken(byUser)) as OfficialToken | null)?.getRefreshToken(), `refresh-2-${m}`);
     await ours.deleteToken(saved[2]!.id!);
@@ -167,7 +233,8 @@ describe('FileStore file forms', () => {
   it('reads a Python SDK file (CRLF, quoted values) and rewrites it in its own form', async () => {
     const filename = fresh();
     // As file_store.py writes it: csv.writer, QUOTE_MINIMAL, default line terminator CRLF.
-    const quoted = '1,py@example.com,cid,csec,r-1,"acc,1",,1767225600000,https://app.example.com/cb,https://www.zohoapis.in';
+    const quoted =
+      '1,py@example.com,cid,csec,r-1,"acc,1",,1767225600000,https://app.example.com/cb,https://www.zohoapis.in';
     const plain = '2,,cid,csec,r-2,acc-2,,1767225600001,,';
     writeFileSync(filename, `${PY_HEADER}\r\n${quoted}\r\n${plain}\r\n`);
     const store = new FileStore({ filename });
@@ -182,7 +249,10 @@ describe('FileStore file forms', () => {
 
   it('numbers like every store: rows under ids of other shapes do not count, and ids match exactly', async () => {
     const filename = fresh();
-    writeFileSync(filename, [PY_HEADER, ...ODD_ID_ROWS.map(([id, access]) => `${id},,,,,${access},,,,`), ''].join('\r\n'));
+    writeFileSync(
+      filename,
+      [PY_HEADER, ...ODD_ID_ROWS.map(([id, access]) => `${id},,,,,${access},,,,`), ''].join('\r\n'),
+    );
     const store = new FileStore({ filename });
     try {
       await assertOddIdsLeaveNumberingAlone(store, 'client-1');
@@ -206,7 +276,9 @@ describe('FileStore file forms', () => {
       await store.close();
       assert.equal(
         readFileSync(filename, 'utf8'),
-        [TS_HEADER, quotedUser, '2,b@example.com,cid,csec,r-2,acc-2b,,1767225600001,,https://www.zohoapis.eu'].join(eol),
+        [TS_HEADER, quotedUser, '2,b@example.com,cid,csec,r-2,acc-2b,,1767225600001,,https://www.zohoapis.eu'].join(
+          eol,
+        ),
       );
       if (eol === '\n') {
         const official = (await new OfficialFileStore(filename).findTokenById('1')) as OfficialToken;
@@ -220,7 +292,10 @@ describe('FileStore file forms', () => {
     const filename = fresh();
     const store = new FileStore({ filename, format: 'python', compactDelayMs: 0 });
     await store.saveToken(token(1));
-    assert.equal(readFileSync(filename, 'utf8'), `${PY_HEADER}\r\n1,,client-1,secret-1,refresh-1-${m},access-1,,1700000000001,,\r\n`);
+    assert.equal(
+      readFileSync(filename, 'utf8'),
+      `${PY_HEADER}\r\n1,,client-1,secret-1,refresh-1-${m},access-1,,1700000000001,,\r\n`,
+    );
     await store.close();
   });
 
@@ -253,8 +328,12 @@ describe('FileStore file forms', () => {
     const filename = fresh();
     const store = new FileStore({ filename });
     const tricky = token(1, {
-      userSignature: 'a,b@example.com', accessToken: 'say "hi",\r\nbye\r', redirectUrl: 'https://x/?a=1,2', grantToken: null,
-      apiDomain: '"https://www.zohoapis.com"', accountsUrl: 'https://accounts.zoho.com,\n',
+      userSignature: 'a,b@example.com',
+      accessToken: 'say "hi",\r\nbye\r',
+      redirectUrl: 'https://x/?a=1,2',
+      grantToken: null,
+      apiDomain: '"https://www.zohoapis.com"',
+      accountsUrl: 'https://accounts.zoho.com,\n',
     });
     await store.saveToken(tricky);
     await store.close();
@@ -277,10 +356,26 @@ describe('FileStore file forms', () => {
 
 describe('FileStore errors', () => {
   const corruptCases: [string, string, RegExp][] = [
-    ['a row with too many fields (a comma the official store did not quote)', `${TS_HEADER}\n1,u,cid,csec,r-1,acc-1,,1,,d\n2,u2,cid,sec,ret,1000.secret,value,,2,,d`, /line 3 has 11 fields/],
-    ['a row with too few fields (a torn write)', `${TS_HEADER}\n1,u,cid,csec,r-1,acc-1,,1,,d\n2,u2,cid,1000.secret`, /line 3 has 4 fields/],
-    ['an invalid expiry', `${TS_HEADER}\n\n1,u,cid,csec,r-1,1000.secret-access,,soon,,d`, /line 3 has an invalid expiry_time/],
-    ['a repeated id', `${TS_HEADER}\n7,u,cid,csec,r-1,a,,1,,d\n7,v,cid,csec,r-2,1000.secret,,1,,d`, /line 3 repeats the id of line 2/],
+    [
+      'a row with too many fields (a comma the official store did not quote)',
+      `${TS_HEADER}\n1,u,cid,csec,r-1,acc-1,,1,,d\n2,u2,cid,sec,ret,1000.secret,value,,2,,d`,
+      /line 3 has 11 fields/,
+    ],
+    [
+      'a row with too few fields (a torn write)',
+      `${TS_HEADER}\n1,u,cid,csec,r-1,acc-1,,1,,d\n2,u2,cid,1000.secret`,
+      /line 3 has 4 fields/,
+    ],
+    [
+      'an invalid expiry',
+      `${TS_HEADER}\n\n1,u,cid,csec,r-1,1000.secret-access,,soon,,d`,
+      /line 3 has an invalid expiry_time/,
+    ],
+    [
+      'a repeated id',
+      `${TS_HEADER}\n7,u,cid,csec,r-1,a,,1,,d\n7,v,cid,csec,r-2,1000.secret,,1,,d`,
+      /line 3 repeats the id of line 2/,
+    ],
     ['an unclosed quote', `${TS_HEADER}\n1,u,cid,csec,r-1,"1000.secret,,1,,d`, /is not valid CSV/],
     ['an unknown header', `id,name,secret\n1,u,1000.secret`, /line 1 is not a token file header/],
   ];
@@ -289,7 +384,11 @@ describe('FileStore errors', () => {
       const filename = fresh();
       writeFileSync(filename, text);
       const store = new FileStore({ filename });
-      for (const attempt of [() => store.getTokens(), () => store.findTokenById('1'), () => store.saveToken(token(9))]) {
+      for (const attempt of [
+        () => store.getTokens(),
+        () => store.findTokenById('1'),
+        () => store.saveToken(token(9)),
+      ]) {
         await assert.rejects(attempt(), (error: unknown) => {
           assert.ok(error instanceof ZohoTokenError);
           assert.equal(error.code, ErrorCode.CORRUPT_RECORD);
@@ -305,8 +404,14 @@ describe('FileStore errors', () => {
 
   it('a missing directory is a clear STORE_ERROR', async () => {
     const store = new FileStore({ filename: `${dir}/no-such-dir/tokens.txt` });
-    await assert.rejects(store.getTokens(), { code: ErrorCode.STORE_ERROR, message: /directory of the token file does not exist/ });
-    await assert.rejects(store.saveToken(token(1)), { code: ErrorCode.STORE_ERROR, message: /directory of the token file does not exist/ });
+    await assert.rejects(store.getTokens(), {
+      code: ErrorCode.STORE_ERROR,
+      message: /directory of the token file does not exist/,
+    });
+    await assert.rejects(store.saveToken(token(1)), {
+      code: ErrorCode.STORE_ERROR,
+      message: /directory of the token file does not exist/,
+    });
     await store.close();
   });
 
@@ -319,23 +424,43 @@ describe('FileStore errors', () => {
     const blocked = fresh();
     mkdirSync(`${blocked}.journal/x`, { recursive: true });
     const other = new FileStore({ filename: blocked });
-    const secret = new OAuthToken({ clientId: 'c', clientSecret: 'client-secret-value', refreshToken: 'refresh-secret-value', accessToken: 'access-secret-value' });
+    const secret = new OAuthToken({
+      clientId: 'c',
+      clientSecret: 'client-secret-value',
+      refreshToken: 'refresh-secret-value',
+      accessToken: 'access-secret-value',
+    });
     await assert.rejects(other.saveToken(secret), (error: unknown) => {
       assertNoSecrets(error, ['client-secret-value', 'refresh-secret-value', 'access-secret-value']);
       assert.equal(error.code, ErrorCode.STORE_ERROR);
       return true;
     });
-    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
     assert.equal(readFileSync(filename, 'utf8'), before);
     await other.close();
     await store.close();
   });
 
   it('rejects bad options', () => {
-    assert.throws(() => new FileStore({ compactDelayMs: -1 }), { code: ErrorCode.INVALID_ARGUMENT, field: 'compactDelayMs' });
-    assert.throws(() => new FileStore({ watch: 'yes' as unknown as boolean }), { code: ErrorCode.INVALID_ARGUMENT, field: 'watch' });
-    assert.throws(() => new FileStore({ format: 'csv' as 'python' }), { code: ErrorCode.INVALID_ARGUMENT, field: 'format' });
-    assert.throws(() => new FileStore({ lockStaleMs: 100 }), { code: ErrorCode.INVALID_ARGUMENT, field: 'lockStaleMs' });
+    assert.throws(() => new FileStore({ compactDelayMs: -1 }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+      field: 'compactDelayMs',
+    });
+    assert.throws(() => new FileStore({ watch: 'yes' as unknown as boolean }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+      field: 'watch',
+    });
+    assert.throws(() => new FileStore({ format: 'csv' as 'python' }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+      field: 'format',
+    });
+    assert.throws(() => new FileStore({ lockStaleMs: 100 }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+      field: 'lockStaleMs',
+    });
     assert.throws(() => new FileStore({ filename: '' }), { code: ErrorCode.INVALID_ARGUMENT, field: 'filename' });
   });
 });
@@ -362,22 +487,22 @@ describe('FileStore files, cache and ids', () => {
   });
 
   for (const watch of [true, false]) {
-  it(`a find does not re-read an unchanged file, and sees a changed one (watch: ${watch})`, async () => {
-    const filename = fresh();
-    const store = new FileStore({ filename, compactDelayMs: 0, watch });
-    const a = token(1, { accessToken: 'AAAA' });
-    await store.saveToken(a);
-    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000);
-    utimesSync(filename, mtime, mtime);
-    assert.equal((await store.findTokenById(a.id!))?.accessToken, 'AAAA');
-    // Same inode, same size, same mtime: only a re-read could notice the new bytes.
-    writeFileSync(filename, readFileSync(filename, 'utf8').replace('AAAA', 'BBBB'));
-    utimesSync(filename, mtime, mtime);
-    assert.equal((await store.findTokenById(a.id!))?.accessToken, 'AAAA', 'served from the cache');
-    utimesSync(filename, mtime, new Date(mtime.getTime() + 1000));
-    assert.equal((await store.findTokenById(a.id!))?.accessToken, 'BBBB', 're-read once changed');
-    await store.close();
-  });
+    it(`a find does not re-read an unchanged file, and sees a changed one (watch: ${watch})`, async () => {
+      const filename = fresh();
+      const store = new FileStore({ filename, compactDelayMs: 0, watch });
+      const a = token(1, { accessToken: 'AAAA' });
+      await store.saveToken(a);
+      const mtime = new Date(Math.floor(Date.now() / 1000) * 1000);
+      utimesSync(filename, mtime, mtime);
+      assert.equal((await store.findTokenById(a.id!))?.accessToken, 'AAAA');
+      // Same inode, same size, same mtime: only a re-read could notice the new bytes.
+      writeFileSync(filename, readFileSync(filename, 'utf8').replace('AAAA', 'BBBB'));
+      utimesSync(filename, mtime, mtime);
+      assert.equal((await store.findTokenById(a.id!))?.accessToken, 'AAAA', 'served from the cache');
+      utimesSync(filename, mtime, new Date(mtime.getTime() + 1000));
+      assert.equal((await store.findTokenById(a.id!))?.accessToken, 'BBBB', 're-read once changed');
+      await store.close();
+    });
   }
 
   it('a deleted largest id is not reused, after deleteTokens and across processes and reopen', async () => {
@@ -397,7 +522,11 @@ describe('FileStore files, cache and ids', () => {
 describe('FileStore journal', () => {
   const journalOf = (filename: string): string => readFileSync(`${filename}.journal`, 'utf8');
   const HEADER = 'zoho-token-store journal 1\n';
-  const rowIds = (filename: string): string[] => lines(filename).slice(1).filter(Boolean).map((line) => line.split(',')[0]!);
+  const rowIds = (filename: string): string[] =>
+    lines(filename)
+      .slice(1)
+      .filter(Boolean)
+      .map((line) => line.split(',')[0]!);
 
   it('a save is acknowledged once in the journal; the token file gets it after compactDelayMs, and at close', async () => {
     const filename = fresh();
@@ -410,7 +539,8 @@ describe('FileStore journal', () => {
     assert.equal((await other.findTokenById(first.id!))?.accessToken, 'access-1');
     const until = Date.now() + 5000;
     // The fold renames the new token file in, then the new journal.
-    while (!(existsSync(filename) && journalOf(filename) === HEADER) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (!(existsSync(filename) && journalOf(filename) === HEADER) && Date.now() < until)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(rowIds(filename), [first.id]);
     assert.equal(journalOf(filename), HEADER);
     const second = token(2);
@@ -431,7 +561,10 @@ describe('FileStore journal', () => {
     const complete = journalOf(filename);
     writeFileSync(`${filename}.journal`, `${complete}0123456789abcdef {"l":9,"s":[["9","cut`);
     const reader = new FileStore({ filename, watch: false, compactDelayMs: 60_000 });
-    assert.deepEqual((await reader.getTokens()).map((t) => t.id), [first.id]);
+    assert.deepEqual(
+      (await reader.getTokens()).map((t) => t.id),
+      [first.id],
+    );
     const second = token(2);
     await reader.saveToken(second);
     assert.equal(second.id, '2');
@@ -440,7 +573,10 @@ describe('FileStore journal', () => {
     assert.doesNotMatch(journalOf(filename), /cut/);
     assert.equal(journalOf(filename).split('\n').length, complete.split('\n').length + 1);
     const fresh2 = new FileStore({ filename, watch: false });
-    assert.deepEqual((await fresh2.getTokens()).map((t) => t.id), [first.id, second.id]);
+    assert.deepEqual(
+      (await fresh2.getTokens()).map((t) => t.id),
+      [first.id, second.id],
+    );
     await fresh2.compact();
     assert.deepEqual(rowIds(filename), [first.id, second.id]);
     assert.equal(journalOf(filename), HEADER);
@@ -490,7 +626,13 @@ describe('FileStore journal', () => {
     // As if the folding process died right after renaming the new token file in.
     writeFileSync(`${filename}.journal`, journal);
     const reopened = new FileStore({ filename, watch: false });
-    assert.deepEqual((await reopened.getTokens()).map((t) => [t.id, t.accessToken]), [[b.id, 'access-2b'], [c.id, 'access-3']]);
+    assert.deepEqual(
+      (await reopened.getTokens()).map((t) => [t.id, t.accessToken]),
+      [
+        [b.id, 'access-2b'],
+        [c.id, 'access-3'],
+      ],
+    );
     const d = token(4);
     await reopened.saveToken(d);
     assert.equal(d.id, '4');
@@ -500,7 +642,11 @@ describe('FileStore journal', () => {
 
   it('an unknown journal header, or an entry that is well-formed but invalid, is CORRUPT_RECORD and nothing is written', async () => {
     const valid = (json: string): string => `${createHash('sha256').update(json).digest('hex').slice(0, 16)} ${json}\n`;
-    for (const journal of ['a journal of something else\n', `${HEADER}${valid('{"l":"x"}')}`, `${HEADER}${valid('{"l":1,"s":[["","u"]]}')}`]) {
+    for (const journal of [
+      'a journal of something else\n',
+      `${HEADER}${valid('{"l":"x"}')}`,
+      `${HEADER}${valid('{"l":1,"s":[["","u"]]}')}`,
+    ]) {
       const filename = fresh();
       writeFileSync(`${filename}.journal`, journal);
       const store = new FileStore({ filename });
@@ -537,7 +683,10 @@ describe('FileStore journal', () => {
       const saved = token(i);
       await b.saveToken(saved);
       const found = await Promise.all([1, 2, 3].map(() => a.findTokenById(saved.id!)));
-      assert.deepEqual(found.map((t) => t?.accessToken), [`access-${i}`, `access-${i}`, `access-${i}`]);
+      assert.deepEqual(
+        found.map((t) => t?.accessToken),
+        [`access-${i}`, `access-${i}`, `access-${i}`],
+      );
     }
     await Promise.all([a.close(), b.close()]);
   });
@@ -557,7 +706,10 @@ describe('FileStore journal', () => {
     assert.equal(last.id, '3');
     assert.deepEqual(rowIds(filename), ['1', '2', '3']);
     const reader = new FileStore({ filename, watch: false });
-    assert.deepEqual((await reader.getTokens()).map((t) => t.id), ['1', '2', '3']);
+    assert.deepEqual(
+      (await reader.getTokens()).map((t) => t.id),
+      ['1', '2', '3'],
+    );
     await Promise.all([b.close(), reader.close()]);
   });
 
@@ -584,7 +736,11 @@ describe('FileStore across processes', () => {
     const store = new FileStore({ filename });
     const mine = Array.from({ length: 30 }, (_, i) => token(i, { userSignature: `parent-${i}@example.com` }));
     const [batches] = await Promise.all([
-      Promise.all(['p1', 'p2', 'p3'].map(async (p) => JSON.parse((await child('file-saver.ts', [filename, p, '40'])).stdout) as string[])),
+      Promise.all(
+        ['p1', 'p2', 'p3'].map(
+          async (p) => JSON.parse((await child('file-saver.ts', [filename, p, '40'])).stdout) as string[],
+        ),
+      ),
       (async () => {
         for (const t of mine) await store.saveToken(t);
       })(),
@@ -596,7 +752,9 @@ describe('FileStore across processes', () => {
     assert.equal(tokens.length, 150);
     for (const p of ['p1', 'p2', 'p3']) {
       for (let i = 0; i < 40; i++) {
-        const found = await store.findToken(new OAuthToken({ userSignature: `${p}-${i}@example.com`, clientId: 'client-1' }));
+        const found = await store.findToken(
+          new OAuthToken({ userSignature: `${p}-${i}@example.com`, clientId: 'client-1' }),
+        );
         assert.equal(found?.accessToken, `${p}-access-${i}`);
       }
     }
@@ -608,10 +766,17 @@ describe('FileStore across processes', () => {
   it('a reader process never sees a torn or unparsable file while another process writes heavily', async () => {
     const filename = fresh();
     const store = new FileStore({ filename });
-    for (let i = 0; i < 200; i++) await store.saveToken(token(i, { userSignature: `seed-${i}@example.com`, accessToken: `a,"${i}"\nx` }));
+    for (let i = 0; i < 200; i++)
+      await store.saveToken(token(i, { userSignature: `seed-${i}@example.com`, accessToken: `a,"${i}"\nx` }));
     const reader = child('file-reader.ts', [filename, '2500']);
     const writers = Promise.all(['w1', 'w2'].map((p) => child('file-saver.ts', [filename, p, '150'])));
-    const report = JSON.parse((await reader).stdout) as { reads: number; rawReads: number; errorCount: number; errors: string[]; shrank: number };
+    const report = JSON.parse((await reader).stdout) as {
+      reads: number;
+      rawReads: number;
+      errorCount: number;
+      errors: string[];
+      shrank: number;
+    };
     await writers;
     assert.equal(report.errorCount, 0, report.errors.join('\n'));
     assert.equal(report.shrank, 0, 'a later read saw fewer tokens than an earlier one');
@@ -623,7 +788,10 @@ describe('FileStore across processes', () => {
     const filename = fresh();
     const store = new FileStore({ filename });
     await store.saveToken(token(1, { userSignature: 'shared@example.com' }));
-    assert.equal((await store.findToken(new OAuthToken({ userSignature: 'shared@example.com' })))?.accessToken, 'access-1');
+    assert.equal(
+      (await store.findToken(new OAuthToken({ userSignature: 'shared@example.com' })))?.accessToken,
+      'access-1',
+    );
     await child('file-saver.ts', [filename, 'other', '1', 'shared@example.com']);
     const found = await store.findToken(new OAuthToken({ userSignature: 'shared@example.com' }));
     assert.equal(found?.accessToken, 'other-access-0');
@@ -639,11 +807,19 @@ describe('FileStore file modes', () => {
     try {
       const lock = await store.lock.acquire('refresh:modes', { leaseMs: 5000, waitMs: 1000 });
       assert.ok(lock);
-      const named = readdirSync(dir).filter((name) => name.startsWith(filename.split('/').pop()!) && name.endsWith('.lock'));
+      const named = readdirSync(dir).filter(
+        (name) => name.startsWith(filename.split('/').pop()!) && name.endsWith('.lock'),
+      );
       assert.equal(named.length, 1);
       assert.equal(statSync(`${dir}/${named[0]}`).mode & 0o777, 0o700);
       // The write lock, held by a process started under the same umask.
-      const holder = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename]);
+      const holder = spawn(process.execPath, [
+        '--conditions=zoho-token-store-source',
+        '--import',
+        'tsx',
+        'test/fixtures/file-lock-holder.ts',
+        filename,
+      ]);
       await waitForLine(holder, 'held');
       assert.equal(statSync(`${filename}.lock`).mode & 0o777, 0o700);
       await killed(holder);
@@ -687,7 +863,13 @@ describe('FileStore file modes', () => {
 describe('FileStore locks', () => {
   it('the write lock of a SIGKILLed process is taken over at once', async () => {
     const filename = fresh();
-    const holder = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename]);
+    const holder = spawn(process.execPath, [
+      '--conditions=zoho-token-store-source',
+      '--import',
+      'tsx',
+      'test/fixtures/file-lock-holder.ts',
+      filename,
+    ]);
     await waitForLine(holder, 'held');
     const blocked = new FileStore({ filename, lockWaitMs: 300 });
     await assert.rejects(blocked.saveToken(token(1)), { code: ErrorCode.STORE_ERROR, message: /write lock/ });
@@ -704,7 +886,10 @@ describe('FileStore locks', () => {
     const filename = fresh();
     const lockDir = `${filename}.lock`;
     mkdirSync(lockDir);
-    writeFileSync(`${lockDir}/owner`, JSON.stringify({ host: 'elsewhere', pidns: 'x', pid: 1, id: 'foreign', expiresAt: null }));
+    writeFileSync(
+      `${lockDir}/owner`,
+      JSON.stringify({ host: 'elsewhere', pidns: 'x', pid: 1, id: 'foreign', expiresAt: null }),
+    );
     const store = new FileStore({ filename, lockStaleMs: 2000, lockWaitMs: 200 });
     await assert.rejects(store.saveToken(token(1)), { code: ErrorCode.STORE_ERROR });
     const past = new Date(Date.now() - 2500);
@@ -725,7 +910,16 @@ describe('FileStore locks', () => {
   it('a lease that expired is taken over even while its holder is stuck, and a SIGKILLed holder at once', async () => {
     const filename = fresh();
     const store = new FileStore({ filename });
-    const stuck = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename, 'refresh:x', '800', 'stuck']);
+    const stuck = spawn(process.execPath, [
+      '--conditions=zoho-token-store-source',
+      '--import',
+      'tsx',
+      'test/fixtures/file-lock-holder.ts',
+      filename,
+      'refresh:x',
+      '800',
+      'stuck',
+    ]);
     await waitForLine(stuck, 'held');
     assert.equal(await store.lock.acquire('refresh:x', { leaseMs: 1000, waitMs: 100 }), null);
     const afterLease = await store.lock.acquire('refresh:x', { leaseMs: 1000, waitMs: 5000 });
@@ -733,7 +927,14 @@ describe('FileStore locks', () => {
     await afterLease.release();
     await killed(stuck);
 
-    const holder = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', 'test/fixtures/file-lock-holder.ts', filename, 'refresh:y']);
+    const holder = spawn(process.execPath, [
+      '--conditions=zoho-token-store-source',
+      '--import',
+      'tsx',
+      'test/fixtures/file-lock-holder.ts',
+      filename,
+      'refresh:y',
+    ]);
     await waitForLine(holder, 'held');
     assert.equal(await store.lock.acquire('refresh:y', { leaseMs: 1000, waitMs: 100 }), null);
     await killed(holder);
@@ -746,10 +947,13 @@ describe('FileStore locks', () => {
   });
 });
 
-describeStoreLock({ describe, it }, {
-  name: 'FileStore (two instances on one file)',
-  createPair: async () => {
-    const filename = fresh();
-    return [new FileStore({ filename }), new FileStore({ filename })];
+describeStoreLock(
+  { describe, it },
+  {
+    name: 'FileStore (two instances on one file)',
+    createPair: async () => {
+      const filename = fresh();
+      return [new FileStore({ filename }), new FileStore({ filename })];
+    },
   },
-});
+);

@@ -20,7 +20,10 @@ import { deleteKeysUnder } from './helpers/redis-keys.js';
 
 const WORKERS = 8;
 const CALLERS = 25;
-const CLIENT = { clientId: '1000.FLEETTESTCLIENT00000000000000', clientSecret: 'fleet-test-secret-0123456789abcdef012345' };
+const CLIENT = {
+  clientId: '1000.FLEETTESTCLIENT00000000000000',
+  clientSecret: 'fleet-test-secret-0123456789abcdef012345',
+};
 const SCOPES = ['ZohoCRM.org.READ', 'ZohoCRM.users.READ'];
 // Per-test bound: a hung worker fails the test instead of the run.
 const BOUND = { timeout: 30_000 };
@@ -135,7 +138,11 @@ for (const c of cases) {
 
     /** Every caller got the same token, it is the stored one, new, and valid at Zoho. */
     async function assertOneTokenServed(results: GoResult[], stale: OAuthToken, workers: number): Promise<void> {
-      assert.deepEqual(results.flatMap((r) => r.errors), [], 'no caller failed');
+      assert.deepEqual(
+        results.flatMap((r) => r.errors),
+        [],
+        'no caller failed',
+      );
       const served = results.flatMap((r) => r.tokens);
       assert.equal(served.length, workers * CALLERS);
       const stored = await store.findTokenById(tokenId!);
@@ -143,51 +150,69 @@ for (const c of cases) {
       assert.notEqual(stored.accessToken, stale.accessToken, 'the stored token was refreshed');
       assert.ok(!stored.isExpired(), 'the stored token is not expired');
       assert.deepEqual(new Set(served), new Set([sha256(stored.accessToken)]), 'every caller got the stored token');
-      const org = await fetch(`${stored.apiDomain}/crm/v8/org`, { headers: { authorization: `Zoho-oauthtoken ${stored.accessToken}` } });
-      assert.equal(org.status, 200, `GET /crm/v8/org with the served token answered ${org.status}: ${await org.text()}`);
+      const org = await fetch(`${stored.apiDomain}/crm/v8/org`, {
+        headers: { authorization: `Zoho-oauthtoken ${stored.accessToken}` },
+      });
+      assert.equal(
+        org.status,
+        200,
+        `GET /crm/v8/org with the served token answered ${org.status}: ${await org.text()}`,
+      );
       assert.equal(emu.tokenInfo(stored.accessToken)?.user, c.user);
     }
 
-    test(`${WORKERS} processes × ${CALLERS} callers on one expired token: exactly one refresh, one token for all`, BOUND, async () => {
-      const stale = await expiredToken();
-      await fleet.prepare(task());
-      const refreshesBefore = emu.stats().refreshRequests;
-      // A slow Zoho: every process surely looks at the token while the one refresh is in flight.
-      const slow = emu.faults.inject({ kind: 'latency', target: 'token', ms: 300 });
-      try {
-        const { results } = await fleet.go();
+    test(
+      `${WORKERS} processes × ${CALLERS} callers on one expired token: exactly one refresh, one token for all`,
+      BOUND,
+      async () => {
+        const stale = await expiredToken();
+        await fleet.prepare(task());
+        const refreshesBefore = emu.stats().refreshRequests;
+        // A slow Zoho: every process surely looks at the token while the one refresh is in flight.
+        const slow = emu.faults.inject({ kind: 'latency', target: 'token', ms: 300 });
+        try {
+          const { results } = await fleet.go();
 
-        assert.equal(emu.stats().refreshRequests - refreshesBefore, 1, 'refresh requests at Zoho');
-        await assertOneTokenServed(results, stale, WORKERS);
-      } finally {
-        slow.remove();
-      }
-    });
+          assert.equal(emu.stats().refreshRequests - refreshesBefore, 1, 'refresh requests at Zoho');
+          await assertOneTokenServed(results, stale, WORKERS);
+        } finally {
+          slow.remove();
+        }
+      },
+    );
 
-    test('the lock holder SIGKILLed mid-refresh: the others go on after the lease, one more refresh, no storm', BOUND, async () => {
-      const stale = await expiredToken();
-      // Short lease, long wait: the waiters outlive the dead holder's lease.
-      await fleet.prepare(task({ lockLeaseMs: 1500, lockWaitMs: 10_000 }));
-      const [holder, ...others] = fleet.workers;
-      assert.ok(holder !== undefined && others.length === WORKERS - 1);
-      const refreshesBefore = emu.stats().refreshRequests;
-      // Every refresh is slow (so uncoordinated waiters would all send one), the holder's hangs 3 s.
-      emu.faults.inject({ kind: 'latency', target: 'token', ms: 300 });
-      emu.faults.inject({ kind: 'latency', target: 'token', ms: 2700, times: 1 });
-      try {
-        holder.send({ op: 'go' });
-        // The emulator counts a request before its latency: the holder has the lock and its refresh is in flight.
-        await until(() => emu.stats().refreshRequests > refreshesBefore, "the holder's refresh request");
-        const served = fleet.go(others);
-        const exit = await fleet.kill(holder);
-        assert.equal(exit.signal, 'SIGKILL');
-        const { results } = await served;
+    test(
+      'the lock holder SIGKILLed mid-refresh: the others go on after the lease, one more refresh, no storm',
+      BOUND,
+      async () => {
+        const stale = await expiredToken();
+        // Short lease, long wait: the waiters outlive the dead holder's lease.
+        await fleet.prepare(task({ lockLeaseMs: 1500, lockWaitMs: 10_000 }));
+        const [holder, ...others] = fleet.workers;
+        assert.ok(holder !== undefined && others.length === WORKERS - 1);
+        const refreshesBefore = emu.stats().refreshRequests;
+        // Every refresh is slow (so uncoordinated waiters would all send one), the holder's hangs 3 s.
+        emu.faults.inject({ kind: 'latency', target: 'token', ms: 300 });
+        emu.faults.inject({ kind: 'latency', target: 'token', ms: 2700, times: 1 });
+        try {
+          holder.send({ op: 'go' });
+          // The emulator counts a request before its latency: the holder has the lock and its refresh is in flight.
+          await until(() => emu.stats().refreshRequests > refreshesBefore, "the holder's refresh request");
+          const served = fleet.go(others);
+          const exit = await fleet.kill(holder);
+          assert.equal(exit.signal, 'SIGKILL');
+          const { results } = await served;
 
-        assert.equal(emu.stats().refreshRequests - refreshesBefore, 2, "refresh requests at Zoho: the killed holder's and one more");
-        await assertOneTokenServed(results, stale, WORKERS - 1);
-      } finally {
-        emu.faults.clear('token');
-      }
-    });
+          assert.equal(
+            emu.stats().refreshRequests - refreshesBefore,
+            2,
+            "refresh requests at Zoho: the killed holder's and one more",
+          );
+          await assertOneTokenServed(results, stale, WORKERS - 1);
+        } finally {
+          emu.faults.clear('token');
+        }
+      },
+    );
   });
 }

@@ -33,7 +33,14 @@ after(async () => {
 
 const CLIENT = { clientId: '1000.CLIENT', clientSecret: 'client-secret-value' };
 const token = (i: number, extra: object = {}): OAuthToken =>
-  new OAuthToken({ ...CLIENT, refreshToken: `refresh-${i}-${n}`, accessToken: `access-${i}`, expiresAt: i, userSignature: `user${i}@x.com`, ...extra });
+  new OAuthToken({
+    ...CLIENT,
+    refreshToken: `refresh-${i}-${n}`,
+    accessToken: `access-${i}`,
+    expiresAt: i,
+    userSignature: `user${i}@x.com`,
+    ...extra,
+  });
 
 const saver = (table: string, prefix: string, count: number, sharedUser = ''): Promise<string[]> =>
   saveInChild({ kind: 'mysql', url: URL, table }, prefix, count, sharedUser);
@@ -52,7 +59,9 @@ async function columnsOf(table: string): Promise<{ name: string; type: string; e
 
 /** Ids of the server connections running a statement that starts with `prefix`. */
 async function connectionsRunning(prefix: string): Promise<number[]> {
-  const [rows] = await admin().query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`${prefix}%`]);
+  const [rows] = await admin().query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [
+    `${prefix}%`,
+  ]);
   return (rows as { id: number }[]).map((row) => row.id);
 }
 
@@ -66,13 +75,19 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
     },
   );
 
-  describeStoreLock({ describe, it }, {
-    name: 'MySqlStore (two pools, one table)',
-    createPair: async () => {
-      const table = fresh('lock');
-      return [await MySqlStore.open({ url: URL, table, connectionLimit: 2 }), await MySqlStore.open({ url: URL, table, connectionLimit: 2 })];
+  describeStoreLock(
+    { describe, it },
+    {
+      name: 'MySqlStore (two pools, one table)',
+      createPair: async () => {
+        const table = fresh('lock');
+        return [
+          await MySqlStore.open({ url: URL, table, connectionLimit: 2 }),
+          await MySqlStore.open({ url: URL, table, connectionLimit: 2 }),
+        ];
+      },
     },
-  });
+  );
 
   describe('MySqlStore specifics', () => {
     it('opens a table the official SDK created and filled, never reuses "10", and the SDK can read our rows', async () => {
@@ -82,13 +97,31 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       for (let i = 1; i <= 12; i++) {
         await admin().query(
           `INSERT INTO ${table}(id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain) VALUES ?`,
-          [[[String(i), `user${i}@x.com`, 'cid', 'csecret', `r${i}`, `a${i}`, null, String(1_700_000_000_000 + i), i % 2 ? 'https://cb' : null, 'https://www.zohoapis.com']]],
+          [
+            [
+              [
+                String(i),
+                `user${i}@x.com`,
+                'cid',
+                'csecret',
+                `r${i}`,
+                `a${i}`,
+                null,
+                String(1_700_000_000_000 + i),
+                i % 2 ? 'https://cb' : null,
+                'https://www.zohoapis.com',
+              ],
+            ],
+          ],
         );
       }
       const store = await MySqlStore.open({ url: URL, table });
       try {
         const all = await store.getTokens();
-        assert.deepEqual(all.map((t) => t.id), ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
+        assert.deepEqual(
+          all.map((t) => t.id),
+          ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'],
+        );
         const tenth = await store.findToken(new OAuthToken({ userSignature: 'user10@x.com', clientId: 'cid' }));
         assert.equal(tenth?.id, '10');
         assert.equal(tenth?.refreshToken, 'r10');
@@ -98,7 +131,15 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
         assert.equal(tenth?.accountsUrl, null);
         // Deleting the official SDK's last row must not free its id for another user's token.
         await store.deleteToken('12');
-        const next = new OAuthToken({ ...CLIENT, userSignature: "o'brien@x.com", refreshToken: 'r-new', accessToken: 'a-new', expiresAt: 1_767_225_600_000, apiDomain: 'https://www.zohoapis.eu', accountsUrl: 'https://accounts.zoho.eu' });
+        const next = new OAuthToken({
+          ...CLIENT,
+          userSignature: "o'brien@x.com",
+          refreshToken: 'r-new',
+          accessToken: 'a-new',
+          expiresAt: 1_767_225_600_000,
+          apiDomain: 'https://www.zohoapis.eu',
+          accountsUrl: 'https://accounts.zoho.eu',
+        });
         await store.saveToken(next);
         assert.equal(next.id, '13');
       } finally {
@@ -106,12 +147,42 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       }
       // The official columns keep their types and order; ours follow, the helper columns are invisible.
       const columns = await columnsOf(table);
-      assert.deepEqual(columns.slice(0, 11).map((c) => c.name), ['id', 'user_name', 'client_id', 'client_secret', 'refresh_token', 'access_token', 'grant_token', 'expiry_time', 'redirect_url', 'api_domain', 'accounts_url']);
-      assert.deepEqual(columns.slice(0, 10).map((c) => c.type), ['varchar(10)', ...Array(6).fill('varchar(255)'), 'varchar(20)', 'varchar(255)', 'varchar(255)']);
+      assert.deepEqual(
+        columns.slice(0, 11).map((c) => c.name),
+        [
+          'id',
+          'user_name',
+          'client_id',
+          'client_secret',
+          'refresh_token',
+          'access_token',
+          'grant_token',
+          'expiry_time',
+          'redirect_url',
+          'api_domain',
+          'accounts_url',
+        ],
+      );
+      assert.deepEqual(
+        columns.slice(0, 10).map((c) => c.type),
+        ['varchar(10)', ...Array(6).fill('varchar(255)'), 'varchar(20)', 'varchar(255)', 'varchar(255)'],
+      );
       for (const column of columns.slice(11)) assert.match(column.extra, /INVISIBLE/, column.name);
       // What the SDK's `select *` sees, positionally.
       const [rows] = await admin().query({ sql: `select * from ${table} where id = ?`, rowsAsArray: true }, ['13']);
-      assert.deepEqual((rows as unknown[][])[0], ['13', "o'brien@x.com", CLIENT.clientId, CLIENT.clientSecret, 'r-new', 'a-new', null, '1767225600000', null, 'https://www.zohoapis.eu', 'https://accounts.zoho.eu']);
+      assert.deepEqual((rows as unknown[][])[0], [
+        '13',
+        "o'brien@x.com",
+        CLIENT.clientId,
+        CLIENT.clientSecret,
+        'r-new',
+        'a-new',
+        null,
+        '1767225600000',
+        null,
+        'https://www.zohoapis.eu',
+        'https://accounts.zoho.eu',
+      ]);
     });
 
     it('numbers like every store: rows under ids of other shapes do not count, and ids match exactly despite PAD SPACE', async () => {
@@ -183,7 +254,10 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
           for (const t of [upper, lower, spaced]) await store.saveToken(t);
           assert.equal(new Set([upper.id, lower.id, spaced.id]).size, 3, table);
           assert.equal((await store.findToken(new OAuthToken({ ...CLIENT, userSignature: 'a@x.com' })))?.id, lower.id);
-          assert.equal((await store.findToken(new OAuthToken({ ...CLIENT, refreshToken: 'refresh-abc ' })))?.id, spaced.id);
+          assert.equal(
+            (await store.findToken(new OAuthToken({ ...CLIENT, refreshToken: 'refresh-abc ' })))?.id,
+            spaced.id,
+          );
           // SQL's `=` ignores trailing spaces; ids must not.
           assert.equal(await store.findTokenById(`${upper.id} `), null);
           await store.deleteToken(`${upper.id} `);
@@ -197,9 +271,13 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
     it('several instances preparing one table at once all succeed, on a new and on an official table', async () => {
       const official = fresh('official');
       await admin().query(officialDdl(official));
-      await admin().query(`INSERT INTO ${official} (id, user_name, client_id, client_secret, refresh_token) VALUES ('1', 'u@x.com', 'cid', 's', 'r1')`);
+      await admin().query(
+        `INSERT INTO ${official} (id, user_name, client_id, client_secret, refresh_token) VALUES ('1', 'u@x.com', 'cid', 's', 'r1')`,
+      );
       for (const table of [fresh('race'), official]) {
-        const stores = await Promise.all(Array.from({ length: 4 }, () => MySqlStore.open({ url: URL, table, connectionLimit: 2 })));
+        const stores = await Promise.all(
+          Array.from({ length: 4 }, () => MySqlStore.open({ url: URL, table, connectionLimit: 2 })),
+        );
         await Promise.all(stores.map((store, i) => store.saveToken(token(i))));
         assert.equal((await stores[0]!.getTokens()).length, table === official ? 5 : 4);
         await Promise.all(stores.map((store) => store.close()));
@@ -241,21 +319,36 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
 
     it('refuses unsafe table names, bad URLs and bad options without echoing the URL', () => {
       for (const table of ['x`; DROP TABLE oauthtoken; --', 'a b', '', '1abc', 'x'.repeat(60), 'a-b', 'naïve']) {
-        assert.throws(() => new MySqlStore({ url: URL, table }), { code: ErrorCode.INVALID_ARGUMENT, field: 'table' }, table);
+        assert.throws(
+          () => new MySqlStore({ url: URL, table }),
+          { code: ErrorCode.INVALID_ARGUMENT, field: 'table' },
+          table,
+        );
       }
-      for (const url of ['postgres://root:hunter2@127.0.0.1/test', 'mysql://root:hunter2@127.0.0.1/', 'not a url hunter2', 'mysql://root:hunter2@127.0.0.1/a/b']) {
-        assert.throws(() => new MySqlStore({ url }), (error: unknown) => {
-          assert.ok(isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT));
-          assert.equal(error.field, 'url');
-          assert.doesNotMatch(`${error.message} ${inspect(error)}`, /hunter2/);
-          return true;
-        });
+      for (const url of [
+        'postgres://root:hunter2@127.0.0.1/test',
+        'mysql://root:hunter2@127.0.0.1/',
+        'not a url hunter2',
+        'mysql://root:hunter2@127.0.0.1/a/b',
+      ]) {
+        assert.throws(
+          () => new MySqlStore({ url }),
+          (error: unknown) => {
+            assert.ok(isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT));
+            assert.equal(error.field, 'url');
+            assert.doesNotMatch(`${error.message} ${inspect(error)}`, /hunter2/);
+            return true;
+          },
+        );
       }
       assert.throws(() => new MySqlStore({}), { code: ErrorCode.INVALID_ARGUMENT });
       const pool = mysql.createPool({ uri: URL });
       assert.throws(() => new MySqlStore({ url: URL, pool }), { code: ErrorCode.INVALID_ARGUMENT });
       void pool.end();
-      assert.throws(() => new MySqlStore({ url: URL, connectionLimit: 0 }), { code: ErrorCode.INVALID_ARGUMENT, field: 'connectionLimit' });
+      assert.throws(() => new MySqlStore({ url: URL, connectionLimit: 0 }), {
+        code: ErrorCode.INVALID_ARGUMENT,
+        field: 'connectionLimit',
+      });
     });
 
     it('an unreachable server is a STORE_ERROR from open, without the password', async () => {
@@ -293,7 +386,10 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
         await blocker.query(`SELECT * FROM \`${table}_meta\` FOR UPDATE`);
         const lost = token(2);
         // Observe the outcome now: the rejection may land while the test is still awaiting the KILL.
-        const outcome = store.saveToken(lost).then(() => 'saved', (error: unknown) => error);
+        const outcome = store.saveToken(lost).then(
+          () => 'saved',
+          (error: unknown) => error,
+        );
         let ids: number[] = [];
         for (let i = 0; i < 200 && ids.length === 0; i++) {
           await sleep(10);
@@ -306,7 +402,10 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
         assertNoSecrets(error, [lost.refreshToken!, lost.accessToken!, lost.clientSecret!]);
         await blocker.query('ROLLBACK');
         const after = await store.getTokens();
-        assert.deepEqual(after.map((t) => t.id), [kept.id]);
+        assert.deepEqual(
+          after.map((t) => t.id),
+          [kept.id],
+        );
         const next = token(3);
         await store.saveToken(next);
         assert.equal((await store.findTokenById(next.id!))?.refreshToken, next.refreshToken);
@@ -347,14 +446,35 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
         // A unique index of the user's own on the access token: the server refuses the second row.
         await admin().query(`ALTER TABLE ${table} ADD UNIQUE KEY access_echo (access_token(64))`);
         const access = 'access-secret-value-0123456789';
-        const first = new OAuthToken({ clientId: 'c', clientSecret: 'client-secret-value-1', refreshToken: 'refresh-secret-value-1', accessToken: access, userSignature: 'one@x.com' });
+        const first = new OAuthToken({
+          clientId: 'c',
+          clientSecret: 'client-secret-value-1',
+          refreshToken: 'refresh-secret-value-1',
+          accessToken: access,
+          userSignature: 'one@x.com',
+        });
         await store.saveToken(first);
-        const second = new OAuthToken({ clientId: 'c', clientSecret: 'client-secret-value-2', refreshToken: 'refresh-secret-value-2', accessToken: access, userSignature: 'two@x.com' });
+        const second = new OAuthToken({
+          clientId: 'c',
+          clientSecret: 'client-secret-value-2',
+          refreshToken: 'refresh-secret-value-2',
+          accessToken: access,
+          userSignature: 'two@x.com',
+        });
         // The raw driver error does quote the value, so the check below means something.
-        await assert.rejects(admin().execute(`INSERT INTO ${table} (id, access_token) VALUES ('99', ?)`, [access]), (error: Error) => error.message.includes(access));
+        await assert.rejects(
+          admin().execute(`INSERT INTO ${table} (id, access_token) VALUES ('99', ?)`, [access]),
+          (error: Error) => error.message.includes(access),
+        );
         await assert.rejects(store.saveToken(second), (error: unknown) => {
           assert.ok(isZohoTokenError(error, ErrorCode.TOKEN_CONFLICT));
-          assertNoSecrets(error, [access, 'client-secret-value-1', 'client-secret-value-2', 'refresh-secret-value-1', 'refresh-secret-value-2']);
+          assertNoSecrets(error, [
+            access,
+            'client-secret-value-1',
+            'client-secret-value-2',
+            'refresh-secret-value-1',
+            'refresh-secret-value-2',
+          ]);
           return true;
         });
         assert.equal((await store.getTokens()).length, 1);

@@ -60,7 +60,13 @@ async function withServer(replies: Reply[], run: (server: Server) => Promise<voi
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const body = Buffer.concat(chunks).toString('utf8');
-      requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, contentType: req.headers['content-type'], form: new URLSearchParams(body) });
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.searchParams,
+        contentType: req.headers['content-type'],
+        form: new URLSearchParams(body),
+      });
       const reply = replies[Math.min(requests.length, replies.length) - 1] ?? 'hang';
       if (reply === 'reset') return void req.socket.destroy();
       if (reply === 'hang') return;
@@ -121,11 +127,23 @@ function assertNoSecrets(error: ZohoTokenError): void {
   }
 }
 
-const tokenBody = { access_token: ACCESS, refresh_token: REFRESH, api_domain: 'https://www.zohoapis.eu', token_type: 'Bearer', expires_in: 3600 };
+const tokenBody = {
+  access_token: ACCESS,
+  refresh_token: REFRESH,
+  api_domain: 'https://www.zohoapis.eu',
+  token_type: 'Bearer',
+  expires_in: 3600,
+};
 
 const exchange = (url: string, options: OAuthRequestOptions = fastOptions()) =>
-  exchangeAuthorizationCode({ accountsUrl: url }, CLIENT, { code: CODE, redirectUrl: 'https://app.example/cb' }, options);
-const refresh = (url: string, options: OAuthRequestOptions = fastOptions()) => refreshAccessToken({ accountsUrl: url }, CLIENT, REFRESH, options);
+  exchangeAuthorizationCode(
+    { accountsUrl: url },
+    CLIENT,
+    { code: CODE, redirectUrl: 'https://app.example/cb' },
+    options,
+  );
+const refresh = (url: string, options: OAuthRequestOptions = fastOptions()) =>
+  refreshAccessToken({ accountsUrl: url }, CLIENT, REFRESH, options);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -160,7 +178,12 @@ describe('token endpoint: success', () => {
   test('exchange of a Self Client code omits redirect_uri', async () => {
     await withServer([{ body: tokenBody }], async (server) => {
       await exchangeAuthorizationCode({ accountsUrl: server.url }, CLIENT, { code: CODE }, fastOptions());
-      await exchangeAuthorizationCode({ accountsUrl: server.url }, CLIENT, { code: CODE, redirectUrl: null }, fastOptions());
+      await exchangeAuthorizationCode(
+        { accountsUrl: server.url },
+        CLIENT,
+        { code: CODE, redirectUrl: null },
+        fastOptions(),
+      );
       for (const req of server.requests) assert.equal(req.form.has('redirect_uri'), false);
     });
   });
@@ -168,7 +191,14 @@ describe('token endpoint: success', () => {
   test('refresh sends refresh_token; missing refresh token and api_domain become null', async () => {
     await withServer([{ body: { access_token: ACCESS, expires_in: 3600, token_type: 'Bearer' } }], async (server) => {
       const tokens = await refresh(server.url);
-      assert.deepEqual(tokens, { accessToken: ACCESS, refreshToken: null, apiDomain: null, expiresAt: NOW + 3_600_000, scope: null, tokenType: 'Bearer' });
+      assert.deepEqual(tokens, {
+        accessToken: ACCESS,
+        refreshToken: null,
+        apiDomain: null,
+        expiresAt: NOW + 3_600_000,
+        scope: null,
+        tokenType: 'Bearer',
+      });
       assert.deepEqual(Object.fromEntries(server.requests[0]?.form ?? []), {
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
@@ -179,9 +209,12 @@ describe('token endpoint: success', () => {
   });
 
   test('expires_in_sec present: expires_in is milliseconds', async () => {
-    await withServer([{ body: { access_token: ACCESS, expires_in_sec: 3600, expires_in: 3_600_000 } }], async (server) => {
-      assert.equal((await refresh(server.url)).expiresAt, NOW + 3_600_000);
-    });
+    await withServer(
+      [{ body: { access_token: ACCESS, expires_in_sec: 3600, expires_in: 3_600_000 } }],
+      async (server) => {
+        assert.equal((await refresh(server.url)).expiresAt, NOW + 3_600_000);
+      },
+    );
   });
 
   test('expiresAt uses now() when the response is processed', async () => {
@@ -191,14 +224,23 @@ describe('token endpoint: success', () => {
 
   test('a path prefix in the accounts URL is kept', async () => {
     await withServer([{ body: tokenBody }], async (server) => {
-      await refreshAccessToken(customEnvironment({ accountsUrl: `${server.url}/zoho/`, apiDomain: server.url }), CLIENT, REFRESH, fastOptions());
+      await refreshAccessToken(
+        customEnvironment({ accountsUrl: `${server.url}/zoho/`, apiDomain: server.url }),
+        CLIENT,
+        REFRESH,
+        fastOptions(),
+      );
       assert.equal(server.requests[0]?.path, '/zoho/oauth/v2/token');
     });
   });
 
   test('tokenEndpointRequest returns the Response unjudged', async () => {
     await withServer([{ body: { error: 'invalid_code' } }], async (server) => {
-      const response = await tokenEndpointRequest({ accountsUrl: server.url }, new URLSearchParams({ grant_type: 'x' }), fastOptions());
+      const response = await tokenEndpointRequest(
+        { accountsUrl: server.url },
+        new URLSearchParams({ grant_type: 'x' }),
+        fastOptions(),
+      );
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), { error: 'invalid_code' });
     });
@@ -211,10 +253,25 @@ describe('token endpoint: classification', () => {
     ['invalid_client', { body: { error: 'invalid_client' } }, ErrorCode.INVALID_CLIENT],
     ['invalid_client_secret', { body: { error: 'invalid_client_secret' } }, ErrorCode.INVALID_CLIENT_SECRET],
     ['invalid_redirect_uri', { body: { error: 'invalid_redirect_uri' } }, ErrorCode.INVALID_REDIRECT_URI],
-    ['unsupported_grant_type', { body: { error: 'unsupported_grant_type' } }, ErrorCode.OAUTH_ERROR, { apiCode: 'unsupported_grant_type' }],
-    ['error body with HTTP 400', { status: 400, body: { error: 'invalid_request' } }, ErrorCode.OAUTH_ERROR, { status: 400 }],
+    [
+      'unsupported_grant_type',
+      { body: { error: 'unsupported_grant_type' } },
+      ErrorCode.OAUTH_ERROR,
+      { apiCode: 'unsupported_grant_type' },
+    ],
+    [
+      'error body with HTTP 400',
+      { status: 400, body: { error: 'invalid_request' } },
+      ErrorCode.OAUTH_ERROR,
+      { status: 400 },
+    ],
     ['HTTP 400 without JSON', { status: 400, body: 'Bad Request' }, ErrorCode.OAUTH_ERROR, { status: 400 }],
-    ['HTTP 404 html', { status: 404, body: '<html>nope</html>', headers: { 'content-type': 'text/html' } }, ErrorCode.OAUTH_ERROR, { status: 404 }],
+    [
+      'HTTP 404 html',
+      { status: 404, body: '<html>nope</html>', headers: { 'content-type': 'text/html' } },
+      ErrorCode.OAUTH_ERROR,
+      { status: 404 },
+    ],
     ['HTTP 429', { status: 429, body: '' }, ErrorCode.THROTTLED, { retryAfterMs: 60_000, status: 429 }],
     ['non-JSON 200', { body: '<html>maintenance</html>' }, ErrorCode.MALFORMED_RESPONSE, { status: 200 }],
     ['JSON array', { body: [1, 2] }, ErrorCode.MALFORMED_RESPONSE],
@@ -222,7 +279,11 @@ describe('token endpoint: classification', () => {
     ['numeric access_token', { body: { access_token: 12, expires_in: 3600 } }, ErrorCode.MALFORMED_RESPONSE],
     ['non-numeric expires_in', { body: { access_token: ACCESS, expires_in: 'soon' } }, ErrorCode.MALFORMED_RESPONSE],
     ['missing expires_in', { body: { access_token: ACCESS } }, ErrorCode.MALFORMED_RESPONSE],
-    ['non-string refresh_token', { body: { access_token: ACCESS, expires_in: 1, refresh_token: 5 } }, ErrorCode.MALFORMED_RESPONSE],
+    [
+      'non-string refresh_token',
+      { body: { access_token: ACCESS, expires_in: 1, refresh_token: 5 } },
+      ErrorCode.MALFORMED_RESPONSE,
+    ],
     ['non-string error', { body: { error: { nested: true } } }, ErrorCode.MALFORMED_RESPONSE],
   ];
   for (const [name, reply, code, extra] of cases) {
@@ -230,7 +291,8 @@ describe('token endpoint: classification', () => {
       await withServer([reply], async (server) => {
         const error = await rejection(refresh(server.url));
         assert.equal(error.code, code);
-        for (const [key, value] of Object.entries(extra ?? {})) assert.equal(error[key as keyof ZohoTokenError], value, key);
+        for (const [key, value] of Object.entries(extra ?? {}))
+          assert.equal(error[key as keyof ZohoTokenError], value, key);
         assert.equal(server.requests.length, 1, 'answers are never retried');
         assert.ok(error.response instanceof Response);
         assert.ok(!Object.keys(error).includes('response'));
@@ -256,12 +318,15 @@ describe('token endpoint: classification', () => {
     'Token creation throttle limit reached. Please reuse the valid tokens you currently have.',
   ]) {
     test(`Access Denied throttle: ${description.slice(0, 30)}…`, async () => {
-      await withServer([{ body: { error: 'Access Denied', error_description: description, status: 'failure' } }], async (server) => {
-        const error = await rejection(refresh(server.url));
-        assert.equal(error.code, ErrorCode.THROTTLED);
-        assert.equal(error.retryAfterMs, 60_000);
-        assert.equal(server.requests.length, 1);
-      });
+      await withServer(
+        [{ body: { error: 'Access Denied', error_description: description, status: 'failure' } }],
+        async (server) => {
+          const error = await rejection(refresh(server.url));
+          assert.equal(error.code, ErrorCode.THROTTLED);
+          assert.equal(error.retryAfterMs, 60_000);
+          assert.equal(server.requests.length, 1);
+        },
+      );
     });
   }
 
@@ -282,12 +347,15 @@ describe('token endpoint: classification', () => {
 
 describe('token endpoint: retries and timeouts', () => {
   test('two 5xx then success → 3 requests, full-jitter delays', async () => {
-    await withServer([{ status: 502, body: 'bad gateway' }, { status: 503, body: '' }, { body: tokenBody }], async (server) => {
-      const options = fastOptions();
-      assert.equal((await refresh(server.url, options)).accessToken, ACCESS);
-      assert.equal(server.requests.length, 3);
-      assert.deepEqual(options.sleeps, [100, 200]); // random 0.5 × 200·2^n
-    });
+    await withServer(
+      [{ status: 502, body: 'bad gateway' }, { status: 503, body: '' }, { body: tokenBody }],
+      async (server) => {
+        const options = fastOptions();
+        assert.equal((await refresh(server.url, options)).accessToken, ACCESS);
+        assert.equal(server.requests.length, 3);
+        assert.deepEqual(options.sleeps, [100, 200]); // random 0.5 × 200·2^n
+      },
+    );
   });
 
   test('5xx after every retry → SERVER_ERROR with status', async () => {
@@ -329,7 +397,8 @@ describe('token endpoint: retries and timeouts', () => {
     const port = await freePort();
     await withServer([{ body: tokenBody }], async (server) => {
       // The first attempt goes to a closed port, the next to the server.
-      const flaky: typeof fetch = (input, init) => fetch(++calls === 1 ? `http://127.0.0.1:${port}/oauth/v2/token` : input, init);
+      const flaky: typeof fetch = (input, init) =>
+        fetch(++calls === 1 ? `http://127.0.0.1:${port}/oauth/v2/token` : input, init);
       assert.equal((await exchange(server.url, fastOptions({ fetch: flaky }))).accessToken, ACCESS);
       assert.equal(calls, 2);
       assert.equal(server.requests.length, 1);
@@ -383,7 +452,10 @@ describe('token endpoint: retries and timeouts', () => {
 
   test('backoff window doubles and is capped at maxBackoffMs', () => {
     const o = { backoffMs: 200, maxBackoffMs: 1_000, random: () => 0.999 };
-    assert.deepEqual([0, 1, 2, 3, 4].map((n) => backoffDelay(n, o)), [199, 399, 799, 999, 999]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map((n) => backoffDelay(n, o)),
+      [199, 399, 799, 999, 999],
+    );
     assert.equal(backoffDelay(3, { ...o, random: () => 0 }), 0);
   });
 
@@ -393,7 +465,11 @@ describe('token endpoint: retries and timeouts', () => {
     assert.equal((await rejection(refresh('ftp://accounts.zoho.com'))).field, 'accountsUrl');
     const noCode = exchangeAuthorizationCode({ accountsUrl: 'http://127.0.0.1:1' }, CLIENT, { code: '' });
     assert.equal((await rejection(noCode)).field, 'code');
-    const noSecret = refreshAccessToken({ accountsUrl: 'http://127.0.0.1:1' }, { clientId: CLIENT_ID, clientSecret: '' }, REFRESH);
+    const noSecret = refreshAccessToken(
+      { accountsUrl: 'http://127.0.0.1:1' },
+      { clientId: CLIENT_ID, clientSecret: '' },
+      REFRESH,
+    );
     assert.equal((await rejection(noSecret)).field, 'clientSecret');
   });
 });
@@ -401,9 +477,11 @@ describe('token endpoint: retries and timeouts', () => {
 describe('secrets never reach an error', () => {
   test('a fetch error quoting the request secrets is scrubbed (message, cause, inspect, JSON)', async () => {
     // An error can only quote what its request sent: each run leaks its own secrets.
-    const leaky = (...secrets: string[]): typeof fetch => async () => {
-      throw new TypeError('fetch failed', { cause: new Error(`reset while sending ${secrets.join(' ')}`) });
-    };
+    const leaky =
+      (...secrets: string[]): typeof fetch =>
+      async () => {
+        throw new TypeError('fetch failed', { cause: new Error(`reset while sending ${secrets.join(' ')}`) });
+      };
     for (const run of [
       () => exchange('http://127.0.0.1:1', fastOptions({ fetch: leaky(CLIENT_SECRET, CODE) })),
       () => refresh('http://127.0.0.1:1', fastOptions({ fetch: leaky(CLIENT_SECRET, REFRESH) })),
@@ -422,11 +500,15 @@ describe('secrets never reach an error', () => {
       assert.equal(error.code, ErrorCode.OAUTH_ERROR);
       assertNoSecrets(error);
     });
-    await withServer([{ body: { error: `bad ${REFRESH}` } }], async (server) => assertNoSecrets(await rejection(refresh(server.url))));
+    await withServer([{ body: { error: `bad ${REFRESH}` } }], async (server) =>
+      assertNoSecrets(await rejection(refresh(server.url))),
+    );
   });
 
   test('a malformed or non-JSON body carrying the access token is not quoted', async () => {
-    await withServer([{ body: `not json ${ACCESS} ${REFRESH}` }], async (server) => assertNoSecrets(await rejection(refresh(server.url))));
+    await withServer([{ body: `not json ${ACCESS} ${REFRESH}` }], async (server) =>
+      assertNoSecrets(await rejection(refresh(server.url))),
+    );
     await withServer([{ body: { access_token: ACCESS, refresh_token: REFRESH, expires_in: 'x' } }], async (server) =>
       assertNoSecrets(await rejection(exchange(server.url))),
     );
@@ -461,13 +543,21 @@ describe('revoke', () => {
       assert.equal(server.requests.length, 2);
     });
     await withServer([{ body: { status: 'failure' } }], async (server) => {
-      assert.equal((await rejection(revokeRefreshToken({ accountsUrl: server.url }, REFRESH, fastOptions()))).code, ErrorCode.OAUTH_ERROR);
+      assert.equal(
+        (await rejection(revokeRefreshToken({ accountsUrl: server.url }, REFRESH, fastOptions()))).code,
+        ErrorCode.OAUTH_ERROR,
+      );
     });
   });
 });
 
 describe('authorization URL and callback', () => {
-  const params = { clientId: CLIENT_ID, redirectUrl: 'https://app.example/cb?x=1', scopes: ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ'], state: 's-123' };
+  const params = {
+    clientId: CLIENT_ID,
+    redirectUrl: 'https://app.example/cb?x=1',
+    scopes: ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ'],
+    state: 's-123',
+  };
 
   test('defaults: offline access, prompt=consent, comma-separated scopes', () => {
     const url = buildAuthorizationUrl(DataCenter.EU.production, params);
@@ -484,23 +574,39 @@ describe('authorization URL and callback', () => {
   });
 
   test('online access without prompt; trailing slash on accountsUrl', () => {
-    const url = buildAuthorizationUrl({ accountsUrl: 'http://127.0.0.1:9/' }, { ...params, accessType: 'online', prompt: null });
+    const url = buildAuthorizationUrl(
+      { accountsUrl: 'http://127.0.0.1:9/' },
+      { ...params, accessType: 'online', prompt: null },
+    );
     assert.equal(url.pathname, '/oauth/v2/auth');
     assert.equal(url.searchParams.get('access_type'), 'online');
     assert.equal(url.searchParams.has('prompt'), false);
   });
 
   test('invalid parameters', () => {
-    assert.equal(thrown(() => buildAuthorizationUrl(DataCenter.US.production, { ...params, scopes: [] })).field, 'scopes');
-    assert.equal(thrown(() => buildAuthorizationUrl(DataCenter.US.production, { ...params, scopes: ['a b'] })).field, 'scopes');
-    assert.equal(thrown(() => buildAuthorizationUrl(DataCenter.US.production, { ...params, state: '' })).field, 'state');
+    assert.equal(
+      thrown(() => buildAuthorizationUrl(DataCenter.US.production, { ...params, scopes: [] })).field,
+      'scopes',
+    );
+    assert.equal(
+      thrown(() => buildAuthorizationUrl(DataCenter.US.production, { ...params, scopes: ['a b'] })).field,
+      'scopes',
+    );
+    assert.equal(
+      thrown(() => buildAuthorizationUrl(DataCenter.US.production, { ...params, state: '' })).field,
+      'state',
+    );
   });
 
   const callback = (query: string): string => `https://app.example/cb?${query}`;
 
   test('success: code, location and accounts-server', () => {
     const url = callback(`state=s-123&code=${CODE}&location=eu&accounts-server=https%3A%2F%2Faccounts.zoho.eu`);
-    assert.deepEqual(parseAuthorizationCallback(url, 's-123'), { code: CODE, location: 'eu', accountsServer: 'https://accounts.zoho.eu' });
+    assert.deepEqual(parseAuthorizationCallback(url, 's-123'), {
+      code: CODE,
+      location: 'eu',
+      accountsServer: 'https://accounts.zoho.eu',
+    });
     assert.deepEqual(parseAuthorizationCallback(new URL(callback(`code=${CODE}&state=s-123`)), 's-123'), {
       code: CODE,
       location: null,
@@ -523,13 +629,20 @@ describe('authorization URL and callback', () => {
       assert.equal(error.code, ErrorCode.OAUTH_ERROR);
       assert.match(error.message, /denied consent/);
     }
-    assert.match(thrown(() => parseAuthorizationCallback(callback('state=s-123&error=server_error'), 's-123')).message, /"server_error"/);
+    assert.match(
+      thrown(() => parseAuthorizationCallback(callback('state=s-123&error=server_error'), 's-123')).message,
+      /"server_error"/,
+    );
   });
 
   test('malformed callbacks', () => {
     assert.equal(thrown(() => parseAuthorizationCallback(callback('state=s-123'), 's-123')).field, 'code');
     assert.equal(thrown(() => parseAuthorizationCallback('/cb?code=x', 's-123')).field, 'url');
-    assert.equal(thrown(() => parseAuthorizationCallback(callback('state=s-123&code=x&accounts-server=javascript:x'), 's-123')).field, 'accountsServer');
+    assert.equal(
+      thrown(() => parseAuthorizationCallback(callback('state=s-123&code=x&accounts-server=javascript:x'), 's-123'))
+        .field,
+      'accountsServer',
+    );
   });
 });
 
@@ -551,7 +664,13 @@ describe('environments', () => {
     assert.deepEqual(Object.keys(DataCenter).sort(), table.map(([dc]) => dc).sort());
     for (const [dc, location, accountsUrl, suffix] of table) {
       for (const kind of ['production', 'sandbox', 'developer'] as const) {
-        const expected = { name: `${location}-${kind}`, location, kind, accountsUrl, apiDomain: `https://${hosts[kind]}.zohoapis.${suffix}` };
+        const expected = {
+          name: `${location}-${kind}`,
+          location,
+          kind,
+          accountsUrl,
+          apiDomain: `https://${hosts[kind]}.zohoapis.${suffix}`,
+        };
         assert.deepEqual({ ...environmentFor(dc, kind) }, expected);
         assert.deepEqual({ ...environmentFor(dc.toLowerCase(), kind) }, expected);
         assert.deepEqual({ ...environmentFromLocation(location, kind) }, expected);
@@ -566,20 +685,59 @@ describe('environments', () => {
     assert.equal(thrown(() => environmentFor('XX')).field, 'dataCenter');
     assert.equal(thrown(() => environmentFor('EU', 'staging' as 'sandbox')).field, 'kind');
     assert.equal(thrown(() => environmentFromLocation('mars')).field, 'location');
-    assert.equal(thrown(() => environmentFromLocation('eu', 'production', 'https://evil.example')).field, 'accountsServer');
+    assert.equal(
+      thrown(() => environmentFromLocation('eu', 'production', 'https://evil.example')).field,
+      'accountsServer',
+    );
   });
 
   test('customEnvironment validates and normalizes URLs', () => {
-    const env = customEnvironment({ accountsUrl: 'http://127.0.0.1:8080/', apiDomain: 'https://API.example.com/zoho//' });
-    assert.deepEqual({ ...env }, { name: 'custom', location: 'custom', kind: 'custom', accountsUrl: 'http://127.0.0.1:8080', apiDomain: 'https://api.example.com/zoho' });
+    const env = customEnvironment({
+      accountsUrl: 'http://127.0.0.1:8080/',
+      apiDomain: 'https://API.example.com/zoho//',
+    });
+    assert.deepEqual(
+      { ...env },
+      {
+        name: 'custom',
+        location: 'custom',
+        kind: 'custom',
+        accountsUrl: 'http://127.0.0.1:8080',
+        apiDomain: 'https://api.example.com/zoho',
+      },
+    );
     assert.ok(Object.isFrozen(env));
-    const named = customEnvironment({ accountsUrl: 'https://a.example', apiDomain: 'https://b.example', name: 'emu', location: 'us' });
+    const named = customEnvironment({
+      accountsUrl: 'https://a.example',
+      apiDomain: 'https://b.example',
+      name: 'emu',
+      location: 'us',
+    });
     assert.equal(named.name, 'emu');
     assert.equal(named.location, 'us');
-    for (const bad of ['ftp://a.example', 'not a url', 'https://a.example?x=1', 'https://a.example#f', 'https://u:p@a.example', '']) {
-      assert.equal(thrown(() => customEnvironment({ accountsUrl: bad, apiDomain: 'https://b.example' })).field, 'accountsUrl', bad);
-      assert.equal(thrown(() => customEnvironment({ accountsUrl: 'https://a.example', apiDomain: bad })).field, 'apiDomain', bad);
+    for (const bad of [
+      'ftp://a.example',
+      'not a url',
+      'https://a.example?x=1',
+      'https://a.example#f',
+      'https://u:p@a.example',
+      '',
+    ]) {
+      assert.equal(
+        thrown(() => customEnvironment({ accountsUrl: bad, apiDomain: 'https://b.example' })).field,
+        'accountsUrl',
+        bad,
+      );
+      assert.equal(
+        thrown(() => customEnvironment({ accountsUrl: 'https://a.example', apiDomain: bad })).field,
+        'apiDomain',
+        bad,
+      );
     }
-    assert.equal(thrown(() => customEnvironment({ accountsUrl: 'https://a.example', apiDomain: 'https://b.example', name: ' ' })).field, 'name');
+    assert.equal(
+      thrown(() => customEnvironment({ accountsUrl: 'https://a.example', apiDomain: 'https://b.example', name: ' ' }))
+        .field,
+      'name',
+    );
   });
 });

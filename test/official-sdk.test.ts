@@ -23,7 +23,16 @@ const USER = 'ada.lovelace@example.com';
 const EXPIRY = 1_700_000_000_123;
 
 /** An SDK token the way an app builds one (their builder), plus fields the SDK sets itself. */
-function sdkToken(fields: { id?: string; user?: string; refresh?: string; access?: string; expiresIn?: string; apiDomain?: string } = {}): sdk.OAuthToken {
+function sdkToken(
+  fields: {
+    id?: string;
+    user?: string;
+    refresh?: string;
+    access?: string;
+    expiresIn?: string;
+    apiDomain?: string;
+  } = {},
+): sdk.OAuthToken {
   const builder = new sdk.OAuthBuilder().clientId(CLIENT.clientId).clientSecret(CLIENT.clientSecret);
   if (fields.id !== undefined) builder.id(fields.id);
   if (fields.user !== undefined) builder.userSignature(new sdk.UserSignature(fields.user));
@@ -48,20 +57,29 @@ const stored = (init: Partial<ConstructorParameters<typeof OAuthToken>[0]> = {})
     ...init,
   });
 
-
 describe('officialSdkStore: conversions', () => {
   test('is accepted by the official InitializeBuilder and rejects a missing module', () => {
     const adapter = officialSdkStore(new MemoryStore(), { sdk });
     assert.ok(adapter instanceof OfficialSdkTokenStore);
     assert.ok(new sdk.InitializeBuilder().store(adapter));
-    assert.throws(() => officialSdkStore(new MemoryStore(), { sdk: {} as OfficialSdkModule }), { code: ErrorCode.INVALID_ARGUMENT });
-    assert.throws(() => officialSdkStore(new MemoryStore(), { sdk, accountsUrl: 'accounts.zoho.eu' }), { code: ErrorCode.INVALID_ARGUMENT });
+    assert.throws(() => officialSdkStore(new MemoryStore(), { sdk: {} as OfficialSdkModule }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+    });
+    assert.throws(() => officialSdkStore(new MemoryStore(), { sdk, accountsUrl: 'accounts.zoho.eu' }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+    });
   });
 
   test('saveToken stores the SDK token by value and gives it the id', async () => {
     const store = new MemoryStore();
     const adapter = officialSdkStore(store, { sdk, accountsUrl: 'https://accounts.zoho.eu/' });
-    const theirs = sdkToken({ user: USER, refresh: '1000.refresh-ada', access: '1000.access-ada', expiresIn: String(EXPIRY), apiDomain: 'https://www.zohoapis.eu' });
+    const theirs = sdkToken({
+      user: USER,
+      refresh: '1000.refresh-ada',
+      access: '1000.access-ada',
+      expiresIn: String(EXPIRY),
+      apiDomain: 'https://www.zohoapis.eu',
+    });
     theirs.setRedirectURL('https://app.example.com/callback');
     await adapter.saveToken(theirs);
     assert.equal(theirs.getId(), '1');
@@ -108,13 +126,26 @@ describe('officialSdkStore: conversions', () => {
 
     assert.equal(await adapter.findToken(sdkToken({ user: 'grace@example.com' })), null);
     // No key at all (their stores would run "select … limit 1" and return someone else's row).
-    assert.equal(await adapter.findToken(new sdk.OAuthToken(CLIENT.clientId, CLIENT.clientSecret, null, null, null, null, null, null)), null);
+    assert.equal(
+      await adapter.findToken(
+        new sdk.OAuthToken(CLIENT.clientId, CLIENT.clientSecret, null, null, null, null, null, null),
+      ),
+      null,
+    );
   });
 
   test('findTokenById and getTokens build new SDK tokens; an unknown id is null', async () => {
     const store = new MemoryStore();
     await store.saveToken(stored());
-    await store.saveToken(stored({ userSignature: 'grace@example.com', refreshToken: '1000.refresh-grace', accessToken: null, expiresAt: null, apiDomain: null }));
+    await store.saveToken(
+      stored({
+        userSignature: 'grace@example.com',
+        refreshToken: '1000.refresh-grace',
+        accessToken: null,
+        expiresAt: null,
+        apiDomain: null,
+      }),
+    );
     const adapter = officialSdkStore(store, { sdk });
 
     const byId = await adapter.findTokenById('1');
@@ -133,15 +164,21 @@ describe('officialSdkStore: conversions', () => {
     assert.equal(await adapter.findTokenById('99'), null);
 
     const all = await adapter.getTokens();
-    assert.deepEqual(all.map((t) => [t.getId(), t.getUserSignature()?.getName(), t.getAccessToken(), t.getExpiresIn() ?? null]), [
-      ['1', USER, '1000.access-ada', String(EXPIRY)],
-      ['2', 'grace@example.com', null, null],
-    ]);
+    assert.deepEqual(
+      all.map((t) => [t.getId(), t.getUserSignature()?.getName(), t.getAccessToken(), t.getExpiresIn() ?? null]),
+      [
+        ['1', USER, '1000.access-ada', String(EXPIRY)],
+        ['2', 'grace@example.com', null, null],
+      ],
+    );
     assert.ok(all.every((t) => t instanceof sdk.OAuthToken));
 
     await adapter.deleteToken('1');
     await adapter.deleteToken('99'); // unknown: a no-op
-    assert.deepEqual((await store.getTokens()).map((t) => t.id), ['2']);
+    assert.deepEqual(
+      (await store.getTokens()).map((t) => t.id),
+      ['2'],
+    );
     await adapter.deleteTokens();
     assert.deepEqual(await store.getTokens(), []);
   });
@@ -175,7 +212,9 @@ describe('officialSdkStore: conversions', () => {
   test("the SDK's learned user name email:orgId is stored as the email, and found either way", async () => {
     const store = new MemoryStore();
     const adapter = officialSdkStore(store, { sdk });
-    await adapter.saveToken(sdkToken({ user: `${USER}:5725767000000000004`, refresh: '1000.refresh-ada', access: '1000.access-ada' }));
+    await adapter.saveToken(
+      sdkToken({ user: `${USER}:5725767000000000004`, refresh: '1000.refresh-ada', access: '1000.access-ada' }),
+    );
     assert.equal((await store.findTokenById('1'))?.userName, USER);
     const theirs = sdkToken({ user: `${USER}:5725767000000000004` });
     assert.equal(await adapter.findToken(theirs), theirs);
@@ -189,7 +228,11 @@ describe('officialSdkStore: conversions', () => {
 
   test("the accounts server comes from the SDK's environment, and a stored binding is never changed", async () => {
     const store = new MemoryStore();
-    const environment = new sdk.Environment('https://www.zohoapis.in', 'https://accounts.zoho.in/oauth/v2/token', 'https://content.zohoapis.in');
+    const environment = new sdk.Environment(
+      'https://www.zohoapis.in',
+      'https://accounts.zoho.in/oauth/v2/token',
+      'https://content.zohoapis.in',
+    );
     const module = { ...sdk, Initializer: { getInitializer: async () => ({ getEnvironment: () => environment }) } };
     const adapter = officialSdkStore(store, { sdk: module });
     await adapter.saveToken(sdkToken({ user: USER, refresh: '1000.refresh-ada' }));
@@ -206,11 +249,15 @@ describe('officialSdkStore: conversions', () => {
     await officialSdkStore(plain, { sdk }).saveToken(sdkToken({ user: USER, refresh: '1000.refresh-ada' }));
     assert.equal((await plain.findTokenById('1'))?.accountsUrl, null);
     // An environment whose accounts URL is not a token endpoint says nothing either.
-    const odd = new sdk.Environment('https://crm.example.com', 'https://sso.example.com/token', 'https://crm.example.com');
-    const oddStore = new MemoryStore();
-    await officialSdkStore(oddStore, { sdk: { ...sdk, Initializer: { getInitializer: async () => ({ getEnvironment: () => odd }) } } }).saveToken(
-      sdkToken({ user: USER, refresh: '1000.refresh-ada' }),
+    const odd = new sdk.Environment(
+      'https://crm.example.com',
+      'https://sso.example.com/token',
+      'https://crm.example.com',
     );
+    const oddStore = new MemoryStore();
+    await officialSdkStore(oddStore, {
+      sdk: { ...sdk, Initializer: { getInitializer: async () => ({ getEnvironment: () => odd }) } },
+    }).saveToken(sdkToken({ user: USER, refresh: '1000.refresh-ada' }));
     assert.equal((await oddStore.findTokenById('1'))?.accountsUrl, null);
   });
 
@@ -220,11 +267,18 @@ describe('officialSdkStore: conversions', () => {
     await store.saveToken(stored({ userSignature: 'grace@example.com', refreshToken: '1000.refresh-grace' }));
     const adapter = officialSdkStore(store, { sdk });
     // Grace's user with Ada's refresh token: two different rows.
-    const conflict = await rejectsWith(adapter.saveToken(sdkToken({ user: 'grace@example.com', refresh: '1000.refresh-ada' })), ErrorCode.TOKEN_CONFLICT);
+    const conflict = await rejectsWith(
+      adapter.saveToken(sdkToken({ user: 'grace@example.com', refresh: '1000.refresh-ada' })),
+      ErrorCode.TOKEN_CONFLICT,
+    );
     const shown = [conflict.message, inspect(conflict, { depth: 5 }), JSON.stringify(conflict)].join('\n');
-    for (const secret of ['1000.refresh-ada', '1000.refresh-grace', CLIENT.clientSecret]) assert.ok(!shown.includes(secret), 'a secret in the error');
+    for (const secret of ['1000.refresh-ada', '1000.refresh-grace', CLIENT.clientSecret])
+      assert.ok(!shown.includes(secret), 'a secret in the error');
 
-    const badExpiry = await rejectsWith(adapter.saveToken(sdkToken({ id: '1', expiresIn: 'soon' })), ErrorCode.INVALID_TOKEN);
+    const badExpiry = await rejectsWith(
+      adapter.saveToken(sdkToken({ id: '1', expiresIn: 'soon' })),
+      ErrorCode.INVALID_TOKEN,
+    );
     assert.equal(badExpiry.field, 'expiresIn');
     await rejectsWith(adapter.saveToken({}), ErrorCode.INVALID_ARGUMENT);
     await rejectsWith(adapter.findToken({ getId: () => '1' }), ErrorCode.INVALID_ARGUMENT);
@@ -254,8 +308,18 @@ async function officialSdk(task: OfficialSdkTask): Promise<OfficialSdkResult> {
  * only refreshes what its stored `expiresIn` says is expired, so the test also moves the stored
  * `expiresAt` into the past (real time).
  */
-async function officialSdkScenario(emu: ZohoEmulator, store: TokenStore, spec: OfficialSdkTask['store']): Promise<void> {
-  const base = { store: spec, url: emu.url, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, resourcePath: tempDir('official-sdk-res') };
+async function officialSdkScenario(
+  emu: ZohoEmulator,
+  store: TokenStore,
+  spec: OfficialSdkTask['store'],
+): Promise<void> {
+  const base = {
+    store: spec,
+    url: emu.url,
+    clientId: CLIENT.clientId,
+    clientSecret: CLIENT.clientSecret,
+    resourcePath: tempDir('official-sdk-res'),
+  };
 
   // 1. Exchange: the SDK gets a grant code only; it learns the user from the CRM.
   const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: SCOPES });
@@ -275,7 +339,10 @@ async function officialSdkScenario(emu: ZohoEmulator, store: TokenStore, spec: O
   assert.equal(emu.tokenInfo(exchanged.accessToken!)?.type, 'access');
   assert.equal(emu.tokenInfo(exchanged.accessToken!)?.user, USER);
   assert.equal(exchanged.grantToken, code, 'the SDK keeps the used grant code (its behaviour)');
-  assert.ok(exchanged.expiresAt! >= before + HOUR && exchanged.expiresAt! <= afterExchange + HOUR, `expiresAt ${exchanged.expiresAt} is absolute epoch ms`);
+  assert.ok(
+    exchanged.expiresAt! >= before + HOUR && exchanged.expiresAt! <= afterExchange + HOUR,
+    `expiresAt ${exchanged.expiresAt} is absolute epoch ms`,
+  );
   assert.equal(exchanged.apiDomain, emu.url);
   assert.equal(exchanged.accountsUrl, emu.url, "bound to the SDK environment's accounts server");
 
@@ -299,7 +366,10 @@ async function officialSdkScenario(emu: ZohoEmulator, store: TokenStore, spec: O
   assert.equal(refreshed.refreshToken, exchanged.refreshToken);
   assert.notEqual(refreshed.accessToken, exchanged.accessToken);
   assert.equal(emu.tokenInfo(refreshed.accessToken!)?.refreshToken, exchanged.refreshToken);
-  assert.ok(refreshed.expiresAt! >= beforeRefresh + HOUR && refreshed.expiresAt! <= afterRefresh + HOUR, `expiresAt ${refreshed.expiresAt}`);
+  assert.ok(
+    refreshed.expiresAt! >= beforeRefresh + HOUR && refreshed.expiresAt! <= afterRefresh + HOUR,
+    `expiresAt ${refreshed.expiresAt}`,
+  );
   assert.equal(refreshed.accountsUrl, emu.url);
   assert.equal(refreshed.apiDomain, emu.url);
 
@@ -317,20 +387,24 @@ describe('the official SDK on our stores, against the emulator', () => {
   });
 });
 
-describe('the official SDK on PostgresStore, against the emulator', { skip: await skipUnlessReachable(POSTGRES) }, () => {
-  const url = `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`;
-  const table = `official_sdk_${process.pid}`;
-  const admin = new pg.Pool({ connectionString: url, max: 1 });
-  admin.on('error', () => {});
-  after(async () => {
-    await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta", "${table}_lock" CASCADE`);
-    await admin.end();
-  });
+describe(
+  'the official SDK on PostgresStore, against the emulator',
+  { skip: await skipUnlessReachable(POSTGRES) },
+  () => {
+    const url = `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`;
+    const table = `official_sdk_${process.pid}`;
+    const admin = new pg.Pool({ connectionString: url, max: 1 });
+    admin.on('error', () => {});
+    after(async () => {
+      await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta", "${table}_lock" CASCADE`);
+      await admin.end();
+    });
 
-  test('PostgresStore', { timeout: 120_000 }, async () => {
-    const emu = await emulator({ now: Date.now() - HOUR });
-    const store = new PostgresStore({ url, table, poolSize: 2 });
-    after(() => store.close());
-    await officialSdkScenario(emu, store, { kind: 'postgres', url, table });
-  });
-});
+    test('PostgresStore', { timeout: 120_000 }, async () => {
+      const emu = await emulator({ now: Date.now() - HOUR });
+      const store = new PostgresStore({ url, table, poolSize: 2 });
+      after(() => store.close());
+      await officialSdkScenario(emu, store, { kind: 'postgres', url, table });
+    });
+  },
+);

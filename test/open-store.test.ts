@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ErrorCode, FileStore, MemoryStore, OAuthToken, SqliteStore, ZohoTokenError, openStore } from 'zoho-token-store';
+import {
+  ErrorCode,
+  FileStore,
+  MemoryStore,
+  OAuthToken,
+  SqliteStore,
+  ZohoTokenError,
+  openStore,
+} from 'zoho-token-store';
 import { tempDir } from './helpers/temp.js';
 
 /** Opens the store at `url` and reads it once: some bad URLs surface at open, others at first use. */
@@ -41,34 +49,65 @@ describe('openStore', () => {
   });
 
   it('refuses unknown schemes with the list of known ones, without echoing the URL', async () => {
-    for (const url of ['mongodb://user:hunter2@host/db', 'nothing', '', 'sqlite:', 'memory:extra', 'sqlite://host/db', 'file:', 'file://host/x']) {
-      await assert.rejects(openStore(url), (error: unknown) => {
-        assert.ok(error instanceof ZohoTokenError);
-        assert.equal(error.code, ErrorCode.INVALID_STORE_URL);
-        assert.ok(!error.message.includes('hunter2'));
-        return true;
-      }, url);
+    for (const url of [
+      'mongodb://user:hunter2@host/db',
+      'nothing',
+      '',
+      'sqlite:',
+      'memory:extra',
+      'sqlite://host/db',
+      'file:',
+      'file://host/x',
+    ]) {
+      await assert.rejects(
+        openStore(url),
+        (error: unknown) => {
+          assert.ok(error instanceof ZohoTokenError);
+          assert.equal(error.code, ErrorCode.INVALID_STORE_URL);
+          assert.ok(!error.message.includes('hunter2'));
+          return true;
+        },
+        url,
+      );
     }
-    await assert.rejects(openStore('mongodb://x'), /known: memory:, sqlite:, file:, postgres:, postgresql:, redis:, rediss:, mysql:, mariadb:/);
+    await assert.rejects(
+      openStore('mongodb://x'),
+      /known: memory:, sqlite:, file:, postgres:, postgresql:, redis:, rediss:, mysql:, mariadb:/,
+    );
     await assert.rejects(openStore(42 as unknown as string), { code: ErrorCode.INVALID_STORE_URL });
   });
 
   it('with mustExist, a missing sqlite: or file: store is STORE_NOT_FOUND and no file is created', async () => {
-    for (const url of [`sqlite:${dir}/mistyped.db`, `sqlite://${dir}/mistyped2.db`, `file:${dir}/mistyped_tokens.txt`]) {
-      await assert.rejects(openStore(url, { mustExist: true }), (error: unknown) => {
-        assert.ok(error instanceof ZohoTokenError, String(error));
-        assert.equal(error.code, ErrorCode.STORE_NOT_FOUND);
-        assert.match(error.message, /does not exist/);
-        return true;
-      }, url);
+    for (const url of [
+      `sqlite:${dir}/mistyped.db`,
+      `sqlite://${dir}/mistyped2.db`,
+      `file:${dir}/mistyped_tokens.txt`,
+    ]) {
+      await assert.rejects(
+        openStore(url, { mustExist: true }),
+        (error: unknown) => {
+          assert.ok(error instanceof ZohoTokenError, String(error));
+          assert.equal(error.code, ErrorCode.STORE_NOT_FOUND);
+          assert.match(error.message, /does not exist/);
+          return true;
+        },
+        url,
+      );
     }
     for (const name of ['mistyped.db', 'mistyped.db-wal', 'mistyped.db-shm', 'mistyped2.db', 'mistyped_tokens.txt']) {
       assert.ok(!existsSync(`${dir}/${name}`), `${name} was created`);
     }
-    assert.throws(() => new SqliteStore({ filename: `${dir}/mistyped3.db`, mustExist: true }), { code: ErrorCode.STORE_NOT_FOUND });
+    assert.throws(() => new SqliteStore({ filename: `${dir}/mistyped3.db`, mustExist: true }), {
+      code: ErrorCode.STORE_NOT_FOUND,
+    });
     assert.ok(!existsSync(`${dir}/mistyped3.db`));
-    assert.throws(() => new SqliteStore({ filename: `${dir}/mistyped3.db`, mustExist: 'yes' as unknown as boolean }), { code: ErrorCode.INVALID_ARGUMENT, field: 'mustExist' });
-    await assert.rejects(openStore('memory:', { mustExist: 1 as unknown as boolean }), { code: ErrorCode.INVALID_ARGUMENT });
+    assert.throws(() => new SqliteStore({ filename: `${dir}/mistyped3.db`, mustExist: 'yes' as unknown as boolean }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+      field: 'mustExist',
+    });
+    await assert.rejects(openStore('memory:', { mustExist: 1 as unknown as boolean }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+    });
     // Existing ones open as usual; stores without a file ignore the option.
     const created = await openStore(`sqlite:${dir}/exists.db`);
     await created.saveToken(new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken: 'r' }));
@@ -116,9 +155,20 @@ describe('openStore with server URLs', () => {
     if (!(await skipUnlessReachable(REDIS))) urls.push('redis://127.0.0.1:6379/9');
     for (const url of urls) {
       const store = await openStore(url);
-      const token = new OAuthToken({ clientId: 'c', clientSecret: 's', refreshToken: `r-${process.pid}`, accessToken: 'a', userSignature: `${process.pid}@open-store` });
+      const token = new OAuthToken({
+        clientId: 'c',
+        clientSecret: 's',
+        refreshToken: `r-${process.pid}`,
+        accessToken: 'a',
+        userSignature: `${process.pid}@open-store`,
+      });
       await store.saveToken(token);
-      assert.equal((await store.findToken(new OAuthToken({ clientId: 'c', userSignature: `${process.pid}@open-store` })))?.refreshToken, `r-${process.pid}`, url);
+      assert.equal(
+        (await store.findToken(new OAuthToken({ clientId: 'c', userSignature: `${process.pid}@open-store` })))
+          ?.refreshToken,
+        `r-${process.pid}`,
+        url,
+      );
       await store.deleteToken(token.id!);
       assert.equal(await store.findTokenById(token.id!), null);
       await store.close();
@@ -129,12 +179,26 @@ describe('openStore with server URLs', () => {
     const { skipUnlessReachable, MARIADB, POSTGRES, REDIS } = await import('./helpers/services.js');
     const urls: string[] = [];
     if (!(await skipUnlessReachable(MARIADB))) {
-      for (const query of ['ssl=notjson', 'ssl=%7B', 'charset=NOPE', 'connectTimeout=abc', 'bogusOption=1', 'multipleStatements=maybe']) {
+      for (const query of [
+        'ssl=notjson',
+        'ssl=%7B',
+        'charset=NOPE',
+        'connectTimeout=abc',
+        'bogusOption=1',
+        'multipleStatements=maybe',
+      ]) {
         urls.push(`mysql://root:hunter2@127.0.0.1:3306/test?${query}`);
       }
     } else t.diagnostic('MariaDB not reachable: mysql cases skipped');
     if (!(await skipUnlessReachable(POSTGRES))) {
-      for (const query of ['sslmode=bogus', 'ssl=notjson', 'ssl=false', 'connect_timeout=abc', 'statement_timeout=-1', 'sslrootcert=/nonexistent/ca.pem']) {
+      for (const query of [
+        'sslmode=bogus',
+        'ssl=notjson',
+        'ssl=false',
+        'connect_timeout=abc',
+        'statement_timeout=-1',
+        'sslrootcert=/nonexistent/ca.pem',
+      ]) {
         urls.push(`postgres://postgres:hunter2@127.0.0.1:5432/test?${query}`);
       }
       urls.push('postgres://postgres:hunter2@127.0.0.1:99999/test');
@@ -147,18 +211,26 @@ describe('openStore with server URLs', () => {
       }
     } else t.diagnostic('Redis not reachable: redis cases skipped');
     for (const url of urls) {
-      await assert.rejects(openAndRead(url), (error: unknown) => {
-        assert.ok(error instanceof ZohoTokenError, `${url}: ${String(error)}`);
-        assert.equal(error.code, ErrorCode.INVALID_STORE_URL, `${url}: ${error.code} ${error.message}`);
-        assert.ok(!error.message.includes('hunter2'), error.message);
-        assert.ok(!String(error.cause).includes('hunter2'), String(error.cause));
-        return true;
-      }, url);
+      await assert.rejects(
+        openAndRead(url),
+        (error: unknown) => {
+          assert.ok(error instanceof ZohoTokenError, `${url}: ${String(error)}`);
+          assert.equal(error.code, ErrorCode.INVALID_STORE_URL, `${url}: ${error.code} ${error.message}`);
+          assert.ok(!error.message.includes('hunter2'), error.message);
+          assert.ok(!String(error.cause).includes('hunter2'), String(error.cause));
+          return true;
+        },
+        url,
+      );
     }
   });
 
   it('refuses malformed server URLs, at open or at first use, without echoing a password', async () => {
-    for (const url of ['postgres://user:hunter2@[bad', 'mysql://root:hunter2@127.0.0.1:3306', 'redis://:hunter2@[bad']) {
+    for (const url of [
+      'postgres://user:hunter2@[bad',
+      'mysql://root:hunter2@127.0.0.1:3306',
+      'redis://:hunter2@[bad',
+    ]) {
       await assert.rejects(openAndRead(url), (error: unknown) => {
         assert.ok(error instanceof ZohoTokenError, url);
         assert.ok(!error.message.includes('hunter2'), error.message);

@@ -23,15 +23,27 @@ const fresh = (kind = 'kit'): string => {
 };
 const appName = (what: string): string => `${prefix}_${what}_${++n}`;
 const token = (i: number, extra: object = {}): OAuthToken =>
-  new OAuthToken({ clientId: 'client-1', clientSecret: 'secret-1', refreshToken: `refresh-${i}-${n}`, accessToken: `access-${i}-${n}`, expiresAt: i, ...extra });
+  new OAuthToken({
+    clientId: 'client-1',
+    clientSecret: 'secret-1',
+    refreshToken: `refresh-${i}-${n}`,
+    accessToken: `access-${i}-${n}`,
+    expiresAt: i,
+    ...extra,
+  });
 
 const saver = (table: string, who: string, count: number, sharedUser = ''): Promise<string[]> =>
   saveInChild({ kind: 'postgres', url: URL, table }, who, count, sharedUser);
 
-
 /** Everything a log line or an error report could show of an error. */
 const shown = (error: ZohoTokenError): string =>
-  [error.message, String(error.cause), JSON.stringify(error), inspect(error, { depth: 10 }), (error.cause as Error | undefined)?.stack].join('\n');
+  [
+    error.message,
+    String(error.cause),
+    JSON.stringify(error),
+    inspect(error, { depth: 10 }),
+    (error.cause as Error | undefined)?.stack,
+  ].join('\n');
 
 /** Wraps a pool so that every statement the store sends is recorded with its parameters. */
 function recording(pool: pg.Pool, log: { text: string; values: unknown[] }[]): PostgresPool {
@@ -80,13 +92,16 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
     },
   );
 
-  describeStoreLock({ describe, it }, {
-    name: 'PostgresStore (two pools, one table)',
-    createPair: async () => {
-      const table = fresh('lock');
-      return [new PostgresStore({ url: URL, table }), new PostgresStore({ url: URL, table })];
+  describeStoreLock(
+    { describe, it },
+    {
+      name: 'PostgresStore (two pools, one table)',
+      createPair: async () => {
+        const table = fresh('lock');
+        return [new PostgresStore({ url: URL, table }), new PostgresStore({ url: URL, table })];
+      },
     },
-  });
+  );
 
   describe('PostgresStore specifics', () => {
     it('never ends a pool it did not open, and ends its own', async () => {
@@ -102,7 +117,10 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       const own = new PostgresStore({ url: `${URL}?application_name=${application}`, table: fresh() });
       await own.saveToken(token(2));
       const count = async (): Promise<number> =>
-        Number((await admin.query('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [application])).rows[0].n);
+        Number(
+          (await admin.query('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [application]))
+            .rows[0].n,
+        );
       assert.ok((await count()) >= 1);
       await own.close();
       await own.close();
@@ -112,21 +130,38 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
 
     it('refuses hostile table and schema names and bad options, without echoing a password', async () => {
       for (const table of ['x"; DROP TABLE oauthtoken; --', 'a b', '', '1abc', 'a.b', 'x'.repeat(50)]) {
-        assert.throws(() => new PostgresStore({ pool: admin, table }), { code: ErrorCode.INVALID_ARGUMENT, field: 'table' }, table);
+        assert.throws(
+          () => new PostgresStore({ pool: admin, table }),
+          { code: ErrorCode.INVALID_ARGUMENT, field: 'table' },
+          table,
+        );
       }
       for (const name of ['public"; --', 'a-b', '', 'x'.repeat(64)]) {
-        assert.throws(() => new PostgresStore({ pool: admin, schema: name }), { code: ErrorCode.INVALID_ARGUMENT, field: 'schema' }, name);
+        assert.throws(
+          () => new PostgresStore({ pool: admin, schema: name }),
+          { code: ErrorCode.INVALID_ARGUMENT, field: 'schema' },
+          name,
+        );
       }
       assert.doesNotThrow(() => new PostgresStore({ pool: admin, table: 'x'.repeat(49) }));
       assert.throws(() => new PostgresStore({ url: URL, pool: admin }), { code: ErrorCode.INVALID_ARGUMENT });
       assert.throws(() => new PostgresStore({}), { code: ErrorCode.INVALID_ARGUMENT, field: 'url' });
-      assert.throws(() => new PostgresStore({ url: URL, poolSize: 0 }), { code: ErrorCode.INVALID_ARGUMENT, field: 'poolSize' });
+      assert.throws(() => new PostgresStore({ url: URL, poolSize: 0 }), {
+        code: ErrorCode.INVALID_ARGUMENT,
+        field: 'poolSize',
+      });
       assert.throws(
         () => new PostgresStore({ url: 'mysql://root:hunter2-password@localhost/db' }),
-        (error: unknown) => error instanceof ZohoTokenError && error.code === ErrorCode.INVALID_ARGUMENT && !shown(error).includes('hunter2'),
+        (error: unknown) =>
+          error instanceof ZohoTokenError &&
+          error.code === ErrorCode.INVALID_ARGUMENT &&
+          !shown(error).includes('hunter2'),
       );
       // A server that refuses the password: a STORE_ERROR that does not show it.
-      const wrong = new PostgresStore({ url: 'postgres://nobody:hunter2-password@127.0.0.1:1/test', connectTimeoutMs: 2000 });
+      const wrong = new PostgresStore({
+        url: 'postgres://nobody:hunter2-password@127.0.0.1:1/test',
+        connectTimeoutMs: 2000,
+      });
       const error = await rejectsWithCode(wrong.getTokens(), ErrorCode.STORE_ERROR);
       assert.ok(!shown(error).includes('hunter2'), shown(error));
       await wrong.close();
@@ -164,12 +199,16 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
           `redirect_url varchar(255), api_domain varchar(255), primary key (id))`,
       );
       for (let i = 1; i <= 11; i++) {
-        await admin.query(`INSERT INTO "${table}" VALUES ($1, $2, 'cid', 'csecret', $3, $4, NULL, $5, 'https://cb', 'https://www.zohoapis.com')`, [
-          String(i), `user${i}@x.com`, `r${i}`, `a${i}`, String(1_700_000_000_000 + i),
-        ]);
+        await admin.query(
+          `INSERT INTO "${table}" VALUES ($1, $2, 'cid', 'csecret', $3, $4, NULL, $5, 'https://cb', 'https://www.zohoapis.com')`,
+          [String(i), `user${i}@x.com`, `r${i}`, `a${i}`, String(1_700_000_000_000 + i)],
+        );
       }
       const store = new PostgresStore({ url: URL, table });
-      assert.deepEqual((await store.getTokens()).map((t) => t.id), ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
+      assert.deepEqual(
+        (await store.getTokens()).map((t) => t.id),
+        ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11'],
+      );
       const eleventh = await store.findToken(new OAuthToken({ userSignature: 'user11@x.com', clientId: 'cid' }));
       assert.equal(eleventh?.expiresAt, 1_700_000_000_011);
       // Deleting the official SDK's last row must not free its id for another user's token.
@@ -182,15 +221,36 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       await store.saveToken(after);
       assert.equal(after.id, '13');
       await store.close();
-      const columns = await admin.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position', [table]);
+      const columns = await admin.query(
+        'SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position',
+        [table],
+      );
       assert.deepEqual(
         columns.rows.map((r) => r.column_name),
-        ['id', 'user_name', 'client_id', 'client_secret', 'refresh_token', 'access_token', 'grant_token', 'expiry_time', 'redirect_url', 'api_domain', 'accounts_url'],
+        [
+          'id',
+          'user_name',
+          'client_id',
+          'client_secret',
+          'refresh_token',
+          'access_token',
+          'grant_token',
+          'expiry_time',
+          'redirect_url',
+          'api_domain',
+          'accounts_url',
+        ],
       );
       const ours = fresh();
       await new PostgresStore({ url: URL, table: ours }).ready();
-      const types = await admin.query('SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position', [ours]);
-      assert.deepEqual(types.rows.map((r) => r.column_name), columns.rows.map((r) => r.column_name));
+      const types = await admin.query(
+        'SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position',
+        [ours],
+      );
+      assert.deepEqual(
+        types.rows.map((r) => r.column_name),
+        columns.rows.map((r) => r.column_name),
+      );
       assert.equal(types.rows[0].data_type, 'character varying');
       assert.equal(types.rows.find((r) => r.column_name === 'refresh_token').data_type, 'text');
     });
@@ -199,7 +259,9 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       const table = fresh();
       await new PostgresStore({ pool: admin, table }).ready();
       await admin.query(`CREATE ROLE "${role}" LOGIN`);
-      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON "${table}", "${table}_meta", "${table}_lock" TO "${role}"`);
+      await admin.query(
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON "${table}", "${table}_meta", "${table}_lock" TO "${role}"`,
+      );
       const url = `postgres://${role}@${POSTGRES.host}:${POSTGRES.port}/test`;
       for (const createTable of [true, false]) {
         const store = new PostgresStore({ url, table, createTable });
@@ -218,8 +280,18 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
     it('the unique indexes enforce the no-duplicates rules, NULL client ids included', async () => {
       const table = fresh();
       await new PostgresStore({ pool: admin, table }).ready();
-      const insert = (id: string, user: string | null, client: string | null, refresh: string | null = null): Promise<unknown> =>
-        admin.query(`INSERT INTO "${table}" (id, user_name, client_id, refresh_token) VALUES ($1, $2, $3, $4)`, [id, user, client, refresh]);
+      const insert = (
+        id: string,
+        user: string | null,
+        client: string | null,
+        refresh: string | null = null,
+      ): Promise<unknown> =>
+        admin.query(`INSERT INTO "${table}" (id, user_name, client_id, refresh_token) VALUES ($1, $2, $3, $4)`, [
+          id,
+          user,
+          client,
+          refresh,
+        ]);
       await insert('1', 'a@x', null);
       await insert('2', 'b@x', null); // other users without a client id: allowed
       await insert('3', 'a@x', 'c1'); // the same user for a client: allowed
@@ -283,7 +355,9 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       await store.deleteToken('83');
       await store.close();
 
-      const statements = log.filter(({ text }) => text.includes(`"${table}"`) && /\bWHERE\b|\bmax\(/.test(text) && !text.startsWith('INSERT'));
+      const statements = log.filter(
+        ({ text }) => text.includes(`"${table}"`) && /\bWHERE\b|\bmax\(/.test(text) && !text.startsWith('INSERT'),
+      );
       assert.ok(statements.length >= 9, `recorded ${statements.length} statements`);
       for (const { text, values } of statements) {
         const plan = (await admin.query(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
@@ -310,7 +384,10 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       saving.catch(() => undefined);
       let pid: unknown;
       for (let i = 0; i < 200 && pid === undefined; i++) {
-        const waiting = await admin.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application]);
+        const waiting = await admin.query(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+          [application],
+        );
         pid = waiting.rows[0]?.pid;
         if (pid === undefined) await sleep(10);
       }
@@ -322,12 +399,18 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       blocker.release();
 
       assert.equal((await store.findTokenById(kept.id!))?.userName, 'kept@x.com');
-      assert.equal(await store.findToken(new OAuthToken({ userSignature: 'lost@x.com' })), null, 'the failed save wrote nothing');
+      assert.equal(
+        await store.findToken(new OAuthToken({ userSignature: 'lost@x.com' })),
+        null,
+        'the failed save wrote nothing',
+      );
       await store.saveToken(lost);
       assert.equal((await store.findTokenById(lost.id!))?.userName, 'lost@x.com');
 
       // Idle connections killed under the pool: its 'error' event must not crash the process.
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [application]);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+        application,
+      ]);
       await sleep(200);
       assert.equal((await store.getTokens()).length, 2);
       await store.close();
@@ -336,14 +419,27 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
     it('driver errors never show a secret: not in the message, the cause, JSON or inspect', async () => {
       const table = fresh();
       const store = new PostgresStore({ url: URL, table });
-      const a = new OAuthToken({ clientId: 'cid', clientSecret: 'secret-value-AAAA', refreshToken: 'refresh-value-AAAA', accessToken: 'access-value-AAAA' });
-      const b = new OAuthToken({ clientId: 'cid', clientSecret: 'secret-value-BBBB', refreshToken: 'refresh-value-BBBB', accessToken: 'access-value-BBBB' });
+      const a = new OAuthToken({
+        clientId: 'cid',
+        clientSecret: 'secret-value-AAAA',
+        refreshToken: 'refresh-value-AAAA',
+        accessToken: 'access-value-AAAA',
+      });
+      const b = new OAuthToken({
+        clientId: 'cid',
+        clientSecret: 'secret-value-BBBB',
+        refreshToken: 'refresh-value-BBBB',
+        accessToken: 'access-value-BBBB',
+      });
       await store.saveToken(a);
       await store.saveToken(b);
 
       // A constraint the matching rules do not know: PostgreSQL's detail echoes the duplicate value.
       await admin.query(`CREATE UNIQUE INDEX ON "${table}" (client_secret)`);
-      const conflict = await rejectsWithCode(store.saveToken(new OAuthToken({ id: b.id, clientSecret: 'secret-value-AAAA' })), ErrorCode.TOKEN_CONFLICT);
+      const conflict = await rejectsWithCode(
+        store.saveToken(new OAuthToken({ id: b.id, clientSecret: 'secret-value-AAAA' })),
+        ErrorCode.TOKEN_CONFLICT,
+      );
       assert.equal((conflict.cause as { code?: string }).code, '23505');
       assert.equal((conflict.cause as { detail?: string }).detail, undefined);
       assert.ok(!shown(conflict).includes('secret-value-AAAA'), shown(conflict));
@@ -353,8 +449,15 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
         `CREATE FUNCTION "${leak}"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
           `RAISE EXCEPTION 'rejected % %', NEW.refresh_token, NEW.client_secret USING DETAIL = NEW.access_token; END $$`,
       );
-      await admin.query(`CREATE TRIGGER leak BEFORE INSERT OR UPDATE ON "${table}" FOR EACH ROW EXECUTE FUNCTION "${leak}"()`);
-      const c = new OAuthToken({ clientId: 'cid', clientSecret: 'secret-value-CCCC', refreshToken: 'refresh-value-CCCC', accessToken: 'access-value-CCCC' });
+      await admin.query(
+        `CREATE TRIGGER leak BEFORE INSERT OR UPDATE ON "${table}" FOR EACH ROW EXECUTE FUNCTION "${leak}"()`,
+      );
+      const c = new OAuthToken({
+        clientId: 'cid',
+        clientSecret: 'secret-value-CCCC',
+        refreshToken: 'refresh-value-CCCC',
+        accessToken: 'access-value-CCCC',
+      });
       const failed = await rejectsWithCode(store.saveToken(c), ErrorCode.STORE_ERROR);
       assert.match(failed.message, /rejected/);
       for (const secret of ['secret-value-CCCC', 'refresh-value-CCCC', 'access-value-CCCC']) {

@@ -32,7 +32,14 @@ const token = (i: number, extra: object = {}): OAuthToken =>
 function assertSafeStoreError(error: unknown, secrets: string[]): true {
   assert.ok(isZohoTokenError(error, ErrorCode.STORE_ERROR), `expected STORE_ERROR, got ${inspect(error)}`);
   const cause = error.cause as Error | undefined;
-  const shown = [error.message, String(cause), JSON.stringify(error), inspect(error, { depth: 10 }), cause?.stack ?? '', JSON.stringify(cause)].join('\n');
+  const shown = [
+    error.message,
+    String(cause),
+    JSON.stringify(error),
+    inspect(error, { depth: 10 }),
+    cause?.stack ?? '',
+    JSON.stringify(cause),
+  ].join('\n');
   for (const secret of secrets) assert.ok(!shown.includes(secret), `the error shows ${secret}`);
   return true;
 }
@@ -68,13 +75,16 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
     },
   );
 
-  describeStoreLock({ describe, it }, {
-    name: 'RedisStore (two clients, one prefix)',
-    createPair: async () => {
-      const prefix = freshPrefix();
-      return [new RedisStore({ url: URL, prefix }), new RedisStore({ url: URL, prefix })];
+  describeStoreLock(
+    { describe, it },
+    {
+      name: 'RedisStore (two clients, one prefix)',
+      createPair: async () => {
+        const prefix = freshPrefix();
+        return [new RedisStore({ url: URL, prefix }), new RedisStore({ url: URL, prefix })];
+      },
     },
-  });
+  );
 
   describe('RedisStore specifics', () => {
     it('stores a hash per token, hashed index keys, the id set and the id counter', async () => {
@@ -115,14 +125,39 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
       assert.equal(await admin.get(`${p}last-id`), '1');
       assert.deepEqual(
         await keysOf(p),
-        [`idx:access:${sha('a-1')}`, `idx:grant:${sha('g-1')}`, `idx:refresh:${sha('r-1')}`, `idx:user:${sha('Ann@example.com')}`, 'ids', 'last-id', 'revision', 'token:1'].sort(),
+        [
+          `idx:access:${sha('a-1')}`,
+          `idx:grant:${sha('g-1')}`,
+          `idx:refresh:${sha('r-1')}`,
+          `idx:user:${sha('Ann@example.com')}`,
+          'ids',
+          'last-id',
+          'revision',
+          'token:1',
+        ].sort(),
       );
 
       // An update moves the index entries: the old refresh token and the cleared access token free their keys.
-      await store.saveToken(new OAuthToken({ id: '1', clientId: 'cid', clientSecret: 'csecret', refreshToken: 'r-2', accessToken: null, grantToken: null }));
+      await store.saveToken(
+        new OAuthToken({
+          id: '1',
+          clientId: 'cid',
+          clientSecret: 'csecret',
+          refreshToken: 'r-2',
+          accessToken: null,
+          grantToken: null,
+        }),
+      );
       assert.deepEqual(
         await keysOf(p),
-        [`idx:refresh:${sha('r-2')}`, `idx:user:${sha('Ann@example.com')}`, 'ids', 'last-id', 'revision', 'token:1'].sort(),
+        [
+          `idx:refresh:${sha('r-2')}`,
+          `idx:user:${sha('Ann@example.com')}`,
+          'ids',
+          'last-id',
+          'revision',
+          'token:1',
+        ].sort(),
       );
       assert.equal(await admin.hget(`${p}token:1`, 'refresh_token'), 'r-2');
       assert.equal(await admin.hexists(`${p}token:1`, 'access_token'), 0);
@@ -162,7 +197,9 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
       const store = new RedisStore({ url: URL, prefix: freshPrefix() });
       const tokens = Array.from({ length: 20 }, (_, i) => token(i));
       for (const t of tokens) await store.saveToken(t);
-      await store.findToken(new OAuthToken({ clientId: 'client-1', clientSecret: 'x', refreshToken: tokens[3]!.refreshToken }));
+      await store.findToken(
+        new OAuthToken({ clientId: 'client-1', clientSecret: 'x', refreshToken: tokens[3]!.refreshToken }),
+      );
       await store.findToken(new OAuthToken({ accessToken: tokens[4]!.accessToken }));
       await store.findToken(new OAuthToken({ userSignature: tokens[5]!.userSignature }));
       assert.equal((await store.getTokens()).length, 20);
@@ -192,16 +229,38 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
     });
 
     it('validates its options without echoing a URL', () => {
-      for (const prefix of ['', 'a b', 'tab\there', 'nl\n', 'nul\u0000', 'star*', 'q?', '[x]', 'back\\slash', 'é', 'x'.repeat(101)]) {
-        assert.throws(() => new RedisStore({ client: shared, prefix }), { code: ErrorCode.INVALID_ARGUMENT, field: 'prefix' }, JSON.stringify(prefix));
+      for (const prefix of [
+        '',
+        'a b',
+        'tab\there',
+        'nl\n',
+        'nul\u0000',
+        'star*',
+        'q?',
+        '[x]',
+        'back\\slash',
+        'é',
+        'x'.repeat(101),
+      ]) {
+        assert.throws(
+          () => new RedisStore({ client: shared, prefix }),
+          { code: ErrorCode.INVALID_ARGUMENT, field: 'prefix' },
+          JSON.stringify(prefix),
+        );
       }
       assert.equal(new RedisStore({ client: shared, prefix: 'x'.repeat(100) }).prefix.length, 100);
       assert.equal(new RedisStore({ client: shared }).prefix, 'zoho-token-store:');
       for (const timeoutMs of [0, -1, 1.5, Number.NaN]) {
-        assert.throws(() => new RedisStore({ client: shared, timeoutMs }), { code: ErrorCode.INVALID_ARGUMENT, field: 'timeoutMs' });
+        assert.throws(() => new RedisStore({ client: shared, timeoutMs }), {
+          code: ErrorCode.INVALID_ARGUMENT,
+          field: 'timeoutMs',
+        });
       }
       assert.throws(() => new RedisStore({ url: URL, client: shared }), { code: ErrorCode.INVALID_ARGUMENT });
-      assert.throws(() => new RedisStore({ client: {} as never }), { code: ErrorCode.INVALID_ARGUMENT, field: 'client' });
+      assert.throws(() => new RedisStore({ client: {} as never }), {
+        code: ErrorCode.INVALID_ARGUMENT,
+        field: 'client',
+      });
       assert.throws(
         () => new RedisStore({ url: 'http://user:hunter2-password@127.0.0.1:6379' }),
         (error: unknown) => isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT) && !inspect(error).includes('hunter2'),
@@ -226,7 +285,9 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
       assert.equal(tokens.filter((t) => t.userName === 'shared@example.com').length, 1);
       // Every token is reachable through its index keys, and no index entry points at a missing token.
       for (const t of tokens) {
-        const found = await store.findToken(new OAuthToken({ clientId: 'client-1', clientSecret: 'secret-1', refreshToken: t.refreshToken }));
+        const found = await store.findToken(
+          new OAuthToken({ clientId: 'client-1', clientSecret: 'secret-1', refreshToken: t.refreshToken }),
+        );
         assert.equal(found?.id, t.id);
       }
       assert.equal((await keysOf(p)).filter((k) => k.startsWith('idx:refresh:')).length, 201);
@@ -234,7 +295,10 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
     });
 
     it('never shows the server password in inspect or JSON of the store', async () => {
-      const store = new RedisStore({ url: 'redis://default:hunter2-secret-pw@127.0.0.1:6379/0', prefix: freshPrefix() });
+      const store = new RedisStore({
+        url: 'redis://default:hunter2-secret-pw@127.0.0.1:6379/0',
+        prefix: freshPrefix(),
+      });
       const shown = `${inspect(store, { depth: 10, showHidden: true })} ${JSON.stringify(store)} ${String(store)}`;
       assert.ok(!shown.includes('hunter2-secret-pw'), shown);
       assert.match(shown, /RedisStore/);
@@ -255,17 +319,23 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
     });
 
     const killCases: [string, () => { store: RedisStore; done(): Promise<void> }][] = [
-      ['its own client (commands re-sent after the reconnect)', () => {
-        const store = new RedisStore({ url: URL, prefix: freshPrefix(), timeoutMs: 3000 });
-        return { store, done: () => store.close() };
-      }],
-      ['a client that does not re-send (in-flight commands fail)', () => {
-        // ioredis never settles the commands it does not re-send: the store's timeoutMs must end them.
-        const client = new Redis(URL, { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1 });
-        client.on('error', () => {});
-        const store = new RedisStore({ client, prefix: freshPrefix(), timeoutMs: 1000 });
-        return { store, done: async () => void (await store.close(), await client.quit()) };
-      }],
+      [
+        'its own client (commands re-sent after the reconnect)',
+        () => {
+          const store = new RedisStore({ url: URL, prefix: freshPrefix(), timeoutMs: 3000 });
+          return { store, done: () => store.close() };
+        },
+      ],
+      [
+        'a client that does not re-send (in-flight commands fail)',
+        () => {
+          // ioredis never settles the commands it does not re-send: the store's timeoutMs must end them.
+          const client = new Redis(URL, { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1 });
+          client.on('error', () => {});
+          const store = new RedisStore({ client, prefix: freshPrefix(), timeoutMs: 1000 });
+          return { store, done: async () => void (await store.close(), await client.quit()) };
+        },
+      ],
     ];
     for (const [label, open] of killCases) {
       it(`a connection killed mid-operation gives success or a typed error, never a silent loss, then works again: ${label}`, async () => {
@@ -301,7 +371,9 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
       const store = new RedisStore({ url: 'redis://127.0.0.1:1', prefix: freshPrefix(), timeoutMs: 1000 });
       const started = Date.now();
       const t = token(1);
-      await assert.rejects(store.saveToken(t), (error: unknown) => assertSafeStoreError(error, [t.refreshToken!, t.clientSecret!]));
+      await assert.rejects(store.saveToken(t), (error: unknown) =>
+        assertSafeStoreError(error, [t.refreshToken!, t.clientSecret!]),
+      );
       await assert.rejects(store.getTokens(), { code: ErrorCode.STORE_ERROR });
       assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
       await store.close();
@@ -329,8 +401,13 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
       const store = new RedisStore({ client: shared, prefix: p });
       await admin.set(`${p}ids`, 'not a set');
       const t = token(1);
-      await assert.rejects(store.saveToken(t), (error: unknown) => assertSafeStoreError(error, [t.refreshToken!, t.accessToken!, t.clientSecret!]));
-      assert.deepEqual((await keysOf(p)).filter((k) => k !== 'last-id'), ['ids']);
+      await assert.rejects(store.saveToken(t), (error: unknown) =>
+        assertSafeStoreError(error, [t.refreshToken!, t.accessToken!, t.clientSecret!]),
+      );
+      assert.deepEqual(
+        (await keysOf(p)).filter((k) => k !== 'last-id'),
+        ['ids'],
+      );
       await store.close();
     });
 

@@ -22,7 +22,11 @@ interface Worker {
 }
 
 function startWorker(task: WorkerTask): Worker {
-  const child = spawn(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', WORKER, JSON.stringify(task)], { cwd: ROOT });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=zoho-token-store-source', '--import', 'tsx', WORKER, JSON.stringify(task)],
+    { cwd: ROOT },
+  );
   after(() => void child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -61,7 +65,10 @@ describe('refresh across processes sharing one SQLite file', () => {
     const first = await expiredLogin(emu, file);
     // A slow token endpoint, so the second process surely waits on the lock while the first refreshes.
     emu.faults.inject({ kind: 'latency', ms: 300, target: 'token' });
-    const workers = [startWorker({ mode: 'refresh', calls: 20, ...taskFor(emu, file) }), startWorker({ mode: 'refresh', calls: 20, ...taskFor(emu, file) })];
+    const workers = [
+      startWorker({ mode: 'refresh', calls: 20, ...taskFor(emu, file) }),
+      startWorker({ mode: 'refresh', calls: 20, ...taskFor(emu, file) }),
+    ];
     for (const worker of workers) assert.equal(await worker.nextLine(), 'ready');
     for (const worker of workers) worker.child.stdin.write('go\n');
     const results = await Promise.all(workers.map(async (w) => JSON.parse(await w.nextLine()) as { tokens: string[] }));

@@ -19,7 +19,8 @@ describe('back-off after failed refreshes', () => {
     emu.faults.inject({ kind: 'status', status: 503, target: 'token' });
     const before = emu.stats().refreshRequests;
     const errors = [];
-    for (let i = 0; i < 10; i++) errors.push(await rejectsWith(auth.getAccessToken({ user: USER }), ErrorCode.SERVER_ERROR));
+    for (let i = 0; i < 10; i++)
+      errors.push(await rejectsWith(auth.getAccessToken({ user: USER }), ErrorCode.SERVER_ERROR));
     t.diagnostic(`token requests for 10 calls: ${emu.stats().refreshRequests - before}`);
     // The first call's refresh: 1 attempt + RETRIES retries. The 9 others fail fast.
     assert.equal(emu.stats().refreshRequests - before, 1 + RETRIES);
@@ -52,7 +53,9 @@ describe('back-off after failed refreshes', () => {
     }
     assert.equal(emu.stats().refreshRequests, 5, 'one request per window');
     const caps = [1000, 2000, 4000, 4000, 4000];
-    windows.forEach((ms, i) => assert.ok(ms >= caps[i]! / 2 && ms <= caps[i]!, `window ${i}: ${ms} ms, cap ${caps[i]}`));
+    windows.forEach((ms, i) =>
+      assert.ok(ms >= caps[i]! / 2 && ms <= caps[i]!, `window ${i}: ${ms} ms, cap ${caps[i]}`),
+    );
     emu.faults.clear();
     await auth.getAccessToken({ user: USER });
     emu.clock.advance(HOUR);
@@ -79,7 +82,9 @@ describe('back-off after failed refreshes', () => {
       const error = await rejectsWith(second.getAccessToken({ user: USER }), ErrorCode.SERVER_ERROR);
       assert.ok(error.retryAfterMs! > 0);
     }
-    t.diagnostic(`token requests, first process 1 call then second process 5 calls: ${emu.stats().refreshRequests - before}`);
+    t.diagnostic(
+      `token requests, first process 1 call then second process 5 calls: ${emu.stats().refreshRequests - before}`,
+    );
     assert.equal(emu.stats().refreshRequests - before, 1 + RETRIES, 'the second process sent nothing');
 
     emu.faults.clear();

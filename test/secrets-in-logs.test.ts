@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { format, inspect } from 'node:util';
-import { ErrorCode, OAuthToken, ZohoClient, ZohoTokenError, redactingLogger, refreshLockName, type Logger } from 'zoho-token-store';
+import {
+  ErrorCode,
+  OAuthToken,
+  ZohoClient,
+  ZohoTokenError,
+  redactingLogger,
+  refreshLockName,
+  type Logger,
+} from 'zoho-token-store';
 import { CLIENT, HOUR, SCOPES, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
 import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
 
@@ -35,8 +43,16 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
   const store = sqliteStore();
   const secrets = new Set<string>([CLIENT.clientSecret, WRONG_SECRET]);
   const lines: unknown[][] = [];
-  const capture = (level: string) => (...args: unknown[]) => void lines.push([level, ...args]);
-  const logger: Logger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
+  const capture =
+    (level: string) =>
+    (...args: unknown[]) =>
+      void lines.push([level, ...args]);
+  const logger: Logger = {
+    debug: capture('debug'),
+    info: capture('info'),
+    warn: capture('warn'),
+    error: capture('error'),
+  };
   const errors: unknown[] = [];
   const expectError = async (promise: Promise<unknown>, code: string): Promise<void> => {
     await assert.rejects(promise, (error: unknown) => {
@@ -50,7 +66,13 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
       throw new Error(`hook failed while holding ${CLIENT.clientSecret}`);
     },
   };
-  const auth = authFor(emu, store, { logger, fetch: fetchAll, retries: 1, hooks, environments: [emu.environmentFor('eu')] });
+  const auth = authFor(emu, store, {
+    logger,
+    fetch: fetchAll,
+    retries: 1,
+    hooks,
+    environments: [emu.environmentFor('eu')],
+  });
   const client = new ZohoClient({ auth, fetch: fetchAll });
 
   // Logins: web flow, Self Client, failures.
@@ -63,7 +85,10 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
   secrets.add(`1000.${'a'.repeat(32)}.${'b'.repeat(32)}`);
   const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: 'linus@example.com', scopes: SCOPES });
   secrets.add(code);
-  await expectError(authFor(emu, store, { logger, fetch: fetchAll, clientSecret: WRONG_SECRET }).exchangeGrantToken(code), ErrorCode.INVALID_CLIENT_SECRET);
+  await expectError(
+    authFor(emu, store, { logger, fetch: fetchAll, clientSecret: WRONG_SECRET }).exchangeGrantToken(code),
+    ErrorCode.INVALID_CLIENT_SECRET,
+  );
   await expectError(auth.exchangeGrantToken(code, { location: 'eu' }), ErrorCode.INVALID_CLIENT);
 
   // API calls, refreshes through faults, a 401 retry.
@@ -78,7 +103,10 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
   for (const kind of ['malformed', 'throttle'] as const) {
     emu.clock.advance(60_000); // past the cool-down of the previous failed refresh
     emu.faults.inject({ kind, target: 'token', times: 1 });
-    await expectError(auth.getAccessToken({ user: USER }), kind === 'throttle' ? ErrorCode.THROTTLED : ErrorCode.MALFORMED_RESPONSE);
+    await expectError(
+      auth.getAccessToken({ user: USER }),
+      kind === 'throttle' ? ErrorCode.THROTTLED : ErrorCode.MALFORMED_RESPONSE,
+    );
   }
   emu.clock.advance(60_000);
   await auth.getAccessToken({ user: USER });
@@ -89,14 +117,20 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
   await expectError(client.get('/crm/v8/Unicorns', { user: USER }), ErrorCode.API_ERROR);
   // A wrong API domain: forced refresh once, then the loop guard.
   await store.saveToken(new OAuthToken({ id: grace.id!, apiDomain: emu.environmentFor('eu').apiDomain }));
-  const misrouted = new ZohoClient({ auth: authFor(emu, store, { logger, fetch: fetchAll, environments: [emu.environmentFor('eu')] }), fetch: fetchAll });
+  const misrouted = new ZohoClient({
+    auth: authFor(emu, store, { logger, fetch: fetchAll, environments: [emu.environmentFor('eu')] }),
+    fetch: fetchAll,
+  });
   await expectError(misrouted.get('/crm/v8/org', { user: 'grace@example.com' }), ErrorCode.API_ERROR);
   await expectError(misrouted.get('/crm/v8/org', { user: 'grace@example.com' }), ErrorCode.API_ERROR);
 
   // A lock held elsewhere, a dead refresh token, revocations.
   const held = await store.lock.acquire(refreshLockName(grace.id!), { leaseMs: 60_000, waitMs: 0 });
   emu.clock.advance(HOUR);
-  await expectError(authFor(emu, store, { logger, fetch: fetchAll, lockWaitMs: 50 }).getAccessToken({ user: 'grace@example.com' }), ErrorCode.LOCK_TIMEOUT);
+  await expectError(
+    authFor(emu, store, { logger, fetch: fetchAll, lockWaitMs: 50 }).getAccessToken({ user: 'grace@example.com' }),
+    ErrorCode.LOCK_TIMEOUT,
+  );
   await held?.release();
   emu.revokeAll();
   await expectError(auth.getAccessToken({ user: USER }), ErrorCode.AUTH_REQUIRED);
@@ -114,81 +148,138 @@ test('a whole lifecycle with faults at the most verbose level logs and throws no
       const e = error as ZohoTokenError;
       const causes = [];
       for (let c: unknown = e.cause; c instanceof Error; c = c.cause) causes.push(`${c.message}\n${c.stack}`);
-      return [e.message, e.stack, causes.join('\n'), JSON.stringify(e), inspect(e, { depth: Infinity }), inspect(e, { depth: Infinity, showHidden: true })].join('\n');
+      return [
+        e.message,
+        e.stack,
+        causes.join('\n'),
+        JSON.stringify(e),
+        inspect(e, { depth: Infinity }),
+        inspect(e, { depth: Infinity, showHidden: true }),
+      ].join('\n');
     }),
   ];
   assert.ok(secrets.size >= 15, `the lifecycle used ${secrets.size} secrets`);
   assert.ok(lines.length >= 30, `only ${lines.length} log lines`);
   assert.ok(errors.length >= 12, `only ${errors.length} errors`);
-  for (const level of ['debug', 'info', 'warn', 'error']) assert.ok(lines.some(([l]) => l === level), `no ${level} line`);
-  assert.ok(texts.some((t) => t.includes('access token refreshed and saved') && t.includes('[redacted #')), 'logs show redacted fingerprints');
-  const leaks = [...secrets].flatMap((secret) => texts.filter((t) => t.includes(secret)).map((t) => `${redact8(secret)} in: ${t.slice(0, 300)}`));
+  for (const level of ['debug', 'info', 'warn', 'error'])
+    assert.ok(
+      lines.some(([l]) => l === level),
+      `no ${level} line`,
+    );
+  assert.ok(
+    texts.some((t) => t.includes('access token refreshed and saved') && t.includes('[redacted #')),
+    'logs show redacted fingerprints',
+  );
+  const leaks = [...secrets].flatMap((secret) =>
+    texts.filter((t) => t.includes(secret)).map((t) => `${redact8(secret)} in: ${t.slice(0, 300)}`),
+  );
   assert.deepEqual(leaks, []);
   // Nor a part of one: a redacted client secret once kept its first 4 characters.
-  const partial = [...secrets].flatMap((secret) => texts.filter((t) => t.includes(`${secret.slice(0, 4)}…`)).map((t) => `${redact8(secret)} in part in: ${t.slice(0, 300)}`));
+  const partial = [...secrets].flatMap((secret) =>
+    texts
+      .filter((t) => t.includes(`${secret.slice(0, 4)}…`))
+      .map((t) => `${redact8(secret)} in part in: ${t.slice(0, 300)}`),
+  );
   assert.deepEqual(partial, []);
 });
 
-test('driver errors that echo secrets (a PostgreSQL trigger raising the row) reach no log and no error', { skip: await skipUnlessReachable(POSTGRES) }, async () => {
-  const pg = (await import('pg')).default;
-  const { PostgresStore } = await import('zoho-token-store/postgres');
-  const table = `leak_${process.pid}_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ host: POSTGRES.host, port: POSTGRES.port, user: 'postgres', database: 'test' });
-  await admin.connect();
-  const store = new PostgresStore({ url: `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`, table });
-  after(async () => {
-    await store.close();
-    for (const t of [table, `${table}_meta`, `${table}_lock`]) await admin.query(`DROP TABLE IF EXISTS "${t}" CASCADE`);
-    await admin.query(`DROP FUNCTION IF EXISTS "${table}_leak"()`);
-    await admin.end();
-  });
-  const emu = await emulator();
-  const secrets = new Set<string>([CLIENT.clientSecret]);
-  const lines: unknown[][] = [];
-  const capture = (level: string) => (...args: unknown[]) => void lines.push([level, ...args]);
-  const logger: Logger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
-  const auth = authFor(emu, store, { logger, fetch: recordingFetch(secrets) });
-  await login(emu, auth, USER);
-  // From now on every update fails with a server error that quotes the new row's secrets.
-  await admin.query(
-    `CREATE FUNCTION "${table}_leak"() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'row % % %', NEW.access_token, NEW.refresh_token, NEW.client_secret; END $$ LANGUAGE plpgsql`,
-  );
-  await admin.query(`CREATE TRIGGER leak BEFORE UPDATE ON "${table}" FOR EACH ROW EXECUTE FUNCTION "${table}_leak"()`);
-  emu.clock.advance(HOUR);
-  const errors: unknown[] = [];
-  await assert.rejects(auth.getAccessToken({ user: USER }), (error: unknown) => {
-    errors.push(error);
-    return error instanceof ZohoTokenError && error.code === ErrorCode.STORE_ERROR;
-  });
-  // The driver really did quote the secrets: the refreshed access token reached the server's message.
-  const direct = await admin.query(`UPDATE "${table}" SET access_token = 'probe-value-123'`).catch((error: Error) => error.message);
-  assert.match(String(direct), /probe-value-123/);
-  assert.equal(emu.stats().refreshRequests, 1);
-  const texts = [
-    ...lines.map((args) => `${format(...args)}\n${JSON.stringify(args)}\n${inspect(args, { depth: Infinity })}`),
-    ...errors.map((error) => {
-      const e = error as ZohoTokenError;
-      return [e.message, e.stack, String(e.cause), (e.cause as Error | undefined)?.stack, JSON.stringify(e), inspect(e, { depth: Infinity, showHidden: true })].join('\n');
-    }),
-  ];
-  assert.ok(secrets.size >= 4, `only ${secrets.size} secrets seen`);
-  const leaks = [...secrets].flatMap((secret) => texts.filter((t) => t.includes(secret)).map((t) => `${redact8(secret)} in: ${t.slice(0, 300)}`));
-  assert.deepEqual(leaks, []);
-});
+test(
+  'driver errors that echo secrets (a PostgreSQL trigger raising the row) reach no log and no error',
+  { skip: await skipUnlessReachable(POSTGRES) },
+  async () => {
+    const pg = (await import('pg')).default;
+    const { PostgresStore } = await import('zoho-token-store/postgres');
+    const table = `leak_${process.pid}_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ host: POSTGRES.host, port: POSTGRES.port, user: 'postgres', database: 'test' });
+    await admin.connect();
+    const store = new PostgresStore({ url: `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`, table });
+    after(async () => {
+      await store.close();
+      for (const t of [table, `${table}_meta`, `${table}_lock`])
+        await admin.query(`DROP TABLE IF EXISTS "${t}" CASCADE`);
+      await admin.query(`DROP FUNCTION IF EXISTS "${table}_leak"()`);
+      await admin.end();
+    });
+    const emu = await emulator();
+    const secrets = new Set<string>([CLIENT.clientSecret]);
+    const lines: unknown[][] = [];
+    const capture =
+      (level: string) =>
+      (...args: unknown[]) =>
+        void lines.push([level, ...args]);
+    const logger: Logger = {
+      debug: capture('debug'),
+      info: capture('info'),
+      warn: capture('warn'),
+      error: capture('error'),
+    };
+    const auth = authFor(emu, store, { logger, fetch: recordingFetch(secrets) });
+    await login(emu, auth, USER);
+    // From now on every update fails with a server error that quotes the new row's secrets.
+    await admin.query(
+      `CREATE FUNCTION "${table}_leak"() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'row % % %', NEW.access_token, NEW.refresh_token, NEW.client_secret; END $$ LANGUAGE plpgsql`,
+    );
+    await admin.query(
+      `CREATE TRIGGER leak BEFORE UPDATE ON "${table}" FOR EACH ROW EXECUTE FUNCTION "${table}_leak"()`,
+    );
+    emu.clock.advance(HOUR);
+    const errors: unknown[] = [];
+    await assert.rejects(auth.getAccessToken({ user: USER }), (error: unknown) => {
+      errors.push(error);
+      return error instanceof ZohoTokenError && error.code === ErrorCode.STORE_ERROR;
+    });
+    // The driver really did quote the secrets: the refreshed access token reached the server's message.
+    const direct = await admin
+      .query(`UPDATE "${table}" SET access_token = 'probe-value-123'`)
+      .catch((error: Error) => error.message);
+    assert.match(String(direct), /probe-value-123/);
+    assert.equal(emu.stats().refreshRequests, 1);
+    const texts = [
+      ...lines.map((args) => `${format(...args)}\n${JSON.stringify(args)}\n${inspect(args, { depth: Infinity })}`),
+      ...errors.map((error) => {
+        const e = error as ZohoTokenError;
+        return [
+          e.message,
+          e.stack,
+          String(e.cause),
+          (e.cause as Error | undefined)?.stack,
+          JSON.stringify(e),
+          inspect(e, { depth: Infinity, showHidden: true }),
+        ].join('\n');
+      }),
+    ];
+    assert.ok(secrets.size >= 4, `only ${secrets.size} secrets seen`);
+    const leaks = [...secrets].flatMap((secret) =>
+      texts.filter((t) => t.includes(secret)).map((t) => `${redact8(secret)} in: ${t.slice(0, 300)}`),
+    );
+    assert.deepEqual(leaks, []);
+  },
+);
 
 test('the redacting wrapper scrubs what a caller logs through it', () => {
   const lines: unknown[][] = [];
   const sink = (...args: unknown[]) => void lines.push(args);
   const log = redactingLogger({ debug: sink, info: sink, warn: sink, error: sink }, ['s3cr3t-value-123']);
   const token = `1000.${'c'.repeat(32)}.${'d'.repeat(32)}`;
-  const circular: Record<string, unknown> = { accessToken: 'plain-access', nested: { client_secret: 'x', note: `see ${token}` } };
+  const circular: Record<string, unknown> = {
+    accessToken: 'plain-access',
+    nested: { client_secret: 'x', note: `see ${token}` },
+  };
   circular.self = circular;
   log.info(circular, 'secret is s3cr3t-value-123');
   log.warn({ err: new Error(`failed with ${token}`, { cause: new Error('s3cr3t-value-123') }) });
   log.debug(`raw ${token}`);
-  log.error({ token: new OAuthToken({ accessToken: token, refreshToken: 'refresh-value-xyz', clientId: 'c', clientSecret: 's3cr3t-value-123' }) });
+  log.error({
+    token: new OAuthToken({
+      accessToken: token,
+      refreshToken: 'refresh-value-xyz',
+      clientId: 'c',
+      clientSecret: 's3cr3t-value-123',
+    }),
+  });
   const text = JSON.stringify(lines);
-  for (const secret of ['plain-access', token, 's3cr3t-value-123', 'refresh-value-xyz']) assert.ok(!text.includes(secret), secret);
+  for (const secret of ['plain-access', token, 's3cr3t-value-123', 'refresh-value-xyz'])
+    assert.ok(!text.includes(secret), secret);
   assert.match(text, /\[circular\]/);
   assert.equal(lines.length, 4);
   // A sink that throws is ignored.

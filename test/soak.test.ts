@@ -25,24 +25,33 @@ describe('soak, short variant', { timeout: 240_000 }, () => {
 
   test('every fault kind hit every store (a connection cut: the server stores)', () => {
     const missed = result.stores.flatMap((s) =>
-      FAULT_KINDS.filter((kind) => s.figures.faults[kind] === 0 && !(kind === 'db-cut' && (s.kind === 'sqlite' || s.kind === 'file'))).map(
-        (kind) => `${s.kind}: ${kind}`,
-      ),
+      FAULT_KINDS.filter(
+        (kind) => s.figures.faults[kind] === 0 && !(kind === 'db-cut' && (s.kind === 'sqlite' || s.kind === 'file')),
+      ).map((kind) => `${s.kind}: ${kind}`),
     );
     assert.deepEqual(missed, []);
-    assert.deepEqual(result.stores.map((s) => s.kind), stores);
+    assert.deepEqual(
+      result.stores.map((s) => s.kind),
+      stores,
+    );
   });
 
   test('every worker step finished (none hung), and the application got tokens', () => {
     assert.equal(result.hungSteps, 0);
-    for (const s of result.stores) assert.ok(s.figures.handouts > s.figures.calls / 2, `${s.kind}: ${s.figures.handouts} tokens for ${s.figures.calls} calls`);
+    for (const s of result.stores)
+      assert.ok(
+        s.figures.handouts > s.figures.calls / 2,
+        `${s.kind}: ${s.figures.handouts} tokens for ${s.figures.calls} calls`,
+      );
   });
 
   for (const invariant of INVARIANTS) {
     const needs = invariant.dependsOn === undefined ? '' : ` (needs the fix of ${invariant.dependsOn})`;
     test(`${invariant.name}: holds on every store${needs}`, () => {
       const broken = Object.fromEntries(
-        result.stores.filter((s) => !invariant.holds(s.figures, s.refreshesWithinBudget)).map((s) => [s.kind, invariant.value(s.figures, s.refreshRatio)]),
+        result.stores
+          .filter((s) => !invariant.holds(s.figures, s.refreshesWithinBudget))
+          .map((s) => [s.kind, invariant.value(s.figures, s.refreshRatio)]),
       );
       assert.deepEqual(broken, {});
     });

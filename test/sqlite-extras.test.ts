@@ -14,7 +14,14 @@ const dir = tempDir('sqlite-extras');
 let n = 0;
 const fresh = (): string => `${dir}/extras-${++n}.db`;
 const token = (i: number, extra: object = {}): OAuthToken =>
-  new OAuthToken({ clientId: 'client-1', clientSecret: 'secret-1', refreshToken: `refresh-${i}-${n}`, accessToken: `access-${i}`, expiresAt: i, ...extra });
+  new OAuthToken({
+    clientId: 'client-1',
+    clientSecret: 'secret-1',
+    refreshToken: `refresh-${i}-${n}`,
+    accessToken: `access-${i}`,
+    expiresAt: i,
+    ...extra,
+  });
 
 const saver = (filename: string, prefix: string, count: number, sharedUser = ''): Promise<string[]> =>
   saveInChild({ kind: 'sqlite', filename }, prefix, count, sharedUser);
@@ -72,14 +79,30 @@ describe('SqliteStore specifics', () => {
     db.exec(
       'CREATE TABLE  oauthtoken (id varchar(10) NOT NULL,user_name varchar(255), client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id))',
     );
-    const insert = db.prepare('insert into oauthtoken (id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain) values (?,?,?,?,?,?,?,?,?,?)');
+    const insert = db.prepare(
+      'insert into oauthtoken (id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain) values (?,?,?,?,?,?,?,?,?,?)',
+    );
     for (let i = 1; i <= 11; i++) {
-      insert.run(String(i), `user${i}@x.com`, 'cid', 'csecret', `r${i}`, `a${i}`, null, String(1_700_000_000_000 + i), 'https://cb', 'https://www.zohoapis.com');
+      insert.run(
+        String(i),
+        `user${i}@x.com`,
+        'cid',
+        'csecret',
+        `r${i}`,
+        `a${i}`,
+        null,
+        String(1_700_000_000_000 + i),
+        'https://cb',
+        'https://www.zohoapis.com',
+      );
     }
     db.close();
     const store = new SqliteStore({ filename });
     const all = await store.getTokens();
-    assert.deepEqual(all.map((t) => t.id), ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
+    assert.deepEqual(
+      all.map((t) => t.id),
+      ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11'],
+    );
     const eleventh = await store.findToken(new OAuthToken({ userSignature: 'user11@x.com', clientId: 'cid' }));
     assert.equal(eleventh?.refreshToken, 'r11');
     assert.equal(eleventh?.expiresAt, 1_700_000_000_011);
@@ -93,7 +116,19 @@ describe('SqliteStore specifics', () => {
     // The official column order is kept, ours comes after.
     const check = new Database(filename);
     const columns = (check.prepare('PRAGMA table_info(oauthtoken)').all() as { name: string }[]).map((c) => c.name);
-    assert.deepEqual(columns, ['id', 'user_name', 'client_id', 'client_secret', 'refresh_token', 'access_token', 'grant_token', 'expiry_time', 'redirect_url', 'api_domain', 'accounts_url']);
+    assert.deepEqual(columns, [
+      'id',
+      'user_name',
+      'client_id',
+      'client_secret',
+      'refresh_token',
+      'access_token',
+      'grant_token',
+      'expiry_time',
+      'redirect_url',
+      'api_domain',
+      'accounts_url',
+    ]);
     assert.equal(check.prepare('select expiry_time from oauthtoken where id = ?').pluck().get('12'), '99');
     check.close();
   });
@@ -102,7 +137,9 @@ describe('SqliteStore specifics', () => {
     const filename = fresh();
     const db = new Database(filename);
     // An older table (the index of earlier versions included) with rows other writers left behind.
-    db.exec('CREATE TABLE oauthtoken (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id))');
+    db.exec(
+      'CREATE TABLE oauthtoken (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id))',
+    );
     db.exec('CREATE INDEX oauthtoken_id_number ON oauthtoken (CAST(id AS INTEGER))');
     const insert = db.prepare('INSERT INTO oauthtoken (id, access_token) VALUES (?, ?)');
     for (const [id, access] of ODD_ID_ROWS) insert.run(id, access);
@@ -110,13 +147,21 @@ describe('SqliteStore specifics', () => {
     const store = new SqliteStore({ filename });
     try {
       // getTokens lists numeric ids first, in order, then the others.
-      assert.deepEqual((await store.getTokens()).map((t) => t.id), ['5', ' 9999999', '+77', '12ab']);
+      assert.deepEqual(
+        (await store.getTokens()).map((t) => t.id),
+        ['5', ' 9999999', '+77', '12ab'],
+      );
       await assertOddIdsLeaveNumberingAlone(store, 'client-1');
     } finally {
       await store.close();
     }
     const check = new Database(filename);
-    const indexes = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'oauthtoken_%id%'").pluck().all() as string[]).sort();
+    const indexes = (
+      check
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'oauthtoken_%id%'")
+        .pluck()
+        .all() as string[]
+    ).sort();
     check.close();
     assert.deepEqual(indexes, ['oauthtoken_numeric_id']);
   });
@@ -125,11 +170,19 @@ describe('SqliteStore specifics', () => {
     const db = new Database(':memory:');
     const store = new SqliteStore({ database: db });
     const plan = (sql: string): string =>
-      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('1', 'u', 'a', 'g', 'r') as { detail: string }[]).map((r) => r.detail).join('; ');
-    const candidates = plan('SELECT * FROM oauthtoken WHERE id = ? OR user_name = ? OR access_token = ? OR grant_token = ? OR refresh_token = ?');
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('1', 'u', 'a', 'g', 'r') as { detail: string }[])
+        .map((r) => r.detail)
+        .join('; ');
+    const candidates = plan(
+      'SELECT * FROM oauthtoken WHERE id = ? OR user_name = ? OR access_token = ? OR grant_token = ? OR refresh_token = ?',
+    );
     assert.doesNotMatch(candidates, /SCAN oauthtoken(?! USING)/, candidates);
     assert.match(candidates, /MULTI-INDEX OR/);
-    const largest = (db.prepare(`EXPLAIN QUERY PLAN SELECT max(${NUMERIC_ID}) FROM oauthtoken`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    const largest = (
+      db.prepare(`EXPLAIN QUERY PLAN SELECT max(${NUMERIC_ID}) FROM oauthtoken`).all() as { detail: string }[]
+    )
+      .map((r) => r.detail)
+      .join('; ');
     assert.match(largest, /oauthtoken_numeric_id/, largest);
     void store.close();
     db.close();
@@ -152,9 +205,14 @@ describe('SqliteStore specifics', () => {
     await store.saveToken(token(1));
     assert.equal(db.prepare('select count(*) from tokens_v2').pluck().get(), 1);
     for (const table of ['x"; DROP TABLE oauthtoken; --', 'a b', '', '1abc', 'x'.repeat(64)]) {
-      assert.throws(() => new SqliteStore({ database: db, table }), { code: ErrorCode.INVALID_ARGUMENT, field: 'table' });
+      assert.throws(() => new SqliteStore({ database: db, table }), {
+        code: ErrorCode.INVALID_ARGUMENT,
+        field: 'table',
+      });
     }
-    assert.throws(() => new SqliteStore({ database: db, synchronous: 'OFF' as 'FULL' }), { code: ErrorCode.INVALID_ARGUMENT });
+    assert.throws(() => new SqliteStore({ database: db, synchronous: 'OFF' as 'FULL' }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+    });
     db.close();
   });
 
@@ -176,7 +234,12 @@ describe('SqliteStore specifics', () => {
     await new SqliteStore({ filename }).close();
     const readonly = new Database(filename, { readonly: true });
     const store = new SqliteStore({ database: readonly });
-    const secret = new OAuthToken({ clientId: 'c', clientSecret: 'client-secret-value', refreshToken: 'refresh-secret-value', accessToken: 'access-secret-value' });
+    const secret = new OAuthToken({
+      clientId: 'c',
+      clientSecret: 'client-secret-value',
+      refreshToken: 'refresh-secret-value',
+      accessToken: 'access-secret-value',
+    });
     await assert.rejects(store.saveToken(secret), (error: unknown) => {
       assertNoSecrets(error, ['client-secret-value', 'refresh-secret-value', 'access-secret-value']);
       assert.equal(error.code, ErrorCode.STORE_ERROR);
@@ -186,10 +249,13 @@ describe('SqliteStore specifics', () => {
   });
 });
 
-describeStoreLock({ describe, it }, {
-  name: 'SqliteStore (two instances on one file)',
-  createPair: async () => {
-    const filename = fresh();
-    return [new SqliteStore({ filename }), new SqliteStore({ filename })];
+describeStoreLock(
+  { describe, it },
+  {
+    name: 'SqliteStore (two instances on one file)',
+    createPair: async () => {
+      const filename = fresh();
+      return [new SqliteStore({ filename }), new SqliteStore({ filename })];
+    },
   },
-});
+);

@@ -6,7 +6,10 @@ import { tempDir } from './helpers/temp.js';
 const dir = tempDir('sqlite-kit');
 let n = 0;
 
-describeTokenStore({ describe, it }, { name: 'SqliteStore (:memory:)', create: () => new SqliteStore({ filename: ':memory:' }) });
+describeTokenStore(
+  { describe, it },
+  { name: 'SqliteStore (:memory:)', create: () => new SqliteStore({ filename: ':memory:' }) },
+);
 
 describeTokenStore(
   { describe, it },

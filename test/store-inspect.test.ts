@@ -7,7 +7,11 @@ import type { TokenStore } from 'zoho-token-store';
 import { MARIADB, POSTGRES, REDIS, skipUnlessReachable } from './helpers/services.js';
 
 const PASSWORD = 'secretpw-8f3e1c';
-const skip = { redis: await skipUnlessReachable(REDIS), postgres: await skipUnlessReachable(POSTGRES), mysql: await skipUnlessReachable(MARIADB) };
+const skip = {
+  redis: await skipUnlessReachable(REDIS),
+  postgres: await skipUnlessReachable(POSTGRES),
+  mysql: await skipUnlessReachable(MARIADB),
+};
 
 /** Every way a value ends up in a log line; JSON may refuse (circular), which shows nothing. */
 function renderings(value: unknown, raw: boolean): string[] {
@@ -29,7 +33,8 @@ function renderings(value: unknown, raw: boolean): string[] {
 }
 
 function assertNoPassword(what: string, value: unknown, raw = true): void {
-  for (const text of renderings(value, raw)) assert.ok(!text.includes(PASSWORD), `${what} shows the password:\n${text.slice(0, 2000)}`);
+  for (const text of renderings(value, raw))
+    assert.ok(!text.includes(PASSWORD), `${what} shows the password:\n${text.slice(0, 2000)}`);
 }
 
 /** Uses the store once (the password was then sent to the server), ignoring whether that worked. */
@@ -46,7 +51,10 @@ describe('stores opened from a URL with a password show no password', () => {
   it('RedisStore, its client and the client options', { skip: skip.redis }, async () => {
     const { RedisStore } = await import('zoho-token-store/redis');
     // The shared Redis has no password: AUTH fails (or is ignored); what matters is what is shown.
-    const store = new RedisStore({ url: `redis://:${PASSWORD}@127.0.0.1:6379/9`, prefix: `zts-inspect-${process.pid}:` });
+    const store = new RedisStore({
+      url: `redis://:${PASSWORD}@127.0.0.1:6379/9`,
+      prefix: `zts-inspect-${process.pid}:`,
+    });
     try {
       const client = store.client as unknown as { options: object };
       for (const round of ['before use', 'after use']) {
@@ -68,12 +76,22 @@ describe('stores opened from a URL with a password show no password', () => {
     {
       name: 'PostgresStore',
       skip: skip.postgres,
-      open: async () => new (await import('zoho-token-store/postgres')).PostgresStore({ url: `postgres://postgres:${PASSWORD}@127.0.0.1:5432/test`, table: `zts_inspect_${process.pid}`, createTable: false }),
+      open: async () =>
+        new (await import('zoho-token-store/postgres')).PostgresStore({
+          url: `postgres://postgres:${PASSWORD}@127.0.0.1:5432/test`,
+          table: `zts_inspect_${process.pid}`,
+          createTable: false,
+        }),
     },
     {
       name: 'MySqlStore',
       skip: skip.mysql,
-      open: async () => new (await import('zoho-token-store/mysql')).MySqlStore({ url: `mysql://root:${PASSWORD}@127.0.0.1:3306/test`, table: `zts_inspect_${process.pid}`, createTable: false }),
+      open: async () =>
+        new (await import('zoho-token-store/mysql')).MySqlStore({
+          url: `mysql://root:${PASSWORD}@127.0.0.1:3306/test`,
+          table: `zts_inspect_${process.pid}`,
+          createTable: false,
+        }),
     },
   ];
   for (const { name, skip: skipped, open } of sqlStores) {

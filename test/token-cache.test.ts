@@ -4,7 +4,12 @@ import { OAuthToken } from 'zoho-token-store';
 import { TokenCache } from '../src/auth/token-cache.js';
 
 const token = (i: number) =>
-  new OAuthToken({ id: String(i), userSignature: `u${i}@x.com`, accessToken: `a${i}`, expiresAt: 10_000 }) as OAuthToken & {
+  new OAuthToken({
+    id: String(i),
+    userSignature: `u${i}@x.com`,
+    accessToken: `a${i}`,
+    expiresAt: 10_000,
+  }) as OAuthToken & {
     id: string;
     accessToken: string;
     expiresAt: number;
@@ -21,7 +26,10 @@ describe('TokenCache', () => {
     cache.put(token(2), 'https://api', 5_000);
     cache.put(token(5), 'https://api', 5_000);
     assert.equal(cache.lookup({ user: 'u3@x.com' }, 0), undefined);
-    assert.deepEqual([2, 4, 5].map((i) => cache.lookup({ id: String(i) }, 0)?.creds.user), ['u2@x.com', 'u4@x.com', 'u5@x.com']);
+    assert.deepEqual(
+      [2, 4, 5].map((i) => cache.lookup({ id: String(i) }, 0)?.creds.user),
+      ['u2@x.com', 'u4@x.com', 'u5@x.com'],
+    );
     // Past refreshAt an entry is not served.
     assert.equal(cache.lookup({ id: '5' }, 5_000), undefined);
   });

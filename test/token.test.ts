@@ -7,7 +7,10 @@ import { describe, it } from 'node:test';
 import { ErrorCode, OAuthToken, UserSignature, ZohoTokenError, redact } from 'zoho-token-store';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const client = { clientId: '1000.ABCDEFGHIJKLMNOPQRSTUVWXYZ0123', clientSecret: 'f3a9c1d7e5b2a4c6d8e0f1a3b5c7d9e1f2a4b6c8d0' };
+const client = {
+  clientId: '1000.ABCDEFGHIJKLMNOPQRSTUVWXYZ0123',
+  clientSecret: 'f3a9c1d7e5b2a4c6d8e0f1a3b5c7d9e1f2a4b6c8d0',
+};
 const secrets = {
   refreshToken: '1000.1111aaaa2222bbbb3333cccc4444dddd.5555eeee6666ffff7777aaaa8888bbbb',
   accessToken: '1000.9999aaaa8888bbbb7777cccc6666dddd.5555eeee4444ffff3333aaaa2222bbbb',
@@ -26,8 +29,14 @@ function invalidField(fn: () => unknown, field: string): void {
 describe('OAuthToken', () => {
   it('keeps every field under the documented names', () => {
     const token = new OAuthToken({
-      ...client, ...secrets, id: '42', userSignature: new UserSignature('a@x.com'), expiresAt: 1_700_000_000_000,
-      redirectUrl: 'https://app/cb', apiDomain: 'https://www.zohoapis.eu', accountsUrl: 'https://accounts.zoho.eu',
+      ...client,
+      ...secrets,
+      id: '42',
+      userSignature: new UserSignature('a@x.com'),
+      expiresAt: 1_700_000_000_000,
+      redirectUrl: 'https://app/cb',
+      apiDomain: 'https://www.zohoapis.eu',
+      accountsUrl: 'https://accounts.zoho.eu',
     });
     assert.equal(token.id, '42');
     assert.equal(token.userSignature?.name, 'a@x.com');
@@ -50,20 +59,39 @@ describe('OAuthToken', () => {
     invalidField(() => new OAuthToken({ grantToken: 'g', clientId: 'c' }), 'clientSecret');
     invalidField(() => new OAuthToken({ accessToken: 'a', expiresAt: 1.5 }), 'expiresAt');
     invalidField(() => new OAuthToken({ accessToken: 'a', expiresAt: -1 }), 'expiresAt');
-    invalidField(() => new OAuthToken({ accessToken: 'a', expiresAt: '1700000000000' as unknown as number }), 'expiresAt');
+    invalidField(
+      () => new OAuthToken({ accessToken: 'a', expiresAt: '1700000000000' as unknown as number }),
+      'expiresAt',
+    );
     invalidField(() => new OAuthToken({ accessToken: 42 as unknown as string }), 'accessToken');
     invalidField(() => new OAuthToken({ id: '12345678901' }), 'id');
     invalidField(() => new OAuthToken({ userSignature: 7 as unknown as string }), 'userSignature');
     invalidField(() => new UserSignature(''), 'userSignature');
     invalidField(() => new OAuthToken(null as unknown as object), 'init');
     // Each of these alone is enough.
-    for (const init of [{ id: '1' }, { accessToken: 'a' }, { userSignature: 'u@x' }, { ...client, refreshToken: 'r' }, { ...client, grantToken: 'g' }]) {
+    for (const init of [
+      { id: '1' },
+      { accessToken: 'a' },
+      { userSignature: 'u@x' },
+      { ...client, refreshToken: 'r' },
+      { ...client, grantToken: 'g' },
+    ]) {
       assert.ok(new OAuthToken(init));
     }
   });
 
   it('refuses a lone UTF-16 surrogate in every string field, naming the field and never the value', () => {
-    const fields = ['id', 'clientId', 'clientSecret', 'refreshToken', 'accessToken', 'grantToken', 'redirectUrl', 'apiDomain', 'accountsUrl'] as const;
+    const fields = [
+      'id',
+      'clientId',
+      'clientSecret',
+      'refreshToken',
+      'accessToken',
+      'grantToken',
+      'redirectUrl',
+      'apiDomain',
+      'accountsUrl',
+    ] as const;
     for (const lone of ['\ud800', '\udfff', 'ab\udc00', 'ab\ud83d']) {
       for (const field of fields) {
         const value = field === 'id' ? lone : `${secrets.refreshToken}${lone}`;
@@ -79,7 +107,10 @@ describe('OAuthToken', () => {
         );
       }
       invalidField(() => new UserSignature(`user${lone}@example.com`), 'userSignature');
-      invalidField(() => new OAuthToken({ accessToken: 'a', userSignature: `user${lone}@example.com` }), 'userSignature');
+      invalidField(
+        () => new OAuthToken({ accessToken: 'a', userSignature: `user${lone}@example.com` }),
+        'userSignature',
+      );
       // A UserSignature whose name was changed after it was built is checked again.
       const mutated = new UserSignature('user@example.com');
       (mutated as { name: string }).name = `user${lone}`;
@@ -129,7 +160,14 @@ describe('OAuthToken', () => {
     assert.equal(redact(null), 'null');
     const elsewhere = execFileSync(
       process.execPath,
-      ['--conditions=zoho-token-store-source', '--import', 'tsx', '--input-type=module', '-e', `import { redact } from 'zoho-token-store'; process.stdout.write(redact(${JSON.stringify(client.clientSecret)}))`],
+      [
+        '--conditions=zoho-token-store-source',
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { redact } from 'zoho-token-store'; process.stdout.write(redact(${JSON.stringify(client.clientSecret)}))`,
+      ],
       { cwd: ROOT, encoding: 'utf8' },
     );
     assert.match(elsewhere, /^\[redacted #[0-9a-f]{8}\]$/);

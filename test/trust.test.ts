@@ -38,7 +38,16 @@ async function attackerServer(): Promise<{ url: string; requests: () => number; 
     req.on('end', () => {
       bodies.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ access_token: '1000.stolen', expires_in: 3600, api_domain: 'x', token_type: 'Bearer', status: 'success', users: [] }));
+      res.end(
+        JSON.stringify({
+          access_token: '1000.stolen',
+          expires_in: 3600,
+          api_domain: 'x',
+          token_type: 'Bearer',
+          status: 'success',
+          users: [],
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -87,7 +96,8 @@ async function forgedRowCase(emu: ZohoEmulator, store: TokenStore, forge: Forge)
   const fresh = authFor(emu, store, { logger: log.logger });
   await rejectsWith(new ZohoClient({ auth: fresh }).get('/crm/v8/org', { user: USER }), ErrorCode.UNTRUSTED_ENDPOINT);
   assert.equal(evil.requests(), 0, `the attacker's server got: ${evil.bodies.join('\n')}`);
-  for (const secret of [...secrets, await fresh.getAccessToken({ user: USER })]) assert.ok(!log.text().includes(secret), 'no secret in the logs');
+  for (const secret of [...secrets, await fresh.getAccessToken({ user: USER })])
+    assert.ok(!log.text().includes(secret), 'no secret in the logs');
 }
 
 describe('defect 1: secrets never follow a forged row', () => {
@@ -99,8 +109,10 @@ describe('defect 1: secrets never follow a forged row', () => {
     const db = new Database(filename);
     after(() => db.close());
     await forgedRowCase(emu, store, async (id, set) => {
-      if (set.accountsUrl !== undefined) db.prepare('UPDATE oauthtoken SET accounts_url = ? WHERE id = ?').run(set.accountsUrl, id);
-      if (set.apiDomain !== undefined) db.prepare('UPDATE oauthtoken SET api_domain = ? WHERE id = ?').run(set.apiDomain, id);
+      if (set.accountsUrl !== undefined)
+        db.prepare('UPDATE oauthtoken SET accounts_url = ? WHERE id = ?').run(set.accountsUrl, id);
+      if (set.apiDomain !== undefined)
+        db.prepare('UPDATE oauthtoken SET api_domain = ? WHERE id = ?').run(set.apiDomain, id);
     });
   });
 
@@ -117,8 +129,10 @@ describe('defect 1: secrets never follow a forged row', () => {
         await client.end();
       });
       await forgedRowCase(emu, store, async (id, set) => {
-        if (set.accountsUrl !== undefined) await client.query(`UPDATE "${table}" SET accounts_url = $1 WHERE id = $2`, [set.accountsUrl, id]);
-        if (set.apiDomain !== undefined) await client.query(`UPDATE "${table}" SET api_domain = $1 WHERE id = $2`, [set.apiDomain, id]);
+        if (set.accountsUrl !== undefined)
+          await client.query(`UPDATE "${table}" SET accounts_url = $1 WHERE id = $2`, [set.accountsUrl, id]);
+        if (set.apiDomain !== undefined)
+          await client.query(`UPDATE "${table}" SET api_domain = $1 WHERE id = $2`, [set.apiDomain, id]);
       });
     });
   });
@@ -130,19 +144,43 @@ describe('defect 1: secrets never follow a forged row', () => {
     await login(emu, authFor(emu, store), USER);
     emu.clock.advance(HOUR);
     // Configured for Zoho's US data center, with the emulator allowed explicitly.
-    const base = { store, environment: DataCenter.US.production, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, clock: emu.clock, retries: 0 };
+    const base = {
+      store,
+      environment: DataCenter.US.production,
+      clientId: CLIENT.clientId,
+      clientSecret: CLIENT.clientSecret,
+      clock: emu.clock,
+      retries: 0,
+    };
     await rejectsWith(new ZohoAuth(base).getAccessToken({ user: USER }), ErrorCode.UNTRUSTED_ENDPOINT);
     const allowed = new ZohoAuth({ ...base, trustedEndpoints: [new URL(emu.url).origin] });
-    const users = await new ZohoClient({ auth: allowed }).get<{ users: { email: string }[] }>('/crm/v8/users', { user: USER, query: { type: 'CurrentUser' } });
+    const users = await new ZohoClient({ auth: allowed }).get<{ users: { email: string }[] }>('/crm/v8/users', {
+      user: USER,
+      query: { type: 'CurrentUser' },
+    });
     assert.equal(users?.users[0]?.email, USER);
     assert.equal(emu.stats().refreshSuccesses, 1);
     assert.equal(allowed.checkApiDomain({ id: '1', user: null, apiDomain: 'https://www.zohoapis.eu' }), undefined);
-    assert.equal(allowed.checkApiDomain({ id: '1', user: null, apiDomain: 'https://sandbox.zohoapis.com.au/' }), undefined);
-    for (const apiDomain of ['http://www.zohoapis.com', 'https://www.zohoapis.com.evil.example', 'https://user:pw@www.zohoapis.com', 'not a url']) {
-      assert.throws(() => allowed.checkApiDomain({ id: '1', user: null, apiDomain }), { code: ErrorCode.UNTRUSTED_ENDPOINT }, apiDomain);
+    assert.equal(
+      allowed.checkApiDomain({ id: '1', user: null, apiDomain: 'https://sandbox.zohoapis.com.au/' }),
+      undefined,
+    );
+    for (const apiDomain of [
+      'http://www.zohoapis.com',
+      'https://www.zohoapis.com.evil.example',
+      'https://user:pw@www.zohoapis.com',
+      'not a url',
+    ]) {
+      assert.throws(
+        () => allowed.checkApiDomain({ id: '1', user: null, apiDomain }),
+        { code: ErrorCode.UNTRUSTED_ENDPOINT },
+        apiDomain,
+      );
     }
     for (const bad of [['https://proxy.example/path'], 'https://proxy.example', ['ftp://proxy.example']]) {
-      assert.throws(() => new ZohoAuth({ ...base, trustedEndpoints: bad as never }), { code: ErrorCode.INVALID_ARGUMENT });
+      assert.throws(() => new ZohoAuth({ ...base, trustedEndpoints: bad as never }), {
+        code: ErrorCode.INVALID_ARGUMENT,
+      });
     }
   });
 });
@@ -159,7 +197,15 @@ const OFFICIAL_ROWS: Record<string, (refreshToken: string) => TokenStore> = {
         'api_domain varchar(255), primary key (id))',
     );
     db.prepare('INSERT INTO oauthtoken VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)').run(
-      '1', USER, CLIENT.clientId, CLIENT.clientSecret, refreshToken, '1000.oldaccess.beef', null, '1000', null,
+      '1',
+      USER,
+      CLIENT.clientId,
+      CLIENT.clientSecret,
+      refreshToken,
+      '1000.oldaccess.beef',
+      null,
+      '1000',
+      null,
     );
     db.close();
     return new SqliteStore({ filename });
@@ -167,8 +213,12 @@ const OFFICIAL_ROWS: Record<string, (refreshToken: string) => TokenStore> = {
   // The older official token file: 9 columns.
   file: (refreshToken) => {
     const filename = join(tempDir('trust-sdk'), 'sdk_tokens.txt');
-    const header = 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url';
-    writeFileSync(filename, `${header}\n1,${USER},${CLIENT.clientId},${CLIENT.clientSecret},${refreshToken},1000.oldaccess.beef,,1000,`);
+    const header =
+      'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url';
+    writeFileSync(
+      filename,
+      `${header}\n1,${USER},${CLIENT.clientId},${CLIENT.clientSecret},${refreshToken},1000.oldaccess.beef,,1000,`,
+    );
     return new FileStore({ filename });
   },
 };
@@ -213,7 +263,12 @@ describe('defect 2: a refresh token is erased only by the data center it is boun
     const emu = await emulator();
     const store = OFFICIAL_ROWS['sqlite']!('1000.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb');
     after(() => store.close());
-    const auth = new ZohoAuth({ store, environment: DataCenter.US.sandbox, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret });
+    const auth = new ZohoAuth({
+      store,
+      environment: DataCenter.US.sandbox,
+      clientId: CLIENT.clientId,
+      clientSecret: CLIENT.clientSecret,
+    });
     await rejectsWith(auth.bind({ user: USER }, 'XX'), ErrorCode.INVALID_ARGUMENT);
     await rejectsWith(auth.bind({ user: USER }, emu.environment), ErrorCode.UNTRUSTED_ENDPOINT);
     await rejectsWith(auth.bind({ user: 'nobody@example.com' }, 'EU'), ErrorCode.AUTH_REQUIRED);
@@ -240,7 +295,10 @@ describe('defect 5: a re-login in another process', () => {
     await b.revoke({ user: USER });
     const second = await login(emu, b, USER);
     assert.notEqual(second.id, first.id);
-    const users = await client.get<{ users: { email: string }[] }>('/crm/v8/users', { user: USER, query: { type: 'CurrentUser' } });
+    const users = await client.get<{ users: { email: string }[] }>('/crm/v8/users', {
+      user: USER,
+      query: { type: 'CurrentUser' },
+    });
     assert.equal(users?.users[0]?.email, USER);
     assert.equal(await a.getAccessToken({ user: USER }), second.accessToken);
     assert.equal(emu.stats().refreshRequests, 0, 'the new token was used, not refreshed');

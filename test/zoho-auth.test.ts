@@ -33,11 +33,15 @@ import { rejectsWith } from './helpers/errors.js';
 
 const USER = 'ada.lovelace@example.com';
 
-
 describe('ZohoAuth options', () => {
   test('every option is validated once, naming the option', async () => {
     const emu = await emulator();
-    const base = { store: new MemoryStore(), environment: emu.environment, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret };
+    const base = {
+      store: new MemoryStore(),
+      environment: emu.environment,
+      clientId: CLIENT.clientId,
+      clientSecret: CLIENT.clientSecret,
+    };
     const cases: [Record<string, unknown>, string][] = [
       [{ clientId: '' }, 'clientId'],
       [{ clientSecret: undefined }, 'clientSecret'],
@@ -53,7 +57,10 @@ describe('ZohoAuth options', () => {
       [{ hooks: { onTokenSaved: 'x' } }, 'hooks.onTokenSaved'],
     ];
     for (const [override, field] of cases) {
-      const error = await rejectsWith(Promise.resolve().then(() => new ZohoAuth({ ...base, ...override } as never)), ErrorCode.INVALID_ARGUMENT);
+      const error = await rejectsWith(
+        Promise.resolve().then(() => new ZohoAuth({ ...base, ...override } as never)),
+        ErrorCode.INVALID_ARGUMENT,
+      );
       assert.equal(error.field, field);
     }
     const auth = new ZohoAuth({ ...base, environment: DataCenter.EU.sandbox });
@@ -125,7 +132,11 @@ describe('exchangeGrantToken', () => {
     assert.equal(anonymous.userName, null);
     assert.equal(await quiet.getAccessToken({ id: anonymous.id! }), anonymous.accessToken);
     // Without the users scope the lookup fails (OAUTH_SCOPE_MISMATCH): saved without a user, no error.
-    const code3 = await emu.createGrantCode({ clientId: CLIENT.clientId, user: 'linus@example.com', scopes: ['ZohoCRM.modules.ALL'] });
+    const code3 = await emu.createGrantCode({
+      clientId: CLIENT.clientId,
+      user: 'linus@example.com',
+      scopes: ['ZohoCRM.modules.ALL'],
+    });
     assert.equal((await auth.exchangeGrantToken(code3)).userName, null);
   });
 
@@ -155,10 +166,21 @@ describe('exchangeGrantToken', () => {
     const auth = authFor(emu, store);
     await rejectsWith(auth.exchangeGrantToken(`1000.${'0'.repeat(32)}.${'1'.repeat(32)}`), ErrorCode.INVALID_GRANT);
     const code = () => emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: SCOPES });
-    await rejectsWith(authFor(emu, store, { clientId: '1000.UNKNOWN' }).exchangeGrantToken(await code()), ErrorCode.INVALID_CLIENT);
-    await rejectsWith(authFor(emu, store, { clientSecret: 'wrong-secret' }).exchangeGrantToken(await code()), ErrorCode.INVALID_CLIENT_SECRET);
-    const webCode = new URL(await emu.approve(auth.authorizationUrl({ scopes: SCOPES, state: 's' }), { user: USER })).searchParams.get('code')!;
-    await rejectsWith(auth.exchangeGrantToken(webCode, { redirectUrl: 'http://127.0.0.1:1/elsewhere' }), ErrorCode.INVALID_REDIRECT_URI);
+    await rejectsWith(
+      authFor(emu, store, { clientId: '1000.UNKNOWN' }).exchangeGrantToken(await code()),
+      ErrorCode.INVALID_CLIENT,
+    );
+    await rejectsWith(
+      authFor(emu, store, { clientSecret: 'wrong-secret' }).exchangeGrantToken(await code()),
+      ErrorCode.INVALID_CLIENT_SECRET,
+    );
+    const webCode = new URL(
+      await emu.approve(auth.authorizationUrl({ scopes: SCOPES, state: 's' }), { user: USER }),
+    ).searchParams.get('code')!;
+    await rejectsWith(
+      auth.exchangeGrantToken(webCode, { redirectUrl: 'http://127.0.0.1:1/elsewhere' }),
+      ErrorCode.INVALID_REDIRECT_URI,
+    );
     emu.faults.inject({ kind: 'throttle', target: 'token', times: 1 });
     assert.ok((await rejectsWith(auth.exchangeGrantToken(await code()), ErrorCode.THROTTLED)).retryAfterMs! > 0);
     emu.faults.inject({ kind: 'reset', target: 'token', times: 1 });
@@ -247,7 +269,10 @@ describe('getAccessToken', () => {
     const first = await login(emu, a, USER);
     emu.clock.advance(HOUR);
     emu.faults.inject({ target: 'token', kind: 'latency', ms: 600, times: 3 });
-    const fromA = a.getAccessToken({ user: USER }).then((token) => token, (error: unknown) => error);
+    const fromA = a.getAccessToken({ user: USER }).then(
+      (token) => token,
+      (error: unknown) => error,
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     const fromB = await b.getAccessToken({ user: USER });
     const resultA = await fromA;
@@ -329,7 +354,12 @@ describe('getAccessToken', () => {
     const store = sqliteStore();
     const donor = await login(emu, authFor(emu, new MemoryStore()), USER);
     const auth = authFor(emu, store);
-    const given = new OAuthToken({ clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, refreshToken: donor.refreshToken, userSignature: USER });
+    const given = new OAuthToken({
+      clientId: CLIENT.clientId,
+      clientSecret: CLIENT.clientSecret,
+      refreshToken: donor.refreshToken,
+      userSignature: USER,
+    });
     const access = await auth.getAccessToken(given);
     assert.equal(emu.tokenInfo(access)?.user, USER);
     assert.match(given.id ?? '', /^\d+$/, "the caller's token learns its id");
@@ -372,7 +402,12 @@ describe('dead tokens, revoke and logout', () => {
   test('online access (no refresh token): served until it expires, then AUTH_REQUIRED without a refresh', async () => {
     const emu = await emulator();
     const auth = authFor(emu, sqliteStore());
-    const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: SCOPES, accessType: 'online' });
+    const code = await emu.createGrantCode({
+      clientId: CLIENT.clientId,
+      user: USER,
+      scopes: SCOPES,
+      accessType: 'online',
+    });
     const token = await auth.exchangeGrantToken(code, { user: USER });
     assert.equal(token.refreshToken, null);
     emu.clock.advance(HOUR - 1000); // inside the margin: still usable
@@ -422,7 +457,10 @@ describe('dead tokens, revoke and logout', () => {
     const kept = await login(emu, other, 'a@example.com');
     assert.equal(await auth.logoutAll(), 2);
     assert.equal(emu.stats().revokeSuccesses, 2);
-    assert.deepEqual((await store.getTokens()).map((t) => t.id), [kept.id]);
+    assert.deepEqual(
+      (await store.getTokens()).map((t) => t.id),
+      [kept.id],
+    );
   });
 });
 
@@ -461,7 +499,10 @@ describe('isolation and data-center binding', () => {
 
     emu.clock.advance(HOUR);
     const fresh = await auth.getAccessToken({ user: USER });
-    const body = (await new ZohoClient({ auth }).request('GET', '/crm/v8/users', { user: USER, query: { type: 'CurrentUser' } })) as {
+    const body = (await new ZohoClient({ auth }).request('GET', '/crm/v8/users', {
+      user: USER,
+      query: { type: 'CurrentUser' },
+    })) as {
       users: { email: string }[];
     };
     assert.equal(body.users[0]?.email, USER);
@@ -555,10 +596,16 @@ describe('hooks and 401 handling', () => {
       },
     });
     const token = await login(emu, auth, USER);
-    assert.deepEqual(saved.map((e) => [e.reason, e.token.accessToken]), [['exchange', token.accessToken]]);
+    assert.deepEqual(
+      saved.map((e) => [e.reason, e.token.accessToken]),
+      [['exchange', token.accessToken]],
+    );
     emu.clock.advance(HOUR);
     const fresh = await auth.getAccessToken({ user: USER });
-    assert.deepEqual(saved.map((e) => e.reason), ['exchange', 'refresh']);
+    assert.deepEqual(
+      saved.map((e) => e.reason),
+      ['exchange', 'refresh'],
+    );
     assert.equal(saved[1]?.token.accessToken, fresh);
     assert.equal(refreshed[0]?.previousExpiresAt, token.expiresAt);
     assert.equal(refreshed[0]?.token.expiresAt, emu.clock.now() + HOUR);
@@ -584,12 +631,15 @@ describe('hooks and 401 handling', () => {
     assert.equal(new Set(forced).size, 1);
     assert.notEqual(forced[0], fromA);
     assert.equal(emu.stats().refreshRequests, 2);
-    assert.equal(await a.handleUnauthorized({ user: USER }, fromA), forced[0], 'a finds b\'s token in the store');
+    assert.equal(await a.handleUnauthorized({ user: USER }, fromA), forced[0], "a finds b's token in the store");
     // The freshly forced token rejected again within the interval: no third refresh, neither in
     // the process that forced it nor in another one sharing the store (the guard is fleet-wide).
     const error = await rejectsWith(b.handleUnauthorized({ user: USER }, forced[0]!), ErrorCode.THROTTLED);
     assert.ok(error.retryAfterMs! > 0);
-    await rejectsWith(authFor(emu, sqliteStore(file)).handleUnauthorized({ user: USER }, forced[0]!), ErrorCode.THROTTLED);
+    await rejectsWith(
+      authFor(emu, sqliteStore(file)).handleUnauthorized({ user: USER }, forced[0]!),
+      ErrorCode.THROTTLED,
+    );
     assert.equal(emu.stats().refreshRequests, 2);
   });
 });
@@ -606,9 +656,18 @@ describe('throttling is never self-inflicted', () => {
     for (let t = 0; t < 2 * HOUR; t += stepMs) {
       emu.clock.advance(stepMs);
       const seen = await Promise.all(
-        auths.flatMap((auth) => users.flatMap((user) => Array.from({ length: 5 }, () => auth.getAccessToken({ user }).then((token) => [user, token] as const)))),
+        auths.flatMap((auth) =>
+          users.flatMap((user) =>
+            Array.from({ length: 5 }, () => auth.getAccessToken({ user }).then((token) => [user, token] as const)),
+          ),
+        ),
       );
-      for (const user of users) assert.equal(new Set(seen.filter(([u]) => u === user).map(([, token]) => token)).size, 1, 'one token per user at a time');
+      for (const user of users)
+        assert.equal(
+          new Set(seen.filter(([u]) => u === user).map(([, token]) => token)).size,
+          1,
+          'one token per user at a time',
+        );
     }
     const stats = emu.stats();
     // A token lives an hour and is refreshed 5 minutes early: one refresh every 55 minutes per user.

@@ -6,7 +6,6 @@ import { rejectsWith } from './helpers/errors.js';
 
 const USER = 'ada.lovelace@example.com';
 
-
 interface Users {
   users: { email: string }[];
 }
@@ -20,17 +19,29 @@ describe('ZohoClient', () => {
     const client = new ZohoClient({ auth });
     const me = await client.request<Users>('GET', '/crm/v8/users', { user: USER, query: { type: 'CurrentUser' } });
     assert.equal(me?.users[0]?.email, USER);
-    const grace = await client.get<Users>('/crm/v8/users', { user: 'grace@example.com', query: { type: 'CurrentUser' } });
+    const grace = await client.get<Users>('/crm/v8/users', {
+      user: 'grace@example.com',
+      query: { type: 'CurrentUser' },
+    });
     assert.equal(grace?.users[0]?.email, 'grace@example.com');
-    const byId = await client.get<Users>('/crm/v8/users', { id: token.id!, query: new URLSearchParams({ type: 'CurrentUser' }) });
+    const byId = await client.get<Users>('/crm/v8/users', {
+      id: token.id!,
+      query: new URLSearchParams({ type: 'CurrentUser' }),
+    });
     assert.equal(byId?.users[0]?.email, USER);
     assert.equal(await client.get('/crm/v8/Leads', { token }), null, '204 No Content');
 
-    const created = (await client.request('POST', '/crm/v8/Leads', { user: USER, body: { data: [{ Last_Name: 'Babbage' }] } })) as {
+    const created = (await client.request('POST', '/crm/v8/Leads', {
+      user: USER,
+      body: { data: [{ Last_Name: 'Babbage' }] },
+    })) as {
       data: { code: string; details: { id: string } }[];
     };
     assert.equal(created?.data[0]?.code, 'SUCCESS');
-    const leads = (await client.get('/crm/v8/Leads', { user: USER, query: { fields: ['Last_Name', 'Email'], per_page: 10, page: undefined } })) as {
+    const leads = (await client.get('/crm/v8/Leads', {
+      user: USER,
+      query: { fields: ['Last_Name', 'Email'], per_page: 10, page: undefined },
+    })) as {
       data: Record<string, unknown>[];
     };
     assert.deepEqual(leads?.data, [{ id: created?.data[0]?.details.id, Last_Name: 'Babbage' }]);
@@ -40,7 +51,11 @@ describe('ZohoClient', () => {
   test('other API errors: API_ERROR with status, Zoho code and message; no refresh, no retry', async () => {
     const emu = await emulator();
     const auth = authFor(emu, sqliteStore());
-    const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ'] });
+    const code = await emu.createGrantCode({
+      clientId: CLIENT.clientId,
+      user: USER,
+      scopes: ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ'],
+    });
     await auth.exchangeGrantToken(code, { user: USER });
     const client = new ZohoClient({ auth });
     const module = await rejectsWith(client.get('/crm/v8/Unicorns', { user: USER }), ErrorCode.API_ERROR);
@@ -48,7 +63,10 @@ describe('ZohoClient', () => {
     assert.match(module.message, /the module name given seems to be invalid/);
     const scope = await rejectsWith(client.get('/crm/v8/org', { user: USER }), ErrorCode.API_ERROR);
     assert.deepEqual([scope.status, scope.apiCode], [401, 'OAUTH_SCOPE_MISMATCH']);
-    const invalid = await rejectsWith(client.request('POST', '/crm/v8/Leads', { user: USER, body: { data: [{}] } }), ErrorCode.API_ERROR);
+    const invalid = await rejectsWith(
+      client.request('POST', '/crm/v8/Leads', { user: USER, body: { data: [{}] } }),
+      ErrorCode.API_ERROR,
+    );
     // Record-level errors carry no top-level code: the first record's code is reported.
     assert.deepEqual([invalid.status, invalid.apiCode], [400, 'MANDATORY_NOT_FOUND']);
     assert.equal(emu.stats().refreshRequests, 0);
@@ -63,7 +81,11 @@ describe('ZohoClient', () => {
       const token = await login(emu, auth, USER);
       const client = new ZohoClient({ auth });
       emu.expireAccessTokens(); // Zoho kills the token; our cache still believes it valid
-      const results = await Promise.all(Array.from({ length: 10 }, () => client.get<Users>('/crm/v8/users', { user: USER, query: { type: 'CurrentUser' } })));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          client.get<Users>('/crm/v8/users', { user: USER, query: { type: 'CurrentUser' } }),
+        ),
+      );
       assert.ok(results.every((r) => r?.users[0]?.email === USER));
       const stats = emu.stats();
       assert.equal(stats.refreshRequests, 1);
@@ -81,9 +103,18 @@ describe('ZohoClient', () => {
     const token = await login(emu, auth, USER);
     // Someone else mints from the same refresh token (a copy of it elsewhere): ours is evicted.
     const elsewhere = authFor(emu, new MemoryStore());
-    await elsewhere.getAccessToken(new OAuthToken({ clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, refreshToken: token.refreshToken }));
+    await elsewhere.getAccessToken(
+      new OAuthToken({
+        clientId: CLIENT.clientId,
+        clientSecret: CLIENT.clientSecret,
+        refreshToken: token.refreshToken,
+      }),
+    );
     assert.equal(emu.stats().accessTokensEvicted, 1);
-    const me = await new ZohoClient({ auth }).get<Users>('/crm/v8/users', { user: USER, query: { type: 'CurrentUser' } });
+    const me = await new ZohoClient({ auth }).get<Users>('/crm/v8/users', {
+      user: USER,
+      query: { type: 'CurrentUser' },
+    });
     assert.equal(me?.users[0]?.email, USER);
     assert.equal(emu.stats().byError['INVALID_TOKEN'], 1);
     assert.equal(emu.stats().refreshRequests, 2, "the other copy's refresh, then ours");
@@ -158,7 +189,10 @@ describe('ZohoClient', () => {
     await rejectsWith(client.get('/crm/v8/org', {}), ErrorCode.INVALID_ARGUMENT);
     await rejectsWith(client.get('/crm/v8/org', { user: USER, id: '1' }), ErrorCode.INVALID_ARGUMENT);
     await rejectsWith(client.request('GE T', '/crm/v8/org', { user: USER }), ErrorCode.INVALID_ARGUMENT);
-    assert.throws(() => new ZohoClient({ auth: {} as never }), (e: unknown) => e instanceof ZohoTokenError && e.field === 'auth');
+    assert.throws(
+      () => new ZohoClient({ auth: {} as never }),
+      (e: unknown) => e instanceof ZohoTokenError && e.field === 'auth',
+    );
     await rejectsWith(client.get('/crm/v8/org', { user: 'nobody@example.com' }), ErrorCode.AUTH_REQUIRED);
     assert.equal(emu.stats().apiRequests, 0);
     assert.deepEqual(SCOPES.length, 3);

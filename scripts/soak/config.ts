@@ -140,6 +140,7 @@ function withStores(config: SoakConfig, list: string | undefined): SoakConfig {
   if (list === undefined) return config;
   const kinds = list.split(',');
   const bad = kinds.filter((k) => !(STORE_KINDS as readonly string[]).includes(k));
-  if (bad.length > 0) throw new SoakUsageError(`--stores: unknown ${bad.join(', ')} (known: ${STORE_KINDS.join(', ')})`);
+  if (bad.length > 0)
+    throw new SoakUsageError(`--stores: unknown ${bad.join(', ')} (known: ${STORE_KINDS.join(', ')})`);
   return { ...config, stores: kinds as StoreKind[] };
 }

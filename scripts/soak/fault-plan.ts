@@ -11,8 +11,17 @@ export interface FaultTargets {
   readonly ledger: Ledger;
 }
 
-type CountFault = 'token-5xx' | 'token-timeout' | 'token-reset' | 'token-malformed' | 'token-throttle' | 'api-401' | 'api-5xx';
-const COUNT_FAULTS: readonly CountFault[] = ['token-5xx', 'token-timeout', 'token-reset', 'token-malformed', 'token-throttle', 'api-401', 'api-5xx'];
+type CountFault =
+  'token-5xx' | 'token-timeout' | 'token-reset' | 'token-malformed' | 'token-throttle' | 'api-401' | 'api-5xx';
+const COUNT_FAULTS: readonly CountFault[] = [
+  'token-5xx',
+  'token-timeout',
+  'token-reset',
+  'token-malformed',
+  'token-throttle',
+  'api-401',
+  'api-5xx',
+];
 
 /** Short runs: every count fault in the first steps, then an outage, a cut and a kill on each store. */
 const FORCED: Readonly<Record<number, readonly CountFault[]>> = {
@@ -66,10 +75,15 @@ export class FaultPlan {
       for (const kind of COUNT_FAULTS) {
         if (forced.includes(kind) || this.#random.chance(config.faultRate)) this.#inject(index, kind);
       }
-      const outageNow = config.forceEveryFault ? step === FORCED_OUTAGE_STEP : this.#random.chance((config.outageRatePerHour * config.stepMinutes) / 60);
+      const outageNow = config.forceEveryFault
+        ? step === FORCED_OUTAGE_STEP
+        : this.#random.chance((config.outageRatePerHour * config.stepMinutes) / 60);
       if (outageNow && this.#outages[index] === undefined) {
         const minutes = config.forceEveryFault ? 20 : this.#random.int(10, 25);
-        this.#outages[index] = { handle: target.emu.faults.inject({ kind: 'status', status: 503, target: 'token' }), until: now + minutes * 60_000 - stepMs / 2 };
+        this.#outages[index] = {
+          handle: target.emu.faults.inject({ kind: 'status', status: 503, target: 'token' }),
+          until: now + minutes * 60_000 - stepMs / 2,
+        };
         target.ledger.figures.faults['token-outage']++;
       }
       const cutNow = config.forceEveryFault ? step === FORCED_CUT_STEP : this.#random.chance(config.cutRate);
@@ -77,11 +91,15 @@ export class FaultPlan {
         target.proxy.cut(config.cutMs);
         target.ledger.figures.faults['db-cut']++;
       }
-      if (config.forceEveryFault && step === FORCED_KILL_STEP + index) kills.push({ worker: index % config.workers, store: index });
+      if (config.forceEveryFault && step === FORCED_KILL_STEP + index)
+        kills.push({ worker: index % config.workers, store: index });
     }
     // An armed worker stays armed until it refreshes on that store; arming it again changes nothing.
     if (!config.forceEveryFault && this.#random.chance(config.killRate)) {
-      kills.push({ worker: this.#random.int(0, config.workers - 1), store: this.#random.int(0, this.#targets.length - 1) });
+      kills.push({
+        worker: this.#random.int(0, config.workers - 1),
+        store: this.#random.int(0, this.#targets.length - 1),
+      });
     }
     return kills;
   }
@@ -104,7 +122,9 @@ export class FaultPlan {
         faults.inject({ kind: 'status', status: this.#random.pick([500, 502, 503, 504]), target: 'token', times });
         break;
       case 'token-timeout':
-        this.#latency[index]!.push(faults.inject({ kind: 'latency', ms: AUTH_SETTINGS.timeoutFaultMs, target: 'token', times: 1 }));
+        this.#latency[index]!.push(
+          faults.inject({ kind: 'latency', ms: AUTH_SETTINGS.timeoutFaultMs, target: 'token', times: 1 }),
+        );
         break;
       case 'token-reset':
         faults.inject({ kind: 'reset', target: 'token', times });

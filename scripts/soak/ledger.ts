@@ -108,7 +108,14 @@ export class Ledger {
   };
 
   #issued(e: TokenIssuedEvent): void {
-    const minted: Minted = { user: e.user, grant: e.grantType, issuedAt: e.issuedAt, expiresAt: e.expiresAt, handedOut: false, rejected: false };
+    const minted: Minted = {
+      user: e.user,
+      grant: e.grantType,
+      issuedAt: e.issuedAt,
+      expiresAt: e.expiresAt,
+      handedOut: false,
+      rejected: false,
+    };
     this.#minted.set(digest(e.accessToken), minted);
     const list = this.#byUser.get(e.user) ?? [];
     list.push(minted);
@@ -130,7 +137,14 @@ export class Ledger {
       if (user !== undefined) this.#stepRefreshes.set(user, (this.#stepRefreshes.get(user) ?? 0) + 1);
       if (e.fault !== undefined) {
         this.figures.faultedAttempts++;
-        const name = e.fault === 'status' ? 'token-5xx' : e.fault === 'reset' ? 'token-reset' : e.fault === 'malformed' ? 'token-malformed' : 'token-throttle';
+        const name =
+          e.fault === 'status'
+            ? 'token-5xx'
+            : e.fault === 'reset'
+              ? 'token-reset'
+              : e.fault === 'malformed'
+                ? 'token-malformed'
+                : 'token-throttle';
         this.figures.faults[name]++;
       } else if (e.outcome === 'Access Denied') {
         // Not injected: the library earned it by refreshing too often.
@@ -175,7 +189,8 @@ export class Ledger {
     for (const [user, requests] of this.#stepRefreshes) {
       const index = this.users.indexOf(user);
       // At least one round: an answer delayed by injected latency may land in the step after its call.
-      const allowed = round * Math.max(1, (workersByUser.get(index) ?? 0) + (this.#step401s.get(user) ?? 0) + killedWorkers);
+      const allowed =
+        round * Math.max(1, (workersByUser.get(index) ?? 0) + (this.#step401s.get(user) ?? 0) + killedWorkers);
       if (requests > allowed) {
         this.figures.stormUserSteps++;
         if (this.figures.worstStorm === '-' || requests > Number(this.figures.worstStorm.split(' ')[0])) {
@@ -188,7 +203,11 @@ export class Ledger {
   }
 
   /** A snapshot of the store: every user has exactly one row, holding the refresh token it logged in with. */
-  checkpoint(rows: readonly OAuthToken[], clientId: string, honoured: (user: string, refreshToken: string) => boolean): void {
+  checkpoint(
+    rows: readonly OAuthToken[],
+    clientId: string,
+    honoured: (user: string, refreshToken: string) => boolean,
+  ): void {
     const byUser = new Map<string, OAuthToken[]>();
     for (const row of rows) {
       const user = row.userName;
@@ -231,7 +250,8 @@ export class Ledger {
         const next = chain[i + 1];
         const early = next !== undefined && !token.rejected && token.expiresAt - next.issuedAt > slack;
         if (early) this.figures.earlyRefreshes++;
-        else if (token.rejected || token.expiresAt - AUTH_SETTINGS.refreshMarginMs <= end || next !== undefined) expiries++;
+        else if (token.rejected || token.expiresAt - AUTH_SETTINGS.refreshMarginMs <= end || next !== undefined)
+          expiries++;
       }
     }
     this.figures.expiries = expiries;

@@ -12,20 +12,47 @@ export interface Invariant {
 }
 
 export const INVARIANTS: readonly Invariant[] = [
-  { name: 'expired tokens handed out', value: (f) => f.expiredHandedOut, holds: (f) => f.expiredHandedOut === 0, dependsOn: 'defect 4 (clock skew)' },
-  { name: 'tokens handed out that Zoho never minted for that user', value: (f) => f.foreignHandedOut, holds: (f) => f.foreignHandedOut === 0 },
+  {
+    name: 'expired tokens handed out',
+    value: (f) => f.expiredHandedOut,
+    holds: (f) => f.expiredHandedOut === 0,
+    dependsOn: 'defect 4 (clock skew)',
+  },
+  {
+    name: 'tokens handed out that Zoho never minted for that user',
+    value: (f) => f.foreignHandedOut,
+    holds: (f) => f.foreignHandedOut === 0,
+  },
   { name: 'users whose token row was lost', value: (f) => f.usersLost, holds: (f) => f.usersLost === 0 },
   { name: 'users with duplicated rows', value: (f) => f.usersDuplicated, holds: (f) => f.usersDuplicated === 0 },
-  { name: 'refresh tokens changed without a re-login', value: (f) => f.refreshTokensChanged, holds: (f) => f.refreshTokensChanged === 0 },
-  { name: 'refresh tokens erased that Zoho still honours', value: (f) => f.refreshTokensErasedButHonoured, holds: (f) => f.refreshTokensErasedButHonoured === 0 },
+  {
+    name: 'refresh tokens changed without a re-login',
+    value: (f) => f.refreshTokensChanged,
+    holds: (f) => f.refreshTokensChanged === 0,
+  },
+  {
+    name: 'refresh tokens erased that Zoho still honours',
+    value: (f) => f.refreshTokensErasedButHonoured,
+    holds: (f) => f.refreshTokensErasedButHonoured === 0,
+  },
   { name: 'duplicate (early) refreshes', value: (f) => f.earlyRefreshes, holds: (f) => f.earlyRefreshes === 0 },
   {
     name: 'refresh requests / (expiries + faulted attempts)',
-    value: (f, r) => `${f.refreshRequests} / (${f.expiries} + ${f.faultedAttempts}) = ${r.toFixed(3)}${f.wastedMints > 0 ? `; ${f.wastedMints} lost to faults` : ''}`,
+    value: (f, r) =>
+      `${f.refreshRequests} / (${f.expiries} + ${f.faultedAttempts}) = ${r.toFixed(3)}${f.wastedMints > 0 ? `; ${f.wastedMints} lost to faults` : ''}`,
     holds: (_f, withinBudget) => withinBudget,
   },
-  { name: 'user-steps over the back-off budget (refresh storms)', value: (f) => f.stormUserSteps, holds: (f) => f.stormUserSteps === 0, dependsOn: 'defect 6 (back-off)' },
-  { name: 'throttles caused by the library itself', value: (f) => f.selfThrottles, holds: (f) => f.selfThrottles === 0 },
+  {
+    name: 'user-steps over the back-off budget (refresh storms)',
+    value: (f) => f.stormUserSteps,
+    holds: (f) => f.stormUserSteps === 0,
+    dependsOn: 'defect 6 (back-off)',
+  },
+  {
+    name: 'throttles caused by the library itself',
+    value: (f) => f.selfThrottles,
+    holds: (f) => f.selfThrottles === 0,
+  },
   { name: 'secrets in the captured logs', value: (f) => f.secretsInLogs, holds: (f) => f.secretsInLogs === 0 },
 ];
 
@@ -54,7 +81,14 @@ export function formatReport(result: SoakResult): string {
     '**Invariants** (✔ holds, ✘ broken)',
     '',
     ...head,
-    ...INVARIANTS.map((inv) => row([inv.name, ...stores.map((s) => `${inv.value(s.figures, s.refreshRatio)} ${inv.holds(s.figures, s.refreshesWithinBudget) ? '✔' : '✘'}`)])),
+    ...INVARIANTS.map((inv) =>
+      row([
+        inv.name,
+        ...stores.map(
+          (s) => `${inv.value(s.figures, s.refreshRatio)} ${inv.holds(s.figures, s.refreshesWithinBudget) ? '✔' : '✘'}`,
+        ),
+      ]),
+    ),
     '',
     '**Activity**',
     '',
@@ -72,7 +106,12 @@ export function formatReport(result: SoakResult): string {
     ...head,
     ...FAULT_KINDS.map((kind) =>
       // A file store has no connection to cut.
-      row([kind, ...stores.map((s) => (kind === 'db-cut' && (s.kind === 'sqlite' || s.kind === 'file') ? 'n/a' : s.figures.faults[kind]))]),
+      row([
+        kind,
+        ...stores.map((s) =>
+          kind === 'db-cut' && (s.kind === 'sqlite' || s.kind === 'file') ? 'n/a' : s.figures.faults[kind],
+        ),
+      ]),
     ),
   ];
   return lines.join('\n');

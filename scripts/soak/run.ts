@@ -30,7 +30,12 @@ interface World {
 
 export interface SoakResult {
   readonly config: SoakConfig;
-  readonly stores: readonly { kind: StoreKind; figures: StoreFigures; refreshRatio: number; refreshesWithinBudget: boolean }[];
+  readonly stores: readonly {
+    kind: StoreKind;
+    figures: StoreFigures;
+    refreshRatio: number;
+    refreshesWithinBudget: boolean;
+  }[];
   readonly steps: number;
   readonly simulatedHours: number;
   readonly workerRestarts: number;
@@ -40,7 +45,10 @@ export interface SoakResult {
 }
 
 /** Runs one soak: logs every user in, then steps the emulator clocks through the day with the workers. */
-export async function runSoak(config: SoakConfig, progress: (line: string) => void = () => undefined): Promise<SoakResult> {
+export async function runSoak(
+  config: SoakConfig,
+  progress: (line: string) => void = () => undefined,
+): Promise<SoakResult> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'zts-soak-'));
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -51,10 +59,16 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
   const slots: WorkerSlot[] = [];
   try {
     for (const kind of config.stores) worlds.push(await createWorld(kind, dir, tag, users, config, stepMs));
-    progress(`stores ready: ${worlds.map((w) => w.kind).join(', ')}; logging ${users.length} users in on each, over one simulated hour`);
+    progress(
+      `stores ready: ${worlds.map((w) => w.kind).join(', ')}; logging ${users.length} users in on each, over one simulated hour`,
+    );
     await loginStaggered(worlds, users);
 
-    const plan = new FaultPlan(config, random, worlds.map((w) => ({ emu: w.emu, proxy: w.store.proxy, ledger: w.ledger })));
+    const plan = new FaultPlan(
+      config,
+      random,
+      worlds.map((w) => ({ emu: w.emu, proxy: w.store.proxy, ledger: w.ledger })),
+    );
     const skews = Array.from({ length: config.workers }, (_, i) =>
       config.workers === 1 ? 0 : Math.round((-1 + (2 * i) / (config.workers - 1)) * config.maxSkewMinutes * MINUTE),
     );
@@ -79,7 +93,13 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
       const kills = plan.beforeStep(step, now);
       const outcomes = await Promise.all(
         slots.map((slot, worker) =>
-          slot.step({ type: 'step', step, now, calls: config.callsPerStep, dieOnRefresh: kills.find((k) => k.worker === worker)?.store ?? null }),
+          slot.step({
+            type: 'step',
+            step,
+            now,
+            calls: config.callsPerStep,
+            dieOnRefresh: kills.find((k) => k.worker === worker)?.store ?? null,
+          }),
         ),
       );
       const killed = outcomes.filter((o) => o.type === 'killed').length;
@@ -88,14 +108,18 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
       record(worlds, outcomes, now, step, killed);
       if ((step * stepMs) % HOUR === 0) {
         await checkpoint(worlds);
-        progress(`simulated hour ${(step * stepMs) / HOUR}/${config.hours} done after ${((performance.now() - started) / 1000).toFixed(0)} s`);
+        progress(
+          `simulated hour ${(step * stepMs) / HOUR}/${config.hours} done after ${((performance.now() - started) / 1000).toFixed(0)} s`,
+        );
       }
     }
     plan.clear();
     await checkpoint(worlds);
     await Promise.all(slots.map((s) => s.close()));
     const end = worlds[0]!.emu.clock.now();
-    worlds.forEach((w, i) => w.ledger.finish(end, plan.timeoutsApplied(i) + w.ledger.figures.faults['lock-holder-killed']));
+    worlds.forEach((w, i) =>
+      w.ledger.finish(end, plan.timeoutsApplied(i) + w.ledger.figures.faults['lock-holder-killed']),
+    );
     for (const [i, w] of worlds.entries()) w.ledger.figures.faults['token-timeout'] = plan.timeoutsApplied(i);
     const logBytes = scanLogsForSecrets(
       slots.flatMap((s) => s.logFiles),
@@ -103,7 +127,12 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
     );
     return {
       config,
-      stores: worlds.map((w) => ({ kind: w.kind, figures: w.ledger.figures, refreshRatio: w.ledger.refreshRatio, refreshesWithinBudget: w.ledger.refreshesWithinBudget })),
+      stores: worlds.map((w) => ({
+        kind: w.kind,
+        figures: w.ledger.figures,
+        refreshRatio: w.ledger.refreshRatio,
+        refreshesWithinBudget: w.ledger.refreshesWithinBudget,
+      })),
       steps,
       simulatedHours: config.hours,
       workerRestarts: restarts,
@@ -121,7 +150,14 @@ export async function runSoak(config: SoakConfig, progress: (line: string) => vo
   }
 }
 
-async function createWorld(kind: StoreKind, dir: string, tag: string, users: readonly string[], config: SoakConfig, stepMs: number): Promise<World> {
+async function createWorld(
+  kind: StoreKind,
+  dir: string,
+  tag: string,
+  users: readonly string[],
+  config: SoakConfig,
+  stepMs: number,
+): Promise<World> {
   const client = {
     clientId: `1000.SOAK${kind.toUpperCase()}${'0'.repeat(26 - kind.length)}`,
     clientSecret: randomBytes(21).toString('hex'),
@@ -142,7 +178,14 @@ async function createWorld(kind: StoreKind, dir: string, tag: string, users: rea
 /** Logs the users in one after another over one simulated hour, so their tokens expire spread out. */
 async function loginStaggered(worlds: readonly World[], users: readonly string[]): Promise<void> {
   const auths = worlds.map(
-    (w) => new ZohoAuth({ store: w.store.direct, environment: w.emu.environment, ...w.client, clock: w.emu.clock, lookupUser: false }),
+    (w) =>
+      new ZohoAuth({
+        store: w.store.direct,
+        environment: w.emu.environment,
+        ...w.client,
+        clock: w.emu.clock,
+        lookupUser: false,
+      }),
   );
   const gap = Math.floor(HOUR / users.length);
   for (const user of users) {
@@ -162,12 +205,23 @@ function initMessage(worker: number, seed: number, skewMs: number, worlds: reado
     worker,
     seed,
     skewMs,
-    stores: worlds.map((w) => ({ spec: w.store.spec, environment: w.emu.environment, ...w.client, users: w.ledger.users })),
+    stores: worlds.map((w) => ({
+      spec: w.store.spec,
+      environment: w.emu.environment,
+      ...w.client,
+      users: w.ledger.users,
+    })),
   };
 }
 
 /** Feeds the step's reports to each store's ledger. */
-function record(worlds: readonly World[], outcomes: readonly StepOutcome[], now: number, step: number, killed: number): void {
+function record(
+  worlds: readonly World[],
+  outcomes: readonly StepOutcome[],
+  now: number,
+  step: number,
+  killed: number,
+): void {
   for (const [index, w] of worlds.entries()) {
     const workersByUser = new Map<number, number>();
     for (const outcome of outcomes) {
@@ -180,7 +234,8 @@ function record(worlds: readonly World[], outcomes: readonly StepOutcome[], now:
     }
     for (const outcome of outcomes) {
       if (outcome.type !== 'done') continue;
-      for (const [store, user, tokenDigest] of outcome.handouts) if (store === index) w.ledger.handout(user, tokenDigest, now);
+      for (const [store, user, tokenDigest] of outcome.handouts)
+        if (store === index) w.ledger.handout(user, tokenDigest, now);
     }
     w.ledger.endStep(step, workersByUser, killed);
   }
@@ -196,4 +251,3 @@ async function checkpoint(worlds: readonly World[]): Promise<void> {
     }),
   );
 }
-

@@ -56,7 +56,11 @@ export async function createSoakStore(kind: StoreKind, dir: string, tag: string)
     case 'postgres': {
       const proxy = await TcpProxy.start(SERVERS.postgres);
       const { PostgresStore } = await import('zoho-token-store/postgres');
-      const direct = new PostgresStore({ url: SERVERS.postgres.url(SERVERS.postgres.port), table, poolSize: POOL_SIZE });
+      const direct = new PostgresStore({
+        url: SERVERS.postgres.url(SERVERS.postgres.port),
+        table,
+        poolSize: POOL_SIZE,
+      });
       await direct.ready();
       return {
         kind,
@@ -77,7 +81,11 @@ export async function createSoakStore(kind: StoreKind, dir: string, tag: string)
     case 'mysql': {
       const proxy = await TcpProxy.start(SERVERS.mysql);
       const { MySqlStore } = await import('zoho-token-store/mysql');
-      const direct = await MySqlStore.open({ url: SERVERS.mysql.url(SERVERS.mysql.port), table, connectionLimit: POOL_SIZE });
+      const direct = await MySqlStore.open({
+        url: SERVERS.mysql.url(SERVERS.mysql.port),
+        table,
+        connectionLimit: POOL_SIZE,
+      });
       return {
         kind,
         spec: { kind, url: SERVERS.mysql.url(proxy.port), table },
@@ -122,7 +130,13 @@ export async function openWorkerStore(spec: StoreSpec): Promise<TokenStore> {
       return new FileStore({ filename: spec.filename });
     case 'postgres': {
       const { PostgresStore } = await import('zoho-token-store/postgres');
-      return new PostgresStore({ url: spec.url, table: spec.table, poolSize: POOL_SIZE, createTable: false, connectTimeoutMs: 2_000 });
+      return new PostgresStore({
+        url: spec.url,
+        table: spec.table,
+        poolSize: POOL_SIZE,
+        createTable: false,
+        connectTimeoutMs: 2_000,
+      });
     }
     case 'mysql': {
       const { MySqlStore } = await import('zoho-token-store/mysql');

@@ -4,7 +4,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ZohoAuth, ZohoClient, type Logger, type TokenStore } from 'zoho-token-store';
 import { AUTH_SETTINGS } from './config.js';
-import { digest, type FromWorker, type Handout, type InitMessage, type StepMessage, type ToWorker } from './protocol.js';
+import {
+  digest,
+  type FromWorker,
+  type Handout,
+  type InitMessage,
+  type StepMessage,
+  type ToWorker,
+} from './protocol.js';
 import { seededRandom, type Random } from './random.js';
 import { openWorkerStore } from './stores.js';
 
@@ -31,7 +38,10 @@ const send = (message: FromWorker): void => void process.send!(message);
 const logger: Logger = Object.fromEntries(
   (['debug', 'info', 'warn', 'error'] as const).map((level) => [
     level,
-    (obj: object | string, msg?: string) => void process.stderr.write(`${JSON.stringify({ level, msg, ...(typeof obj === 'string' ? { msg: obj } : obj) })}\n`),
+    (obj: object | string, msg?: string) =>
+      void process.stderr.write(
+        `${JSON.stringify({ level, msg, ...(typeof obj === 'string' ? { msg: obj } : obj) })}\n`,
+      ),
   ]),
 ) as unknown as Logger;
 
@@ -45,7 +55,14 @@ function tokenFetch(storeIndex: number): typeof fetch {
       dieOnRefresh = null;
       // Let the request reach Zoho first: the worst case, a token minted that nobody saves.
       dying = new Promise<never>(() => {
-        setTimeout(() => process.send!({ type: 'dying', store: storeIndex, refreshDigest: digest(refreshToken) } satisfies FromWorker, () => process.kill(process.pid, 'SIGKILL')), 20);
+        setTimeout(
+          () =>
+            process.send!(
+              { type: 'dying', store: storeIndex, refreshDigest: digest(refreshToken) } satisfies FromWorker,
+              () => process.kill(process.pid, 'SIGKILL'),
+            ),
+          20,
+        );
       });
     }
     return answer;
@@ -81,7 +98,12 @@ async function init(message: InitMessage): Promise<Served[]> {
       lockWaitMs: AUTH_SETTINGS.lockWaitMs,
       lookupUser: false,
     });
-    served.push({ store, auth, client: new ZohoClient({ auth, fetch: apiFetch, timeoutMs: AUTH_SETTINGS.apiTimeoutMs }), users: s.users });
+    served.push({
+      store,
+      auth,
+      client: new ZohoClient({ auth, fetch: apiFetch, timeoutMs: AUTH_SETTINGS.apiTimeoutMs }),
+      users: s.users,
+    });
   }
   return served;
 }
@@ -100,7 +122,9 @@ async function step(message: StepMessage, served: readonly Served[], random: Ran
       touched[index]!.add(user);
       calls.push(
         current.run({ store: index, user, handouts }, async () => {
-          const error = await callWithRetries(s, s.users[user]!, viaApi, (token) => handouts.push([index, user, digest(token)]));
+          const error = await callWithRetries(s, s.users[user]!, viaApi, (token) =>
+            handouts.push([index, user, digest(token)]),
+          );
           if (error !== undefined) errors[index]![error] = (errors[index]![error] ?? 0) + 1;
         }),
       );
@@ -108,11 +132,23 @@ async function step(message: StepMessage, served: readonly Served[], random: Ran
   }
   await Promise.all(calls);
   if (dying !== undefined) await dying;
-  send({ type: 'done', step: message.step, handouts, touched: touched.map((t) => [...t]), errors, calls: calls.length });
+  send({
+    type: 'done',
+    step: message.step,
+    handouts,
+    touched: touched.map((t) => [...t]),
+    errors,
+    calls: calls.length,
+  });
 }
 
 /** One application call, retried as an app would; resolves to the final error code, if any. */
-async function callWithRetries(s: Served, user: string, viaApi: boolean, handout: (token: string) => void): Promise<string | undefined> {
+async function callWithRetries(
+  s: Served,
+  user: string,
+  viaApi: boolean,
+  handout: (token: string) => void,
+): Promise<string | undefined> {
   let code: string | undefined;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {

@@ -99,7 +99,8 @@ export class WorkerSlot {
         if (m.type === 'ready') done();
         else if (m.type === 'failed') done(new Error(`worker ${this.#init.worker} failed to start: ${m.message}`));
       };
-      const onExit = (code: number | null): void => done(new Error(`worker ${this.#init.worker} exited (${code}) while starting; see ${logFile}`));
+      const onExit = (code: number | null): void =>
+        done(new Error(`worker ${this.#init.worker} exited (${code}) while starting; see ${logFile}`));
       const done = (error?: Error): void => {
         child.off('message', onMessage);
         child.off('exit', onExit);

@@ -98,7 +98,8 @@ export class RefreshCooldown {
     const window = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
     // "Equal jitter": never less than half the window, so callers cannot line up on a near-zero wait.
     let ms = Math.ceil(window / 2 + (this.#random() * window) / 2);
-    if (error.code === ErrorCode.THROTTLED) ms = Math.ceil(Math.max(ms, error.retryAfterMs ?? DEFAULT_THROTTLE_RETRY_AFTER_MS));
+    if (error.code === ErrorCode.THROTTLED)
+      ms = Math.ceil(Math.max(ms, error.retryAfterMs ?? DEFAULT_THROTTLE_RETRY_AFTER_MS));
     if (ms <= 0) {
       this.#entries.delete(id);
       return 0;
@@ -112,7 +113,10 @@ export class RefreshCooldown {
           if (handle !== null) entry.markers.push(handle);
         }
       } catch (storeError) {
-        this.#options.log.warn({ tokenId: id, err: storeError }, 'could not share the refresh cool-down through the store; it holds in this process only');
+        this.#options.log.warn(
+          { tokenId: id, err: storeError },
+          'could not share the refresh cool-down through the store; it holds in this process only',
+        );
       }
     }
     return ms;
@@ -131,11 +135,15 @@ export class RefreshCooldown {
   }
 
   #failFast(id: string, last: ZohoTokenError, retryAfterMs: number): ZohoTokenError {
-    return new ZohoTokenError(last.code, `Refreshing token id ${id} failed recently; no new attempt for ${retryAfterMs} ms (${last.message})`, {
-      retryAfterMs,
-      ...(last.status === undefined ? {} : { status: last.status }),
-      cause: last,
-    });
+    return new ZohoTokenError(
+      last.code,
+      `Refreshing token id ${id} failed recently; no new attempt for ${retryAfterMs} ms (${last.message})`,
+      {
+        retryAfterMs,
+        ...(last.status === undefined ? {} : { status: last.status }),
+        cause: last,
+      },
+    );
   }
 
   async #sharedCode(lock: StoreLock, id: string): Promise<ErrorCode | null> {

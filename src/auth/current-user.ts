@@ -21,7 +21,9 @@ export async function fetchCurrentUserEmail(
     text = await response.text();
   } catch (error) {
     const cause = sanitizeCause(error, [accessToken]);
-    throw new ZohoTokenError(ErrorCode.NETWORK, `GET ${apiDomain}/crm/v8/users got no answer: ${cause.message}`, { cause });
+    throw new ZohoTokenError(ErrorCode.NETWORK, `GET ${apiDomain}/crm/v8/users got no answer: ${cause.message}`, {
+      cause,
+    });
   }
   let body: unknown;
   try {
@@ -30,17 +32,26 @@ export async function fetchCurrentUserEmail(
     body = undefined;
   }
   if (!response.ok) {
-    const apiCode = typeof (body as { code?: unknown })?.code === 'string' ? (body as { code: string }).code : undefined;
-    throw new ZohoTokenError(ErrorCode.API_ERROR, `GET /crm/v8/users?type=CurrentUser answered HTTP ${response.status}${apiCode ? ` ${apiCode}` : ''}`, {
-      status: response.status,
-      apiCode,
-    });
+    const apiCode =
+      typeof (body as { code?: unknown })?.code === 'string' ? (body as { code: string }).code : undefined;
+    throw new ZohoTokenError(
+      ErrorCode.API_ERROR,
+      `GET /crm/v8/users?type=CurrentUser answered HTTP ${response.status}${apiCode ? ` ${apiCode}` : ''}`,
+      {
+        status: response.status,
+        apiCode,
+      },
+    );
   }
   const email = (body as { users?: { email?: unknown }[] } | undefined)?.users?.[0]?.email;
   if (typeof email !== 'string' || email.length === 0) {
-    throw new ZohoTokenError(ErrorCode.MALFORMED_RESPONSE, 'GET /crm/v8/users?type=CurrentUser answered no users[0].email', {
-      status: response.status,
-    });
+    throw new ZohoTokenError(
+      ErrorCode.MALFORMED_RESPONSE,
+      'GET /crm/v8/users?type=CurrentUser answered no users[0].email',
+      {
+        status: response.status,
+      },
+    );
   }
   return email;
 }

@@ -14,7 +14,8 @@ export interface KnownEnvironments {
   readonly extra: readonly Environment[];
 }
 
-const same = (a: string, b: string): boolean => a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+const same = (a: string, b: string): boolean =>
+  a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
 
 /** The known environment whose accounts server is `accountsUrl`: configured ones first, then Zoho's table (same kind). */
 export function environmentOfAccountsUrl(known: KnownEnvironments, accountsUrl: string): Environment | undefined {
@@ -43,9 +44,13 @@ export function exchangeEnvironment(
   if (location === null) {
     const env = environmentOfAccountsUrl(known, accountsServer!);
     if (env !== undefined) return env;
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'accounts-server is not a known accounts server of this client', {
-      field: 'accountsServer',
-    });
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      'accounts-server is not a known accounts server of this client',
+      {
+        field: 'accountsServer',
+      },
+    );
   }
   if (accountsServer !== null && known.primary.kind === 'custom') {
     // A custom setup (emulator, proxy) is identified by its accounts server; its location label is free-form.
@@ -70,7 +75,11 @@ export function exchangeEnvironment(
  * belongs to (so a sandbox token stays on the sandbox domain whatever Zoho answers), else the
  * token response's `api_domain`, else the primary environment's.
  */
-export function apiDomainFor(known: KnownEnvironments, accountsUrl: string | null | undefined, responseApiDomain: string | null): string {
+export function apiDomainFor(
+  known: KnownEnvironments,
+  accountsUrl: string | null | undefined,
+  responseApiDomain: string | null,
+): string {
   const env = accountsUrl ? environmentOfAccountsUrl(known, accountsUrl) : known.primary;
   return env?.apiDomain ?? responseApiDomain ?? known.primary.apiDomain;
 }
@@ -91,7 +100,10 @@ function environmentOfApiDomain(known: KnownEnvironments, apiDomain: string): En
  * tells, the configured environment's. A token is never refreshed or revoked at a guess that its
  * own API domain contradicts.
  */
-export function accountsUrlOf(known: KnownEnvironments, token: { accountsUrl?: string | null; apiDomain?: string | null }): string {
+export function accountsUrlOf(
+  known: KnownEnvironments,
+  token: { accountsUrl?: string | null; apiDomain?: string | null },
+): string {
   if (token.accountsUrl) return token.accountsUrl;
   const byApiDomain = token.apiDomain ? environmentOfApiDomain(known, token.apiDomain) : undefined;
   return byApiDomain?.accountsUrl ?? known.primary.accountsUrl;
@@ -102,7 +114,10 @@ export function accountsUrlOf(known: KnownEnvironments, token: { accountsUrl?: s
  * environment). Only then is a rejection by that accounts server proof that the refresh token is
  * dead; an unbound row was tried at a guess (the configured environment).
  */
-export function isBound(known: KnownEnvironments, token: { accountsUrl?: string | null; apiDomain?: string | null }): boolean {
+export function isBound(
+  known: KnownEnvironments,
+  token: { accountsUrl?: string | null; apiDomain?: string | null },
+): boolean {
   if (token.accountsUrl) return true;
   return !!token.apiDomain && environmentOfApiDomain(known, token.apiDomain) !== undefined;
 }
@@ -127,5 +142,8 @@ export function bindingOf(
       );
     }
   }
-  return { accountsUrl: env.accountsUrl, apiDomain: token.apiDomain && isBound(known, token) ? token.apiDomain : env.apiDomain };
+  return {
+    accountsUrl: env.accountsUrl,
+    apiDomain: token.apiDomain && isBound(known, token) ? token.apiDomain : env.apiDomain,
+  };
 }

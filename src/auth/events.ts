@@ -56,7 +56,12 @@ export type HookName = (typeof HOOK_NAMES)[number];
 type EventOf<N extends HookName> = Parameters<NonNullable<ZohoAuthHooks[N]>>[0];
 
 /** Runs one hook; its failure is logged, never thrown. */
-export async function runHook<N extends HookName>(hooks: ZohoAuthHooks, name: N, event: EventOf<N>, log: Logger): Promise<void> {
+export async function runHook<N extends HookName>(
+  hooks: ZohoAuthHooks,
+  name: N,
+  event: EventOf<N>,
+  log: Logger,
+): Promise<void> {
   const hook = hooks[name] as ((event: EventOf<N>) => void | Promise<void>) | undefined;
   if (hook === undefined) return;
   try {

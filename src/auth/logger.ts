@@ -24,13 +24,18 @@ const noop: LogMethod = () => undefined;
 export const silentLogger: Logger = Object.freeze({ debug: noop, info: noop, warn: noop, error: noop });
 
 /** Keys whose values are credentials wherever they appear in a logged object. */
-const SECRET_KEY = /^(access_?token|refresh_?token|grant_?token|client_?secret|id_?token|authorization|password|secret|token)$/i;
+const SECRET_KEY =
+  /^(access_?token|refresh_?token|grant_?token|client_?secret|id_?token|authorization|password|secret|token)$/i;
 /** Zoho's token shape (`1000.<32 hex>.<32 hex>`): caught even under an innocent key or inside a message. */
 const ZOHO_TOKEN = /1000\.[0-9a-f]{32}\.[0-9a-f]{32}/gi;
 const MAX_DEPTH = 6;
 
 export function isLogger(value: unknown): value is Logger {
-  return typeof value === 'object' && value !== null && LEVELS.every((level) => typeof (value as Logger)[level] === 'function');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    LEVELS.every((level) => typeof (value as Logger)[level] === 'function')
+  );
 }
 
 /**
@@ -80,11 +85,17 @@ function scrubValue(value: unknown, clean: (text: string) => string, depth: numb
 }
 
 /** Only the fields that help debugging; a driver's extra properties (SQL, params) are dropped. */
-function scrubError(error: Error, clean: (text: string) => string, depth: number, seen: WeakSet<object>): Record<string, unknown> {
+function scrubError(
+  error: Error,
+  clean: (text: string) => string,
+  depth: number,
+  seen: WeakSet<object>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { type: error.name, message: clean(error.message) };
   for (const key of ['code', 'status', 'apiCode', 'field', 'retryAfterMs'] as const) {
     const field = (error as unknown as Record<string, unknown>)[key];
-    if (typeof field === 'string' || typeof field === 'number') out[key] = typeof field === 'string' ? clean(field) : field;
+    if (typeof field === 'string' || typeof field === 'number')
+      out[key] = typeof field === 'string' ? clean(field) : field;
   }
   if (error.stack !== undefined) out.stack = clean(error.stack);
   if (error.cause !== undefined) out.cause = scrubValue(error.cause, clean, depth + 1, seen);

@@ -94,14 +94,20 @@ export class ServerClock implements TimeSource {
     const lo = date - received;
     const hi = date + 1000 - sent;
     if (Math.abs(lo) > ABSURD_OFFSET_MS || Math.abs(hi) > ABSURD_OFFSET_MS) {
-      this.#log.warn({ date: dateHeader }, 'the accounts server sent an implausible Date header; ignored for clock skew');
+      this.#log.warn(
+        { date: dateHeader },
+        'the accounts server sent an implausible Date header; ignored for clock skew',
+      );
       return;
     }
     const fresh = this.#samples.filter((s) => received - s.at <= SAMPLE_WINDOW_MS).slice(-(MAX_SAMPLES - 1));
     fresh.push({ at: received, lo, hi });
     let kept = fresh;
     if (intersect(kept) === null) {
-      this.#log.warn({ previousOffsetMs: this.#offsetMs }, "this host's clock moved against the accounts server's; measuring its offset afresh");
+      this.#log.warn(
+        { previousOffsetMs: this.#offsetMs },
+        "this host's clock moved against the accounts server's; measuring its offset afresh",
+      );
       kept = [kept[kept.length - 1]!];
     }
     this.#samples = kept;
@@ -109,7 +115,10 @@ export class ServerClock implements TimeSource {
     const [min, max] = intersect(kept)!;
     const offset = Math.min(max, Math.max(min, 0));
     if (Math.abs(offset - this.#offsetMs) >= 1000) {
-      this.#log.info({ offsetMs: offset, samples: this.#count }, "this host's clock differs from the accounts server's; expiries follow the server");
+      this.#log.info(
+        { offsetMs: offset, samples: this.#count },
+        "this host's clock differs from the accounts server's; expiries follow the server",
+      );
     }
     this.#offsetMs = offset;
     // In step (0 fits the samples): no correction at all, as for `now()`; the residual (under 1 s plus
@@ -137,11 +146,19 @@ export class ServerClock implements TimeSource {
       this.#lastSyncAttempt = this.#local.now();
       for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
-          const response = await this.measuring(fetchImpl)(origin, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+          const response = await this.measuring(fetchImpl)(origin, {
+            method: 'HEAD',
+            redirect: 'manual',
+            signal: AbortSignal.timeout(timeoutMs),
+          });
           await response.body?.cancel();
           return;
         } catch (error) {
-          if (attempt === attempts) this.#log.warn({ origin, err: error, attempts }, 'could not reach the accounts server to measure clock skew; using this host clock meanwhile');
+          if (attempt === attempts)
+            this.#log.warn(
+              { origin, err: error, attempts },
+              'could not reach the accounts server to measure clock skew; using this host clock meanwhile',
+            );
         }
       }
     })().finally(() => {

@@ -48,9 +48,19 @@ export class TokenCache {
     return entry !== undefined && entry.refreshAt > now ? entry : undefined;
   }
 
-  put(token: OAuthToken & { id: string; accessToken: string; expiresAt: number }, apiDomain: string, refreshAt: number): CacheEntry {
+  put(
+    token: OAuthToken & { id: string; accessToken: string; expiresAt: number },
+    apiDomain: string,
+    refreshAt: number,
+  ): CacheEntry {
     const user = token.userName;
-    const creds: AccessCredentials = Object.freeze({ id: token.id, user, accessToken: token.accessToken, apiDomain, expiresAt: token.expiresAt });
+    const creds: AccessCredentials = Object.freeze({
+      id: token.id,
+      user,
+      accessToken: token.accessToken,
+      apiDomain,
+      expiresAt: token.expiresAt,
+    });
     const entry: CacheEntry = Object.freeze({ creds, refreshAt, token });
     this.#forgetOthers(token.id, user);
     this.#byId.delete(token.id); // re-inserted last: Map order is the eviction order
@@ -65,7 +75,8 @@ export class TokenCache {
   forget(id: string): void {
     const entry = this.#byId.get(id);
     this.#byId.delete(id);
-    if (entry?.creds.user != null && this.#byUser.get(entry.creds.user) === entry) this.#byUser.delete(entry.creds.user);
+    if (entry?.creds.user != null && this.#byUser.get(entry.creds.user) === entry)
+      this.#byUser.delete(entry.creds.user);
   }
 
   clear(): void {
@@ -78,6 +89,7 @@ export class TokenCache {
     const previousOfUser = user === null ? undefined : this.#byUser.get(user);
     if (previousOfUser !== undefined && previousOfUser.creds.id !== id) this.#byId.delete(previousOfUser.creds.id);
     const previousOfId = this.#byId.get(id);
-    if (previousOfId?.creds.user != null && previousOfId.creds.user !== user) this.#byUser.delete(previousOfId.creds.user);
+    if (previousOfId?.creds.user != null && previousOfId.creds.user !== user)
+      this.#byUser.delete(previousOfId.creds.user);
   }
 }

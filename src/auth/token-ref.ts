@@ -6,7 +6,8 @@ import { OAuthToken } from '../token/oauth-token.js';
  * serves many users. `{ user }` is the Zoho user's email; `{ id }` the store's token id; an
  * OAuthToken is matched by the store's rules (id, then user, then grant/refresh token).
  */
-export type TokenRef = { readonly user: string; readonly id?: undefined } | { readonly id: string; readonly user?: undefined } | OAuthToken;
+export type TokenRef =
+  { readonly user: string; readonly id?: undefined } | { readonly id: string; readonly user?: undefined } | OAuthToken;
 
 export type ParsedRef =
   | { readonly kind: 'user'; readonly user: string }

@@ -78,7 +78,8 @@ export function originOf(url: unknown): string | undefined {
   } catch {
     return undefined;
   }
-  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.username || parsed.password) return undefined;
+  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.username || parsed.password)
+    return undefined;
   return parsed.origin.toLowerCase();
 }
 
@@ -92,7 +93,8 @@ export function describeOrigin(url: unknown): string {
 /** Validates the `trustedEndpoints` option: http(s) origins only (no credentials, path, query or fragment). */
 export function parseTrustedOrigins(value: unknown, field = 'trustedEndpoints'): readonly string[] {
   if (value === undefined) return Object.freeze([]);
-  const invalid = (message: string): ZohoTokenError => new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `ZohoAuth options.${field} ${message}`, { field });
+  const invalid = (message: string): ZohoTokenError =>
+    new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `ZohoAuth options.${field} ${message}`, { field });
   if (!Array.isArray(value)) throw invalid('must be an array of origins');
   return Object.freeze(
     value.map((entry: unknown, i) => {
@@ -102,10 +104,22 @@ export function parseTrustedOrigins(value: unknown, field = 'trustedEndpoints'):
       } catch {
         url = undefined;
       }
-      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash || url.pathname !== '/') {
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `ZohoAuth options.${field}[${i}] must be an http(s) origin such as https://zoho-proxy.example.com`, {
-          field: `${field}[${i}]`,
-        });
+      if (
+        !url ||
+        (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+        url.username ||
+        url.password ||
+        url.search ||
+        url.hash ||
+        url.pathname !== '/'
+      ) {
+        throw new ZohoTokenError(
+          ErrorCode.INVALID_ARGUMENT,
+          `ZohoAuth options.${field}[${i}] must be an http(s) origin such as https://zoho-proxy.example.com`,
+          {
+            field: `${field}[${i}]`,
+          },
+        );
       }
       return url.origin.toLowerCase();
     }),

@@ -203,7 +203,8 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
   if (lock !== undefined && (typeof lock !== 'object' || lock === null || typeof lock.acquire !== 'function')) {
     throw invalid('store.lock', 'must have an acquire(name, options) method when present');
   }
-  if (options.environments !== undefined && !Array.isArray(options.environments)) throw invalid('environments', 'must be an array');
+  if (options.environments !== undefined && !Array.isArray(options.environments))
+    throw invalid('environments', 'must be an array');
   const logger = options.logger ?? silentLogger;
   if (!isLogger(logger)) throw invalid('logger', 'must have debug, info, warn and error methods');
   const fetchImpl = options.fetch ?? globalThis.fetch;
@@ -214,17 +215,26 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
   const hooks = options.hooks ?? {};
   if (typeof hooks !== 'object' || hooks === null) throw invalid('hooks', 'must be an object');
   for (const name of HOOK_NAMES) {
-    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') throw invalid(`hooks.${name}`, 'must be a function');
+    if (hooks[name] !== undefined && typeof hooks[name] !== 'function')
+      throw invalid(`hooks.${name}`, 'must be a function');
   }
-  if (options.lookupUser !== undefined && typeof options.lookupUser !== 'boolean') throw invalid('lookupUser', 'must be a boolean');
-  if (options.clockSync !== undefined && options.clockSync !== 'auto' && options.clockSync !== 'off') throw invalid('clockSync', "must be 'auto' or 'off'");
+  if (options.lookupUser !== undefined && typeof options.lookupUser !== 'boolean')
+    throw invalid('lookupUser', 'must be a boolean');
+  if (options.clockSync !== undefined && options.clockSync !== 'auto' && options.clockSync !== 'off')
+    throw invalid('clockSync', "must be 'auto' or 'off'");
   const positive = (n: number): boolean => n > 0;
   const nonNegative = (n: number): boolean => n >= 0;
   const timeoutMs = number('timeoutMs', options.timeoutMs, 10_000, positive, 'a number of ms > 0');
   const retries = number('retries', options.retries, 2, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
   // The lease must outlive the longest refresh: every attempt timing out, plus the backoff between them.
   const longestRefreshMs = timeoutMs * (retries + 1) + DEFAULT_MAX_BACKOFF_MS * retries;
-  const lockLeaseMs = number('lockLeaseMs', options.lockLeaseMs, longestRefreshMs + 10_000, positive, 'a number of ms > 0');
+  const lockLeaseMs = number(
+    'lockLeaseMs',
+    options.lockLeaseMs,
+    longestRefreshMs + 10_000,
+    positive,
+    'a number of ms > 0',
+  );
   return Object.freeze({
     store: options.store,
     environment: environment('environment', options.environment),
@@ -241,11 +251,23 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
     retries,
     lockLeaseMs,
     lockWaitMs: number('lockWaitMs', options.lockWaitMs, lockLeaseMs + 15_000, nonNegative, 'a number of ms >= 0'),
-    forcedRefreshIntervalMs: number('forcedRefreshIntervalMs', options.forcedRefreshIntervalMs, 60_000, nonNegative, 'a number of ms >= 0'),
+    forcedRefreshIntervalMs: number(
+      'forcedRefreshIntervalMs',
+      options.forcedRefreshIntervalMs,
+      60_000,
+      nonNegative,
+      'a number of ms >= 0',
+    ),
     lookupUser: options.lookupUser ?? true,
     hooks: Object.freeze({ ...hooks }),
     clockSync: options.clockSync ?? 'auto',
     refreshBackoffMs: number('refreshBackoffMs', options.refreshBackoffMs, 1_000, nonNegative, 'a number of ms >= 0'),
-    maxRefreshBackoffMs: number('maxRefreshBackoffMs', options.maxRefreshBackoffMs, 60_000, nonNegative, 'a number of ms >= 0'),
+    maxRefreshBackoffMs: number(
+      'maxRefreshBackoffMs',
+      options.maxRefreshBackoffMs,
+      60_000,
+      nonNegative,
+      'a number of ms >= 0',
+    ),
   });
 }

@@ -10,12 +10,25 @@ import type { TokenStore } from '../stores/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
 import { RefreshCooldown } from './cooldown.js';
 import { fetchCurrentUserEmail } from './current-user.js';
-import { accountsUrlOf, apiDomainFor, bindingOf, exchangeEnvironment, isBound, type KnownEnvironments } from './data-center-binding.js';
+import {
+  accountsUrlOf,
+  apiDomainFor,
+  bindingOf,
+  exchangeEnvironment,
+  isBound,
+  type KnownEnvironments,
+} from './data-center-binding.js';
 import { runHook } from './events.js';
 import { redactingLogger, type Logger } from './logger.js';
 import { ServerClock, type ServerClockState } from './server-clock.js';
 import { SingleFlight } from './single-flight.js';
-import { exchangeLockName, forcedRefreshLockName, refreshLockName, withStoreLock, type StoreLockOptions } from './store-lock.js';
+import {
+  exchangeLockName,
+  forcedRefreshLockName,
+  refreshLockName,
+  withStoreLock,
+  type StoreLockOptions,
+} from './store-lock.js';
 import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
 import { describeRef, parseTokenRef, type ParsedRef, type TokenRef } from './token-ref.js';
 import { describeOrigin, TrustedEndpoints, untrustedEndpoint } from './trusted-endpoints.js';
@@ -67,7 +80,14 @@ function authRequired(message: string, cause?: unknown): ZohoTokenError {
 /** The failure itself, telling the caller when the token's cool-down ends. */
 function withRetryAfter(error: ZohoTokenError, retryAfterMs: number): ZohoTokenError {
   const { field, status, apiCode, response } = error;
-  return new ZohoTokenError(error.code, error.message, { cause: error.cause, field, status, apiCode, response, retryAfterMs });
+  return new ZohoTokenError(error.code, error.message, {
+    cause: error.cause,
+    field,
+    status,
+    apiCode,
+    response,
+    retryAfterMs,
+  });
 }
 
 function idOf(token: OAuthToken): string {
@@ -140,9 +160,18 @@ export class ZohoAuth {
     // Only accounts-server traffic goes through the measuring fetch: its Date headers set the clock.
     const fetch = clock.measuring(config.fetch);
     // Expiries from the earliest server time the measurements allow: never later than Zoho's.
-    this.#request = Object.freeze({ fetch, timeoutMs: config.timeoutMs, retries: config.retries, now: () => clock.earliest() });
+    this.#request = Object.freeze({
+      fetch,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      now: () => clock.earliest(),
+    });
     this.#lock = Object.freeze({ leaseMs: config.lockLeaseMs, waitMs: config.lockWaitMs, log: this.#log });
-    this.#cooldown = new RefreshCooldown({ baseMs: config.refreshBackoffMs, maxMs: config.maxRefreshBackoffMs, log: this.#log });
+    this.#cooldown = new RefreshCooldown({
+      baseMs: config.refreshBackoffMs,
+      maxMs: config.maxRefreshBackoffMs,
+      log: this.#log,
+    });
   }
 
   /** This host's measured offset to the accounts server's clock (see the `clockSync` option). */
@@ -179,7 +208,9 @@ export class ZohoAuth {
    */
   async handleUnauthorized(who: TokenRef, rejectedAccessToken: string): Promise<string> {
     if (typeof rejectedAccessToken !== 'string' || rejectedAccessToken.length === 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'rejectedAccessToken must be a non-empty string', { field: 'rejectedAccessToken' });
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'rejectedAccessToken must be a non-empty string', {
+        field: 'rejectedAccessToken',
+      });
     }
     const ref = parseTokenRef(who);
     const cachedId = this.#cache.lookup(who, -Infinity)?.creds.id;
@@ -190,17 +221,25 @@ export class ZohoAuth {
     if (stored === null && cachedId !== undefined && user) {
       stored = await this.#findOwn({ kind: 'user', user });
     }
-    if (stored === null) throw authRequired(`No token is stored for ${describeRef(ref)} any more: the user must log in`);
+    if (stored === null)
+      throw authRequired(`No token is stored for ${describeRef(ref)} any more: the user must log in`);
     const id = idOf(stored);
     this.#cache.forget(id);
     const now = this.#clock.now();
-    this.#log.info({ tokenId: id, user: stored.userName, rejected: redact(rejectedAccessToken) }, 'access token rejected by the API');
+    this.#log.info(
+      { tokenId: id, user: stored.userName, rejected: redact(rejectedAccessToken) },
+      'access token rejected by the API',
+    );
     if (stored.accessToken && stored.accessToken !== rejectedAccessToken && !stored.isExpired(now)) {
       return this.#remember(stored as Ready, false).creds.accessToken;
     }
     if (!stored.refreshToken) throw this.#noRefreshToken(stored);
     const last = this.#lastForced.get(id);
-    if (last !== undefined && last.minted === rejectedAccessToken && now - last.at < this.#config.forcedRefreshIntervalMs) {
+    if (
+      last !== undefined &&
+      last.minted === rejectedAccessToken &&
+      now - last.at < this.#config.forcedRefreshIntervalMs
+    ) {
       const retryAfterMs = this.#config.forcedRefreshIntervalMs - (now - last.at);
       throw new ZohoTokenError(
         ErrorCode.THROTTLED,
@@ -221,7 +260,8 @@ export class ZohoAuth {
    */
   async refresh(who: TokenRef): Promise<OAuthToken> {
     const stored = await this.#findOwn(parseTokenRef(who));
-    if (stored === null) throw authRequired(`No token is stored for ${describeRef(parseTokenRef(who))}: the user must log in`);
+    if (stored === null)
+      throw authRequired(`No token is stored for ${describeRef(parseTokenRef(who))}: the user must log in`);
     const id = idOf(stored);
     this.#cache.forget(id);
     const token = await this.#refreshOnce(id, stored.accessToken ?? null, 'operator');
@@ -249,19 +289,28 @@ export class ZohoAuth {
    */
   async bind(who: TokenRef, target: Environment | string): Promise<OAuthToken> {
     const env =
-      typeof target === 'string' ? environmentFor(target, this.environment.kind === 'custom' ? 'production' : this.environment.kind) : target;
-    if (typeof env !== 'object' || env === null) throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'target must be a data center name or an Environment', { field: 'target' });
+      typeof target === 'string'
+        ? environmentFor(target, this.environment.kind === 'custom' ? 'production' : this.environment.kind)
+        : target;
+    if (typeof env !== 'object' || env === null)
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'target must be a data center name or an Environment', {
+        field: 'target',
+      });
     const ref = parseTokenRef(who);
     const stored = await this.#findOwn(ref);
     if (stored === null) throw authRequired(`No token is stored for ${describeRef(ref)}: nothing to bind`);
     const id = idOf(stored);
-    for (const url of [env.accountsUrl, env.apiDomain]) if (!this.#trusted.trusts(url)) this.#untrusted(url, 'the refresh token', id, stored.userName);
+    for (const url of [env.accountsUrl, env.apiDomain])
+      if (!this.#trusted.trusts(url)) this.#untrusted(url, 'the refresh token', id, stored.userName);
     const binding = bindingOf(this.#known, stored, env);
     await this.store.saveToken(new OAuthToken({ id, ...binding }));
     this.#cache.forget(id);
     // A cool-down from a rejection at the guessed data center does not apply to the bound one.
     await this.#cooldown.succeeded(id);
-    this.#log.info({ tokenId: id, user: stored.userName, accountsUrl: binding.accountsUrl, apiDomain: binding.apiDomain }, 'token bound to a data center');
+    this.#log.info(
+      { tokenId: id, user: stored.userName, accountsUrl: binding.accountsUrl, apiDomain: binding.apiDomain },
+      'token bound to a data center',
+    );
     return ((await this.#readOwn(id)) ?? stored.with(binding)).with();
   }
 
@@ -280,7 +329,10 @@ export class ZohoAuth {
     const lock = this.store.lock;
     if (lock === undefined || this.#config.forcedRefreshIntervalMs <= 0) return;
     // Held until its lease runs out: that lease IS the shared "recently forced" window.
-    await lock.acquire(forcedRefreshLockName(id, accessToken), { leaseMs: Math.ceil(this.#config.forcedRefreshIntervalMs), waitMs: 0 });
+    await lock.acquire(forcedRefreshLockName(id, accessToken), {
+      leaseMs: Math.ceil(this.#config.forcedRefreshIntervalMs),
+      waitMs: 0,
+    });
   }
 
   // --- login -----------------------------------------------------------------------------------
@@ -288,15 +340,27 @@ export class ZohoAuth {
   /** The consent URL of the web flow (needs `redirectUrl`). */
   authorizationUrl(options: AuthorizationUrlOptions): URL {
     if (this.#config.redirectUrl === null) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'authorizationUrl needs options.redirectUrl in the ZohoAuth', { field: 'redirectUrl' });
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_ARGUMENT,
+        'authorizationUrl needs options.redirectUrl in the ZohoAuth',
+        { field: 'redirectUrl' },
+      );
     }
-    return buildAuthorizationUrl(this.environment, { ...options, clientId: this.clientId, redirectUrl: this.#config.redirectUrl });
+    return buildAuthorizationUrl(this.environment, {
+      ...options,
+      clientId: this.clientId,
+      redirectUrl: this.#config.redirectUrl,
+    });
   }
 
   /** Handles the redirect back from Zoho: checks `state`, then exchanges the code at the callback's data center. */
   async exchangeCallback(callbackUrl: string | URL, options: { state: string; user?: string }): Promise<OAuthToken> {
     const callback = parseAuthorizationCallback(callbackUrl, options?.state);
-    return this.exchangeGrantToken(callback.code, { user: options.user, location: callback.location, accountsServer: callback.accountsServer });
+    return this.exchangeGrantToken(callback.code, {
+      user: options.user,
+      location: callback.location,
+      accountsServer: callback.accountsServer,
+    });
   }
 
   /**
@@ -408,15 +472,22 @@ export class ZohoAuth {
 
   /** This client's stored token for `ref`, or null. Every query carries this client's id. */
   async #findOwn(ref: ParsedRef): Promise<OAuthToken | null> {
-    if (ref.kind === 'user') return this.store.findToken(new OAuthToken({ userSignature: ref.user, clientId: this.clientId }));
+    if (ref.kind === 'user')
+      return this.store.findToken(new OAuthToken({ userSignature: ref.user, clientId: this.clientId }));
     if (ref.kind === 'id') return this.#readOwn(ref.id);
     const token = ref.token;
     if (token.clientId && token.clientId !== this.clientId) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `The token belongs to client ${token.clientId}, not to this ZohoAuth's`, { field: 'who' });
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_ARGUMENT,
+        `The token belongs to client ${token.clientId}, not to this ZohoAuth's`,
+        { field: 'who' },
+      );
     }
     // Only tokens without any client key are matched by access token (the store's rules).
     const keyed = token.userSignature || token.grantToken || token.refreshToken;
-    const probe = keyed ? token.with({ clientId: this.clientId, clientSecret: token.clientSecret ?? this.#config.clientSecret }) : token;
+    const probe = keyed
+      ? token.with({ clientId: this.clientId, clientSecret: token.clientSecret ?? this.#config.clientSecret })
+      : token;
     return this.#own(await this.store.findToken(probe));
   }
 
@@ -527,7 +598,8 @@ export class ZohoAuth {
   async #afterLockTimeout(id: string, seen: string | null, force: boolean): Promise<OAuthToken> {
     const current = await this.#readOwn(id);
     const now = this.#clock.now();
-    if (current !== null && current.accessToken && current.accessToken !== seen && !current.isExpired(now)) return current;
+    if (current !== null && current.accessToken && current.accessToken !== seen && !current.isExpired(now))
+      return current;
     if (current !== null && !force && this.#isFresh(current, now)) return current;
     throw new ZohoTokenError(
       ErrorCode.LOCK_TIMEOUT,
@@ -535,10 +607,16 @@ export class ZohoAuth {
     );
   }
 
-  async #refreshIfNeeded(id: string, seen: string | null, reason: RefreshReason, after: AfterHooks): Promise<OAuthToken> {
+  async #refreshIfNeeded(
+    id: string,
+    seen: string | null,
+    reason: RefreshReason,
+    after: AfterHooks,
+  ): Promise<OAuthToken> {
     const force = reason !== 'expiry';
     const current = await this.#readOwn(id);
-    if (current === null) throw authRequired(`Token id ${id} was removed (revoked or logged out): the user must log in`);
+    if (current === null)
+      throw authRequired(`Token id ${id} was removed (revoked or logged out): the user must log in`);
     const now = this.#clock.now();
     // Another process (or an earlier flight) already replaced the token this caller saw as stale.
     if (current.accessToken && current.accessToken !== seen && !current.isExpired(now)) return current;
@@ -561,8 +639,15 @@ export class ZohoAuth {
     }
 
     const accountsUrl = accountsUrlOf(this.#known, current);
-    if (!this.#trusted.trusts(accountsUrl)) this.#untrusted(accountsUrl, 'the client secret and refresh token', id, current.userName);
-    const log = { tokenId: id, user: current.userName, accountsUrl, forced: force, previous: redact(current.accessToken) };
+    if (!this.#trusted.trusts(accountsUrl))
+      this.#untrusted(accountsUrl, 'the client secret and refresh token', id, current.userName);
+    const log = {
+      tokenId: id,
+      user: current.userName,
+      accountsUrl,
+      forced: force,
+      previous: redact(current.accessToken),
+    };
     this.#log.debug(log, 'refreshing access token');
     let set: TokenSet;
     try {
@@ -578,15 +663,23 @@ export class ZohoAuth {
       if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
         this.#cooldown.forget(id);
         await this.#bury(current, error, after);
-        throw authRequired(`Zoho rejected the refresh token of token id ${id}${current.userName ? ` (user ${current.userName})` : ''}: the user must log in again`, error);
+        throw authRequired(
+          `Zoho rejected the refresh token of token id ${id}${current.userName ? ` (user ${current.userName})` : ''}: the user must log in again`,
+          error,
+        );
       }
       const cooldownMs = await this.#cooldown.failed(this.store.lock, id, error, this.#clock.now());
       if (usableMeanwhile) {
-        this.#log.warn({ ...log, err: error, cooldownMs }, 'refresh failed; the current access token is still valid and is used meanwhile');
+        this.#log.warn(
+          { ...log, err: error, cooldownMs },
+          'refresh failed; the current access token is still valid and is used meanwhile',
+        );
         return current;
       }
       this.#log.warn({ ...log, err: error, cooldownMs }, 'refresh failed');
-      throw cooldownMs > 0 && error instanceof ZohoTokenError && error.retryAfterMs === undefined ? withRetryAfter(error, cooldownMs) : error;
+      throw cooldownMs > 0 && error instanceof ZohoTokenError && error.retryAfterMs === undefined
+        ? withRetryAfter(error, cooldownMs)
+        : error;
     }
     await this.#cooldown.succeeded(id);
     const next = current.with({
@@ -602,15 +695,22 @@ export class ZohoAuth {
     // its token is already stored and in use, so keep it rather than overwrite it with ours.
     // Also a revoke or logout may have removed the row meanwhile: never bring it back.
     const latest = await this.#readOwn(id);
-    if (latest === null) throw authRequired(`Token id ${id} was removed (revoked or logged out) during its refresh: the user must log in`);
+    if (latest === null)
+      throw authRequired(`Token id ${id} was removed (revoked or logged out) during its refresh: the user must log in`);
     if (latest.accessToken !== current.accessToken && latest.accessToken && !latest.isExpired(this.#clock.now())) {
-      this.#log.warn({ ...log, kept: redact(latest.accessToken) }, 'another process refreshed while this refresh ran; keeping the stored token');
+      this.#log.warn(
+        { ...log, kept: redact(latest.accessToken) },
+        'another process refreshed while this refresh ran; keeping the stored token',
+      );
       return latest;
     }
     await this.store.saveToken(next);
     if (reason === 'rejected') await this.#markForcedRefresh(id, next.accessToken!);
     const durationMs = this.#clock.now() - now;
-    this.#log.info({ ...log, current: redact(next.accessToken), expiresAt: next.expiresAt, durationMs }, 'access token refreshed and saved');
+    this.#log.info(
+      { ...log, current: redact(next.accessToken), expiresAt: next.expiresAt, durationMs },
+      'access token refreshed and saved',
+    );
     const hooks = this.#config.hooks;
     const previousExpiresAt = current.expiresAt ?? null;
     after.push(
@@ -639,7 +739,12 @@ export class ZohoAuth {
     const id = idOf(current);
     this.#cache.forget(id);
     this.#log.warn(
-      { tokenId: id, user: current.userName, accountsUrl: triedAccountsUrl, refreshToken: redact(current.refreshToken) },
+      {
+        tokenId: id,
+        user: current.userName,
+        accountsUrl: triedAccountsUrl,
+        refreshToken: redact(current.refreshToken),
+      },
       'refresh token rejected by the configured accounts server; the row has no data center binding, so the refresh token is kept',
     );
     return new ZohoTokenError(
@@ -656,7 +761,10 @@ export class ZohoAuth {
   async #bury(current: OAuthToken, error: ZohoTokenError, after: AfterHooks): Promise<void> {
     const id = idOf(current);
     this.#cache.forget(id);
-    this.#log.warn({ tokenId: id, user: current.userName, refreshToken: redact(current.refreshToken) }, 'refresh token rejected by Zoho: the user must log in again');
+    this.#log.warn(
+      { tokenId: id, user: current.userName, refreshToken: redact(current.refreshToken) },
+      'refresh token rejected by Zoho: the user must log in again',
+    );
     try {
       const latest = await this.#readOwn(id);
       if (latest !== null && latest.refreshToken === current.refreshToken) {
@@ -669,9 +777,17 @@ export class ZohoAuth {
   }
 
   /** Refuses (UNTRUSTED_ENDPOINT) to send credentials to `url`; the log names the origin, never a secret. */
-  #untrusted(url: string | null | undefined, what: string, id: string | null | undefined, user: string | null | undefined): never {
+  #untrusted(
+    url: string | null | undefined,
+    what: string,
+    id: string | null | undefined,
+    user: string | null | undefined,
+  ): never {
     const whose = `token id ${id ?? '?'}${user ? ` (user ${user})` : ''}`;
-    this.#log.error({ tokenId: id, user, endpoint: describeOrigin(url), sending: what }, 'refused to send credentials to an untrusted endpoint');
+    this.#log.error(
+      { tokenId: id, user, endpoint: describeOrigin(url), sending: what },
+      'refused to send credentials to an untrusted endpoint',
+    );
     throw untrustedEndpoint(url, what, whose);
   }
 
@@ -682,13 +798,21 @@ export class ZohoAuth {
   // --- internals: exchange and revoke ----------------------------------------------------------
 
   async #findByGrant(code: string): Promise<OAuthToken | null> {
-    return this.#own(await this.store.findToken(new OAuthToken({ clientId: this.clientId, clientSecret: this.#config.clientSecret, grantToken: code })));
+    return this.#own(
+      await this.store.findToken(
+        new OAuthToken({ clientId: this.clientId, clientSecret: this.#config.clientSecret, grantToken: code }),
+      ),
+    );
   }
 
   async #exchangeOnce(code: string, env: Environment, options: ExchangeOptions): Promise<OAuthToken> {
     const stored = async (): Promise<OAuthToken | null> => {
       const token = await this.#findByGrant(code);
-      if (token !== null) this.#log.info({ tokenId: token.id, user: token.userName }, 'grant code already exchanged: returning the stored token, Zoho not called');
+      if (token !== null)
+        this.#log.info(
+          { tokenId: token.id, user: token.userName },
+          'grant code already exchanged: returning the stored token, Zoho not called',
+        );
       return token;
     };
     const existing = await stored();
@@ -701,7 +825,10 @@ export class ZohoAuth {
       async () => {
         const token = await stored();
         if (token !== null) return token;
-        throw new ZohoTokenError(ErrorCode.LOCK_TIMEOUT, `Another process held the exchange lock of this grant code for ${this.#config.lockWaitMs} ms`);
+        throw new ZohoTokenError(
+          ErrorCode.LOCK_TIMEOUT,
+          `Another process held the exchange lock of this grant code for ${this.#config.lockWaitMs} ms`,
+        );
       },
     );
   }
@@ -709,15 +836,22 @@ export class ZohoAuth {
   async #exchangeAndSave(code: string, env: Environment, options: ExchangeOptions): Promise<OAuthToken> {
     const redirectUrl = options.redirectUrl === undefined ? this.#config.redirectUrl : options.redirectUrl;
     const started = this.#clock.now();
-    if (!this.#trusted.trusts(env.accountsUrl)) this.#untrusted(env.accountsUrl, 'the client secret and grant code', null, options.user);
+    if (!this.#trusted.trusts(env.accountsUrl))
+      this.#untrusted(env.accountsUrl, 'the client secret and grant code', null, options.user);
     const set = await exchangeAuthorizationCode(env, this.#credentials(), { code, redirectUrl }, this.#request);
     const apiDomain = apiDomainFor(this.#known, env.accountsUrl, set.apiDomain);
     let user = options.user ?? null;
     if (user === null && this.#config.lookupUser && this.#trusted.trusts(apiDomain)) {
       try {
-        user = await fetchCurrentUserEmail(apiDomain, set.accessToken, { fetch: this.#config.fetch, timeoutMs: this.#config.timeoutMs });
+        user = await fetchCurrentUserEmail(apiDomain, set.accessToken, {
+          fetch: this.#config.fetch,
+          timeoutMs: this.#config.timeoutMs,
+        });
       } catch (error) {
-        this.#log.warn({ apiDomain, err: error }, 'could not learn the user from the CRM; saving the token without a user');
+        this.#log.warn(
+          { apiDomain, err: error },
+          'could not learn the user from the CRM; saving the token without a user',
+        );
       }
     }
     const token = new OAuthToken({
@@ -743,9 +877,20 @@ export class ZohoAuth {
     }
     const id = idOf(token);
     const saved = (await this.#readOwn(id)) ?? token;
-    if (!saved.refreshToken) this.#log.warn({ tokenId: id, user }, 'no refresh token stored for this user: it will need to log in again within the hour (use access_type=offline)');
+    if (!saved.refreshToken)
+      this.#log.warn(
+        { tokenId: id, user },
+        'no refresh token stored for this user: it will need to log in again within the hour (use access_type=offline)',
+      );
     this.#log.info(
-      { tokenId: id, user, location: env.location, accountsUrl: env.accountsUrl, expiresAt: set.expiresAt, durationMs: this.#clock.now() - started },
+      {
+        tokenId: id,
+        user,
+        location: env.location,
+        accountsUrl: env.accountsUrl,
+        expiresAt: set.expiresAt,
+        durationMs: this.#clock.now() - started,
+      },
       'grant code exchanged and saved',
     );
     if (!saved.isExpired(this.#clock.now())) this.#remember(saved as Ready, true);
@@ -769,7 +914,10 @@ export class ZohoAuth {
           this.#log.warn({ tokenId: id, err: error }, 'revoke failed at Zoho; the token stays stored');
           throw error;
         }
-        this.#log.info({ tokenId: id }, 'Zoho did not know the refresh token any more; deleting the stored token anyway');
+        this.#log.info(
+          { tokenId: id },
+          'Zoho did not know the refresh token any more; deleting the stored token anyway',
+        );
       }
     }
     await this.store.deleteToken(id);

@@ -27,14 +27,19 @@ export class CallbackServer {
    * Listens for `redirectUri` (which must be http on a loopback host), or on `port` with the
    * redirect `http://127.0.0.1:<port>/callback` (port 0: any free port).
    */
-  static async start(options: { redirectUri?: string | undefined; port?: number | undefined }, onCallback: (callback: Callback) => void): Promise<CallbackServer> {
+  static async start(
+    options: { redirectUri?: string | undefined; port?: number | undefined },
+    onCallback: (callback: Callback) => void,
+  ): Promise<CallbackServer> {
     const wanted = redirectTarget(options);
     const server = createServer((req, res) => handle(req, res, wanted.path, onCallback));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
         reject(
           error.code === 'EADDRINUSE' || error.code === 'EACCES'
-            ? usageError(`cannot listen on 127.0.0.1:${wanted.port} (${error.code}): choose another --port and register its redirect URI`)
+            ? usageError(
+                `cannot listen on 127.0.0.1:${wanted.port} (${error.code}): choose another --port and register its redirect URI`,
+              )
             : error,
         );
       });
@@ -51,7 +56,10 @@ export class CallbackServer {
   }
 }
 
-function redirectTarget(options: { redirectUri?: string | undefined; port?: number | undefined }): { port: number; path: string } {
+function redirectTarget(options: { redirectUri?: string | undefined; port?: number | undefined }): {
+  port: number;
+  path: string;
+} {
   if (options.redirectUri === undefined) return { port: options.port ?? 0, path: '/callback' };
   let url: URL;
   try {
@@ -60,14 +68,22 @@ function redirectTarget(options: { redirectUri?: string | undefined; port?: numb
     throw usageError('--redirect-uri must be an absolute URL such as http://127.0.0.1:8765/callback');
   }
   if (url.protocol !== 'http:' || !LOOPBACK_HOSTS.has(url.hostname) || url.port === '' || url.search || url.hash) {
-    throw usageError('with --web, --redirect-uri must be http://127.0.0.1:<port>/<path> (or localhost): the CLI receives the redirect itself');
+    throw usageError(
+      'with --web, --redirect-uri must be http://127.0.0.1:<port>/<path> (or localhost): the CLI receives the redirect itself',
+    );
   }
   const port = Number(url.port);
-  if (options.port !== undefined && options.port !== port) throw usageError(`--port ${options.port} differs from the port of --redirect-uri (${port})`);
+  if (options.port !== undefined && options.port !== port)
+    throw usageError(`--port ${options.port} differs from the port of --redirect-uri (${port})`);
   return { port, path: url.pathname };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, path: string, onCallback: (callback: Callback) => void): void {
+function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  onCallback: (callback: Callback) => void,
+): void {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   if (req.method !== 'GET' || url.pathname !== path) {
     page(res, 404, 'Not found', 'This is the zoho-tokens login callback; nothing else is served here.');
@@ -86,7 +102,11 @@ function handle(req: IncomingMessage, res: ServerResponse, path: string, onCallb
 
 function page(res: ServerResponse, status: number, title: string, text: string): void {
   const body = `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>\n`;
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 

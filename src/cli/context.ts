@@ -78,7 +78,10 @@ export class CliContext {
   }
 
   /** `--client-id`/`--client-secret`, else ZOHO_CLIENT_ID/ZOHO_CLIENT_SECRET. */
-  clientCredentials(flags: { clientId?: string | undefined; clientSecret?: string | undefined }): { clientId: string; clientSecret: string } {
+  clientCredentials(flags: { clientId?: string | undefined; clientSecret?: string | undefined }): {
+    clientId: string;
+    clientSecret: string;
+  } {
     const clientId = flags.clientId ?? this.io.env['ZOHO_CLIENT_ID'];
     const clientSecret = flags.clientSecret ?? this.io.env['ZOHO_CLIENT_SECRET'];
     if (!clientId) throw usageError('no client id: pass --client-id or set ZOHO_CLIENT_ID');
@@ -110,20 +113,42 @@ export class CliContext {
    * secret: `--client-secret`, else the stored one, else ZOHO_CLIENT_SECRET when ZOHO_CLIENT_ID
    * is unset or names this client.
    */
-  authFor(store: TokenStore, token: OAuthToken, flags: { clientSecret?: string | undefined; hooks?: ZohoAuthHooks } = {}): ZohoAuth {
-    if (!this.encryptionEnabled && [token.refreshToken, token.clientSecret].some((v) => typeof v === 'string' && isEncryptedValue(v))) {
+  authFor(
+    store: TokenStore,
+    token: OAuthToken,
+    flags: { clientSecret?: string | undefined; hooks?: ZohoAuthHooks } = {},
+  ): ZohoAuth {
+    if (
+      !this.encryptionEnabled &&
+      [token.refreshToken, token.clientSecret].some((v) => typeof v === 'string' && isEncryptedValue(v))
+    ) {
       // Sent to Zoho as is, a ciphertext would be rejected as a revoked token and the row cleared.
       throw usageError(`token ${printable(token.id ?? '?')} is stored encrypted: set ${DEFAULT_KEYS_ENV} to use it`);
     }
     const clientId = token.clientId;
-    if (!clientId) throw new CliError('NOT_FOUND', `token ${printable(token.id ?? '?')} has no client id: it cannot be refreshed or revoked`, { exitCode: 1 });
+    if (!clientId)
+      throw new CliError(
+        'NOT_FOUND',
+        `token ${printable(token.id ?? '?')} has no client id: it cannot be refreshed or revoked`,
+        { exitCode: 1 },
+      );
     const envId = this.io.env['ZOHO_CLIENT_ID'];
     const clientSecret =
-      flags.clientSecret ?? token.clientSecret ?? (envId === undefined || envId === clientId ? this.io.env['ZOHO_CLIENT_SECRET'] : undefined);
-    if (!clientSecret) throw usageError(`token ${printable(token.id ?? '?')} has no stored client secret: pass --client-secret`);
+      flags.clientSecret ??
+      token.clientSecret ??
+      (envId === undefined || envId === clientId ? this.io.env['ZOHO_CLIENT_SECRET'] : undefined);
+    if (!clientSecret)
+      throw usageError(`token ${printable(token.id ?? '?')} has no stored client secret: pass --client-secret`);
     this.out.addSecrets(clientSecret);
     const environment = environmentOfToken(token, () => this.environment());
-    return new ZohoAuth({ store, environment, clientId, clientSecret, lookupUser: false, ...(flags.hooks ? { hooks: flags.hooks } : {}) });
+    return new ZohoAuth({
+      store,
+      environment,
+      clientId,
+      clientSecret,
+      lookupUser: false,
+      ...(flags.hooks ? { hooks: flags.hooks } : {}),
+    });
   }
 
   /** Closes every store this command opened; the first failure is reported after all were tried. */
@@ -135,8 +160,10 @@ export class CliContext {
 }
 
 export function checkTarget(target: TokenTarget): void {
-  if ((target.id === undefined) === (target.user === undefined)) throw usageError('name the token by <id> or by --user <email> (one of them)');
-  if (target.id !== undefined && target.clientId !== undefined) throw usageError('--client-id only narrows --user; an <id> names one token');
+  if ((target.id === undefined) === (target.user === undefined))
+    throw usageError('name the token by <id> or by --user <email> (one of them)');
+  if (target.id !== undefined && target.clientId !== undefined)
+    throw usageError('--client-id only narrows --user; an <id> names one token');
 }
 
 export function describeTarget(target: TokenTarget): string {

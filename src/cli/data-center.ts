@@ -4,7 +4,8 @@ import { customEnvironment, environmentFor, type ZohoEnvironmentKind } from '../
 import type { OAuthToken } from '../token/oauth-token.js';
 import { usageError } from './cli-error.js';
 
-export const DC_FORMS = 'US, EU, IN, CN, AU, JP, CA, SA, optionally :sandbox or :developer (EU:sandbox), or custom:<accountsUrl>[,<apiDomain>]';
+export const DC_FORMS =
+  'US, EU, IN, CN, AU, JP, CA, SA, optionally :sandbox or :developer (EU:sandbox), or custom:<accountsUrl>[,<apiDomain>]';
 
 /**
  * `--dc`: `EU`, `eu:sandbox`, or `custom:<accountsUrl>,<apiDomain>` (an emulator, a proxy; one URL
@@ -15,19 +16,22 @@ export function parseDataCenter(value: string): Environment {
     const custom = /^custom:(.+)$/i.exec(value.trim());
     if (custom) {
       const [accountsUrl = '', apiDomain = accountsUrl, ...rest] = custom[1]!.split(',').map((s) => s.trim());
-      if (rest.length > 0) throw usageError(`--dc custom: takes <accountsUrl>[,<apiDomain>], got ${rest.length + 2} values`);
+      if (rest.length > 0)
+        throw usageError(`--dc custom: takes <accountsUrl>[,<apiDomain>], got ${rest.length + 2} values`);
       return customEnvironment({ accountsUrl, apiDomain });
     }
     const [name = '', kind = 'production', ...rest] = value.trim().split(':');
     if (rest.length > 0) throw usageError(`--dc takes <DC>[:<kind>]; forms: ${DC_FORMS}`);
     return environmentFor(name, kind.toLowerCase() as ZohoEnvironmentKind);
   } catch (error) {
-    if (isZohoTokenError(error)) throw usageError(`invalid --dc ${JSON.stringify(value)}: ${error.message} (forms: ${DC_FORMS})`);
+    if (isZohoTokenError(error))
+      throw usageError(`invalid --dc ${JSON.stringify(value)}: ${error.message} (forms: ${DC_FORMS})`);
     throw error;
   }
 }
 
-const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+const sameUrl = (a: string, b: string): boolean =>
+  a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
 
 /** The Zoho environment whose accounts server (and API domain, when stored) the token names. */
 function zohoEnvironmentOf(token: OAuthToken): Environment | undefined {

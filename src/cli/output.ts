@@ -70,7 +70,12 @@ export class Output {
       this.#write(this.#io.stdout, `${JSON.stringify(json(), null, 2)}\n`, !this.options.showSecrets, false);
     } else {
       const text = human();
-      this.#write(this.#io.stdout, `${Array.isArray(text) ? text.join('\n') : text}\n`, !this.options.showSecrets, true);
+      this.#write(
+        this.#io.stdout,
+        `${Array.isArray(text) ? text.join('\n') : text}\n`,
+        !this.options.showSecrets,
+        true,
+      );
     }
   }
 
@@ -85,7 +90,8 @@ export class Output {
     const message = error instanceof Error ? error.message : String(error);
     let text = `error: ${message} (${code})\n`;
     if (this.options.verbose) {
-      for (let e: unknown = error; e instanceof Error; e = e.cause) text += `${e === error ? '' : 'caused by: '}${e.stack ?? e.message}\n`;
+      for (let e: unknown = error; e instanceof Error; e = e.cause)
+        text += `${e === error ? '' : 'caused by: '}${e.stack ?? e.message}\n`;
     }
     this.#write(this.#io.stderr, text, true, true);
   }
@@ -94,7 +100,8 @@ export class Output {
   table<T>(columns: Column<T>[], rows: readonly T[]): string[] {
     const cells = rows.map((row) => columns.map((c) => printable(c.value(row))));
     const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
-    const format = (values: string[]): string => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
+    const format = (values: string[]): string =>
+      values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
     return [format(columns.map((c) => c.header)), ...cells.map(format)];
   }
 
@@ -116,8 +123,9 @@ export class Output {
  */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex -- likewise
-const UNPRINTABLE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE_BUT_NEWLINE =
+  // eslint-disable-next-line no-control-regex -- likewise
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const SHORT_ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 function escapeChar(char: string): string {

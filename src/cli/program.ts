@@ -34,9 +34,16 @@ function version(): string {
 
 /** The global options; subcommands repeat them (hidden) so they work after the command name too. */
 function globalOptions(io: CliIo, hidden: boolean): Option[] {
-  const store = new Option('--store <url>', 'token store URL: sqlite:path.db, postgres://…, mysql://…, redis://…, file:path, memory:');
+  const store = new Option(
+    '--store <url>',
+    'token store URL: sqlite:path.db, postgres://…, mysql://…, redis://…, file:path, memory:',
+  );
   const dc = new Option('--dc <dc>', `data center for login (default: $ZOHO_DC, else US): ${DC_FORMS}`);
-  if (!hidden) store.default(io.env['ZOHO_TOKEN_STORE'] || DEFAULT_STORE_URL, io.env['ZOHO_TOKEN_STORE'] ? '$ZOHO_TOKEN_STORE' : DEFAULT_STORE_URL);
+  if (!hidden)
+    store.default(
+      io.env['ZOHO_TOKEN_STORE'] || DEFAULT_STORE_URL,
+      io.env['ZOHO_TOKEN_STORE'] ? '$ZOHO_TOKEN_STORE' : DEFAULT_STORE_URL,
+    );
   const options = [
     store,
     dc,
@@ -50,7 +57,9 @@ function globalOptions(io: CliIo, hidden: boolean): Option[] {
 
 export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext) => void): Command {
   const program = new Command('zoho-tokens')
-    .description('Manage Zoho OAuth tokens in a token store: log users in, list, refresh, revoke, bind, purge, migrate, rotate keys.')
+    .description(
+      'Manage Zoho OAuth tokens in a token store: log users in, list, refresh, revoke, bind, purge, migrate, rotate keys.',
+    )
     .version(version(), '-V, --version')
     .enablePositionalOptions()
     .exitOverride()
@@ -60,7 +69,10 @@ export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext
       writeErr: (text) => void io.stderr.write(text),
       outputError: (text, write) => write(`${text.trimEnd()} (USAGE)\n`),
     })
-    .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n\nRun "zoho-tokens <command> --help" for a command's options and examples.`);
+    .addHelpText(
+      'after',
+      `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n\nRun "zoho-tokens <command> --help" for a command's options and examples.`,
+    );
   for (const option of globalOptions(io, false)) program.addOption(option);
 
   const contexts = new WeakMap<Command, CliContext>();
@@ -72,7 +84,11 @@ export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext
   program.hook('preAction', (_root, action) => {
     // Later wins: the command's own (hidden) copies of the global options override the program's.
     const options = { ...program.opts(), ...action.opts() } as GlobalOptions;
-    out.options = { json: options.json === true, showSecrets: options.showSecrets === true, verbose: options.verbose === true };
+    out.options = {
+      json: options.json === true,
+      showSecrets: options.showSecrets === true,
+      verbose: options.verbose === true,
+    };
     const ctx = new CliContext(io, out, options);
     contexts.set(action, ctx);
     onContext(ctx);
@@ -80,7 +96,10 @@ export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext
 
   const withGlobals = (command: Command): Command => {
     for (const option of globalOptions(io, true)) command.addOption(option);
-    return command.addHelpText('after', '\nGlobal options (--store, --dc, --json, --show-secrets, --verbose) and exit codes: zoho-tokens --help');
+    return command.addHelpText(
+      'after',
+      '\nGlobal options (--store, --dc, --json, --show-secrets, --verbose) and exit codes: zoho-tokens --help',
+    );
   };
   registerLogin(program, withGlobals, contextOf);
   registerList(program, withGlobals, contextOf);

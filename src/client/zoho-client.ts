@@ -56,15 +56,26 @@ export class ZohoClient {
 
   constructor(options: ZohoClientOptions) {
     const auth = options?.auth as unknown as Partial<ZohoAuth> | undefined;
-    if (typeof auth?.getCredentials !== 'function' || typeof auth.handleUnauthorized !== 'function' || typeof auth.checkApiDomain !== 'function') {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.auth must be a ZohoAuth', { field: 'auth' });
+    if (
+      typeof auth?.getCredentials !== 'function' ||
+      typeof auth.handleUnauthorized !== 'function' ||
+      typeof auth.checkApiDomain !== 'function'
+    ) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.auth must be a ZohoAuth', {
+        field: 'auth',
+      });
     }
     this.auth = options.auth;
     this.#fetch = options.fetch ?? globalThis.fetch;
-    if (typeof this.#fetch !== 'function') throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.fetch must be a function', { field: 'fetch' });
+    if (typeof this.#fetch !== 'function')
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.fetch must be a function', {
+        field: 'fetch',
+      });
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     if (typeof this.#timeoutMs !== 'number' || !Number.isFinite(this.#timeoutMs) || this.#timeoutMs < 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.timeoutMs must be a number of ms >= 0', { field: 'timeoutMs' });
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.timeoutMs must be a number of ms >= 0', {
+        field: 'timeoutMs',
+      });
     }
   }
 
@@ -72,13 +83,23 @@ export class ZohoClient {
   async request<T = unknown>(method: string, path: string, options: ZohoRequestOptions): Promise<T | null> {
     const who = refOf(options);
     const verb = typeof method === 'string' ? method.toUpperCase() : '';
-    if (!METHOD.test(verb)) throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'method must be an HTTP method name', { field: 'method' });
+    if (!METHOD.test(verb))
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'method must be an HTTP method name', { field: 'method' });
     // A path, never a URL: the token must only ever go to its own API domain.
     if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */ || path.charCodeAt(1) === 47) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'path must start with a single "/" (it is appended to the API domain)', { field: 'path' });
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_ARGUMENT,
+        'path must start with a single "/" (it is appended to the API domain)',
+        { field: 'path' },
+      );
     }
     const target = options.query === undefined ? path : path + queryString(options.query);
-    const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    const body =
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body);
 
     let creds = await this.auth.getCredentials(who);
     // A stored api_domain may have been tampered with: the token goes to a trusted one only.
@@ -104,9 +125,13 @@ export class ZohoClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new ZohoTokenError(ErrorCode.MALFORMED_RESPONSE, `${verb} ${path} answered HTTP ${status} with a body that is not JSON (${text.length} characters)`, {
-        status,
-      });
+      throw new ZohoTokenError(
+        ErrorCode.MALFORMED_RESPONSE,
+        `${verb} ${path} answered HTTP ${status} with a body that is not JSON (${text.length} characters)`,
+        {
+          status,
+        },
+      );
     }
   }
 
@@ -121,16 +146,27 @@ export class ZohoClient {
    * socket is freed when the server answers or undici's own timeouts fire); a caller's `signal`
    * is passed through and really aborts.
    */
-  async #call(method: string, target: string, creds: AccessCredentials, body: string | undefined, options: ZohoRequestOptions): Promise<Answer> {
+  async #call(
+    method: string,
+    target: string,
+    creds: AccessCredentials,
+    body: string | undefined,
+    options: ZohoRequestOptions,
+  ): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.headers !== undefined) {
-      for (const name of Object.keys(options.headers)) if (name.toLowerCase() !== 'authorization') headers[name] = options.headers[name]!;
+      for (const name of Object.keys(options.headers))
+        if (name.toLowerCase() !== 'authorization') headers[name] = options.headers[name]!;
     }
     headers.authorization = `Zoho-oauthtoken ${creds.accessToken}`;
-    if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json';
     const init: RequestInit = { method, headers, body };
     if (options.signal !== undefined) init.signal = options.signal;
-    const exchange = this.#fetch(creds.apiDomain + target, init).then(async (response) => ({ status: response.status, text: await response.text() }));
+    const exchange = this.#fetch(creds.apiDomain + target, init).then(async (response) => ({
+      status: response.status,
+      text: await response.text(),
+    }));
     const ms = this.#timeoutMs;
     try {
       if (ms === 0) return await exchange;
@@ -162,12 +198,16 @@ interface Answer {
 /** `options` itself names the token (no allocation on the hot path); exactly one of user, id, token. */
 function refOf(options: ZohoRequestOptions): TokenRef {
   if (typeof options !== 'object' || options === null) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'request options must name the user, id or token', { field: 'options' });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'request options must name the user, id or token', {
+      field: 'options',
+    });
   }
   const { user, id, token } = options;
   const given = (user === undefined ? 0 : 1) + (id === undefined ? 0 : 1) + (token === undefined ? 0 : 1);
   if (given !== 1) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'request options must name exactly one of user, id, token', { field: 'user' });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'request options must name exactly one of user, id, token', {
+      field: 'user',
+    });
   }
   return token ?? (options as TokenRef);
 }
@@ -190,7 +230,13 @@ function queryString(query: NonNullable<ZohoRequestOptions['query']>): string {
   return text.length === 0 ? '' : `?${text}`;
 }
 
-function apiError(method: string, path: string, { status, text }: Answer, creds: AccessCredentials, cause?: unknown): ZohoTokenError {
+function apiError(
+  method: string,
+  path: string,
+  { status, text }: Answer,
+  creds: AccessCredentials,
+  cause?: unknown,
+): ZohoTokenError {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -199,24 +245,37 @@ function apiError(method: string, path: string, { status, text }: Answer, creds:
   }
   let fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   // Record-level failures (`{"data":[{"code":…}]}`) have no top-level code: report the first record's.
-  if (fields.code === undefined && Array.isArray(fields.data) && typeof fields.data[0] === 'object' && fields.data[0] !== null) {
+  if (
+    fields.code === undefined &&
+    Array.isArray(fields.data) &&
+    typeof fields.data[0] === 'object' &&
+    fields.data[0] !== null
+  ) {
     fields = fields.data[0] as Record<string, unknown>;
   }
-  const apiCode = typeof fields.code === 'string' ? scrubText(fields.code.slice(0, 100), [creds.accessToken]) : undefined;
-  const message = typeof fields.message === 'string' ? scrubText(fields.message.slice(0, 300), [creds.accessToken]) : undefined;
+  const apiCode =
+    typeof fields.code === 'string' ? scrubText(fields.code.slice(0, 100), [creds.accessToken]) : undefined;
+  const message =
+    typeof fields.message === 'string' ? scrubText(fields.message.slice(0, 300), [creds.accessToken]) : undefined;
   const detail = [apiCode, message].filter(Boolean).join(': ');
-  return new ZohoTokenError(ErrorCode.API_ERROR, `${method} ${path} answered HTTP ${status}${detail ? ` ${detail}` : ''}`, {
-    status,
-    apiCode,
-    // Zoho's body, non-enumerable (never in logs or JSON); `details` often names the bad field.
-    response: body,
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return new ZohoTokenError(
+    ErrorCode.API_ERROR,
+    `${method} ${path} answered HTTP ${status}${detail ? ` ${detail}` : ''}`,
+    {
+      status,
+      apiCode,
+      // Zoho's body, non-enumerable (never in logs or JSON); `details` often names the bad field.
+      response: body,
+      ...(cause === undefined ? {} : { cause }),
+    },
+  );
 }
 
 function networkError(method: string, target: string, error: unknown, creds: AccessCredentials): ZohoTokenError {
   const inner = error instanceof TypeError && error.cause instanceof Error ? error.cause : error;
   const cause = sanitizeCause(inner, [creds.accessToken]);
   const path = target.split('?')[0];
-  return new ZohoTokenError(ErrorCode.NETWORK, `${method} ${creds.apiDomain}${path} got no answer: ${cause.message}`, { cause });
+  return new ZohoTokenError(ErrorCode.NETWORK, `${method} ${creds.apiDomain}${path} got no answer: ${cause.message}`, {
+    cause,
+  });
 }

@@ -91,7 +91,12 @@ export class FieldCipher {
 }
 
 function syntheticIv(key: DerivedKey, field: string, data: Buffer): Buffer {
-  return createHmac('sha256', key.iv).update(field, 'utf8').update(Buffer.of(0)).update(data).digest().subarray(0, IV_BYTES);
+  return createHmac('sha256', key.iv)
+    .update(field, 'utf8')
+    .update(Buffer.of(0))
+    .update(data)
+    .digest()
+    .subarray(0, IV_BYTES);
 }
 
 function aad(keyId: string, field: string): Buffer {

@@ -41,7 +41,11 @@ export class KeyRing {
       }
       const keys = new Map<string, DerivedKey>();
       for (const [keyId, bytes] of parsed.keys) {
-        keys.set(keyId, { keyId, encryption: derive(bytes, `zts1/aes-256-gcm/${keyId}`), iv: derive(bytes, `zts1/siv-hmac/${keyId}`) });
+        keys.set(keyId, {
+          keyId,
+          encryption: derive(bytes, `zts1/aes-256-gcm/${keyId}`),
+          iv: derive(bytes, `zts1/siv-hmac/${keyId}`),
+        });
       }
       this.#keys = keys;
     } finally {

@@ -150,7 +150,10 @@ export function resolveKeys(source: KeySource): ParsedKeys {
   }
   if (!parsed.keys.has(source.currentKeyId)) {
     wipe(parsed.keys);
-    throw invalid(`currentKeyId ${JSON.stringify(source.currentKeyId)} is not among the configured keys`, 'currentKeyId');
+    throw invalid(
+      `currentKeyId ${JSON.stringify(source.currentKeyId)} is not among the configured keys`,
+      'currentKeyId',
+    );
   }
   return { keys: parsed.keys, currentKeyId: source.currentKeyId };
 }

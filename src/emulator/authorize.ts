@@ -27,20 +27,30 @@ export interface AuthPageError {
 
 type Params = ReadonlyMap<string, string> | URLSearchParams;
 
-export function validateAuthRequest(core: EmulatorCore, params: Params): { ok: true; request: AuthRequest } | AuthPageError {
+export function validateAuthRequest(
+  core: EmulatorCore,
+  params: Params,
+): { ok: true; request: AuthRequest } | AuthPageError {
   const clientId = params.get('client_id') ?? '';
   const client = core.state.client(clientId);
   // Any data center's accounts server accepts the auth request; the redirect names the client's DC.
-  if (client === undefined) return pageError('invalid_client', 400, 'Invalid Client', 'The client_id is not registered.');
+  if (client === undefined)
+    return pageError('invalid_client', 400, 'Invalid Client', 'The client_id is not registered.');
   const redirectUri = params.get('redirect_uri') ?? '';
   if (!client.redirectUris.includes(redirectUri)) {
-    return pageError('invalid_redirect_uri', 400, 'Invalid Redirect Uri', 'The redirect_uri does not match any registered for this client.');
+    return pageError(
+      'invalid_redirect_uri',
+      400,
+      'Invalid Redirect Uri',
+      'The redirect_uri does not match any registered for this client.',
+    );
   }
   if ((params.get('response_type') ?? '') !== 'code') {
     return pageError('invalid_request', 400, 'Invalid Response Type', 'response_type must be "code".');
   }
   const scopes = parseScopes(params.get('scope') ?? '');
-  if (scopes.length === 0) return pageError('invalid_request', 400, 'Invalid OAuth Scope', 'The scope parameter is missing.');
+  if (scopes.length === 0)
+    return pageError('invalid_request', 400, 'Invalid OAuth Scope', 'The scope parameter is missing.');
   const budget = core.state.codeBudget(client.clientId);
   if (!budget.ok) return codeLimitError(budget.retryAfterMs);
   return {
@@ -60,7 +70,11 @@ export function validateAuthRequest(core: EmulatorCore, params: Params): { ok: t
 export type Decision = { readonly approve: true; readonly user: string } | { readonly approve: false };
 
 /** Applies the user's decision; returns the redirect URL (with code or `error=access_denied`). */
-export function decide(core: EmulatorCore, request: AuthRequest, decision: Decision): { ok: true; location: string } | AuthPageError {
+export function decide(
+  core: EmulatorCore,
+  request: AuthRequest,
+  decision: Decision,
+): { ok: true; location: string } | AuthPageError {
   core.stats.add('consentDecisions');
   const location = new URL(request.redirectUri);
   if (!decision.approve) {
@@ -69,7 +83,8 @@ export function decide(core: EmulatorCore, request: AuthRequest, decision: Decis
     return { ok: true, location: location.href };
   }
   const user = decision.user.trim();
-  if (!/^[^\s@]+@[^\s@]+$/.test(user)) return pageError('invalid_request', 400, 'Invalid User', 'A user email is required to approve.');
+  if (!/^[^\s@]+@[^\s@]+$/.test(user))
+    return pageError('invalid_request', 400, 'Invalid User', 'A user email is required to approve.');
   const issued = core.state.issueCode({
     clientId: request.client.clientId,
     user,

@@ -112,7 +112,13 @@ if (isEntryPoint()) {
     },
     (error: unknown) => {
       // Only the message: a cause could carry request data.
-      console.error(isZohoTokenError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
+      console.error(
+        isZohoTokenError(error)
+          ? `${error.code}: ${error.message}`
+          : error instanceof Error
+            ? error.message
+            : String(error),
+      );
       process.exitCode = 1;
     },
   );

@@ -25,7 +25,9 @@ export function createEmulatorClock(start: number = Date.now()): EmulatorClock {
     now: (): number => current,
     advance: (ms: number): void => {
       if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'clock.advance(ms) needs a finite number >= 0', { field: 'ms' });
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'clock.advance(ms) needs a finite number >= 0', {
+          field: 'ms',
+        });
       }
       current += ms;
     },
@@ -38,6 +40,10 @@ export function createEmulatorClock(start: number = Date.now()): EmulatorClock {
 
 function assertTime(value: number, name: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `clock ${name} must be a finite number of epoch milliseconds`, { field: name });
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      `clock ${name} must be a finite number of epoch milliseconds`,
+      { field: name },
+    );
   }
 }

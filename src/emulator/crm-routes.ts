@@ -28,10 +28,17 @@ export async function handleApi(ctx: RequestContext): Promise<void> {
   if (await ctx.faulted('api')) return;
   const token = /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '')?.[1];
   const reply = (status: number, body?: unknown): void => {
-    const code = status >= 400 && typeof body === 'object' && body !== null && 'code' in body ? String(body.code) : String(status);
-    notify(core.observer, 'onRequest', { category: 'api', dc, ...(token === undefined ? {} : { token }), outcome: status < 400 ? 'ok' : code });
+    const code =
+      status >= 400 && typeof body === 'object' && body !== null && 'code' in body ? String(body.code) : String(status);
+    notify(core.observer, 'onRequest', {
+      category: 'api',
+      dc,
+      ...(token === undefined ? {} : { token }),
+      outcome: status < 400 ? 'ok' : code,
+    });
     core.stats.add(status < 400 ? 'apiSuccesses' : 'apiErrors');
-    if (status >= 400 && typeof body === 'object' && body !== null && 'code' in body) core.stats.tally('byError', String(body.code));
+    if (status >= 400 && typeof body === 'object' && body !== null && 'code' in body)
+      core.stats.tally('byError', String(body.code));
     if (body === undefined) sendEmpty(ctx.res, status);
     else sendJson(ctx.res, status, body);
   };
@@ -56,8 +63,12 @@ function route(call: ApiCall): Answer {
   const method = ctx.req.method ?? 'GET';
   const parts = ctx.url.pathname.split('/').filter(Boolean).slice(2); // drop "crm", "v8"
   const [first, second, ...rest] = parts;
-  const need = (groups: string[], operation: string): boolean => scopesCover(call.scopes, { groups, operation } satisfies ScopeNeed);
-  const wrongMethod: Answer = [400, apiError('INVALID_REQUEST_METHOD', 'The http request method type is not a valid one')];
+  const need = (groups: string[], operation: string): boolean =>
+    scopesCover(call.scopes, { groups, operation } satisfies ScopeNeed);
+  const wrongMethod: Answer = [
+    400,
+    apiError('INVALID_REQUEST_METHOD', 'The http request method type is not a valid one'),
+  ];
 
   if (first === 'users' && second === undefined) {
     if (method !== 'GET') return wrongMethod;
@@ -108,7 +119,13 @@ function listLeads(call: ApiCall): Answer {
   // Zoho answers an empty page with 204 and no body.
   if (slice.length === 0) return [204];
   const fields = fieldsParam(url);
-  return [200, { data: slice.map((r) => project(r, fields)), info: info(slice.length, page, perPage, page * perPage < all.length) }];
+  return [
+    200,
+    {
+      data: slice.map((r) => project(r, fields)),
+      info: info(slice.length, page, perPage, page * perPage < all.length),
+    },
+  ];
 }
 
 function createLeads(call: ApiCall): Answer {
@@ -131,13 +148,22 @@ function createLeads(call: ApiCall): Answer {
     }
     const fields = item as Record<string, unknown>;
     if (typeof fields['Last_Name'] !== 'string' || fields['Last_Name'] === '') {
-      return apiError('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'Last_Name', json_path: `$.data[${index}].Last_Name` });
+      return apiError('MANDATORY_NOT_FOUND', 'required field not found', {
+        api_name: 'Last_Name',
+        json_path: `$.data[${index}].Last_Name`,
+      });
     }
     const record = call.crm.addLead(withoutSystemFields(fields), call.user);
     const by = { name: call.user.full_name, id: call.user.id };
     return {
       code: 'SUCCESS',
-      details: { Modified_Time: record['Modified_Time'], Modified_By: by, Created_Time: record['Created_Time'], id: record.id, Created_By: by },
+      details: {
+        Modified_Time: record['Modified_Time'],
+        Modified_By: by,
+        Created_Time: record['Created_Time'],
+        id: record.id,
+        Created_By: by,
+      },
       message: 'record added',
       status: 'success',
     };
@@ -155,7 +181,12 @@ function withoutSystemFields(fields: Record<string, unknown>): Record<string, un
 
 function fieldsParam(url: URL): string[] | undefined {
   const raw = url.searchParams.get('fields');
-  return raw === null ? undefined : raw.split(',').map((f) => f.trim()).filter(Boolean);
+  return raw === null
+    ? undefined
+    : raw
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean);
 }
 
 /** `fields=` is optional here (Zoho v8 requires it); when given, only those fields and `id` come back. */

@@ -59,7 +59,10 @@ export class CrmStore {
     let user = this.#users.get(key);
     if (user === undefined) {
       const local = email.split('@')[0] ?? email;
-      const words = local.split(/[._-]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1));
+      const words = local
+        .split(/[._-]+/)
+        .filter(Boolean)
+        .map((w) => w[0]!.toUpperCase() + w.slice(1));
       const first = words.length > 1 ? words.slice(0, -1).join(' ') : '';
       const last = words.at(-1) ?? local;
       user = Object.freeze({

@@ -103,13 +103,22 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     }
   } catch (error) {
     await Promise.all([...listeners.values()].map((l) => l.close()));
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `the emulator could not listen on ${resolved.host}`, { field: 'port', cause: error });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `the emulator could not listen on ${resolved.host}`, {
+      field: 'port',
+      cause: error,
+    });
   }
 
   const environments = new Map(
     order.map((dc) => {
       const url = core.urlOf(dc);
-      const env: Environment = Object.freeze({ name: `emulator-${dc}`, location: dc, kind: 'custom', accountsUrl: url, apiDomain: url });
+      const env: Environment = Object.freeze({
+        name: `emulator-${dc}`,
+        location: dc,
+        kind: 'custom',
+        accountsUrl: url,
+        apiDomain: url,
+      });
       return [dc, env] as const;
     }),
   );
@@ -140,7 +149,8 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     createGrantCode: async (request) => {
       const client = state.client(request.clientId);
       if (client === undefined) throw new ZohoTokenError(ErrorCode.INVALID_CLIENT, 'unknown clientId');
-      if (typeof request.user !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(request.user)) throw invalid('user', 'user must be an email');
+      if (typeof request.user !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(request.user))
+        throw invalid('user', 'user must be an email');
       const scopes = parseScopes(request.scopes);
       if (scopes.length === 0) throw invalid('scopes', 'at least one scope is required');
       const lifetimeMs = request.expiresInMs ?? resolved.selfClientCodeLifetimeMs;
@@ -155,7 +165,9 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
         lifetimeMs,
       });
       if (!issued.ok) {
-        throw new ZohoTokenError(ErrorCode.THROTTLED, 'grant code limit reached for this client', { retryAfterMs: issued.retryAfterMs });
+        throw new ZohoTokenError(ErrorCode.THROTTLED, 'grant code limit reached for this client', {
+          retryAfterMs: issued.retryAfterMs,
+        });
       }
       core.crm(client.dc).user(request.user);
       return issued.code;

@@ -82,8 +82,18 @@ export class FaultRegistry implements FaultControls {
     const ms = spec.ms ?? 1000;
     if (!Number.isFinite(ms) || ms < 0) throw invalid('ms', 'fault ms must be a finite number >= 0');
     const status = spec.status ?? 503;
-    if (!Number.isInteger(status) || status < 100 || status > 599) throw invalid('status', 'fault status must be an HTTP status');
-    const entry: Entry = { id: this.#nextId++, kind: spec.kind, target, dc: spec.dc, times, ms, status, remaining: times };
+    if (!Number.isInteger(status) || status < 100 || status > 599)
+      throw invalid('status', 'fault status must be an HTTP status');
+    const entry: Entry = {
+      id: this.#nextId++,
+      kind: spec.kind,
+      target,
+      dc: spec.dc,
+      times,
+      ms,
+      status,
+      remaining: times,
+    };
     this.#entries.push(entry);
     return this.#handle(entry);
   }
@@ -121,7 +131,14 @@ export class FaultRegistry implements FaultControls {
     };
     return {
       id: entry.id,
-      spec: { kind: entry.kind, target: entry.target, dc: entry.dc, times: entry.times, ms: entry.ms, status: entry.status },
+      spec: {
+        kind: entry.kind,
+        target: entry.target,
+        dc: entry.dc,
+        times: entry.times,
+        ms: entry.ms,
+        status: entry.status,
+      },
       get remaining() {
         return isLive() ? entry.remaining : 0;
       },

@@ -45,7 +45,10 @@ const TARGET: Record<RequestCategory, Exclude<FaultTarget, 'all'>> = {
  * A plain `(req, res)` handler for one data center, usable with any `node:http` server. All
  * state lives in `core`; nothing here is global.
  */
-export function createRequestHandler(core: EmulatorCore, dc: string): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(
+  core: EmulatorCore,
+  dc: string,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     // Zoho's servers stamp every answer; ours stamps it from the emulator's clock (not Node's wall
     // clock), so clients measuring clock skew measure it against the emulated server.
@@ -76,7 +79,12 @@ async function handle(core: EmulatorCore, dc: string, req: IncomingMessage, res:
       res.setHeader('allow', allow);
       sendJson(res, 405, { status: 'failure', error: 'method_not_allowed' });
     } else if (url.pathname.startsWith('/crm/')) {
-      sendJson(res, 404, { code: 'INVALID_URL_PATTERN', details: {}, message: 'Please check if the URL trying to access is a correct one', status: 'error' });
+      sendJson(res, 404, {
+        code: 'INVALID_URL_PATTERN',
+        details: {},
+        message: 'Please check if the URL trying to access is a correct one',
+        status: 'error',
+      });
     } else {
       sendJson(res, 404, { status: 'failure', error: 'not_found' });
     }
@@ -102,7 +110,8 @@ async function handle(core: EmulatorCore, dc: string, req: IncomingMessage, res:
     if (res.headersSent) return;
     // Same conventions as the routes: the token endpoint answers errors with 200, revoke with 400.
     if (endpoint === 'POST /oauth/v2/token') sendJson(res, 200, { error: 'invalid_request' });
-    else if (url.pathname.startsWith('/oauth/v2/auth')) sendHtml(res, 400, renderErrorPage('Invalid Request', 'Malformed request body.'));
+    else if (url.pathname.startsWith('/oauth/v2/auth'))
+      sendHtml(res, 400, renderErrorPage('Invalid Request', 'Malformed request body.'));
     else sendJson(res, 400, { status: 'failure', error: 'invalid_request' });
   }
 }
@@ -112,7 +121,10 @@ function matchRoute(method: string, path: string): { endpoint: string; route?: R
     method === allowed ? { endpoint, route } : { endpoint, allow: allowed };
   switch (path) {
     case '/':
-      return { endpoint: `${method} /`, route: async (ctx) => sendJson(ctx.res, 200, { service: 'zoho-emulator', location: ctx.dc }) };
+      return {
+        endpoint: `${method} /`,
+        route: async (ctx) => sendJson(ctx.res, 200, { service: 'zoho-emulator', location: ctx.dc }),
+      };
     case '/oauth/v2/auth':
       return only('GET', handleAuthPage);
     case '/oauth/v2/auth/decision':
@@ -161,7 +173,10 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
     case 'malformed': {
       bumpFaulted(core, category);
       const text = category === 'api' ? '{"data":[{"id":"57' : '{"access_token":"1000.';
-      res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(200, {
+        'content-type': 'application/json;charset=UTF-8',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
       return true;
     }
@@ -169,7 +184,12 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
       if (category === 'api') {
         core.stats.add('apiErrors');
         core.stats.tally('byError', 'TOO_MANY_REQUESTS');
-        sendJson(res, 429, { code: 'TOO_MANY_REQUESTS', details: {}, message: 'You have made too many requests. Please try again later.', status: 'error' });
+        sendJson(res, 429, {
+          code: 'TOO_MANY_REQUESTS',
+          details: {},
+          message: 'You have made too many requests. Please try again later.',
+          status: 'error',
+        });
       } else if (category === 'auth') {
         sendHtml(res, 429, renderErrorPage('Too Many Requests', 'Injected throttle.'));
       } else {
@@ -184,9 +204,14 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
 }
 
 /** Tells the observer which token an injected fault hit (grant, refresh and API requests only). */
-async function observeFault(ctx: RequestContext, category: RequestCategory, fault: NonNullable<FaultDecision['fault']>): Promise<void> {
+async function observeFault(
+  ctx: RequestContext,
+  category: RequestCategory,
+  fault: NonNullable<FaultDecision['fault']>,
+): Promise<void> {
   const observer = ctx.core.observer;
-  if (observer?.onRequest === undefined || (category !== 'grant' && category !== 'refresh' && category !== 'api')) return;
+  if (observer?.onRequest === undefined || (category !== 'grant' && category !== 'refresh' && category !== 'api'))
+    return;
   const token =
     category === 'api'
       ? /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '')?.[1]

@@ -55,7 +55,8 @@ async function bodyParams(contentType: string | undefined, body: Buffer): Promis
     } catch {
       throw new BadBody('malformed JSON body');
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BadBody('JSON body must be an object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new BadBody('JSON body must be an object');
     return Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string');
   }
   // urlencoded, or no content type at all (what `curl -d` style clients often send).
@@ -86,12 +87,20 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text), ...NO_STORE });
+  res.writeHead(status, {
+    'content-type': 'application/json;charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+    ...NO_STORE,
+  });
   res.end(text);
 }
 
 export function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { 'content-type': 'text/html;charset=UTF-8', 'content-length': Buffer.byteLength(html), ...NO_STORE });
+  res.writeHead(status, {
+    'content-type': 'text/html;charset=UTF-8',
+    'content-length': Buffer.byteLength(html),
+    ...NO_STORE,
+  });
   res.end(html);
 }
 

@@ -48,7 +48,10 @@ export async function handleDecision(ctx: RequestContext): Promise<void> {
     return;
   }
   const approve = params.get('decision') === 'approve';
-  finishDecision(ctx, decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve }));
+  finishDecision(
+    ctx,
+    decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve }),
+  );
 }
 
 function finishDecision(ctx: RequestContext, outcome: ReturnType<typeof decide>): void {
@@ -69,7 +72,8 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
 
   const sent = params.get(category === 'refresh' ? 'refresh_token' : 'code');
   const observe = (outcome: string): void => {
-    if (category !== 'token') notify(core.observer, 'onRequest', { category, dc, ...(sent ? { token: sent } : {}), outcome });
+    if (category !== 'token')
+      notify(core.observer, 'onRequest', { category, dc, ...(sent ? { token: sent } : {}), outcome });
   };
   const fail = (error: OAuthError): void => {
     observe(error);
@@ -122,7 +126,13 @@ export async function handleRevoke(ctx: RequestContext): Promise<void> {
   sendJson(res, 400, { status: 'failure', error });
 }
 
-function observeIssued(core: EmulatorCore, dc: string, category: 'grant' | 'refresh', tokens: MintedTokens, parent: string | undefined): void {
+function observeIssued(
+  core: EmulatorCore,
+  dc: string,
+  category: 'grant' | 'refresh',
+  tokens: MintedTokens,
+  parent: string | undefined,
+): void {
   if (core.observer?.onTokenIssued === undefined) return;
   const info = core.state.tokenInfo(tokens.accessToken);
   if (info === undefined || info.expiresAt === undefined) return;
@@ -148,7 +158,9 @@ export function tokenBody(core: EmulatorCore, dc: string, tokens: MintedTokens):
     scope: tokens.scopes.join(' '),
     api_domain: core.urlOf(dc),
     token_type: 'Bearer',
-    ...(core.options.legacyExpiresInSec ? { expires_in_sec: seconds, expires_in: seconds * 1000 } : { expires_in: seconds }),
+    ...(core.options.legacyExpiresInSec
+      ? { expires_in_sec: seconds, expires_in: seconds * 1000 }
+      : { expires_in: seconds }),
   };
 }
 

@@ -42,7 +42,11 @@ export interface EmulatorObserver {
 }
 
 /** Calls one observer method, never letting it break a request. */
-export function notify<K extends keyof EmulatorObserver>(observer: EmulatorObserver | undefined, name: K, event: Parameters<NonNullable<EmulatorObserver[K]>>[0]): void {
+export function notify<K extends keyof EmulatorObserver>(
+  observer: EmulatorObserver | undefined,
+  name: K,
+  event: Parameters<NonNullable<EmulatorObserver[K]>>[0],
+): void {
   const method = observer?.[name] as ((e: typeof event) => void) | undefined;
   if (method === undefined) return;
   try {

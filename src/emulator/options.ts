@@ -125,8 +125,14 @@ export function resolveOptions(options: ZohoEmulatorOptions): ResolvedOptions {
     limits: {
       mintsPerWindow: positive(limits.mintsPerWindow ?? 10, 'limits.mintsPerWindow'),
       mintWindowMs: positive(limits.mintWindowMs ?? 600_000, 'limits.mintWindowMs'),
-      liveAccessTokensPerRefreshToken: positive(limits.liveAccessTokensPerRefreshToken ?? 15, 'limits.liveAccessTokensPerRefreshToken'),
-      refreshTokensPerUserClient: positive(limits.refreshTokensPerUserClient ?? 20, 'limits.refreshTokensPerUserClient'),
+      liveAccessTokensPerRefreshToken: positive(
+        limits.liveAccessTokensPerRefreshToken ?? 15,
+        'limits.liveAccessTokensPerRefreshToken',
+      ),
+      refreshTokensPerUserClient: positive(
+        limits.refreshTokensPerUserClient ?? 20,
+        'limits.refreshTokensPerUserClient',
+      ),
       grantCodesPerWindow: positive(limits.grantCodesPerWindow ?? 10, 'limits.grantCodesPerWindow'),
       grantCodeWindowMs: positive(limits.grantCodeWindowMs ?? 600_000, 'limits.grantCodeWindowMs'),
     },

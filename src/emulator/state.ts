@@ -68,7 +68,8 @@ export type TokenOutcome =
   | { readonly ok: true; readonly tokens: MintedTokens }
   | { readonly ok: false; readonly error: OAuthError; readonly retryAfterMs?: number };
 
-export type CodeOutcome = { readonly ok: true; readonly code: string } | { readonly ok: false; readonly retryAfterMs: number };
+export type CodeOutcome =
+  { readonly ok: true; readonly code: string } | { readonly ok: false; readonly retryAfterMs: number };
 
 /** Public view of a token, for tests. */
 export interface TokenInfo {
@@ -122,17 +123,24 @@ export class OAuthState {
   // --- clients ---------------------------------------------------------------------------------
 
   addClient(client: EmulatorClient): ClientRecord {
-    if (typeof client.clientId !== 'string' || client.clientId === '') throw invalid('clientId', 'clientId must be a non-empty string');
+    if (typeof client.clientId !== 'string' || client.clientId === '')
+      throw invalid('clientId', 'clientId must be a non-empty string');
     if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
       throw invalid('clientSecret', 'clientSecret must be a non-empty string');
     }
     const dc = client.dc ?? this.options.defaultDataCenter;
-    if (!this.options.dataCenters.includes(dc)) throw invalid('dc', `client dc "${dc}" is not one of the emulator's dataCenters`);
+    if (!this.options.dataCenters.includes(dc))
+      throw invalid('dc', `client dc "${dc}" is not one of the emulator's dataCenters`);
     const redirectUris = [...(client.redirectUris ?? [])];
     for (const uri of redirectUris) {
       if (!URL.canParse(uri)) throw invalid('redirectUris', 'every redirect URI must be an absolute URL');
     }
-    const record: ClientRecord = Object.freeze({ clientId: client.clientId, clientSecret: client.clientSecret, redirectUris, dc });
+    const record: ClientRecord = Object.freeze({
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+      redirectUris,
+      dc,
+    });
     this.#clients.set(record.clientId, record);
     return record;
   }
@@ -195,12 +203,17 @@ export class OAuthState {
       return { ok: false, error: 'invalid_code' };
     }
     // A wrong redirect URI does not burn the code: the caller may retry with the right one.
-    if (record.redirectUri !== undefined && redirectUri !== record.redirectUri) return { ok: false, error: 'invalid_redirect_uri' };
+    if (record.redirectUri !== undefined && redirectUri !== record.redirectUri)
+      return { ok: false, error: 'invalid_redirect_uri' };
     this.#codes.delete(code);
 
     let refreshToken: string | undefined;
     if (record.offline && this.#wantsRefreshToken(record)) refreshToken = this.#issueRefreshToken(record, now);
-    const accessToken = this.#mintAccess(record, now, refreshToken === undefined ? undefined : this.#refresh.get(refreshToken));
+    const accessToken = this.#mintAccess(
+      record,
+      now,
+      refreshToken === undefined ? undefined : this.#refresh.get(refreshToken),
+    );
     return {
       ok: true,
       tokens: {
@@ -332,14 +345,27 @@ export class OAuthState {
       list = this.#refreshByGrant.get(key) ?? [];
     }
     const token = newTokenString();
-    this.#refresh.set(token, { token, clientId: code.clientId, user: code.user, scopes: code.scopes, dc: code.dc, createdAt: now, mints: [], live: [] });
+    this.#refresh.set(token, {
+      token,
+      clientId: code.clientId,
+      user: code.user,
+      scopes: code.scopes,
+      dc: code.dc,
+      createdAt: now,
+      mints: [],
+      live: [],
+    });
     list.push(token);
     this.#refreshByGrant.set(key, list);
     this.stats.add('refreshTokensIssued');
     return token;
   }
 
-  #mintAccess(grant: Pick<CodeRecord, 'clientId' | 'user' | 'scopes' | 'dc'>, now: number, parent: RefreshRecord | undefined): string {
+  #mintAccess(
+    grant: Pick<CodeRecord, 'clientId' | 'user' | 'scopes' | 'dc'>,
+    now: number,
+    parent: RefreshRecord | undefined,
+  ): string {
     if (parent !== undefined) {
       parent.live = this.#pruneLive(parent.live);
       while (parent.live.length >= this.options.limits.liveAccessTokensPerRefreshToken) {

@@ -122,7 +122,10 @@ export class OfficialSdkTokenStore<T extends OfficialSdkOAuthToken = OfficialSdk
     }
     const sdk = options?.sdk as OfficialSdkModule<T> | undefined;
     if (typeof sdk?.OAuthToken !== 'function' || typeof sdk.UserSignature !== 'function') {
-      throw invalidArgument('sdk', "must be the official SDK's module (import * as sdk from '@zohocrm/typescript-sdk-8.0')");
+      throw invalidArgument(
+        'sdk',
+        "must be the official SDK's module (import * as sdk from '@zohocrm/typescript-sdk-8.0')",
+      );
     }
     const accountsUrl = options.accountsUrl;
     if (accountsUrl != null && (typeof accountsUrl !== 'string' || !isHttpUrl(accountsUrl))) {
@@ -230,7 +233,8 @@ export class OfficialSdkTokenStore<T extends OfficialSdkOAuthToken = OfficialSdk
   /** Sets every field the SDK's token lacks from the stored token (what their `setMergeData` does). */
   #fill(theirs: OfficialSdkOAuthToken, stored: OAuthToken): void {
     if (theirs.getId() == null && stored.id) theirs.setId(stored.id);
-    if (theirs.getUserSignature() == null && stored.userName !== null) theirs.setUserSignature(new this.#sdk.UserSignature(stored.userName));
+    if (theirs.getUserSignature() == null && stored.userName !== null)
+      theirs.setUserSignature(new this.#sdk.UserSignature(stored.userName));
     if (theirs.getClientId() == null && stored.clientId) theirs.setClientId(stored.clientId);
     if (theirs.getClientSecret() == null && stored.clientSecret) theirs.setClientSecret(stored.clientSecret);
     if (theirs.getRefreshToken() == null && stored.refreshToken) theirs.setRefreshToken(stored.refreshToken);
@@ -243,7 +247,10 @@ export class OfficialSdkTokenStore<T extends OfficialSdkOAuthToken = OfficialSdk
 }
 
 /** `new OfficialSdkTokenStore(store, options)`: pass the result to `InitializeBuilder.store(…)`. */
-export function officialSdkStore<T extends OfficialSdkOAuthToken>(store: TokenStore, options: OfficialSdkStoreOptions<T>): OfficialSdkTokenStore<T> {
+export function officialSdkStore<T extends OfficialSdkOAuthToken>(
+  store: TokenStore,
+  options: OfficialSdkStoreOptions<T>,
+): OfficialSdkTokenStore<T> {
   return new OfficialSdkTokenStore(store, options);
 }
 
@@ -278,10 +285,16 @@ function forSave(value: string | null | undefined): string | null | undefined {
 
 function nameOf(user: OfficialSdkUserSignature | null | undefined): string | null | undefined {
   if (user == null) return undefined;
-  if (typeof user.getName !== 'function') throw new ZohoTokenError(ErrorCode.INVALID_TOKEN, 'userSignature must be a UserSignature', { field: 'userSignature' });
+  if (typeof user.getName !== 'function')
+    throw new ZohoTokenError(ErrorCode.INVALID_TOKEN, 'userSignature must be a UserSignature', {
+      field: 'userSignature',
+    });
   const name: unknown = user.getName();
   if (name == null) return undefined;
-  if (typeof name !== 'string') throw new ZohoTokenError(ErrorCode.INVALID_TOKEN, 'userSignature name must be a string', { field: 'userSignature' });
+  if (typeof name !== 'string')
+    throw new ZohoTokenError(ErrorCode.INVALID_TOKEN, 'userSignature name must be a string', {
+      field: 'userSignature',
+    });
   return name === '' ? null : name;
 }
 
@@ -291,7 +304,9 @@ function expiryOf(expiresIn: unknown): number | null | undefined {
   const text = String(expiresIn).trim();
   if (text === '') return null;
   if (!/^\d+(\.\d+)?$/.test(text) || !Number.isSafeInteger(Math.floor(Number(text)))) {
-    throw new ZohoTokenError(ErrorCode.INVALID_TOKEN, 'expiresIn must be epoch milliseconds as a string of digits', { field: 'expiresIn' });
+    throw new ZohoTokenError(ErrorCode.INVALID_TOKEN, 'expiresIn must be epoch milliseconds as a string of digits', {
+      field: 'expiresIn',
+    });
   }
   return Math.floor(Number(text));
 }
@@ -313,7 +328,8 @@ function initForSave(theirs: OfficialSdkOAuthToken): OAuthTokenInit {
 
 /** Our token with the SDK token's keys, or null when it has none (then nothing can match). */
 function probeOf(theirs: OfficialSdkOAuthToken): OAuthToken | null {
-  const present = (value: string | null | undefined): string | undefined => (value == null || value === '' ? undefined : value);
+  const present = (value: string | null | undefined): string | undefined =>
+    value == null || value === '' ? undefined : value;
   const clientId = present(theirs.getClientId());
   const clientSecret = present(theirs.getClientSecret());
   // Our rules match grant and refresh tokens only together with the client: without it they are no key.

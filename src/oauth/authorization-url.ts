@@ -43,8 +43,14 @@ export function buildAuthorizationUrl(env: Pick<Environment, 'accountsUrl'>, p: 
   requireString('clientId', p.clientId);
   requireString('redirectUrl', p.redirectUrl);
   requireString('state', p.state);
-  if (!Array.isArray(p.scopes) || p.scopes.length === 0 || !p.scopes.every((s) => typeof s === 'string' && /^[^\s,]+$/.test(s))) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'scopes must be a non-empty list of scope names', { field: 'scopes' });
+  if (
+    !Array.isArray(p.scopes) ||
+    p.scopes.length === 0 ||
+    !p.scopes.every((s) => typeof s === 'string' && /^[^\s,]+$/.test(s))
+  ) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'scopes must be a non-empty list of scope names', {
+      field: 'scopes',
+    });
   }
   const url = accountsEndpoint(env.accountsUrl, '/oauth/v2/auth');
   url.searchParams.set('response_type', 'code');
@@ -69,14 +75,22 @@ export function parseAuthorizationCallback(url: string | URL, expectedState: str
   const state = params.get('state');
   const error = params.get('error');
   if ((state !== null || error === null) && !sameString(state ?? '', expectedState)) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'The callback state does not match the state of this login (possible CSRF)', {
-      field: 'state',
-    });
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      'The callback state does not match the state of this login (possible CSRF)',
+      {
+        field: 'state',
+      },
+    );
   }
   if (error !== null) throw callbackError(error);
   const code = params.get('code');
   if (!code) throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'The callback URL has no code', { field: 'code' });
-  return { code, location: params.get('location') || null, accountsServer: accountsServerOf(params.get('accounts-server')) };
+  return {
+    code,
+    location: params.get('location') || null,
+    accountsServer: accountsServerOf(params.get('accounts-server')),
+  };
 }
 
 function toUrl(url: string | URL): URL {
@@ -107,9 +121,12 @@ function accountsServerOf(value: string | null): string | null {
   if (!value) return null;
   try {
     const url = new URL(value);
-    if (url.protocol === 'https:' || url.protocol === 'http:') return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    if (url.protocol === 'https:' || url.protocol === 'http:')
+      return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
   } catch {
     // fall through to the error below
   }
-  throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'The callback accounts-server is not an http(s) URL', { field: 'accountsServer' });
+  throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'The callback accounts-server is not an http(s) URL', {
+    field: 'accountsServer',
+  });
 }

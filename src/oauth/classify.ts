@@ -59,39 +59,59 @@ export async function readOAuthJson(response: Response, options: ClassifyOptions
   const text = await readText(response, secrets);
   const status = response.status;
   if (status >= 500) {
-    throw new ZohoTokenError(ErrorCode.SERVER_ERROR, `Zoho accounts server answered HTTP ${status}`, { status, response });
+    throw new ZohoTokenError(ErrorCode.SERVER_ERROR, `Zoho accounts server answered HTTP ${status}`, {
+      status,
+      response,
+    });
   }
   const body = parseJson(text);
   if (isJsonObject(body) && body.error !== undefined) throw classifyOAuthError(body, response, options);
   if (status === 429) throw throttled(response, options, 'HTTP 429');
   if (status < 200 || status > 299) {
-    throw new ZohoTokenError(ErrorCode.OAUTH_ERROR, `Zoho accounts server answered HTTP ${status} without an OAuth error body`, {
-      status,
-      response,
-    });
+    throw new ZohoTokenError(
+      ErrorCode.OAUTH_ERROR,
+      `Zoho accounts server answered HTTP ${status} without an OAuth error body`,
+      {
+        status,
+        response,
+      },
+    );
   }
   if (!isJsonObject(body)) {
     const what = body === undefined ? 'a body that is not JSON' : 'JSON that is not an object';
-    throw malformed(`Zoho accounts server answered HTTP ${status} with ${what} (${describeBody(response, text)})`, response);
+    throw malformed(
+      `Zoho accounts server answered HTTP ${status} with ${what} (${describeBody(response, text)})`,
+      response,
+    );
   }
   return body;
 }
 
 /** Turns a body carrying an `error` field into the typed error. */
-export function classifyOAuthError(body: JsonObject, response: Response | undefined, options: ClassifyOptions = {}): ZohoTokenError {
+export function classifyOAuthError(
+  body: JsonObject,
+  response: Response | undefined,
+  options: ClassifyOptions = {},
+): ZohoTokenError {
   const status = response?.status;
   const error = body.error;
-  if (typeof error !== 'string') return malformed('Zoho accounts server answered an error body whose `error` is not a string', response);
+  if (typeof error !== 'string')
+    return malformed('Zoho accounts server answered an error body whose `error` is not a string', response);
   const description = typeof body.error_description === 'string' ? body.error_description : '';
-  if (/access denied|throttle/i.test(`${error} ${description}`)) return throttled(response, options, quote(error, options));
+  if (/access denied|throttle/i.test(`${error} ${description}`))
+    return throttled(response, options, quote(error, options));
   const code = ERROR_CODES[error];
   const message = ERROR_MESSAGES[error];
   if (code !== undefined && message !== undefined) return new ZohoTokenError(code, message, { status, response });
-  return new ZohoTokenError(ErrorCode.OAUTH_ERROR, `Zoho accounts server answered OAuth error ${quote(error, options)}`, {
-    status,
-    response,
-    apiCode: scrubText(error, [...(options.secrets ?? [])]),
-  });
+  return new ZohoTokenError(
+    ErrorCode.OAUTH_ERROR,
+    `Zoho accounts server answered OAuth error ${quote(error, options)}`,
+    {
+      status,
+      response,
+      apiCode: scrubText(error, [...(options.secrets ?? [])]),
+    },
+  );
 }
 
 /** `Retry-After` as delta-seconds or an HTTP date; `undefined` when absent or unreadable. */
@@ -111,11 +131,15 @@ function throttled(response: Response | undefined, options: ClassifyOptions, wha
   const now = (options.now ?? Date.now)();
   const header = response ? parseRetryAfter(response.headers.get('retry-after'), now) : undefined;
   const retryAfterMs = header ?? options.throttleRetryAfterMs ?? DEFAULT_THROTTLE_RETRY_AFTER_MS;
-  return new ZohoTokenError(ErrorCode.THROTTLED, `Zoho throttled this client (${what}); retry after ${retryAfterMs} ms`, {
-    status: response?.status,
-    response,
-    retryAfterMs,
-  });
+  return new ZohoTokenError(
+    ErrorCode.THROTTLED,
+    `Zoho throttled this client (${what}); retry after ${retryAfterMs} ms`,
+    {
+      status: response?.status,
+      response,
+      retryAfterMs,
+    },
+  );
 }
 
 async function readText(response: Response, secrets: readonly (string | null | undefined)[]): Promise<string> {

@@ -26,7 +26,13 @@ interface DataCenterEnvironments {
 
 function dataCenter(location: string, accountsUrl: string, apiSuffix: string): DataCenterEnvironments {
   const env = (kind: 'production' | 'sandbox' | 'developer', host: string): Environment =>
-    Object.freeze({ name: `${location}-${kind}`, location, kind, accountsUrl, apiDomain: `https://${host}.zohoapis.${apiSuffix}` });
+    Object.freeze({
+      name: `${location}-${kind}`,
+      location,
+      kind,
+      accountsUrl,
+      apiDomain: `https://${host}.zohoapis.${apiSuffix}`,
+    });
   return Object.freeze({
     production: env('production', 'www'),
     sandbox: env('sandbox', 'sandbox'),

@@ -90,7 +90,14 @@ export interface HttpRequest {
 }
 
 /** Errors raised before a request could reach the server: a retry cannot make it arrive twice. */
-const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function neverSent(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
@@ -117,14 +124,18 @@ export function resolveRequestOptions(options: OAuthRequestOptions = {}): Resolv
   requireNumber('backoffMs', resolved.backoffMs, resolved.backoffMs >= 0);
   requireNumber('maxBackoffMs', resolved.maxBackoffMs, resolved.maxBackoffMs >= 0);
   if (typeof resolved.fetch !== 'function') {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'No fetch implementation: pass options.fetch', { field: 'fetch' });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'No fetch implementation: pass options.fetch', {
+      field: 'fetch',
+    });
   }
   return resolved;
 }
 
 function requireNumber(field: string, value: number, ok: boolean): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || !ok) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `options.${field} is out of range: ${String(value)}`, { field });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `options.${field} is out of range: ${String(value)}`, {
+      field,
+    });
   }
 }
 
@@ -148,7 +159,10 @@ export function accountsEndpoint(accountsUrl: string, path: string): URL {
 }
 
 /** Full jitter: uniform in [0, min(cap, base * 2^attempt)). */
-export function backoffDelay(attempt: number, o: Pick<ResolvedRequestOptions, 'backoffMs' | 'maxBackoffMs' | 'random'>): number {
+export function backoffDelay(
+  attempt: number,
+  o: Pick<ResolvedRequestOptions, 'backoffMs' | 'maxBackoffMs' | 'random'>,
+): number {
   const window = Math.min(o.maxBackoffMs, o.backoffMs * 2 ** attempt);
   return Math.floor(o.random() * window);
 }
@@ -237,7 +251,8 @@ function timeoutError(ms: number): Error {
 
 /** undici wraps the useful error (ECONNRESET, ECONNREFUSED…) as the `cause` of "fetch failed". */
 function innermostError(error: unknown): unknown {
-  if (error instanceof TypeError && error.message === 'fetch failed' && error.cause instanceof Error) return error.cause;
+  if (error instanceof TypeError && error.message === 'fetch failed' && error.cause instanceof Error)
+    return error.cause;
   return error;
 }
 
@@ -250,9 +265,13 @@ function networkError(request: HttpRequest, error: unknown, attempts: number): Z
   const cause = sanitizeCause(innermostError(error), request.secrets);
   const plural = attempts === 1 ? 'attempt' : 'attempts';
   const detail = scrubText(cause.message, request.secrets);
-  return new ZohoTokenError(ErrorCode.NETWORK, `${describeTarget(request.url)} got no answer after ${attempts} ${plural}: ${detail}`, {
-    cause,
-  });
+  return new ZohoTokenError(
+    ErrorCode.NETWORK,
+    `${describeTarget(request.url)} got no answer after ${attempts} ${plural}: ${detail}`,
+    {
+      cause,
+    },
+  );
 }
 
 function abortedError(request: HttpRequest, signal: AbortSignal): ZohoTokenError {

@@ -24,12 +24,19 @@ function dataCenterByName(name: unknown): (typeof DataCenter)[DataCenterName] | 
  * The environment of a data center by name, case-insensitive: `environmentFor('EU', 'sandbox')`.
  * @param kind @default 'production'
  */
-export function environmentFor(dataCenter: DataCenterName | string, kind: ZohoEnvironmentKind = 'production'): Environment {
+export function environmentFor(
+  dataCenter: DataCenterName | string,
+  kind: ZohoEnvironmentKind = 'production',
+): Environment {
   const dc = dataCenterByName(dataCenter);
   if (!dc) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `Unknown data center ${JSON.stringify(String(dataCenter))}; expected one of ${Object.keys(DataCenter).join(', ')}`, {
-      field: 'dataCenter',
-    });
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      `Unknown data center ${JSON.stringify(String(dataCenter))}; expected one of ${Object.keys(DataCenter).join(', ')}`,
+      {
+        field: 'dataCenter',
+      },
+    );
   }
   return dc[requireKind(kind)];
 }
@@ -48,13 +55,19 @@ export function environmentFromLocation(
 ): Environment {
   const dc = dataCenterByName(location);
   if (!dc) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `Unknown Zoho location ${JSON.stringify(String(location))}`, { field: 'location' });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `Unknown Zoho location ${JSON.stringify(String(location))}`, {
+      field: 'location',
+    });
   }
   const env = dc[requireKind(kind)];
   if (accountsServer !== null && accountsServer.replace(/\/+$/, '').toLowerCase() !== env.accountsUrl) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `accounts-server does not belong to location ${env.location}`, {
-      field: 'accountsServer',
-    });
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      `accounts-server does not belong to location ${env.location}`,
+      {
+        field: 'accountsServer',
+      },
+    );
   }
   return env;
 }
@@ -81,7 +94,10 @@ export interface CustomEnvironmentInput {
 export function customEnvironment(input: CustomEnvironmentInput): Environment {
   const name = input.name ?? 'custom';
   const location = input.location ?? 'custom';
-  for (const [field, value] of [['name', name], ['location', location]] as const) {
+  for (const [field, value] of [
+    ['name', name],
+    ['location', location],
+  ] as const) {
     if (typeof value !== 'string' || value.trim().length === 0) {
       throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${field} must be a non-empty string`, { field });
     }
@@ -103,10 +119,21 @@ function baseUrl(field: string, value: unknown): string {
   } catch {
     url = undefined;
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${field} must be an http(s) URL without credentials, query or fragment`, {
-      field,
-    });
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash
+  ) {
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      `${field} must be an http(s) URL without credentials, query or fragment`,
+      {
+        field,
+      },
+    );
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -20,7 +20,10 @@ export async function revokeTokenRequest(
   requireString('refreshToken', refreshToken);
   const url = accountsEndpoint(env.accountsUrl, '/oauth/v2/token/revoke');
   url.searchParams.set('token', refreshToken);
-  return postFormWithRetry({ url, body: new URLSearchParams({ token: refreshToken }), secrets: [refreshToken] }, options);
+  return postFormWithRetry(
+    { url, body: new URLSearchParams({ token: refreshToken }), secrets: [refreshToken] },
+    options,
+  );
 }
 
 /**
@@ -30,10 +33,14 @@ export async function revokeTokenRequest(
 export async function processRevokeResponse(response: Response, options: ClassifyOptions = {}): Promise<void> {
   if (response.status === 400) {
     await response.body?.cancel();
-    throw new ZohoTokenError(ErrorCode.INVALID_GRANT, 'Zoho does not know this refresh token (already revoked, or never issued)', {
-      status: 400,
-      response,
-    });
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_GRANT,
+      'Zoho does not know this refresh token (already revoked, or never issued)',
+      {
+        status: 400,
+        response,
+      },
+    );
   }
   const body = await readOAuthJson(response, options);
   if (body.status !== 'success') {

@@ -52,7 +52,10 @@ export async function tokenEndpointRequest(
  * Validates a token endpoint Response: returns the TokenSet or throws a typed `ZohoTokenError`
  * (Zoho reports errors with HTTP 200, so the body decides, not the status).
  */
-export async function processTokenResponse(response: Response, options: ProcessTokenResponseOptions = {}): Promise<TokenSet> {
+export async function processTokenResponse(
+  response: Response,
+  options: ProcessTokenResponseOptions = {},
+): Promise<TokenSet> {
   const body = await readOAuthJson(response, options);
   const now = (options.now ?? Date.now)();
   const accessToken = body.access_token;
@@ -123,7 +126,8 @@ export function requireString(field: string, value: unknown): asserts value is s
 function lifetimeMs(body: JsonObject, response: Response): number {
   const seconds = toNumber(body.expires_in_sec);
   const raw = toNumber(body.expires_in);
-  if (body.expires_in_sec !== undefined && seconds === undefined) throw malformed('Token response has a non-numeric expires_in_sec', response);
+  if (body.expires_in_sec !== undefined && seconds === undefined)
+    throw malformed('Token response has a non-numeric expires_in_sec', response);
   if (raw !== undefined) return seconds === undefined ? raw * 1000 : raw;
   if (seconds !== undefined && body.expires_in === undefined) return seconds * 1000;
   throw malformed('Token response has no numeric expires_in', response);

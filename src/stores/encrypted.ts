@@ -15,7 +15,15 @@ import { keyMatches, matchKeys, snapshotToken, type MatchKey } from './matching.
 import type { LockHandle, LockOptions, StoreLock, TokenStore } from './token-store.js';
 
 const STORE_NAME = 'EncryptedStore';
-const METHODS = ['findToken', 'saveToken', 'deleteToken', 'getTokens', 'deleteTokens', 'findTokenById', 'close'] as const;
+const METHODS = [
+  'findToken',
+  'saveToken',
+  'deleteToken',
+  'getTokens',
+  'deleteTokens',
+  'findTokenById',
+  'close',
+] as const;
 /** The encrypted fields the matching rules look rows up by. */
 const LOOKUP_FIELDS: ReadonlySet<string> = new Set<SecretField>(['accessToken', 'grantToken', 'refreshToken']);
 
@@ -114,13 +122,20 @@ export class EncryptedStore implements TokenStore {
 
   constructor(store: TokenStore, options: EncryptedStoreOptions = {}) {
     if (store === null || typeof store !== 'object' || METHODS.some((m) => typeof store[m] !== 'function')) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} wraps a TokenStore (the six methods and close)`, {
-        field: 'store',
-      });
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_ARGUMENT,
+        `${STORE_NAME} wraps a TokenStore (the six methods and close)`,
+        {
+          field: 'store',
+        },
+      );
     }
     const acceptPlaintext = options.acceptPlaintext ?? true;
     const ownsStore = options.ownsStore ?? true;
-    for (const [field, value] of [['acceptPlaintext', acceptPlaintext], ['ownsStore', ownsStore]] as const) {
+    for (const [field, value] of [
+      ['acceptPlaintext', acceptPlaintext],
+      ['ownsStore', ownsStore],
+    ] as const) {
       if (typeof value !== 'boolean') {
         throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${field} must be a boolean`, { field });
       }
@@ -238,7 +253,10 @@ export class EncryptedStore implements TokenStore {
           report.alreadyCurrent++;
           continue;
         }
-        const handle = await this.store.lock?.acquire(refreshLockName(id), { leaseMs: lockLeaseMs, waitMs: lockWaitMs });
+        const handle = await this.store.lock?.acquire(refreshLockName(id), {
+          leaseMs: lockLeaseMs,
+          waitMs: lockWaitMs,
+        });
         if (handle === null) {
           report.failed.push({ id, code: ErrorCode.LOCK_TIMEOUT });
           continue;
@@ -327,9 +345,13 @@ export class EncryptedStore implements TokenStore {
     try {
       return new OAuthToken(init);
     } catch (error) {
-      throw new ZohoTokenError(ErrorCode.CORRUPT_RECORD, `Stored token ${JSON.stringify(stored.id)} is not a valid token once decrypted`, {
-        cause: error,
-      });
+      throw new ZohoTokenError(
+        ErrorCode.CORRUPT_RECORD,
+        `Stored token ${JSON.stringify(stored.id)} is not a valid token once decrypted`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -367,9 +389,13 @@ export function withEncryption(store: TokenStore, options: EncryptedStoreOptions
 }
 
 function decryptionFailed(id: string | null | undefined, field: SecretField, reason: string): ZohoTokenError {
-  return new ZohoTokenError(ErrorCode.DECRYPTION_FAILED, `Cannot decrypt the ${field} of stored token ${JSON.stringify(id ?? null)}: ${reason}`, {
-    field,
-  });
+  return new ZohoTokenError(
+    ErrorCode.DECRYPTION_FAILED,
+    `Cannot decrypt the ${field} of stored token ${JSON.stringify(id ?? null)}: ${reason}`,
+    {
+      field,
+    },
+  );
 }
 
 /** Index of the first key (by precedence) that the decrypted token satisfies, or -1. */

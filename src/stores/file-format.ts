@@ -13,13 +13,29 @@ export type FileFormat = 'typescript' | 'python';
 
 /** The TypeScript SDK's header (`file_store.js`, `this.headers`). */
 export const TYPESCRIPT_HEADER = [
-  'id', 'user_mail', 'client_id', 'client_secret', 'refresh_token', 'access_token', 'grant_token', 'expiry_time',
-  'redirect_url', 'api_domain',
+  'id',
+  'user_mail',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'access_token',
+  'grant_token',
+  'expiry_time',
+  'redirect_url',
+  'api_domain',
 ] as const;
 /** The Python SDK's header (`file_store.py`, `self.headers`). */
 export const PYTHON_HEADER = [
-  'id', 'user_name', 'client_id', 'client_secret', 'refresh_token', 'access_token', 'grant_token', 'expiry_time',
-  'redirect_uri', 'api_domain',
+  'id',
+  'user_name',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'access_token',
+  'grant_token',
+  'expiry_time',
+  'redirect_uri',
+  'api_domain',
 ] as const;
 /** Ours, after the official ten: both SDKs read columns by position and ignore an 11th. */
 export const ACCOUNTS_URL_COLUMN = 'accounts_url';
@@ -85,8 +101,17 @@ export function formatRow(record: TokenRecord, width: number): string {
 /** A record as the 11 fields of a row, in column order; null is empty. */
 export function rowFields(record: TokenRecord): string[] {
   return [
-    record.id, record.userName, record.clientId, record.clientSecret, record.refreshToken, record.accessToken,
-    record.grantToken, formatExpiry(record.expiresAt), record.redirectUrl, record.apiDomain, record.accountsUrl,
+    record.id,
+    record.userName,
+    record.clientId,
+    record.clientSecret,
+    record.refreshToken,
+    record.accessToken,
+    record.grantToken,
+    formatExpiry(record.expiresAt),
+    record.redirectUrl,
+    record.apiDomain,
+    record.accountsUrl,
   ].map((value) => value ?? '');
 }
 
@@ -181,7 +206,11 @@ function parseQuoted(body: string, eol: string, where: string): RawRecord[] {
   } catch (error) {
     // The parser's message may quote file content: keep only its code and line.
     const { code, lines } = error as { code?: unknown; lines?: unknown };
-    throw corrupt(where, typeof lines === 'number' ? lines : 0, `is not valid CSV (${typeof code === 'string' ? code : 'parse error'})`);
+    throw corrupt(
+      where,
+      typeof lines === 'number' ? lines : 0,
+      `is not valid CSV (${typeof code === 'string' ? code : 'parse error'})`,
+    );
   }
   // The parser counts UTF-8 bytes; a record's span runs from the end of the previous record to
   // its own end, so it starts with any empty lines skipped before it and ends with its line end.

@@ -108,7 +108,10 @@ function decodeLine(line: string, where: string, offset: number): JournalEntry {
   const { c, d = [], s = [], l } = value;
   if (typeof l !== 'number' || !Number.isSafeInteger(l) || l < 0 || (c !== undefined && c !== 1)) throw invalid();
   if (!Array.isArray(d) || !d.every((id) => typeof id === 'string' && id !== '')) throw invalid();
-  if (!Array.isArray(s) || !s.every((fields) => Array.isArray(fields) && fields.length === 11 && fields.every((f) => typeof f === 'string'))) {
+  if (
+    !Array.isArray(s) ||
+    !s.every((fields) => Array.isArray(fields) && fields.length === 11 && fields.every((f) => typeof f === 'string'))
+  ) {
     throw invalid();
   }
   return { cleared: c === 1, deleted: d, set: s.map((fields) => recordOf(fields, where, offset)), lastId: l };

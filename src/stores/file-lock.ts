@@ -93,7 +93,12 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
   }
 }
 
-async function tryLock(lockPath: string, owner: Owner, me: Identity, options: FileLockOptions): Promise<HeldFileLock | null> {
+async function tryLock(
+  lockPath: string,
+  owner: Owner,
+  me: Identity,
+  options: FileLockOptions,
+): Promise<HeldFileLock | null> {
   let lost = false;
   let released = false;
   let unlock: () => Promise<void>;
@@ -163,7 +168,9 @@ function ownerAwareFs(owner: Owner, me: Identity, cache: object) {
   let judged: number | null = null;
   const ownerText = JSON.stringify(owner);
   const removeLock = (path: string, callback: Callback): void =>
-    fs.unlink(join(path, OWNER_FILE), () => fs.rmdir(path, (error) => callback(error?.code === 'ENOENT' ? null : error)));
+    fs.unlink(join(path, OWNER_FILE), () =>
+      fs.rmdir(path, (error) => callback(error?.code === 'ENOENT' ? null : error)),
+    );
   let made: MadeDirectory | null = null;
   // proper-lockfile keeps what it probed on this object: inheriting from `cache` shares it.
   return Object.assign(Object.create(cache) as object, {
@@ -190,7 +197,8 @@ function ownerAwareFs(owner: Owner, me: Identity, cache: object) {
         if (error || mine) return callback(error, stats);
         judged = stats.ino;
         isAbandoned(path, stats, me).then(
-          (abandoned) => callback(null, abandoned ? Object.assign(Object.create(stats) as fs.Stats, { mtime: new Date(0) }) : stats),
+          (abandoned) =>
+            callback(null, abandoned ? Object.assign(Object.create(stats) as fs.Stats, { mtime: new Date(0) }) : stats),
           () => callback(null, stats),
         );
       });

@@ -165,7 +165,9 @@ function settle(batch: readonly WriteOp[], outcomes: ReadonlyMap<WriteOp, Outcom
   for (const op of batch) {
     const { id, error } = outcomes.get(op)!;
     if (error !== undefined) {
-      op.settle.reject(toStoreError(error, op.kind === 'save' ? secretsOf(op.snapshot) : [], 'cannot write the token file'));
+      op.settle.reject(
+        toStoreError(error, op.kind === 'save' ? secretsOf(op.snapshot) : [], 'cannot write the token file'),
+      );
     } else if (op.kind === 'save') op.settle.resolve(id!);
     else op.settle.resolve();
   }
@@ -222,7 +224,9 @@ export class FileStore implements TokenStore {
     this.#journalPath = `${this.filename}.journal`;
     this.#format = options.format ?? 'typescript';
     if (this.#format !== 'typescript' && this.#format !== 'python') {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, "format must be 'typescript' or 'python'", { field: 'format' });
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, "format must be 'typescript' or 'python'", {
+        field: 'format',
+      });
     }
     this.#fsync = checkBoolean(options.fsync ?? true, 'fsync');
     this.#watch = checkBoolean(options.watch ?? true, 'watch');
@@ -247,7 +251,9 @@ export class FileStore implements TokenStore {
   async saveToken(token: OAuthToken): Promise<void> {
     this.#assertOpen();
     const snapshot = snapshotToken(token, 'saveToken');
-    token.id = await new Promise<string>((resolve, reject) => this.#enqueue({ kind: 'save', snapshot, settle: { resolve, reject } }));
+    token.id = await new Promise<string>((resolve, reject) =>
+      this.#enqueue({ kind: 'save', snapshot, settle: { resolve, reject } }),
+    );
   }
 
   async deleteToken(id: string): Promise<void> {
@@ -255,7 +261,9 @@ export class FileStore implements TokenStore {
     const key = checkId(id, 'deleteToken');
     // Deleting what is not there needs no lock and no write.
     if (key === null || !(await this.#read()).index.has(key)) return;
-    await new Promise<void>((resolve, reject) => this.#enqueue({ kind: 'delete', id: key, settle: { resolve, reject } }));
+    await new Promise<void>((resolve, reject) =>
+      this.#enqueue({ kind: 'delete', id: key, settle: { resolve, reject } }),
+    );
   }
 
   async getTokens(): Promise<OAuthToken[]> {
@@ -326,7 +334,11 @@ export class FileStore implements TokenStore {
     const snapshot = this.#snapshot;
     if (!strict && snapshot !== null && this.#watcher && this.lock.held === 0) {
       await nextPoll();
-      const trusted = !this.#dirty && this.#checks === 0 && this.#snapshot === snapshot && Date.now() - this.#checkedAt < REVALIDATE_MS;
+      const trusted =
+        !this.#dirty &&
+        this.#checks === 0 &&
+        this.#snapshot === snapshot &&
+        Date.now() - this.#checkedAt < REVALIDATE_MS;
       if (trusted) return snapshot.table;
     }
     this.#checks++;
@@ -442,7 +454,10 @@ export class FileStore implements TokenStore {
             if (attempt >= 3) await sleep(1 + Math.floor(Math.random() * Math.min(50, 2 ** attempt)));
             continue;
           }
-          throw new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: the token file kept changing while it was read`);
+          throw new ZohoTokenError(
+            ErrorCode.STORE_ERROR,
+            `${STORE_NAME}: the token file kept changing while it was read`,
+          );
         }
         const snapshot: Snapshot = { table, base, journal: null, journalEnd: 0, journalEntries: 0, epoch };
         if (journal) await this.#readJournal(snapshot, journal.handle, journal.key);
@@ -474,7 +489,8 @@ export class FileStore implements TokenStore {
     this.#snapshot = next;
     if (current) {
       if (current.base && current.base.handle !== next.base?.handle) void current.base.handle.close().catch(() => {});
-      if (current.journal && current.journal.handle !== next.journal?.handle) void current.journal.handle.close().catch(() => {});
+      if (current.journal && current.journal.handle !== next.journal?.handle)
+        void current.journal.handle.close().catch(() => {});
     }
     return next;
   }
@@ -541,7 +557,11 @@ export class FileStore implements TokenStore {
     try {
       try {
         await this.#checkDirectory();
-        lock = await acquireFileLock(`${this.filename}.lock`, { staleMs: this.#lockStaleMs, waitMs: this.#lockWaitMs, cache: this.#lockCache });
+        lock = await acquireFileLock(`${this.filename}.lock`, {
+          staleMs: this.#lockStaleMs,
+          waitMs: this.#lockWaitMs,
+          cache: this.#lockCache,
+        });
         if (lock === null) {
           throw new ZohoTokenError(
             ErrorCode.STORE_ERROR,
@@ -608,7 +628,9 @@ export class FileStore implements TokenStore {
         appended = true;
       }
       const journalSize = this.#snapshot?.journalEnd ?? 0;
-      const fold = batch.some((op) => op.kind === 'compact') || (appended && (this.#compactDelayMs === 0 || journalSize >= JOURNAL_MAX_BYTES));
+      const fold =
+        batch.some((op) => op.kind === 'compact') ||
+        (appended && (this.#compactDelayMs === 0 || journalSize >= JOURNAL_MAX_BYTES));
       if (fold) {
         try {
           await this.#fold(lock);
@@ -647,14 +669,18 @@ export class FileStore implements TokenStore {
       if (Number(journal.key.size) > start) await journal.handle.truncate(start);
       await writeAll(journal.handle, line, start);
       // The flush does not change what stat reports: both at once.
-      const [stats] = await Promise.all([journal.handle.stat({ bigint: true }), this.#fsync ? journal.handle.datasync() : null]);
+      const [stats] = await Promise.all([
+        journal.handle.stat({ bigint: true }),
+        this.#fsync ? journal.handle.datasync() : null,
+      ]);
       key = keyOf(stats);
     }
     const { handle } = journal;
     await this.#exclusive(() => {
       if (this.#snapshot !== snapshot) {
         // Replaced by a reader's load, which read the journal itself.
-        if (handle !== snapshot.journal?.handle && handle !== this.#snapshot?.journal?.handle) void handle.close().catch(() => {});
+        if (handle !== snapshot.journal?.handle && handle !== this.#snapshot?.journal?.handle)
+          void handle.close().catch(() => {});
         return;
       }
       applyEntry(snapshot.table, entry, this.#format);
@@ -677,7 +703,11 @@ export class FileStore implements TokenStore {
     const metaLastId = newMetaLastId(table);
     if (metaLastId !== null) {
       // The largest id leaves the file: keep it beside, before the rows that held it are gone.
-      const meta = await this.#replace(`${this.filename}.meta`, [Buffer.from(`${JSON.stringify({ lastId: metaLastId })}\n`)], lock);
+      const meta = await this.#replace(
+        `${this.filename}.meta`,
+        [Buffer.from(`${JSON.stringify({ lastId: metaLastId })}\n`)],
+        lock,
+      );
       await meta.handle.close();
       await this.#syncDirectory();
     }
@@ -698,7 +728,14 @@ export class FileStore implements TokenStore {
     await this.#exclusive(() => {
       if (metaLastId !== null) table.metaLastId = metaLastId;
       table.dialect = dialect;
-      this.#install({ table, base, journal, journalEnd: JOURNAL_HEADER.length, journalEntries: 0, epoch: ++this.#epoch });
+      this.#install({
+        table,
+        base,
+        journal,
+        journalEnd: JOURNAL_HEADER.length,
+        journalEntries: 0,
+        epoch: ++this.#epoch,
+      });
     });
     await this.#syncDirectory();
   }
@@ -708,7 +745,10 @@ export class FileStore implements TokenStore {
     const table = await this.#current(true);
     const snapshot = this.#snapshot;
     if (snapshot === null || snapshot.table !== table) {
-      throw new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: the token file changed while it was being written; nothing was written`);
+      throw new ZohoTokenError(
+        ErrorCode.STORE_ERROR,
+        `${STORE_NAME}: the token file changed while it was being written; nothing was written`,
+      );
     }
     return snapshot;
   }
@@ -742,7 +782,10 @@ export class FileStore implements TokenStore {
 
   #assertLockKept(lock: HeldFileLock): void {
     if (lock.lost) {
-      throw new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: the write lock was taken over while writing; nothing was written`);
+      throw new ZohoTokenError(
+        ErrorCode.STORE_ERROR,
+        `${STORE_NAME}: the write lock was taken over while writing; nothing was written`,
+      );
     }
   }
 
@@ -901,7 +944,12 @@ class Changes {
   }
 
   entry(): JournalEntry {
-    return { cleared: this.#cleared, deleted: [...this.#deleted], set: [...this.#set.values()], lastId: this.#set.largestId };
+    return {
+      cleared: this.#cleared,
+      deleted: [...this.#deleted],
+      set: [...this.#set.values()],
+      lastId: this.#set.largestId,
+    };
   }
 
   #candidates(values: LookupValues): TokenRecord[] {
@@ -973,7 +1021,7 @@ async function readFrom(handle: FileHandle, position: number, expected: number):
 }
 
 async function writeAll(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     offset += (await handle.write(bytes, offset, bytes.length - offset, position + offset)).bytesWritten;
   }
 }
@@ -1002,13 +1050,16 @@ function sameKey(a: FileKey | null, b: FileKey | null): boolean {
 
 function checkMs(value: unknown, field: string, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${field} must be an integer of at least ${min} ms`, { field });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${field} must be an integer of at least ${min} ms`, {
+      field,
+    });
   }
   return value;
 }
 
 function checkBoolean(value: unknown, field: string): boolean {
-  if (typeof value !== 'boolean') throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${field} must be true or false`, { field });
+  if (typeof value !== 'boolean')
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${field} must be true or false`, { field });
   return value;
 }
 

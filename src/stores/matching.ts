@@ -156,11 +156,18 @@ function* saveSteps(token: OAuthToken): Generator<LookupValues, SavePlan, readon
   }
   assertValidRecord(record);
   assertUnique(record, candidates);
-  if (target !== null && token.userSignature === undefined && record.userName !== null && record.clientId !== target.clientId) {
+  if (
+    target !== null &&
+    token.userSignature === undefined &&
+    record.userName !== null &&
+    record.clientId !== target.clientId
+  ) {
     // A new client id for the stored user: the rows of that user were not among the candidates.
     assertUnique(record, yield { ...NO_VALUES, userName: record.userName });
   }
-  return target === null ? { kind: 'insert', record, needsId: !token.id } : { kind: 'update', record, previous: target };
+  return target === null
+    ? { kind: 'insert', record, needsId: !token.id }
+    : { kind: 'update', record, previous: target };
 }
 
 const NO_VALUES: LookupValues = { id: null, userName: null, accessToken: null, grantToken: null, refreshToken: null };
@@ -168,7 +175,7 @@ const NO_VALUES: LookupValues = { id: null, userName: null, accessToken: null, g
 /** Plans a save for a synchronous backend; `fetch` returns every row matching any given value. */
 export function planSave(token: OAuthToken, fetch: (values: LookupValues) => readonly TokenRecord[]): SavePlan {
   const steps = saveSteps(token);
-  for (let step = steps.next(); ; ) {
+  for (let step = steps.next(); ;) {
     if (step.done) return step.value;
     step = steps.next(fetch(step.value));
   }
@@ -180,7 +187,7 @@ export async function planSaveAsync(
   fetch: (values: LookupValues) => Promise<readonly TokenRecord[]>,
 ): Promise<SavePlan> {
   const steps = saveSteps(token);
-  for (let step = steps.next(); ; ) {
+  for (let step = steps.next(); ;) {
     if (step.done) return step.value;
     step = steps.next(await fetch(step.value));
   }
@@ -201,7 +208,12 @@ export async function findMatch(
  */
 function assertValidRecord(record: TokenRecord): void {
   try {
-    new OAuthToken({ ...record, id: record.id || null, userSignature: record.userName, accountsUrl: record.accountsUrl });
+    new OAuthToken({
+      ...record,
+      id: record.id || null,
+      userSignature: record.userName,
+      accountsUrl: record.accountsUrl,
+    });
   } catch (error) {
     const field = (error as { field?: string }).field;
     throw new ZohoTokenError(

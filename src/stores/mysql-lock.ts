@@ -71,4 +71,3 @@ export class MySqlLock implements StoreLock {
     return rows[0]?.['owner'] === owner;
   }
 }
-

@@ -121,7 +121,9 @@ export class MySqlStore implements TokenStore {
 
   constructor(options: MySqlStoreOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs options with a url or a pool`, { field: 'options' });
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs options with a url or a pool`, {
+        field: 'options',
+      });
     }
     this.table = checkMySqlTableName(options.table ?? 'oauthtoken');
     this.#createTable = options.createTable ?? true;
@@ -129,7 +131,9 @@ export class MySqlStore implements TokenStore {
       throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'createTable must be a boolean', { field: 'createTable' });
     }
     if ((options.url === undefined) === (options.pool === undefined)) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs exactly one of url and pool`, { field: 'url' });
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs exactly one of url and pool`, {
+        field: 'url',
+      });
     }
     if (options.pool !== undefined) {
       if (typeof options.pool?.getConnection !== 'function' || typeof options.pool.execute !== 'function') {
@@ -145,14 +149,20 @@ export class MySqlStore implements TokenStore {
         });
       }
       const uri = checkUrl(options.url);
-      const driver = loadDriver<{ createPool(config: object): MySqlPool }>('mysql2/promise', STORE_NAME, 'a mysql2/promise pool as `pool`');
+      const driver = loadDriver<{ createPool(config: object): MySqlPool }>(
+        'mysql2/promise',
+        STORE_NAME,
+        'a mysql2/promise pool as `pool`',
+      );
       try {
         this.#pool = driver.createPool({ uri, connectionLimit });
       } catch (error) {
         // mysql2 checks some values only here, with a TypeError (`?ssl=` names no SSL profile,
         // `?charset=` no charset): a URL error, with the message scrubbed of the URL's passwords.
         const message = sanitizeCause(error, urlPasswords(uri)).message;
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `url: the mysql2 driver refuses an option: ${message}`, { field: 'url' });
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `url: the mysql2 driver refuses an option: ${message}`, {
+          field: 'url',
+        });
       }
       this.#ownsPool = true;
     }
@@ -166,7 +176,9 @@ export class MySqlStore implements TokenStore {
     this.#assertOpen();
     const snapshot = snapshotToken(token, 'findToken');
     return this.#operation(secretsOf(snapshot), async () => {
-      const found = await findMatch(snapshot, (values) => this.#candidates((s, v) => this.#execute(s, v), values, false));
+      const found = await findMatch(snapshot, (values) =>
+        this.#candidates((s, v) => this.#execute(s, v), values, false),
+      );
       return found && tokenFromRecord(found);
     });
   }
@@ -180,7 +192,8 @@ export class MySqlStore implements TokenStore {
         try {
           return await this.#saveOnce(snapshot, secrets);
         } catch (error) {
-          const retry = error instanceof StaleConnection || [ER_DUP_ENTRY, ER_LOCK_DEADLOCK].includes(errnoOf(error) ?? 0);
+          const retry =
+            error instanceof StaleConnection || [ER_DUP_ENTRY, ER_LOCK_DEADLOCK].includes(errnoOf(error) ?? 0);
           if (!retry || attempt >= SAVE_ATTEMPTS) throw error instanceof StaleConnection ? error.cause : error;
           await sleep(Math.random() * 5 * attempt);
         }
@@ -201,7 +214,9 @@ export class MySqlStore implements TokenStore {
 
   async getTokens(): Promise<OAuthToken[]> {
     this.#assertOpen();
-    return this.#operation([], async () => (await this.#execute(this.#sql.all, [])).map((row) => tokenFromRecord(rowToRecord(row))));
+    return this.#operation([], async () =>
+      (await this.#execute(this.#sql.all, [])).map((row) => tokenFromRecord(rowToRecord(row))),
+    );
   }
 
   async deleteTokens(): Promise<void> {
@@ -312,7 +327,11 @@ export class MySqlStore implements TokenStore {
       }
       await connection.query('START TRANSACTION');
       try {
-        const id = await this.#saveInTransaction((sql, values) => connection.execute(sql, values).then(rowsOf), snapshot, secrets);
+        const id = await this.#saveInTransaction(
+          (sql, values) => connection.execute(sql, values).then(rowsOf),
+          snapshot,
+          secrets,
+        );
         await connection.query('COMMIT');
         return id;
       } catch (error) {
@@ -423,7 +442,10 @@ const COLUMN_TYPES: Record<Column, string> = {
  * use them as indexes; `matching.ts` re-checks every candidate exactly.
  */
 const GENERATED: readonly (readonly [name: string, ddl: string])[] = [
-  ['id_number', "bigint unsigned GENERATED ALWAYS AS (IF(id REGEXP '^[0-9]{1,10}$', CAST(id AS UNSIGNED), NULL)) STORED INVISIBLE"],
+  [
+    'id_number',
+    "bigint unsigned GENERATED ALWAYS AS (IF(id REGEXP '^[0-9]{1,10}$', CAST(id AS UNSIGNED), NULL)) STORED INVISIBLE",
+  ],
   ...(['user_name', 'client_id', 'access_token', 'grant_token', 'refresh_token'] as const).map(
     (column) => [`${column}_sha256`, `binary(32) GENERATED ALWAYS AS (${sha(column)}) STORED INVISIBLE`] as const,
   ),
@@ -447,7 +469,9 @@ function statements(table: string) {
     byId: `${select} WHERE id = ?`,
     all: `${select} ORDER BY id_number IS NULL, id_number, id`,
     insert: `INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
-    update: `UPDATE ${t} SET ${COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')} WHERE id = ?`,
+    update: `UPDATE ${t} SET ${COLUMNS.slice(1)
+      .map((c) => `${c} = ?`)
+      .join(', ')} WHERE id = ?`,
     // `=` ignores trailing spaces: the binary comparison keeps the delete to the exact id.
     deleteById: `DELETE FROM ${t} WHERE id = ? AND CAST(CONVERT(id USING utf8mb4) AS BINARY) = CAST(CONVERT(? USING utf8mb4) AS BINARY)`,
     deleteAll: `DELETE FROM ${t}`,
@@ -476,11 +500,10 @@ interface Schema {
 async function readSchema(pool: MySqlPool, table: string): Promise<Schema> {
   const where = 'TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?';
   const tables = rowsOf(
-    await pool.execute(`SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?)`, [
-      table,
-      `${table}_meta`,
-      `${table}_lock`,
-    ]),
+    await pool.execute(
+      `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?)`,
+      [table, `${table}_meta`, `${table}_lock`],
+    ),
   );
   const columns = rowsOf(
     await pool.execute(
@@ -488,12 +511,17 @@ async function readSchema(pool: MySqlPool, table: string): Promise<Schema> {
       [table],
     ),
   );
-  const indexes = rowsOf(await pool.execute(`SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE ${where}`, [table]));
+  const indexes = rowsOf(
+    await pool.execute(`SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE ${where}`, [table]),
+  );
   const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
   return {
     tables: new Set(tables.map((row) => String(row['name']))),
     columns: new Map(
-      columns.map((row) => [String(row['name']), { type: String(row['type']).toLowerCase(), chars: num(row['chars']), bytes: num(row['bytes']) }]),
+      columns.map((row) => [
+        String(row['name']),
+        { type: String(row['type']).toLowerCase(), chars: num(row['chars']), bytes: num(row['bytes']) },
+      ]),
     ),
     indexes: new Set(indexes.map((row) => String(row['name']))),
   };
@@ -504,7 +532,8 @@ function missingClauses(schema: Schema): string[] {
   const clauses: string[] = [];
   COLUMNS.forEach((column, index) => {
     if (schema.columns.has(column)) return;
-    const type = column === 'id' ? COLUMN_TYPES[column] : `${COLUMN_TYPES[column]} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`;
+    const type =
+      column === 'id' ? COLUMN_TYPES[column] : `${COLUMN_TYPES[column]} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`;
     clauses.push(`ADD COLUMN ${column} ${type} ${index === 0 ? 'FIRST' : `AFTER ${COLUMNS[index - 1]}`}`);
   });
   for (const [name, ddl] of GENERATED) if (!schema.columns.has(name)) clauses.push(`ADD COLUMN ${name} ${ddl}`);
@@ -553,19 +582,23 @@ async function prepareSchema(pool: MySqlPool, table: string, create: boolean): P
   }
   const schema = await readSchema(pool, table);
   const missing = [table, `${table}_meta`, `${table}_lock`].filter((name) => !schema.tables.has(name));
-  if (missing.length === 0) missing.push(...missingClauses(schema).map((clause) => clause.split(' ').slice(1, 3).join(' ')));
+  if (missing.length === 0)
+    missing.push(...missingClauses(schema).map((clause) => clause.split(' ').slice(1, 3).join(' ')));
   if (missing.length > 0) {
     throw new ZohoTokenError(
       ErrorCode.STORE_ERROR,
       `${STORE_NAME}: the schema of table ${table} is incomplete (missing: ${missing.join(', ')}); ` +
-        (create ? 'it could not be completed' : 'open it once with createTable: true, or apply the DDL of docs/stores/mysql.md'),
+        (create
+          ? 'it could not be completed'
+          : 'open it once with createTable: true, or apply the DDL of docs/stores/mysql.md'),
     );
   }
   const limits = new Map<Column, ColumnLimit>();
   for (const column of COLUMNS) {
     const info = schema.columns.get(column);
     if (info === undefined) continue;
-    if ((info.type === 'varchar' || info.type === 'char') && info.chars !== null) limits.set(column, { chars: info.chars });
+    if ((info.type === 'varchar' || info.type === 'char') && info.chars !== null)
+      limits.set(column, { chars: info.chars });
     else if (info.type.endsWith('text') && info.bytes !== null) limits.set(column, { bytes: info.bytes });
   }
   return limits;
@@ -575,14 +608,17 @@ async function prepareSchema(pool: MySqlPool, table: string, create: boolean): P
 function checkMySqlTableName(table: unknown): string {
   const name = checkTableName(table);
   if (name.length > 59) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} table names are limited to 59 characters`, { field: 'table' });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} table names are limited to 59 characters`, {
+      field: 'table',
+    });
   }
   return name;
 }
 
 /** Checks the URL's form without ever echoing it (it may hold a password). */
 function checkUrl(url: unknown): string {
-  const bad = (message: string): ZohoTokenError => new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, message, { field: 'url' });
+  const bad = (message: string): ZohoTokenError =>
+    new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, message, { field: 'url' });
   if (typeof url !== 'string') throw bad('url must be a string');
   let parsed: URL;
   try {
@@ -610,7 +646,9 @@ function urlPasswords(url: string): string[] {
       return value;
     }
   };
-  const query = ['password1', 'password2', 'password3', 'passwordSha1'].map((key) => parsed.searchParams.get(key) ?? '');
+  const query = ['password1', 'password2', 'password3', 'passwordSha1'].map(
+    (key) => parsed.searchParams.get(key) ?? '',
+  );
   return [parsed.password, decode(parsed.password), ...query].filter((v) => v !== '');
 }
 
@@ -651,14 +689,20 @@ function toStoreError(error: unknown, secrets: readonly string[]): ZohoTokenErro
   const cause = driverCause(error, secrets);
   switch (errnoOf(error)) {
     case ER_DUP_ENTRY:
-      return new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, `${STORE_NAME}: the token would duplicate a stored token`, { cause });
+      return new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, `${STORE_NAME}: the token would duplicate a stored token`, {
+        cause,
+      });
     case ER_DATA_TOO_LONG:
     case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: {
       const column = COLUMNS.find((c) => cause.message.includes(`'${c}'`) || cause.message.includes(`\`${c}\``));
-      return new ZohoTokenError(ErrorCode.INVALID_TOKEN, `${STORE_NAME}: a value does not fit its column: ${cause.message}; nothing was saved`, {
-        cause,
-        ...(column === undefined ? {} : { field: fieldOf(column) }),
-      });
+      return new ZohoTokenError(
+        ErrorCode.INVALID_TOKEN,
+        `${STORE_NAME}: a value does not fit its column: ${cause.message}; nothing was saved`,
+        {
+          cause,
+          ...(column === undefined ? {} : { field: fieldOf(column) }),
+        },
+      );
     }
     default:
       return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: operation failed: ${cause.message}`, { cause });

@@ -31,7 +31,10 @@ const OPENERS: Record<string, Opener> = {
     // The FileStore reads a missing file as empty and creates nothing until a save; a token may
     // still sit only in its journal, not yet folded into the file.
     if (mustExist && !existsSync(filename) && !existsSync(`${filename}.journal`)) {
-      throw new ZohoTokenError(ErrorCode.STORE_NOT_FOUND, `the token store ${JSON.stringify(resolve(filename))} does not exist (a store opened to read is not created)`);
+      throw new ZohoTokenError(
+        ErrorCode.STORE_NOT_FOUND,
+        `the token store ${JSON.stringify(resolve(filename))} does not exist (a store opened to read is not created)`,
+      );
     }
     const { FileStore } = await import('./file.js');
     return new FileStore({ filename });
@@ -96,7 +99,11 @@ export const STORE_URL_FORMS = [
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<TokenStore> {
   if (typeof url !== 'string') throw badUrl('The store URL must be a string');
-  if (typeof options !== 'object' || options === null || (options.mustExist !== undefined && typeof options.mustExist !== 'boolean')) {
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    (options.mustExist !== undefined && typeof options.mustExist !== 'boolean')
+  ) {
     throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'options.mustExist must be a boolean', { field: 'mustExist' });
   }
   const match = /^([a-z][a-z0-9+.-]*):(.*)$/is.exec(url);

@@ -3,7 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
 
 /** Runs one statement on any pooled connection (autocommit), with the store's checks and errors. */
-export type PostgresRun = (text: string, values: unknown[], secrets: string[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
+export type PostgresRun = (
+  text: string,
+  values: unknown[],
+  secrets: string[],
+) => Promise<{ rows: unknown[]; rowCount: number | null }>;
 
 /** Lock names are keys of a b-tree index: kept well under its ~2.7 kB entry limit. */
 const MAX_NAME_LENGTH = 1024;

@@ -87,11 +87,7 @@ interface OwnPool extends PostgresPool {
 }
 
 interface PgModule {
-  Pool: new (config: {
-    connectionString: string;
-    max: number;
-    connectionTimeoutMillis: number;
-  }) => OwnPool;
+  Pool: new (config: { connectionString: string; max: number; connectionTimeoutMillis: number }) => OwnPool;
 }
 
 const INDEX_SUFFIXES = ['_refresh_token', '_grant_token', '_client_user', '_access_token', '_id_number'];
@@ -139,7 +135,8 @@ export class PostgresStore implements TokenStore {
     this.#createTable = options.createTable ?? true;
     if (typeof this.#createTable !== 'boolean') throw invalid('createTable', 'createTable must be true or false');
     const poolSize = options.poolSize ?? 10;
-    if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw invalid('poolSize', 'poolSize must be a positive integer');
+    if (!Number.isSafeInteger(poolSize) || poolSize < 1)
+      throw invalid('poolSize', 'poolSize must be a positive integer');
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs < 0) {
       throw invalid('connectTimeoutMs', 'connectTimeoutMs must be a non-negative integer');
@@ -147,7 +144,8 @@ export class PostgresStore implements TokenStore {
     this.#sql = statements(this.table, this.schema);
     if (options.pool !== undefined) {
       if (options.url !== undefined) throw invalid('url', 'Give either url or pool, not both');
-      if (typeof options.pool?.connect !== 'function') throw invalid('pool', 'pool must be a pg.Pool (or have its connect())');
+      if (typeof options.pool?.connect !== 'function')
+        throw invalid('pool', 'pool must be a pg.Pool (or have its connect())');
       this.#pool = options.pool;
       this.#urlSecrets = [];
     } else {
@@ -159,7 +157,11 @@ export class PostgresStore implements TokenStore {
       this.#urlSecrets = passwordOf(options.url);
       const { Pool } = loadDriver<PgModule>('pg', STORE_NAME, 'your own pool as the `pool` option');
       try {
-        this.#ownPool = new Pool({ connectionString: options.url, max: poolSize, connectionTimeoutMillis: connectTimeoutMs });
+        this.#ownPool = new Pool({
+          connectionString: options.url,
+          max: poolSize,
+          connectionTimeoutMillis: connectTimeoutMs,
+        });
       } catch (error) {
         throw storeError('cannot create the connection pool', error, this.#urlSecrets);
       }
@@ -291,7 +293,8 @@ export class PostgresStore implements TokenStore {
     // Every object there already: skip the DDL, which would briefly lock the table against writers
     // and which a database user without CREATE privilege may not run.
     const { schemaReady, objects, tableName } = this.#sql;
-    const [check] = (await this.#withClient([], (client) => client.query(schemaReady, [objects, tableName]), false)).rows;
+    const [check] = (await this.#withClient([], (client) => client.query(schemaReady, [objects, tableName]), false))
+      .rows;
     if (check?.['ready'] === true) return;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -323,7 +326,11 @@ export class PostgresStore implements TokenStore {
    * Runs `work` on one connection checked out of the pool, in a transaction unless told otherwise,
    * and always gives the connection back: destroyed if it broke, so the next call gets a new one.
    */
-  async #withClient<T>(secrets: string[], work: (client: PostgresPoolClient) => Promise<T>, transaction = true): Promise<T> {
+  async #withClient<T>(
+    secrets: string[],
+    work: (client: PostgresPoolClient) => Promise<T>,
+    transaction = true,
+  ): Promise<T> {
     let client: PostgresPoolClient;
     try {
       client = await this.#pool.connect();
@@ -364,7 +371,10 @@ function checkName(name: unknown, field: 'table' | 'schema', max: number): strin
   try {
     checkTableName(name);
   } catch {
-    throw invalid(field, `The ${field} name must be letters, digits and underscores, starting with a letter or underscore`);
+    throw invalid(
+      field,
+      `The ${field} name must be letters, digits and underscores, starting with a letter or underscore`,
+    );
   }
   const checked = name as string;
   if (checked.length > max) throw invalid(field, `The ${field} name must be at most ${max} characters`);

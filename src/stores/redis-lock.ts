@@ -33,7 +33,10 @@ export class RedisLock implements StoreLock {
     for (let attempt = 0; ; attempt++) {
       const taken = await this.#run('cannot take a lock', (client) => LOCK_ACQUIRE.run(client, [key], [owner, lease]));
       if (taken === 1) {
-        return { release: () => this.#run('cannot release a lock', async (client) => void (await LOCK_RELEASE.run(client, [key], [owner]))) };
+        return {
+          release: () =>
+            this.#run('cannot release a lock', async (client) => void (await LOCK_RELEASE.run(client, [key], [owner]))),
+        };
       }
       const left = deadline - Date.now();
       if (left <= 0) return null;

@@ -106,19 +106,27 @@ export class RedisStore implements TokenStore {
 
   constructor(options: RedisStoreOptions = {}) {
     if (options === null || typeof options !== 'object') {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} options must be an object`, { field: 'options' });
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} options must be an object`, {
+        field: 'options',
+      });
     }
     this.prefix = checkPrefix(options.prefix ?? 'zoho-token-store:');
     this.timeoutMs = options.timeoutMs ?? 5000;
     if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs <= 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'timeoutMs must be a positive integer', { field: 'timeoutMs' });
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'timeoutMs must be a positive integer', {
+        field: 'timeoutMs',
+      });
     }
     if (options.client !== undefined && options.url !== undefined) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} takes a url or a client, not both`, { field: 'client' });
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} takes a url or a client, not both`, {
+        field: 'client',
+      });
     }
     if (options.client !== undefined) {
       if (typeof options.client?.call !== 'function') {
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'client must be an ioredis Redis client', { field: 'client' });
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'client must be an ioredis Redis client', {
+          field: 'client',
+        });
       }
       this.#client = options.client;
       this.#ownClient = null;
@@ -126,7 +134,9 @@ export class RedisStore implements TokenStore {
       const url = options.url ?? DEFAULT_URL;
       if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
         // URLs carry passwords: never echo one.
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url must start with redis:// or rediss://', { field: 'url' });
+        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url must start with redis:// or rediss://', {
+          field: 'url',
+        });
       }
       this.#database = checkRedisUrl(url);
       this.#ownClient = createClient(url, this.timeoutMs);
@@ -135,12 +145,19 @@ export class RedisStore implements TokenStore {
     if (this.client.options?.keyPrefix) {
       // Our scripts build token keys from ids; a client-side prefix would apply to some keys only.
       this.#ownClient?.disconnect();
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'The client must not have a keyPrefix: use the prefix option', {
-        field: 'client',
-      });
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_ARGUMENT,
+        'The client must not have a keyPrefix: use the prefix option',
+        {
+          field: 'client',
+        },
+      );
     }
     this.#keys = new Keys(this.prefix);
-    this.lock = new RedisLock((what, operation) => this.#run(what, [], () => operation(this.client)), `${this.prefix}lock:`);
+    this.lock = new RedisLock(
+      (what, operation) => this.#run(what, [], () => operation(this.client)),
+      `${this.prefix}lock:`,
+    );
   }
 
   /**
@@ -196,7 +213,8 @@ export class RedisStore implements TokenStore {
         tx.op('del', this.#keys.token(record.id));
         for (const index of INDEXES) {
           const value = record[index.field];
-          if (value !== null) tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, value), record.id);
+          if (value !== null)
+            tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, value), record.id);
         }
         tx.op('srem', this.#keys.ids, record.id);
         if (await tx.apply(this.client)) return;
@@ -207,7 +225,9 @@ export class RedisStore implements TokenStore {
 
   async getTokens(): Promise<OAuthToken[]> {
     this.#assertOpen();
-    const records = await this.#run('cannot list tokens', [], () => this.#observe([{ key: this.#keys.ids, kind: 'm' }], []));
+    const records = await this.#run('cannot list tokens', [], () =>
+      this.#observe([{ key: this.#keys.ids, kind: 'm' }], []),
+    );
     return records.sort(byId).map(tokenFromRecord);
   }
 
@@ -280,7 +300,8 @@ export class RedisStore implements TokenStore {
       const before = previous?.[index.field] ?? null;
       const after = record[index.field];
       if (before === after) continue;
-      if (before !== null) tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, before), record.id);
+      if (before !== null)
+        tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, before), record.id);
       if (after === null) continue;
       const key = this.#keys.index(index.name, after);
       if (index.kind === 's' && !seen.has(key)) {
@@ -323,7 +344,10 @@ export class RedisStore implements TokenStore {
       if (flat.length === 0) continue;
       const record = rowToRecord(hash);
       if (record.id !== id) {
-        throw new ZohoTokenError(ErrorCode.CORRUPT_RECORD, `Stored token ${JSON.stringify(id)} holds the id ${JSON.stringify(record.id)}`);
+        throw new ZohoTokenError(
+          ErrorCode.CORRUPT_RECORD,
+          `Stored token ${JSON.stringify(id)} holds the id ${JSON.stringify(record.id)}`,
+        );
       }
       records.push(record);
     }
@@ -355,7 +379,10 @@ export class RedisStore implements TokenStore {
       () => undefined,
       (error: unknown) => {
         if (error instanceof Error && error.name === 'ReplyError') {
-          throw new ZohoTokenError(ErrorCode.INVALID_STORE_URL, `${STORE_NAME}: the URL names database ${this.#database}, which this Redis server refuses (${error.message})`);
+          throw new ZohoTokenError(
+            ErrorCode.INVALID_STORE_URL,
+            `${STORE_NAME}: the URL names database ${this.#database}, which this Redis server refuses (${error.message})`,
+          );
         }
         this.#databaseCheck = undefined; // not an answer (connection lost): ask again next time
         throw error;
@@ -445,7 +472,11 @@ class Transaction {
 }
 
 function createClient(url: string, timeoutMs: number): OwnClient {
-  const driver = loadDriver<{ Redis?: RedisConstructor; default?: RedisConstructor }>('ioredis', STORE_NAME, 'a `client`');
+  const driver = loadDriver<{ Redis?: RedisConstructor; default?: RedisConstructor }>(
+    'ioredis',
+    STORE_NAME,
+    'a `client`',
+  );
   const Redis = driver.Redis ?? driver.default ?? (driver as unknown as RedisConstructor);
   let client: OwnClient;
   try {
@@ -458,7 +489,9 @@ function createClient(url: string, timeoutMs: number): OwnClient {
       connectionName: 'zoho-token-store',
     });
   } catch {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url is not a valid redis:// or rediss:// URL', { field: 'url' });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url is not a valid redis:// or rediss:// URL', {
+      field: 'url',
+    });
   }
   // Connection errors reach callers through their commands; without a listener ioredis would also
   // print every reconnect failure to stderr.
@@ -480,8 +513,16 @@ function hidePassword(client: OwnClient): void {
     for (const [key, value] of Object.entries(options)) shown[key] = /password/i.test(key) && value ? '***' : value;
     return shown;
   };
-  const where = (): string => (options['path'] ? String(options['path']) : `${String(options['host'])}:${String(options['port'])}/${String(options['db'] ?? 0)}`);
-  const hidden = (value: unknown): PropertyDescriptor => ({ value, enumerable: false, configurable: true, writable: true });
+  const where = (): string =>
+    options['path']
+      ? String(options['path'])
+      : `${String(options['host'])}:${String(options['port'])}/${String(options['db'] ?? 0)}`;
+  const hidden = (value: unknown): PropertyDescriptor => ({
+    value,
+    enumerable: false,
+    configurable: true,
+    writable: true,
+  });
   Object.defineProperties(options, {
     toJSON: hidden(safeOptions),
     [inspect.custom]: hidden((_depth: number, inspectOptions: object) => inspect(safeOptions(), inspectOptions)),
@@ -494,7 +535,12 @@ function hidePassword(client: OwnClient): void {
 
 /** Non-empty, short, printable, no spaces, and no glob characters so `SCAN MATCH '<prefix>*'` works. */
 function checkPrefix(prefix: unknown): string {
-  if (typeof prefix !== 'string' || !/^[!-~]+$/.test(prefix) || /[*?[\]\\]/.test(prefix) || prefix.length > MAX_PREFIX_LENGTH) {
+  if (
+    typeof prefix !== 'string' ||
+    !/^[!-~]+$/.test(prefix) ||
+    /[*?[\]\\]/.test(prefix) ||
+    prefix.length > MAX_PREFIX_LENGTH
+  ) {
     throw new ZohoTokenError(
       ErrorCode.INVALID_ARGUMENT,
       `prefix must be 1-${MAX_PREFIX_LENGTH} printable ASCII characters without spaces or * ? [ ] \\`,

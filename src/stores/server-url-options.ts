@@ -31,18 +31,46 @@ type MySqlKind = 'boolean' | 'count' | 'string' | 'object' | 'any';
 
 /** The mysql2 connection and pool options a URL can carry, by the type mysql2 expects. */
 const MYSQL_OPTIONS: Readonly<Record<string, MySqlKind>> = {
-  bigNumberStrings: 'boolean', compress: 'boolean', decimalNumbers: 'boolean', enableKeepAlive: 'boolean',
-  insecureAuth: 'boolean', multipleStatements: 'boolean', namedPlaceholders: 'boolean', rowsAsArray: 'boolean',
-  supportBigNumbers: 'boolean', stringifyObjects: 'boolean', trace: 'boolean', disableEval: 'boolean',
-  enableCleartextPlugin: 'boolean', jsonStrings: 'boolean', waitForConnections: 'boolean', resetOnRelease: 'boolean',
+  bigNumberStrings: 'boolean',
+  compress: 'boolean',
+  decimalNumbers: 'boolean',
+  enableKeepAlive: 'boolean',
+  insecureAuth: 'boolean',
+  multipleStatements: 'boolean',
+  namedPlaceholders: 'boolean',
+  rowsAsArray: 'boolean',
+  supportBigNumbers: 'boolean',
+  stringifyObjects: 'boolean',
+  trace: 'boolean',
+  disableEval: 'boolean',
+  enableCleartextPlugin: 'boolean',
+  jsonStrings: 'boolean',
+  waitForConnections: 'boolean',
+  resetOnRelease: 'boolean',
   gracefulEnd: 'boolean',
-  connectTimeout: 'count', keepAliveInitialDelay: 'count', maxPreparedStatements: 'count', charsetNumber: 'count',
-  maxIdle: 'count', idleTimeout: 'count', queueLimit: 'count', connectionLimit: 'count',
-  charset: 'string', timezone: 'string', localAddress: 'string', socketPath: 'string',
+  connectTimeout: 'count',
+  keepAliveInitialDelay: 'count',
+  maxPreparedStatements: 'count',
+  charsetNumber: 'count',
+  maxIdle: 'count',
+  idleTimeout: 'count',
+  queueLimit: 'count',
+  connectionLimit: 'count',
+  charset: 'string',
+  timezone: 'string',
+  localAddress: 'string',
+  socketPath: 'string',
   connectAttributes: 'object',
   // ssl: a profile name or a JSON object; mysql2 itself rejects an unknown profile (see MySqlStore).
-  ssl: 'any', dateStrings: 'any', debug: 'any', flags: 'any', nestTables: 'any',
-  password1: 'any', password2: 'any', password3: 'any', passwordSha1: 'any',
+  ssl: 'any',
+  dateStrings: 'any',
+  debug: 'any',
+  flags: 'any',
+  nestTables: 'any',
+  password1: 'any',
+  password2: 'any',
+  password3: 'any',
+  passwordSha1: 'any',
 };
 
 /** mysql2 takes these from the URL itself and ignores them in the query: a silent surprise. */
@@ -51,9 +79,11 @@ const MYSQL_URL_PARTS = new Set(['host', 'port', 'database', 'user', 'password']
 /** Checks the query of a `mysql://` URL (already parsed by the caller). */
 export function checkMySqlUrlOptions(url: URL): void {
   for (const [key, raw] of url.searchParams) {
-    if (MYSQL_URL_PARTS.has(key)) throw bad(`url: give the ${key} in the URL itself (mysql://user:password@host:port/database), not as ?${key}=`);
+    if (MYSQL_URL_PARTS.has(key))
+      throw bad(`url: give the ${key} in the URL itself (mysql://user:password@host:port/database), not as ?${key}=`);
     const kind = Object.hasOwn(MYSQL_OPTIONS, key) ? MYSQL_OPTIONS[key] : undefined;
-    if (kind === undefined) throw bad(`url: unknown mysql2 option ?${key}= (known: ${Object.keys(MYSQL_OPTIONS).join(', ')})`);
+    if (kind === undefined)
+      throw bad(`url: unknown mysql2 option ?${key}= (known: ${Object.keys(MYSQL_OPTIONS).join(', ')})`);
     const value = mysqlValue(raw);
     const ok =
       kind === 'any' ||
@@ -75,7 +105,13 @@ const DESCRIBE_KIND: Record<MySqlKind, string> = {
 
 const PG_SSLMODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']);
 const PG_COUNTS = [
-  'port', 'connect_timeout', 'keepalives', 'keepalives_idle', 'statement_timeout', 'query_timeout', 'lock_timeout',
+  'port',
+  'connect_timeout',
+  'keepalives',
+  'keepalives_idle',
+  'statement_timeout',
+  'query_timeout',
+  'lock_timeout',
   'idle_in_transaction_session_timeout',
 ];
 const PG_FILES = ['sslcert', 'sslkey', 'sslrootcert'];
@@ -95,10 +131,12 @@ export function checkPostgresUrl(url: string): void {
   }
   const query = parsed.searchParams;
   const sslmode = query.get('sslmode');
-  if (sslmode !== null && !PG_SSLMODES.has(sslmode)) throw bad(`url: ?sslmode= must be one of ${[...PG_SSLMODES].join(', ')}`);
+  if (sslmode !== null && !PG_SSLMODES.has(sslmode))
+    throw bad(`url: ?sslmode= must be one of ${[...PG_SSLMODES].join(', ')}`);
   const ssl = query.get('ssl');
   if (ssl === 'false') throw bad('url: pg reads ?ssl=false as TLS on: use ?ssl=0 or ?sslmode=disable');
-  if (ssl !== null && !['true', '1', '0'].includes(ssl)) throw bad('url: ?ssl= must be true, 1 or 0 (or use ?sslmode=)');
+  if (ssl !== null && !['true', '1', '0'].includes(ssl))
+    throw bad('url: ?ssl= must be true, 1 or 0 (or use ?sslmode=)');
   for (const key of PG_COUNTS) {
     const value = query.get(key);
     if (value !== null && !isCount(value)) throw bad(`url: ?${key}= must be a non-negative integer`);

@@ -15,17 +15,17 @@ export class SqliteLock implements StoreLock {
 
   constructor(db: BetterSqlite3.Database, table: string, assertOpen: () => void) {
     const locks = `"${table}_lock"`;
-    db.exec(`CREATE TABLE IF NOT EXISTS ${locks} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${locks} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+    );
     const purge = db.prepare<[string, number]>(`DELETE FROM ${locks} WHERE name = ? AND expires_at <= ?`);
     const insert = db.prepare<[string, string, number]>(
       `INSERT INTO ${locks} (name, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
     );
-    this.#tryTake = db
-      .transaction((name: string, owner: string, now: number, leaseMs: number) => {
-        purge.run(name, now);
-        return insert.run(name, owner, now + leaseMs).changes === 1;
-      })
-      .immediate;
+    this.#tryTake = db.transaction((name: string, owner: string, now: number, leaseMs: number) => {
+      purge.run(name, now);
+      return insert.run(name, owner, now + leaseMs).changes === 1;
+    }).immediate;
     this.#release = db.prepare(`DELETE FROM ${locks} WHERE name = ? AND owner = ?`);
     this.#assertOpen = assertOpen;
   }

@@ -104,20 +104,20 @@ export class SqliteStore implements TokenStore {
     }
     const statements = this.#statements;
     this.#saveOne = this.#db.transaction((snapshot: OAuthToken): string => {
-        const plan = planSave(snapshot, (values) => fetchCandidates(statements, values));
-        const record = { ...plan.record };
-        if (plan.kind === 'update') {
-          statements.update.run(...recordToRow(record).slice(1), plan.previous.id);
-          return record.id;
-        }
-        if (plan.needsId) {
-          record.id = nextId(statements.largestId.get() as number | null);
-        }
-        statements.insert.run(...recordToRow(record));
-        const numeric = numericId(record.id);
-        if (numeric !== null) statements.bumpLastId.run(numeric);
+      const plan = planSave(snapshot, (values) => fetchCandidates(statements, values));
+      const record = { ...plan.record };
+      if (plan.kind === 'update') {
+        statements.update.run(...recordToRow(record).slice(1), plan.previous.id);
         return record.id;
-      });
+      }
+      if (plan.needsId) {
+        record.id = nextId(statements.largestId.get() as number | null);
+      }
+      statements.insert.run(...recordToRow(record));
+      const numeric = numericId(record.id);
+      if (numeric !== null) statements.bumpLastId.run(numeric);
+      return record.id;
+    });
     // Group commit: saves that arrive together share one IMMEDIATE transaction and one fsync.
     // Each runs in its own savepoint (a nested better-sqlite3 transaction), so a refused save
     // rolls back alone and the others still commit.
@@ -187,13 +187,15 @@ export class SqliteStore implements TokenStore {
   /** Deletes one row (or all): the largest id first joins the high-water mark, so it is never handed out again. */
   readonly #delete = (id: string | null): void => {
     const s = this.#statements;
-    this.#db.transaction(() => {
-      // Only a row that is there raises the mark: deleting an unknown id must not move the numbering.
-      if (id === null) s.bumpLastId.run(s.largestId.get() ?? 0);
-      else s.bumpLastIdToRow.run(id);
-      if (id === null) s.deleteAll.run();
-      else s.deleteById.run(id);
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        // Only a row that is there raises the mark: deleting an unknown id must not move the numbering.
+        if (id === null) s.bumpLastId.run(s.largestId.get() ?? 0);
+        else s.bumpLastIdToRow.run(id);
+        if (id === null) s.deleteAll.run();
+        else s.deleteById.run(id);
+      })
+      .immediate();
   };
 
   #flush(): void {
@@ -265,7 +267,10 @@ function openDatabase(filename: string, mustExist: boolean): BetterSqlite3.Datab
       return new Database(filename, { fileMustExist: true });
     } catch (error) {
       if (existsSync(filename)) throw error;
-      throw new ZohoTokenError(ErrorCode.STORE_NOT_FOUND, `the token store ${JSON.stringify(resolvePath(filename))} does not exist (a store opened to read is not created)`);
+      throw new ZohoTokenError(
+        ErrorCode.STORE_NOT_FOUND,
+        `the token store ${JSON.stringify(resolvePath(filename))} does not exist (a store opened to read is not created)`,
+      );
     }
   }
   if (filename !== ':memory:' && filename !== '') {
@@ -334,10 +339,12 @@ function prepare(db: BetterSqlite3.Database, table: string) {
     ),
     deleteById: db.prepare(`DELETE FROM ${t} WHERE id = ?`),
     deleteAll: db.prepare(`DELETE FROM ${t}`),
-    largestId: db.prepare(
-      `SELECT max(coalesce((SELECT max(${NUMERIC_ID}) FROM ${t}), 0), ` +
-        `coalesce((SELECT value FROM ${meta} WHERE name = 'last_id'), 0))`,
-    ).pluck(),
+    largestId: db
+      .prepare(
+        `SELECT max(coalesce((SELECT max(${NUMERIC_ID}) FROM ${t}), 0), ` +
+          `coalesce((SELECT value FROM ${meta} WHERE name = 'last_id'), 0))`,
+      )
+      .pluck(),
     bumpLastId: db.prepare(
       `INSERT INTO ${meta} (name, value) VALUES ('last_id', ?) ` +
         `ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
@@ -353,4 +360,3 @@ function fetchCandidates(statements: ReturnType<typeof prepare>, v: LookupValues
   const rows = statements.candidates.all(v.id, v.userName, v.accessToken, v.grantToken, v.refreshToken) as Row[];
   return rows.map(rowToRecord);
 }
-

@@ -57,15 +57,23 @@ export interface LockHandle {
 /** The argument checks every lock implementation shares; `maxNameLength` is the backend's limit. */
 export function checkLockArguments(name: unknown, options: LockOptions, maxNameLength = 1024): void {
   if (typeof name !== 'string' || name.length === 0 || name.length > maxNameLength || name.includes('\u0000')) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `A lock needs a name of 1 to ${maxNameLength} characters without NUL`, {
-      field: 'name',
-    });
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      `A lock needs a name of 1 to ${maxNameLength} characters without NUL`,
+      {
+        field: 'name',
+      },
+    );
   }
   const { leaseMs, waitMs } = options ?? ({} as Partial<LockOptions>);
   if (!Number.isSafeInteger(leaseMs) || (leaseMs as number) <= 0) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'leaseMs must be a positive integer of milliseconds', { field: 'leaseMs' });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'leaseMs must be a positive integer of milliseconds', {
+      field: 'leaseMs',
+    });
   }
   if (!Number.isSafeInteger(waitMs) || (waitMs as number) < 0) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'waitMs must be zero or a positive integer of milliseconds', { field: 'waitMs' });
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'waitMs must be zero or a positive integer of milliseconds', {
+      field: 'waitMs',
+    });
   }
 }

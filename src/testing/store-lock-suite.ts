@@ -56,7 +56,7 @@ export function describeStoreLock(runner: SuiteRunner, options: StoreLockSuiteOp
       await other.release();
     });
 
-    test('a lease runs out; the old holder\'s late release does not free the new holder\'s lock', async (a, b) => {
+    test("a lease runs out; the old holder's late release does not free the new holder's lock", async (a, b) => {
       const lock = name();
       const crashed = await b.acquire(lock, { leaseMs: 100, waitMs: 0 });
       assert.ok(crashed);

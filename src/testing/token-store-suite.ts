@@ -32,7 +32,8 @@ const CLIENT = { clientId: '1000.CLIENTAAAAAAAAAAAAAAAAAAAAAAAAA', clientSecret:
 const CLIENT_B = { clientId: '1000.CLIENTBBBBBBBBBBBBBBBBBBBBBBBBB', clientSecret: 'secret-b-0123456789abcdef' };
 let serial = 0;
 /** A unique token-like string, so tests never collide with each other's values. */
-const unique = (prefix: string): string => `1000.${prefix}${(++serial).toString(16).padStart(8, '0')}${Math.random().toString(16).slice(2, 10)}`;
+const unique = (prefix: string): string =>
+  `1000.${prefix}${(++serial).toString(16).padStart(8, '0')}${Math.random().toString(16).slice(2, 10)}`;
 
 function full(overrides: OAuthTokenInit = {}): OAuthToken {
   return new OAuthToken({
@@ -71,7 +72,9 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCodeType): Prom
 
 async function allValues(store: TokenStore): Promise<Record<string, unknown>[]> {
   const tokens = await store.getTokens();
-  return tokens.map((t) => tokenValues(t)!).sort((a, b) => Number(a['id']) - Number(b['id']) || String(a['id']).localeCompare(String(b['id'])));
+  return tokens
+    .map((t) => tokenValues(t)!)
+    .sort((a, b) => Number(a['id']) - Number(b['id']) || String(a['id']).localeCompare(String(b['id'])));
 }
 
 /**
@@ -90,7 +93,8 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
   if (!Number.isSafeInteger(concurrentSaves) || concurrentSaves < 2) {
     throw new TypeError('describeTokenStore: concurrentSaves must be an integer of at least 2');
   }
-  if (typeof options.create !== 'function') throw new TypeError('describeTokenStore: options.create must be a function');
+  if (typeof options.create !== 'function')
+    throw new TypeError('describeTokenStore: options.create must be a function');
 
   const test = (name: string, body: (store: TokenStore) => Promise<void>): void => {
     runner.it(name, async () => {
@@ -157,8 +161,16 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         const b = full();
         await store.saveToken(a);
         await store.saveToken(b);
-        assertSame(await store.findToken(new OAuthToken({ id: a.id, userSignature: b.userSignature, ...CLIENT, refreshToken: b.refreshToken })), a);
-        assert.equal(await store.findToken(new OAuthToken({ id: '987654', ...CLIENT, refreshToken: b.refreshToken })), null);
+        assertSame(
+          await store.findToken(
+            new OAuthToken({ id: a.id, userSignature: b.userSignature, ...CLIENT, refreshToken: b.refreshToken }),
+          ),
+          a,
+        );
+        assert.equal(
+          await store.findToken(new OAuthToken({ id: '987654', ...CLIENT, refreshToken: b.refreshToken })),
+          null,
+        );
       });
 
       test('the user name (with client id) comes before the tokens', async (store) => {
@@ -166,7 +178,12 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         const b = full();
         await store.saveToken(a);
         await store.saveToken(b);
-        assertSame(await store.findToken(new OAuthToken({ ...CLIENT, userSignature: a.userSignature, refreshToken: b.refreshToken })), a);
+        assertSame(
+          await store.findToken(
+            new OAuthToken({ ...CLIENT, userSignature: a.userSignature, refreshToken: b.refreshToken }),
+          ),
+          a,
+        );
         assertSame(await store.findToken(new OAuthToken({ userSignature: b.userSignature })), b);
       });
 
@@ -183,8 +200,16 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         const b = full();
         await store.saveToken(a);
         await store.saveToken(b);
-        assertSame(await store.findToken(new OAuthToken({ ...CLIENT, grantToken: a.grantToken, refreshToken: b.refreshToken })), a);
-        assertSame(await store.findToken(new OAuthToken({ ...CLIENT, grantToken: unique('unknown'), refreshToken: b.refreshToken })), b);
+        assertSame(
+          await store.findToken(new OAuthToken({ ...CLIENT, grantToken: a.grantToken, refreshToken: b.refreshToken })),
+          a,
+        );
+        assertSame(
+          await store.findToken(
+            new OAuthToken({ ...CLIENT, grantToken: unique('unknown'), refreshToken: b.refreshToken }),
+          ),
+          b,
+        );
         assertSame(await store.findToken(new OAuthToken({ ...CLIENT, refreshToken: a.refreshToken })), a);
       });
 
@@ -200,10 +225,24 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
       test('matching is exact: case, spaces and LIKE wildcards never match another row', async (store) => {
         const a = full({ userSignature: 'Alice@Example.com' });
         await store.saveToken(a);
-        for (const name of ['alice@example.com', 'Alice@Example.com ', ' Alice@Example.com', '%', 'Alice@Example.co_', '*']) {
-          assert.equal(await store.findToken(new OAuthToken({ userSignature: name })), null, `user ${JSON.stringify(name)}`);
+        for (const name of [
+          'alice@example.com',
+          'Alice@Example.com ',
+          ' Alice@Example.com',
+          '%',
+          'Alice@Example.co_',
+          '*',
+        ]) {
+          assert.equal(
+            await store.findToken(new OAuthToken({ userSignature: name })),
+            null,
+            `user ${JSON.stringify(name)}`,
+          );
         }
-        assert.equal(await store.findToken(new OAuthToken({ ...CLIENT, refreshToken: a.refreshToken!.toUpperCase() })), null);
+        assert.equal(
+          await store.findToken(new OAuthToken({ ...CLIENT, refreshToken: a.refreshToken!.toUpperCase() })),
+          null,
+        );
         assert.equal(await store.findToken(new OAuthToken({ ...CLIENT, refreshToken: '%' })), null);
       });
     });
@@ -212,7 +251,12 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
       test('saving the same user again updates the row and keeps its id', async (store) => {
         const a = full();
         await store.saveToken(a);
-        const again = full({ userSignature: a.userSignature, accessToken: 'new-access', refreshToken: unique('r2'), grantToken: unique('g2') });
+        const again = full({
+          userSignature: a.userSignature,
+          accessToken: 'new-access',
+          refreshToken: unique('r2'),
+          grantToken: unique('g2'),
+        });
         await store.saveToken(again);
         assert.equal(again.id, a.id);
         assert.deepEqual(await allValues(store), [tokenValues(again)]);
@@ -221,7 +265,13 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
       test('undefined keeps the stored value, null clears it', async (store) => {
         const a = full();
         await store.saveToken(a);
-        const patch = new OAuthToken({ id: a.id, accessToken: 'fresh-access', expiresAt: 42, grantToken: null, redirectUrl: null });
+        const patch = new OAuthToken({
+          id: a.id,
+          accessToken: 'fresh-access',
+          expiresAt: 42,
+          grantToken: null,
+          redirectUrl: null,
+        });
         await store.saveToken(patch);
         const found = (await store.findTokenById(a.id!))!;
         assert.equal(found.accessToken, 'fresh-access');
@@ -255,12 +305,20 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         const a = full();
         await store.saveToken(a);
         await rejectsWith(store.saveToken(new OAuthToken({ id: a.id, clientSecret: null })), ErrorCode.INVALID_TOKEN);
-        await rejectsWith(store.saveToken(new OAuthToken({ ...CLIENT, userSignature: a.userSignature, clientId: null, accessToken: 'x' })), ErrorCode.INVALID_TOKEN);
+        await rejectsWith(
+          store.saveToken(
+            new OAuthToken({ ...CLIENT, userSignature: a.userSignature, clientId: null, accessToken: 'x' }),
+          ),
+          ErrorCode.INVALID_TOKEN,
+        );
         assert.deepEqual(await allValues(store), [tokenValues(a)]);
       });
 
       test('a new token without a grant, refresh or access token is refused and nothing is written', async (store) => {
-        await rejectsWith(store.saveToken(new OAuthToken({ userSignature: 'lonely@example.com' })), ErrorCode.TOKEN_INCOMPLETE);
+        await rejectsWith(
+          store.saveToken(new OAuthToken({ userSignature: 'lonely@example.com' })),
+          ErrorCode.TOKEN_INCOMPLETE,
+        );
         await rejectsWith(store.saveToken(new OAuthToken({ id: '5', ...CLIENT })), ErrorCode.TOKEN_INCOMPLETE);
         assert.deepEqual(await store.getTokens(), []);
       });
@@ -270,7 +328,12 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
       test('a new user name whose refresh token is stored updates that row', async (store) => {
         const a = full();
         await store.saveToken(a);
-        const renamed = new OAuthToken({ ...CLIENT, userSignature: 'renamed@example.com', refreshToken: a.refreshToken, accessToken: 'a2' });
+        const renamed = new OAuthToken({
+          ...CLIENT,
+          userSignature: 'renamed@example.com',
+          refreshToken: a.refreshToken,
+          accessToken: 'a2',
+        });
         await store.saveToken(renamed);
         assert.equal(renamed.id, a.id);
         const rows = await allValues(store);
@@ -283,7 +346,13 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         const grantToken = unique('grant');
         const first = new OAuthToken({ ...CLIENT, grantToken });
         await store.saveToken(first);
-        const second = new OAuthToken({ ...CLIENT, grantToken, refreshToken: unique('r'), accessToken: 'x', expiresAt: 5 });
+        const second = new OAuthToken({
+          ...CLIENT,
+          grantToken,
+          refreshToken: unique('r'),
+          accessToken: 'x',
+          expiresAt: 5,
+        });
         await store.saveToken(second);
         assert.equal(second.id, first.id);
         assert.equal((await store.getTokens()).length, 1);
@@ -304,17 +373,36 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         await store.saveToken(b);
         const before = await allValues(store);
         await rejectsWith(
-          store.saveToken(new OAuthToken({ ...CLIENT, userSignature: a.userSignature, refreshToken: b.refreshToken, accessToken: 'x' })),
+          store.saveToken(
+            new OAuthToken({
+              ...CLIENT,
+              userSignature: a.userSignature,
+              refreshToken: b.refreshToken,
+              accessToken: 'x',
+            }),
+          ),
           ErrorCode.TOKEN_CONFLICT,
         );
-        await rejectsWith(store.saveToken(new OAuthToken({ id: a.id, ...CLIENT, grantToken: b.grantToken })), ErrorCode.TOKEN_CONFLICT);
-        await rejectsWith(store.saveToken(new OAuthToken({ id: '31337', ...CLIENT, refreshToken: b.refreshToken })), ErrorCode.TOKEN_CONFLICT);
+        await rejectsWith(
+          store.saveToken(new OAuthToken({ id: a.id, ...CLIENT, grantToken: b.grantToken })),
+          ErrorCode.TOKEN_CONFLICT,
+        );
+        await rejectsWith(
+          store.saveToken(new OAuthToken({ id: '31337', ...CLIENT, refreshToken: b.refreshToken })),
+          ErrorCode.TOKEN_CONFLICT,
+        );
         // An id that is not stored while the token's user is: not a second row for that user.
-        await rejectsWith(store.saveToken(new OAuthToken({ id: '31338', userSignature: a.userSignature, accessToken: 'x' })), ErrorCode.TOKEN_CONFLICT);
+        await rejectsWith(
+          store.saveToken(new OAuthToken({ id: '31338', userSignature: a.userSignature, accessToken: 'x' })),
+          ErrorCode.TOKEN_CONFLICT,
+        );
         // Moving a stored user onto a client that user already has a row for would duplicate the pair.
         const aOnB = full({ ...CLIENT_B, userSignature: a.userSignature });
         await store.saveToken(aOnB);
-        await rejectsWith(store.saveToken(new OAuthToken({ id: aOnB.id, clientId: CLIENT.clientId })), ErrorCode.TOKEN_CONFLICT);
+        await rejectsWith(
+          store.saveToken(new OAuthToken({ id: aOnB.id, clientId: CLIENT.clientId })),
+          ErrorCode.TOKEN_CONFLICT,
+        );
         assert.deepEqual(await allValues(store), [...before, tokenValues(aOnB)]);
       });
     });
@@ -344,7 +432,9 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         const b = full();
         await store.saveToken(a);
         await store.saveToken(b);
-        await store.saveToken(new OAuthToken({ ...CLIENT, userSignature: a.userSignature, accessToken: 'only-a', expiresAt: 1 }));
+        await store.saveToken(
+          new OAuthToken({ ...CLIENT, userSignature: a.userSignature, accessToken: 'only-a', expiresAt: 1 }),
+        );
         assertSame(await store.findTokenById(b.id!), b);
         assert.equal((await store.findTokenById(a.id!))!.accessToken, 'only-a');
       });
@@ -380,7 +470,23 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
       test('a caller-chosen id must be canonical (1 to 999999999, plain digits): anything else is INVALID_TOKEN', async (store) => {
         const one = full({ id: '1' });
         await store.saveToken(one);
-        for (const id of ['1 ', ' 1', '01', '+1', '0', '-1', '1.0', '1e3', ' 9999999', '9999999 ', '0x1f', '\u0661', 'abc', '1000000000', '9999999999']) {
+        for (const id of [
+          '1 ',
+          ' 1',
+          '01',
+          '+1',
+          '0',
+          '-1',
+          '1.0',
+          '1e3',
+          ' 9999999',
+          '9999999 ',
+          '0x1f',
+          '\u0661',
+          'abc',
+          '1000000000',
+          '9999999999',
+        ]) {
           await rejectsWith(store.saveToken(full({ id })), ErrorCode.INVALID_TOKEN);
         }
         assert.deepEqual(await allValues(store), [tokenValues(one)]);
@@ -442,7 +548,10 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
       test('getTokens lists every token; deleteToken removes exactly one; unknown ids are a no-op', async (store) => {
         const tokens = [full(), full(), full()];
         for (const t of tokens) await store.saveToken(t);
-        assert.deepEqual(await allValues(store), tokens.map((t) => tokenValues(t)));
+        assert.deepEqual(
+          await allValues(store),
+          tokens.map((t) => tokenValues(t)),
+        );
         await store.deleteToken(tokens[1]!.id!);
         assert.deepEqual(await allValues(store), [tokenValues(tokens[0]!), tokenValues(tokens[2]!)]);
         await store.deleteToken('99999999');
@@ -488,13 +597,28 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
       });
 
       test('a lone UTF-16 surrogate in any field is INVALID_TOKEN and nothing is stored', async (store) => {
-        const fields = ['id', 'userSignature', 'clientId', 'clientSecret', 'refreshToken', 'accessToken', 'grantToken', 'redirectUrl', 'apiDomain', 'accountsUrl'];
+        const fields = [
+          'id',
+          'userSignature',
+          'clientId',
+          'clientSecret',
+          'refreshToken',
+          'accessToken',
+          'grantToken',
+          'redirectUrl',
+          'apiDomain',
+          'accountsUrl',
+        ];
         for (const field of fields) {
           for (const lone of ['\ud800', '\udfff', 'x\udc00y', 'x\ud83d']) {
             const token = full();
-            (token as unknown as Record<string, unknown>)[field] = field === 'id' ? lone.slice(0, 10) : `${lone}@${field}`;
+            (token as unknown as Record<string, unknown>)[field] =
+              field === 'id' ? lone.slice(0, 10) : `${lone}@${field}`;
             await assert.rejects(store.saveToken(token), (error: unknown) => {
-              assert.ok(isZohoTokenError(error, ErrorCode.INVALID_TOKEN), `${field}: expected INVALID_TOKEN, got ${String(error)}`);
+              assert.ok(
+                isZohoTokenError(error, ErrorCode.INVALID_TOKEN),
+                `${field}: expected INVALID_TOKEN, got ${String(error)}`,
+              );
               assert.equal(error.field, field);
               return true;
             });
@@ -541,9 +665,18 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
           await store.saveToken(hostile);
           assertSame(await store.findTokenById(hostile.id!), hostile);
           const { clientId, clientSecret } = hostile;
-          assertSame(await store.findToken(new OAuthToken({ clientId, clientSecret, userSignature: hostile.userSignature })), hostile);
-          assertSame(await store.findToken(new OAuthToken({ clientId, clientSecret, refreshToken: hostile.refreshToken })), hostile);
-          assertSame(await store.findToken(new OAuthToken({ clientId, clientSecret, grantToken: hostile.grantToken })), hostile);
+          assertSame(
+            await store.findToken(new OAuthToken({ clientId, clientSecret, userSignature: hostile.userSignature })),
+            hostile,
+          );
+          assertSame(
+            await store.findToken(new OAuthToken({ clientId, clientSecret, refreshToken: hostile.refreshToken })),
+            hostile,
+          );
+          assertSame(
+            await store.findToken(new OAuthToken({ clientId, clientSecret, grantToken: hostile.grantToken })),
+            hostile,
+          );
           assertSame(await store.findToken(new OAuthToken({ accessToken: hostile.accessToken })), hostile);
           await store.saveToken(new OAuthToken({ id: hostile.id, accessToken: `${value}#access2` }));
           assert.equal((await store.findTokenById(hostile.id!))!.accessToken, `${value}#access2`);

@@ -151,18 +151,21 @@ function normalizeString(init: OAuthTokenInit, field: TokenStringField): string 
   if (typeof value !== 'string') throw invalid(field, `must be a string, null or undefined (got ${typeof value})`);
   if (value.length === 0) return null;
   if (!isWellFormed(value)) throw invalid(field, LONE_SURROGATE_MESSAGE);
-  if (field === 'id' && value.length > MAX_ID_LENGTH) throw invalid(field, `must be at most ${MAX_ID_LENGTH} characters`);
+  if (field === 'id' && value.length > MAX_ID_LENGTH)
+    throw invalid(field, `must be at most ${MAX_ID_LENGTH} characters`);
   return value;
 }
 
-const LONE_SURROGATE_MESSAGE = 'contains a lone UTF-16 surrogate, which no store can keep (it would be saved as U+FFFD)';
+const LONE_SURROGATE_MESSAGE =
+  'contains a lone UTF-16 surrogate, which no store can keep (it would be saved as U+FFFD)';
 
 function normalizeUser(value: unknown): UserSignature | null | undefined {
   if (value === undefined || value === null) return value;
   // A UserSignature checks its name when built; re-checked here because a snapshot of a mutated
   // token passes the same instance on.
   if (value instanceof UserSignature) {
-    if (typeof value.name !== 'string' || !isWellFormed(value.name)) throw invalid('userSignature', LONE_SURROGATE_MESSAGE);
+    if (typeof value.name !== 'string' || !isWellFormed(value.name))
+      throw invalid('userSignature', LONE_SURROGATE_MESSAGE);
     return value;
   }
   if (typeof value === 'string') return value.length === 0 ? null : new UserSignature(value);

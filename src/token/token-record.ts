@@ -49,9 +49,13 @@ export function tokenFromRecord(record: TokenRecord): OAuthToken {
     });
   } catch (error) {
     // The stored row is at fault, not the caller; name the row, never its values.
-    throw new ZohoTokenError(ErrorCode.CORRUPT_RECORD, `Stored token ${JSON.stringify(record.id)} is not a valid token`, {
-      cause: error,
-    });
+    throw new ZohoTokenError(
+      ErrorCode.CORRUPT_RECORD,
+      `Stored token ${JSON.stringify(record.id)} is not a valid token`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

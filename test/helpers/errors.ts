@@ -18,6 +18,14 @@ export async function rejectsWith(promise: Promise<unknown>, code: string): Prom
 export function assertNoSecrets(error: unknown, secrets: readonly string[]): asserts error is ZohoTokenError {
   assert.ok(error instanceof ZohoTokenError, `expected a ZohoTokenError, got ${String(error)}`);
   const cause = error.cause as Error | undefined;
-  const shown = [error.message, error.stack, String(cause), cause?.stack, JSON.stringify(error), JSON.stringify(cause), inspect(error, { depth: 10, showHidden: true })].join('\n');
+  const shown = [
+    error.message,
+    error.stack,
+    String(cause),
+    cause?.stack,
+    JSON.stringify(error),
+    JSON.stringify(cause),
+    inspect(error, { depth: 10, showHidden: true }),
+  ].join('\n');
   for (const secret of secrets) assert.ok(!shown.includes(secret), `secret ${secret} was echoed`);
 }

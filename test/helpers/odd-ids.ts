@@ -27,7 +27,10 @@ export async function assertOddIdsLeaveNumberingAlone(store: TokenStore, clientI
   assert.equal(await store.findTokenById('5 '), null);
   await store.deleteToken('5 ');
   assert.equal((await store.findTokenById('5'))?.accessToken, 'a4');
-  await assert.rejects(store.saveToken(uniqueSecretsToken('odd-2', { clientId, id: '5 ' })), { code: ErrorCode.INVALID_TOKEN, field: 'id' });
+  await assert.rejects(store.saveToken(uniqueSecretsToken('odd-2', { clientId, id: '5 ' })), {
+    code: ErrorCode.INVALID_TOKEN,
+    field: 'id',
+  });
   await store.deleteToken(' 9999999');
   const after = uniqueSecretsToken('odd-3', { clientId });
   await store.saveToken(after);

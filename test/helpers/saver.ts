@@ -13,8 +13,21 @@ const SAVER = fileURLToPath(new URL('../fixtures/store-saver.ts', import.meta.ur
 
 /** Runs a child process that saves `count` tokens at once into the store; resolves to their ids. */
 export async function saveInChild(spec: StoreSpec, tag: string, count: number, sharedUser = ''): Promise<string[]> {
-  const { stdout } = await run(process.execPath, ['--conditions=zoho-token-store-source', '--import', 'tsx', SAVER, JSON.stringify(spec), tag, String(count), sharedUser], {
-    timeout: 120_000,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--conditions=zoho-token-store-source',
+      '--import',
+      'tsx',
+      SAVER,
+      JSON.stringify(spec),
+      tag,
+      String(count),
+      sharedUser,
+    ],
+    {
+      timeout: 120_000,
+    },
+  );
   return JSON.parse(stdout) as string[];
 }

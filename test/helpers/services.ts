@@ -31,6 +31,7 @@ function reachable({ host, port }: Service, timeoutMs = 1000): Promise<boolean> 
 export async function skipUnlessReachable(service: Service): Promise<string | false> {
   if (await reachable(service)) return false;
   const reason = `${service.name} is not reachable at ${service.host}:${service.port}`;
-  if (process.env['CI'] === 'true') throw new Error(`${reason}; under CI=true the server suites must run (.ci/run starts it)`);
+  if (process.env['CI'] === 'true')
+    throw new Error(`${reason}; under CI=true the server suites must run (.ci/run starts it)`);
   return `${reason}: start it to run this suite`;
 }

@@ -8,7 +8,7 @@ import { tokenLabel } from '../token-view.js';
 
 export function registerBind(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
   addTargetOptions(withGlobals(program.command('bind')))
-    .description("Bind a token to its data center (--dc): store its accounts server and API domain; Zoho is not called")
+    .description('Bind a token to its data center (--dc): store its accounts server and API domain; Zoho is not called')
     .addHelpText(
       'after',
       `
@@ -25,15 +25,23 @@ Examples:
     .action(async (id: string | undefined, options: { user?: string; clientId?: string }, command: Command) => {
       const ctx = contextOf(command);
       // Binding to a guess would defeat its purpose: no default data center here.
-      if (ctx.options.dc === undefined && !ctx.io.env['ZOHO_DC']) throw usageError('bind needs --dc <dc> (or $ZOHO_DC): the data center the token was issued in');
+      if (ctx.options.dc === undefined && !ctx.io.env['ZOHO_DC'])
+        throw usageError('bind needs --dc <dc> (or $ZOHO_DC): the data center the token was issued in');
       const env = ctx.environment();
       const store = await ctx.openExistingStore();
       const token = await ctx.requireToken(store, targetOf(id, options));
       const binding = bindingOf({ primary: env, extra: [] }, token, env);
       await store.saveToken(new OAuthToken({ id: token.id!, ...binding }));
       ctx.out.result(
-        () => `Bound ${tokenLabel(token)} to ${env.name}: accounts server ${binding.accountsUrl}, API domain ${binding.apiDomain}.`,
-        () => ({ id: token.id ?? null, user: token.userName, clientId: token.clientId ?? null, environment: env.name, ...binding }),
+        () =>
+          `Bound ${tokenLabel(token)} to ${env.name}: accounts server ${binding.accountsUrl}, API domain ${binding.apiDomain}.`,
+        () => ({
+          id: token.id ?? null,
+          user: token.userName,
+          clientId: token.clientId ?? null,
+          environment: env.name,
+          ...binding,
+        }),
       );
     });
 }

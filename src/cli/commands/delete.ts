@@ -23,7 +23,8 @@ Examples:
       const store = await ctx.openExistingStore();
       const token = await ctx.requireToken(store, target);
       await store.deleteToken(token.id!);
-      if (token.refreshToken) ctx.out.note(`note: the refresh token of token ${printable(token.id!)} stays valid at Zoho until revoked`);
+      if (token.refreshToken)
+        ctx.out.note(`note: the refresh token of token ${printable(token.id!)} stays valid at Zoho until revoked`);
       ctx.out.result(
         () => `Deleted ${tokenLabel(token)} from the store.`,
         () => ({ id: token.id ?? null, user: token.userName, clientId: token.clientId ?? null, deleted: true }),

@@ -5,7 +5,9 @@ import type { ContextOf } from '../program.js';
 export function registerEmulator(program: Command, contextOf: ContextOf): void {
   program
     .command('emulator')
-    .description('Run the local Zoho accounts + CRM emulator (for trying the CLI without Zoho); "emulator --help" for its options')
+    .description(
+      'Run the local Zoho accounts + CRM emulator (for trying the CLI without Zoho); "emulator --help" for its options',
+    )
     // Everything after "emulator" is the emulator CLI's own command line (its own --help too).
     .helpOption(false)
     .allowUnknownOption()

@@ -25,7 +25,8 @@ Examples:
       const tokens = (await store.getTokens()).sort(byId);
       const now = Date.now();
       ctx.out.result(
-        () => (tokens.length === 0 ? `No tokens in ${safeUrl(ctx.storeUrl)}.` : ctx.out.table(listColumns(now), tokens)),
+        () =>
+          tokens.length === 0 ? `No tokens in ${safeUrl(ctx.storeUrl)}.` : ctx.out.table(listColumns(now), tokens),
         () => ({ tokens: tokens.map((t) => tokenView(t, ctx.out, now)) }),
       );
     });

@@ -42,15 +42,34 @@ function collectScopes(value: string, previous: string[] | undefined): string[] 
 
 export function registerLogin(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
   withGlobals(program.command('login'))
-    .description('Exchange a grant code for tokens and store them under the user (Self Client code, or the browser flow with --web)')
+    .description(
+      'Exchange a grant code for tokens and store them under the user (Self Client code, or the browser flow with --web)',
+    )
     .option('--code <grant>', 'a Self Client grant code from the API console (prompted for on a terminal when omitted)')
     .option('--web', 'browser flow: serve the redirect on 127.0.0.1 and print the authorization URL')
-    .option('--user <email>', "store the token under this user (default: asked from the CRM's users?type=CurrentUser when the scope allows)")
+    .option(
+      '--user <email>',
+      "store the token under this user (default: asked from the CRM's users?type=CurrentUser when the scope allows)",
+    )
     .option('--client-id <id>', 'client id (default: $ZOHO_CLIENT_ID)')
-    .option('--client-secret <secret>', 'client secret (default: $ZOHO_CLIENT_SECRET, preferred: argv is visible to other users)')
-    .option('--scope <scopes>', `with --web: scopes, comma-separated or repeated (default: ${DEFAULT_SCOPES.join(',')})`, collectScopes)
-    .option('--redirect-uri <url>', `redirect URI registered for the client (with --web default: http://127.0.0.1:<port>/callback)`)
-    .option('--port <port>', `with --web: port of the callback server (default: ${DEFAULT_PORT}; 0 = any free port)`, parsePort)
+    .option(
+      '--client-secret <secret>',
+      'client secret (default: $ZOHO_CLIENT_SECRET, preferred: argv is visible to other users)',
+    )
+    .option(
+      '--scope <scopes>',
+      `with --web: scopes, comma-separated or repeated (default: ${DEFAULT_SCOPES.join(',')})`,
+      collectScopes,
+    )
+    .option(
+      '--redirect-uri <url>',
+      `redirect URI registered for the client (with --web default: http://127.0.0.1:<port>/callback)`,
+    )
+    .option(
+      '--port <port>',
+      `with --web: port of the callback server (default: ${DEFAULT_PORT}; 0 = any free port)`,
+      parsePort,
+    )
     .option('--open', 'with --web: also try to open the URL in a browser')
     .option('--timeout <duration>', 'with --web: how long to wait for the redirect', parseDuration, 300_000)
     .addHelpText(
@@ -81,19 +100,31 @@ Examples:
         const code = options.code ?? (await promptForCode(ctx));
         ctx.out.addSecrets(code);
         const store = await ctx.openStore();
-        const auth = new ZohoAuth({ store, environment: env, ...credentials, ...(options.redirectUri ? { redirectUrl: options.redirectUri } : {}) });
+        const auth = new ZohoAuth({
+          store,
+          environment: env,
+          ...credentials,
+          ...(options.redirectUri ? { redirectUrl: options.redirectUri } : {}),
+        });
         // Self Client codes are exchanged without a redirect URI; a web-flow code needs its own.
-        token = await auth.exchangeGrantToken(code, { ...(options.user ? { user: options.user } : {}), redirectUrl: options.redirectUri ?? null });
+        token = await auth.exchangeGrantToken(code, {
+          ...(options.user ? { user: options.user } : {}),
+          redirectUrl: options.redirectUri ?? null,
+        });
       }
       report(ctx, token);
     });
 }
 
 function checkOptions(options: LoginOptions): void {
-  if (options.web && options.code !== undefined) throw usageError('use either --code (Self Client) or --web (browser flow), not both');
+  if (options.web && options.code !== undefined)
+    throw usageError('use either --code (Self Client) or --web (browser flow), not both');
   if (!options.web) {
     const webOnly = (['scope', 'port', 'open'] as const).filter((k) => options[k] !== undefined);
-    if (webOnly.length > 0) throw usageError(`--${webOnly[0]} only applies to --web (Self Client scopes are chosen when the code is generated)`);
+    if (webOnly.length > 0)
+      throw usageError(
+        `--${webOnly[0]} only applies to --web (Self Client scopes are chosen when the code is generated)`,
+      );
   }
 }
 
@@ -105,7 +136,12 @@ async function promptForCode(ctx: CliContext): Promise<string> {
 }
 
 /** The browser flow: callback server, authorization URL, state check, exchange at the callback's data center. */
-async function webLogin(ctx: CliContext, env: Environment, credentials: { clientId: string; clientSecret: string }, options: LoginOptions): Promise<OAuthToken> {
+async function webLogin(
+  ctx: CliContext,
+  env: Environment,
+  credentials: { clientId: string; clientSecret: string },
+  options: LoginOptions,
+): Promise<OAuthToken> {
   const { out } = ctx;
   const state = randomBytes(32).toString('base64url');
   const store = await ctx.openStore();
@@ -116,7 +152,11 @@ async function webLogin(ctx: CliContext, env: Environment, credentials: { client
 
   const onCallback = (cb: Callback): void => {
     if (handled || auth === undefined) {
-      cb.respond(409, 'Login already handled', 'This login has already received its redirect; you can close this window.');
+      cb.respond(
+        409,
+        'Login already handled',
+        'This login has already received its redirect; you can close this window.',
+      );
       return;
     }
     let callback: AuthorizationCallback;
@@ -142,7 +182,11 @@ async function webLogin(ctx: CliContext, env: Environment, credentials: { client
     out.addSecrets(callback.code);
     exchange(auth, env, callback, options.user).then(
       (token) => {
-        cb.respond(200, 'Logged in', `Logged in${token.userName ? ` as ${token.userName}` : ''}. You can close this window.`);
+        cb.respond(
+          200,
+          'Logged in',
+          `Logged in${token.userName ? ` as ${token.userName}` : ''}. You can close this window.`,
+        );
         finish.resolve(token);
       },
       (error: unknown) => {
@@ -152,9 +196,15 @@ async function webLogin(ctx: CliContext, env: Environment, credentials: { client
     );
   };
 
-  const server = await CallbackServer.start({ redirectUri: options.redirectUri, port: options.redirectUri ? options.port : (options.port ?? DEFAULT_PORT) }, onCallback);
+  const server = await CallbackServer.start(
+    { redirectUri: options.redirectUri, port: options.redirectUri ? options.port : (options.port ?? DEFAULT_PORT) },
+    onCallback,
+  );
   const timer = setTimeout(
-    () => finish.reject(new CliError('TIMEOUT', `no redirect arrived within ${humanizeDuration(options.timeout)}: run login again`)),
+    () =>
+      finish.reject(
+        new CliError('TIMEOUT', `no redirect arrived within ${humanizeDuration(options.timeout)}: run login again`),
+      ),
     options.timeout,
   );
   try {
@@ -165,7 +215,9 @@ async function webLogin(ctx: CliContext, env: Environment, credentials: { client
     say('');
     say(`  ${url}`);
     say('');
-    say(`Waiting for the redirect to ${server.redirectUrl.href} (up to ${humanizeDuration(options.timeout)}; Ctrl+C to cancel)…`);
+    say(
+      `Waiting for the redirect to ${server.redirectUrl.href} (up to ${humanizeDuration(options.timeout)}; Ctrl+C to cancel)…`,
+    );
     if (options.open) openBrowser(url);
     return await finished;
   } finally {
@@ -174,7 +226,12 @@ async function webLogin(ctx: CliContext, env: Environment, credentials: { client
   }
 }
 
-function exchange(auth: ZohoAuth, env: Environment, callback: AuthorizationCallback, user: string | undefined): Promise<OAuthToken> {
+function exchange(
+  auth: ZohoAuth,
+  env: Environment,
+  callback: AuthorizationCallback,
+  user: string | undefined,
+): Promise<OAuthToken> {
   // The redirect names the accounts server to exchange at. When it is the configured one, its
   // `location` adds nothing (and a custom environment, e.g. the emulator, has no Zoho location).
   const configured = callback.accountsServer !== null && sameUrl(callback.accountsServer, env.accountsUrl);
@@ -185,14 +242,20 @@ function exchange(auth: ZohoAuth, env: Environment, callback: AuthorizationCallb
   });
 }
 
-const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+const sameUrl = (a: string, b: string): boolean =>
+  a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
 
 function report(ctx: CliContext, token: OAuthToken): void {
   const now = Date.now();
   ctx.out.addSecrets(token.accessToken, token.refreshToken, token.grantToken);
-  if (!token.refreshToken) ctx.out.note('warning: Zoho issued no refresh token (access_type=offline missing?): the user must log in again within the hour');
+  if (!token.refreshToken)
+    ctx.out.note(
+      'warning: Zoho issued no refresh token (access_type=offline missing?): the user must log in again within the hour',
+    );
   if (!token.userName) {
-    ctx.out.note(`warning: the token was stored without a user (no --user, and the CRM did not say who it is: add the ZohoCRM.users.READ scope); refer to it by id ${printable(token.id ?? '?')}`);
+    ctx.out.note(
+      `warning: the token was stored without a user (no --user, and the CRM did not say who it is: add the ZohoCRM.users.READ scope); refer to it by id ${printable(token.id ?? '?')}`,
+    );
   }
   ctx.out.result(
     () =>

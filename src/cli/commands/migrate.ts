@@ -20,7 +20,18 @@ interface MigrationReport {
   verified: number;
 }
 
-const FIELDS = ['id', 'clientId', 'clientSecret', 'redirectUrl', 'grantToken', 'refreshToken', 'accessToken', 'expiresAt', 'apiDomain', 'accountsUrl'] as const;
+const FIELDS = [
+  'id',
+  'clientId',
+  'clientSecret',
+  'redirectUrl',
+  'grantToken',
+  'refreshToken',
+  'accessToken',
+  'expiresAt',
+  'apiDomain',
+  'accountsUrl',
+] as const;
 
 function sameToken(a: OAuthToken, b: OAuthToken): boolean {
   const x: OAuthTokenInit = a.toInit();
@@ -31,7 +42,9 @@ function sameToken(a: OAuthToken, b: OAuthToken): boolean {
 /** The target's row under the source's id must be the same user's token of the same client (or absent). */
 function sameOwner(source: OAuthToken, target: OAuthToken): boolean {
   if (source.clientId !== target.clientId || source.userName !== target.userName) return false;
-  return source.userName !== null || source.refreshToken === target.refreshToken || source.grantToken === target.grantToken;
+  return (
+    source.userName !== null || source.refreshToken === target.refreshToken || source.grantToken === target.grantToken
+  );
 }
 
 export function registerMigrate(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
@@ -64,7 +77,10 @@ Examples:
       for (const token of tokens) {
         const other = existing.get(token.id!);
         if (other && !sameOwner(token, other)) {
-          throw new CliError('MIGRATION_FAILED', `target token ${printable(token.id!)} belongs to another user or client; nothing was written`);
+          throw new CliError(
+            'MIGRATION_FAILED',
+            `target token ${printable(token.id!)} belongs to another user or client; nothing was written`,
+          );
         }
       }
       const report: MigrationReport = { read: tokens.length, created: 0, updated: 0, unchanged: 0, verified: 0 };
@@ -79,7 +95,12 @@ Examples:
         () => ({ from: safeUrl(from), to: safeUrl(options.to), ...report }),
       );
 
-      async function copy(token: OAuthToken, before: OAuthToken | undefined, store: TokenStore, counts: MigrationReport): Promise<void> {
+      async function copy(
+        token: OAuthToken,
+        before: OAuthToken | undefined,
+        store: TokenStore,
+        counts: MigrationReport,
+      ): Promise<void> {
         if (before && sameToken(token, before)) {
           counts.unchanged++;
           return;
@@ -109,7 +130,10 @@ async function verify(tokens: readonly OAuthToken[], target: TokenStore): Promis
     return copy === undefined || !sameToken(t, copy);
   });
   if (missing.length > 0) {
-    throw new CliError('MIGRATION_FAILED', `verification failed: ${missing.length} token(s) differ in the target (ids ${missing.map((t) => printable(t.id!)).join(', ')})`);
+    throw new CliError(
+      'MIGRATION_FAILED',
+      `verification failed: ${missing.length} token(s) differ in the target (ids ${missing.map((t) => printable(t.id!)).join(', ')})`,
+    );
   }
   return tokens.length;
 }

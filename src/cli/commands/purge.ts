@@ -14,15 +14,23 @@ interface PurgeOptions {
 
 /** Which tokens a purge removes; a token with no expiry is never "expired for" any duration. */
 export function purgeable(token: OAuthToken, now: number, options: PurgeOptions): boolean {
-  if (options.expiredFor !== undefined && token.expiresAt != null && now - token.expiresAt > options.expiredFor) return true;
+  if (options.expiredFor !== undefined && token.expiresAt != null && now - token.expiresAt > options.expiredFor)
+    return true;
   return options.dead === true && tokenStatus(token, now) === 'login required';
 }
 
 export function registerPurge(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
   withGlobals(program.command('purge'))
     .description('Delete stale tokens from the store (local only, like delete): a clean-up policy')
-    .option('--expired-for <duration>', 'tokens whose access token expired more than this long ago (90m, 12h, 30d, 2w, 1h30m)', parseDuration)
-    .option('--dead', 'also tokens that can never be used again (status "login required": no refresh token, no valid access token)')
+    .option(
+      '--expired-for <duration>',
+      'tokens whose access token expired more than this long ago (90m, 12h, 30d, 2w, 1h30m)',
+      parseDuration,
+    )
+    .option(
+      '--dead',
+      'also tokens that can never be used again (status "login required": no refresh token, no valid access token)',
+    )
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .addHelpText(
       'after',
@@ -38,7 +46,8 @@ Examples:
     )
     .action(async (options: PurgeOptions, command: Command) => {
       const ctx = contextOf(command);
-      if (options.expiredFor === undefined && !options.dead) throw usageError('purge needs --expired-for <duration> and/or --dead');
+      if (options.expiredFor === undefined && !options.dead)
+        throw usageError('purge needs --expired-for <duration> and/or --dead');
       const store = await ctx.openExistingStore();
       const now = Date.now();
       const selected = (await store.getTokens()).filter((t) => purgeable(t, now, options)).sort(byId);

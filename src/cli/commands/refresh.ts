@@ -34,7 +34,10 @@ Examples:
       const store = await ctx.openExistingStore();
       const stored = await ctx.findToken(store, target);
       if (stored === null) {
-        throw new ZohoTokenError(ErrorCode.AUTH_REQUIRED, `no stored token for ${describeTarget(target)}: log in with "zoho-tokens login"`);
+        throw new ZohoTokenError(
+          ErrorCode.AUTH_REQUIRED,
+          `no stored token for ${describeTarget(target)}: log in with "zoho-tokens login"`,
+        );
       }
       const auth = ctx.authFor(store, stored, options);
       const ref = { id: stored.id! };

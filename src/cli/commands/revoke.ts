@@ -35,13 +35,20 @@ Examples:
         clientSecret: options.clientSecret,
         hooks: { onTokenRevoked: (event) => void (revokedAtZoho = event.revokedAtZoho) },
       });
-      if (!(await auth.revoke({ id: token.id! }))) throw new CliError('NOT_FOUND', `token ${printable(token.id!)} was removed meanwhile`);
+      if (!(await auth.revoke({ id: token.id! })))
+        throw new CliError('NOT_FOUND', `token ${printable(token.id!)} was removed meanwhile`);
       ctx.out.result(
         () =>
           revokedAtZoho
             ? `Revoked ${tokenLabel(token)} at Zoho and deleted it from the store.`
             : `Zoho no longer knew the refresh token of ${tokenLabel(token)}; deleted it from the store.`,
-        () => ({ id: token.id ?? null, user: token.userName, clientId: token.clientId ?? null, revokedAtZoho, deleted: true }),
+        () => ({
+          id: token.id ?? null,
+          user: token.userName,
+          clientId: token.clientId ?? null,
+          revokedAtZoho,
+          deleted: true,
+        }),
       );
     });
 }

@@ -23,7 +23,8 @@ Examples:
     )
     .action(async (_options: object, command: Command) => {
       const ctx = contextOf(command);
-      if (!ctx.encryptionEnabled) throw usageError(`rotate-key needs the keys in ${DEFAULT_KEYS_ENV} ("<keyId>:<base64 key>,…", current first)`);
+      if (!ctx.encryptionEnabled)
+        throw usageError(`rotate-key needs the keys in ${DEFAULT_KEYS_ENV} ("<keyId>:<base64 key>,…", current first)`);
       const store = await ctx.openExistingStore();
       if (!(store instanceof EncryptedStore)) throw new Error('the store was not opened encrypted');
       const report = await store.rotateKeys();
@@ -36,9 +37,13 @@ Examples:
       );
       const first = report.failed[0];
       if (first) {
-        throw new CliError('ROTATION_INCOMPLETE', `${report.failed.length} token(s) were not re-encrypted (first: token ${printable(first.id)}, ${first.code}); rerun after fixing`, {
-          exitCode: exitCodeForErrorCode(first.code),
-        });
+        throw new CliError(
+          'ROTATION_INCOMPLETE',
+          `${report.failed.length} token(s) were not re-encrypted (first: token ${printable(first.id)}, ${first.code}); rerun after fixing`,
+          {
+            exitCode: exitCodeForErrorCode(first.code),
+          },
+        );
       }
     });
 }
