@@ -3,10 +3,10 @@ export { redact } from './redact.js';
 export { OAuthToken, type OAuthTokenInit } from './token/oauth-token.js';
 export { UserSignature } from './token/user-signature.js';
 export type { TokenRecord } from './token/token-record.js';
-export type { TokenStore, StoreLock, LockHandle, LockOptions } from './stores/token-store.js';
+export type { TokenStore, StoreLock, LockHandle, LockOptions } from './stores/kit/token-store.js';
 export { MemoryStore } from './stores/memory.js';
-export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.js';
-export { FileStore, type FileStoreOptions } from './stores/file.js';
+export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite/sqlite-store.js';
+export { FileStore, type FileStoreOptions } from './stores/file/file-store.js';
 export { openStore, STORE_URL_FORMS, type OpenStoreOptions } from './stores/open-store.js';
 // The OAuth protocol layer (data centers, token endpoint, revoke, authorization URL).
 export * from './oauth/index.js';
@@ -25,14 +25,14 @@ export {
   type LookupValues,
   type MatchKey,
   type SavePlan,
-} from './stores/matching.js';
+} from './stores/kit/matching.js';
 export { tokenFromRecord, RECORD_FIELDS } from './token/token-record.js';
 export { ZohoAuth, type ExchangeOptions, type AuthorizationUrlOptions } from './auth/zoho-auth.js';
 export type { ZohoAuthOptions, Clock } from './auth/zoho-auth-options.js';
 export type { TokenRef } from './auth/token-ref.js';
 export type { AccessCredentials } from './auth/token-cache.js';
 export type { ServerClockState } from './auth/server-clock.js';
-export { silentLogger, redactingLogger, type Logger, type LogMethod, type LogLevel } from './auth/logger.js';
+export { silentLogger, redactingLogger, type Logger, type LogMethod, type LogLevel } from './logger.js';
 export type {
   ZohoAuthHooks,
   SaveReason,
@@ -41,7 +41,7 @@ export type {
   TokenRevokedEvent,
   TokenDeadEvent,
 } from './auth/events.js';
-export { refreshLockName } from './auth/store-lock.js';
+export { refreshLockName } from './stores/kit/store-lock.js';
 export { ZohoClient, type ZohoClientOptions, type ZohoRequestOptions } from './client/zoho-client.js';
 export {
   EncryptedStore,

@@ -10,10 +10,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, it } from 'node:test';
 import ts from 'typescript';
-import { parseTokenFile } from '../src/stores/file-format.js';
-import { decodeJournal } from '../src/stores/file-journal.js';
+import { parseTokenFile } from '../src/stores/file/file-format.js';
+import { decodeJournal } from '../src/stores/file/file-journal.js';
 import type { TokenRecord } from '../src/token/token-record.js';
-import { FileStore } from '../src/stores/file.js';
+import { FileStore } from '../src/stores/file/file-store.js';
 import { tempDir } from './helpers/temp.js';
 
 const dir = tempDir('file-crash');

@@ -849,7 +849,7 @@ describe('FileStore file modes', () => {
 
   it('a file that cannot be made private gets a process warning naming the path, without its content', async () => {
     if (process.platform !== 'linux') return;
-    const { tightenFileModes, FILE_MODE_WARNING } = await import('../src/stores/file-mode.js');
+    const { tightenFileModes, FILE_MODE_WARNING } = await import('../src/stores/file/file-mode.js');
     const warned = new Promise<Error & { code?: string }>((resolve) => process.once('warning', resolve));
     // chmod of a /proc file fails for every user, root included.
     await tightenFileModes(['/proc/self/status'], 'FileStore');

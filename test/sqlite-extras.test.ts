@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, OAuthToken, SqliteStore, ZohoTokenError } from 'zoho-token-store';
 import { describeStoreLock } from 'zoho-token-store/testing';
-import { NUMERIC_ID } from '../src/stores/sqlite.js';
+import { NUMERIC_ID } from '../src/stores/sqlite/sqlite-store.js';
 import { assertNoSecrets } from './helpers/errors.js';
 import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.js';
 import { saveInChild } from './helpers/saver.js';

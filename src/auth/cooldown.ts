@@ -1,7 +1,7 @@
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import { DEFAULT_THROTTLE_RETRY_AFTER_MS } from '../oauth/classify.js';
-import type { LockHandle, StoreLock } from '../stores/token-store.js';
-import type { Logger } from './logger.js';
+import type { LockHandle, StoreLock } from '../stores/kit/token-store.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Failures that cool a token down: the accounts server did not answer, answered garbage, or will

@@ -1,6 +1,6 @@
 import type { ZohoTokenError } from '../errors.js';
 import type { OAuthToken } from '../token/oauth-token.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /** Why a token was written to the store. */
 export type SaveReason = 'exchange' | 'refresh' | 'import';

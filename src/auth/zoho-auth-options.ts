@@ -1,9 +1,9 @@
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { Environment } from '../oauth/environment.js';
 import { DEFAULT_MAX_BACKOFF_MS } from '../oauth/http.js';
-import type { TokenStore } from '../stores/token-store.js';
+import type { TokenStore } from '../stores/kit/token-store.js';
 import { HOOK_NAMES, type ZohoAuthHooks } from './events.js';
-import { isLogger, silentLogger, type Logger } from './logger.js';
+import { isLogger, silentLogger, type Logger } from '../logger.js';
 import { parseTrustedOrigins } from './trusted-endpoints.js';
 
 /** A source of time in epoch ms. The emulator's `emu.clock` fits. */

@@ -6,7 +6,7 @@ import { environmentFor } from '../oauth/resolve-environment.js';
 import type { OAuthRequestOptions } from '../oauth/http.js';
 import { revokeRefreshToken } from '../oauth/revoke.js';
 import { exchangeAuthorizationCode, refreshAccessToken, type TokenSet } from '../oauth/token-endpoint.js';
-import type { TokenStore } from '../stores/token-store.js';
+import type { TokenStore } from '../stores/kit/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
 import { RefreshCooldown } from './cooldown.js';
 import { fetchCurrentUserEmail } from './current-user.js';
@@ -19,7 +19,7 @@ import {
   type KnownEnvironments,
 } from './data-center-binding.js';
 import { runHook } from './events.js';
-import { redactingLogger, type Logger } from './logger.js';
+import { redactingLogger, type Logger } from '../logger.js';
 import { ServerClock, type ServerClockState } from './server-clock.js';
 import { SingleFlight } from './single-flight.js';
 import {
@@ -28,7 +28,7 @@ import {
   refreshLockName,
   withStoreLock,
   type StoreLockOptions,
-} from './store-lock.js';
+} from '../stores/kit/store-lock.js';
 import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
 import { describeRef, parseTokenRef, type ParsedRef, type TokenRef } from './token-ref.js';
 import { describeOrigin, TrustedEndpoints, untrustedEndpoint } from './trusted-endpoints.js';

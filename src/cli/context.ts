@@ -5,7 +5,7 @@ import { isEncryptedValue } from '../crypto/field-cipher.js';
 import { DEFAULT_KEYS_ENV } from '../crypto/parse-keys.js';
 import { EncryptedStore } from '../stores/encrypted.js';
 import { openStore, type OpenStoreOptions } from '../stores/open-store.js';
-import type { TokenStore } from '../stores/token-store.js';
+import type { TokenStore } from '../stores/kit/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
 import { CliError, usageError } from './cli-error.js';
 import { environmentOfToken, parseDataCenter } from './data-center.js';

@@ -12,7 +12,7 @@
  * SDK expects back (it checks `instanceof OAuthToken`). docs/official-sdk.md has the details.
  */
 import { ErrorCode, ZohoTokenError } from '../errors.js';
-import type { TokenStore } from '../stores/token-store.js';
+import type { TokenStore } from '../stores/kit/token-store.js';
 import { OAuthToken, type OAuthTokenInit } from '../token/oauth-token.js';
 import { UserSignature } from '../token/user-signature.js';
 

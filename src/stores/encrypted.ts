@@ -4,15 +4,15 @@
  * encryption is deterministic (see crypto/field-cipher.ts), so the inner store keeps applying the
  * matching rules to ciphertexts unchanged: no schema change, any backend. docs/encryption.md.
  */
-import { refreshLockName } from '../auth/store-lock.js';
+import { refreshLockName } from './kit/store-lock.js';
 import { FieldCipher, isEncryptedValue } from '../crypto/field-cipher.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { resolveKeys, type KeyMaterial } from '../crypto/parse-keys.js';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import { OAuthToken, SECRET_FIELDS, type OAuthTokenInit, type SecretField } from '../token/oauth-token.js';
 import type { TokenRecord } from '../token/token-record.js';
-import { keyMatches, matchKeys, snapshotToken, type MatchKey } from './matching.js';
-import type { LockHandle, LockOptions, StoreLock, TokenStore } from './token-store.js';
+import { keyMatches, matchKeys, snapshotToken, type MatchKey } from './kit/matching.js';
+import type { LockHandle, LockOptions, StoreLock, TokenStore } from './kit/token-store.js';
 
 const STORE_NAME = 'EncryptedStore';
 const METHODS = [

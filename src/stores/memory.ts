@@ -1,9 +1,9 @@
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { OAuthToken } from '../token/oauth-token.js';
 import { tokenFromRecord } from '../token/token-record.js';
-import { checkId, findMatch, nextId, planSave, snapshotToken } from './matching.js';
-import { RecordIndex } from './record-index.js';
-import type { TokenStore } from './token-store.js';
+import { checkId, findMatch, nextId, planSave, snapshotToken } from './kit/matching.js';
+import { RecordIndex } from './kit/record-index.js';
+import type { TokenStore } from './kit/token-store.js';
 
 /**
  * In-process store: the reference implementation of the contract. Nothing survives the process.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import type { TokenStore } from './token-store.js';
+import type { TokenStore } from './kit/token-store.js';
 
 export interface OpenStoreOptions {
   /**
@@ -23,7 +23,7 @@ const OPENERS: Record<string, Opener> = {
   },
   sqlite: async (rest, _url, { mustExist = false }) => {
     const filename = localPath(rest, 'sqlite');
-    const { SqliteStore } = await import('./sqlite.js');
+    const { SqliteStore } = await import('./sqlite/sqlite-store.js');
     return new SqliteStore({ filename, mustExist });
   },
   file: async (rest, _url, { mustExist = false }) => {
@@ -36,7 +36,7 @@ const OPENERS: Record<string, Opener> = {
         `the token store ${JSON.stringify(resolve(filename))} does not exist (a store opened to read is not created)`,
       );
     }
-    const { FileStore } = await import('./file.js');
+    const { FileStore } = await import('./file/file-store.js');
     return new FileStore({ filename });
   },
   postgres: openPostgres,
@@ -48,19 +48,19 @@ const OPENERS: Record<string, Opener> = {
 };
 
 async function openMySql(_rest: string, url: string): Promise<TokenStore> {
-  const { MySqlStore } = await import('./mysql.js');
+  const { MySqlStore } = await import('./mysql/mysql-store.js');
   return MySqlStore.open({ url }).catch((error: unknown) => {
     throw urlError(error);
   });
 }
 
 async function openPostgres(_rest: string, url: string): Promise<TokenStore> {
-  const { PostgresStore } = await import('./postgres.js');
+  const { PostgresStore } = await import('./postgres/postgres-store.js');
   return asStoreUrlError(() => new PostgresStore({ url }));
 }
 
 async function openRedis(_rest: string, url: string): Promise<TokenStore> {
-  const { RedisStore } = await import('./redis.js');
+  const { RedisStore } = await import('./redis/redis-store.js');
   return asStoreUrlError(() => new RedisStore({ url }));
 }
 

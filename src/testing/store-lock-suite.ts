@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, isZohoTokenError } from '../errors.js';
-import type { StoreLock, TokenStore } from '../stores/token-store.js';
+import type { StoreLock, TokenStore } from '../stores/kit/token-store.js';
 import type { SuiteRunner } from './token-store-suite.js';
 
 export interface StoreLockSuiteOptions {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, type ErrorCode as ErrorCodeType, isZohoTokenError } from '../errors.js';
 import { OAuthToken, type OAuthTokenInit } from '../token/oauth-token.js';
 import { UserSignature } from '../token/user-signature.js';
-import type { TokenStore } from '../stores/token-store.js';
+import type { TokenStore } from '../stores/kit/token-store.js';
 import { HOSTILE_VALUES } from './hostile-values.js';
 
 /** The parts of a test runner the suite needs: node:test, Vitest, Jest and Mocha all fit. */

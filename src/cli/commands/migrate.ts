@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { TokenStore } from '../../stores/token-store.js';
+import type { TokenStore } from '../../stores/kit/token-store.js';
 import type { OAuthToken, OAuthTokenInit } from '../../token/oauth-token.js';
 import { CliError, classifyError, usageError } from '../cli-error.js';
 import { printable, safeUrl } from '../output.js';

@@ -2,15 +2,15 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import { sanitizeCause } from '../redact.js';
-import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
-import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
-import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from './matching.js';
-import { COLUMNS, EXTRA_COLUMNS, checkTableName, recordToRow, rowToRecord } from './sql/columns.js';
-import { tightenFileModesSync } from './file-mode.js';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
+import { sanitizeCause } from '../../redact.js';
+import { SECRET_FIELDS, type OAuthToken } from '../../token/oauth-token.js';
+import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
+import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from '../kit/matching.js';
+import { COLUMNS, EXTRA_COLUMNS, checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
+import { tightenFileModesSync } from '../file/file-mode.js';
 import { SqliteLock } from './sqlite-lock.js';
-import type { TokenStore } from './token-store.js';
+import type { TokenStore } from '../kit/token-store.js';
 
 const STORE_NAME = 'SqliteStore';
 

@@ -17,8 +17,8 @@
  * journal loses nothing and duplicates nothing.
  */
 import { createHash } from 'node:crypto';
-import { ErrorCode, ZohoTokenError } from '../errors.js';
-import type { TokenRecord } from '../token/token-record.js';
+import { ErrorCode, ZohoTokenError } from '../../errors.js';
+import type { TokenRecord } from '../../token/token-record.js';
 import { recordOf, rowFields } from './file-format.js';
 
 export const JOURNAL_HEADER = Buffer.from('zoho-token-store journal 1\n');

@@ -1,14 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import { sanitizeCause } from '../redact.js';
-import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
-import { RECORD_FIELDS, tokenFromRecord, type TokenRecord } from '../token/token-record.js';
-import { loadDriver } from './load-driver.js';
-import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
+import { sanitizeCause } from '../../redact.js';
+import { SECRET_FIELDS, type OAuthToken } from '../../token/oauth-token.js';
+import { RECORD_FIELDS, tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
+import { loadDriver } from '../kit/load-driver.js';
+import {
+  checkId,
+  findMatch,
+  nextId,
+  numericId,
+  planSaveAsync,
+  snapshotToken,
+  type LookupValues,
+} from '../kit/matching.js';
 import { MySqlLock, lockTableDdl, type MySqlValue } from './mysql-lock.js';
-import { checkMySqlUrlOptions } from './server-url-options.js';
-import { COLUMNS, checkTableName, recordToRow, rowToRecord, type Column } from './sql/columns.js';
-import type { TokenStore } from './token-store.js';
+import { checkMySqlUrlOptions } from '../kit/server-url-options.js';
+import { COLUMNS, checkTableName, recordToRow, rowToRecord, type Column } from '../kit/columns.js';
+import type { TokenStore } from '../kit/token-store.js';
 
 export type { MySqlValue } from './mysql-lock.js';
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { ErrorCode, ZohoTokenError } from '../errors.js';
+import { ErrorCode, ZohoTokenError } from '../../errors.js';
 
 const require = createRequire(import.meta.url);
 

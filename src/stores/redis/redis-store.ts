@@ -1,17 +1,25 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import { sanitizeCause } from '../redact.js';
-import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
-import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
-import { loadDriver } from './load-driver.js';
-import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
+import { sanitizeCause } from '../../redact.js';
+import { SECRET_FIELDS, type OAuthToken } from '../../token/oauth-token.js';
+import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
+import { loadDriver } from '../kit/load-driver.js';
+import {
+  checkId,
+  findMatch,
+  nextId,
+  numericId,
+  planSaveAsync,
+  snapshotToken,
+  type LookupValues,
+} from '../kit/matching.js';
 import { RedisLock } from './redis-lock.js';
 import { APPLY, OBSERVE, type ScriptClient } from './redis-scripts.js';
-import { checkRedisUrl } from './server-url-options.js';
-import { COLUMNS, recordToRow, rowToRecord } from './sql/columns.js';
-import type { TokenStore } from './token-store.js';
+import { checkRedisUrl } from '../kit/server-url-options.js';
+import { COLUMNS, recordToRow, rowToRecord } from '../kit/columns.js';
+import type { TokenStore } from '../kit/token-store.js';
 
 const STORE_NAME = 'RedisStore';
 const DEFAULT_URL = 'redis://127.0.0.1:6379';

@@ -17,9 +17,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lock as lockDirectory } from 'proper-lockfile';
-import type { ZohoTokenError } from '../errors.js';
+import type { ZohoTokenError } from '../../errors.js';
 import { PRIVATE_DIRECTORY_MODE } from './file-mode.js';
-import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
 
 /** proper-lockfile's floor for the stale time. */
 export const MIN_STALE_MS = 2000;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
-import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
 
 /**
  * Leased locks in a side table of the token database: taking one is an insert that only succeeds

@@ -1,4 +1,4 @@
-import { redact, scrubText } from '../redact.js';
+import { redact, scrubText } from './redact.js';
 
 /**
  * One log method, callable as pino and console both are: `(obj, msg?)` or `(msg)`. Any extra

@@ -1,5 +1,5 @@
-import { ErrorCode, ZohoTokenError } from '../errors.js';
-import type { OAuthToken } from '../token/oauth-token.js';
+import { ErrorCode, ZohoTokenError } from '../../errors.js';
+import type { OAuthToken } from '../../token/oauth-token.js';
 
 /**
  * The six-method token store contract of the official Zoho SDKs, made precise. Every method is

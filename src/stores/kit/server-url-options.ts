@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { ErrorCode, ZohoTokenError } from '../errors.js';
+import { ErrorCode, ZohoTokenError } from '../../errors.js';
 
 /**
  * The query options of server store URLs, checked before a driver sees them. Unchecked, a bad value

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
 
 /** Runs one statement on any pooled connection (autocommit), with the store's checks and errors. */
 export type PostgresRun = (

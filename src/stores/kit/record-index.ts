@@ -1,4 +1,4 @@
-import type { TokenRecord } from '../token/token-record.js';
+import type { TokenRecord } from '../../token/token-record.js';
 import { numericId, type LookupValues } from './matching.js';
 
 type IndexedField = keyof LookupValues & keyof TokenRecord;

@@ -1,14 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import { sanitizeCause } from '../redact.js';
-import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
-import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
-import { loadDriver } from './load-driver.js';
-import { checkId, findMatch, nextId, numericId, planSaveAsync, snapshotToken, type LookupValues } from './matching.js';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
+import { sanitizeCause } from '../../redact.js';
+import { SECRET_FIELDS, type OAuthToken } from '../../token/oauth-token.js';
+import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
+import { loadDriver } from '../kit/load-driver.js';
+import {
+  checkId,
+  findMatch,
+  nextId,
+  numericId,
+  planSaveAsync,
+  snapshotToken,
+  type LookupValues,
+} from '../kit/matching.js';
 import { PostgresLock } from './postgres-lock.js';
-import { checkPostgresUrl } from './server-url-options.js';
-import { COLUMNS, checkTableName, recordToRow, rowToRecord } from './sql/columns.js';
-import type { TokenStore } from './token-store.js';
+import { checkPostgresUrl } from '../kit/server-url-options.js';
+import { COLUMNS, checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
+import type { TokenStore } from '../kit/token-store.js';
 
 const STORE_NAME = 'PostgresStore';
 

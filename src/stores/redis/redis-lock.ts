@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_ACQUIRE, LOCK_RELEASE, type ScriptClient } from './redis-scripts.js';
-import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
 
 /** How RedisLock reaches Redis: through the store, so it shares its closed check and error mapping. */
 export type RedisRunner = <T>(what: string, operation: (client: ScriptClient) => Promise<T>) => Promise<T>;

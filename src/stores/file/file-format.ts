@@ -6,8 +6,8 @@
  */
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { ErrorCode, ZohoTokenError } from '../errors.js';
-import { formatExpiry, parseExpiry, type TokenRecord } from '../token/token-record.js';
+import { ErrorCode, ZohoTokenError } from '../../errors.js';
+import { formatExpiry, parseExpiry, type TokenRecord } from '../../token/token-record.js';
 
 export type FileFormat = 'typescript' | 'python';
 

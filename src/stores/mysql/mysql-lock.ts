@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from './token-store.js';
+import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
 
 /** A value bound to a statement parameter. */
 export type MySqlValue = string | number | null;

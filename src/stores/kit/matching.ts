@@ -16,10 +16,10 @@
  * (TOKEN_CONFLICT) when they hit different rows, so no two rows ever share an id, a grant token, a
  * refresh token or a (client id, user name).
  */
-import { ErrorCode, ZohoTokenError } from '../errors.js';
-import { MAX_ID_LENGTH, OAuthToken } from '../token/oauth-token.js';
-import type { TokenRecord } from '../token/token-record.js';
-import { isWellFormed } from '../token/well-formed.js';
+import { ErrorCode, ZohoTokenError } from '../../errors.js';
+import { MAX_ID_LENGTH, OAuthToken } from '../../token/oauth-token.js';
+import type { TokenRecord } from '../../token/token-record.js';
+import { isWellFormed } from '../../token/well-formed.js';
 
 export type MatchField = 'id' | 'user' | 'accessToken' | 'grantToken' | 'refreshToken';
 

@@ -3,10 +3,10 @@ import { constants, watch, type FSWatcher } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import { sanitizeCause } from '../redact.js';
-import { SECRET_FIELDS, type OAuthToken } from '../token/oauth-token.js';
-import { tokenFromRecord, type TokenRecord } from '../token/token-record.js';
+import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
+import { sanitizeCause } from '../../redact.js';
+import { SECRET_FIELDS, type OAuthToken } from '../../token/oauth-token.js';
+import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
 import {
   formatRow,
   newDialect,
@@ -21,9 +21,9 @@ import {
 import { tightenFileModes } from './file-mode.js';
 import { JOURNAL_HEADER, decodeJournal, encodeEntry, type JournalEntry } from './file-journal.js';
 import { FileStoreLock, MIN_STALE_MS, acquireFileLock, type HeldFileLock } from './file-lock.js';
-import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from './matching.js';
-import { RecordIndex } from './record-index.js';
-import type { TokenStore } from './token-store.js';
+import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from '../kit/matching.js';
+import { RecordIndex } from '../kit/record-index.js';
+import type { TokenStore } from '../kit/token-store.js';
 
 const STORE_NAME = 'FileStore';
 /** A journal this long is folded into the file by the write that made it so, whatever the delay. */

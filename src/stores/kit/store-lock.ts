@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { TokenStore } from '../stores/token-store.js';
-import type { Logger } from './logger.js';
+import type { TokenStore } from './token-store.js';
+import type { Logger } from '../../logger.js';
 
 /** The lock every ZohoAuth (in any process) takes before refreshing or revoking token `id`. */
 export function refreshLockName(id: string): string {
