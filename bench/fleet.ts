@@ -110,7 +110,8 @@ function targets(dir: string): Target[] {
       spec: { kind: 'mysql', url: MYSQL_URL, table: NAME },
       open: async () => {
         const { MySqlStore } = await import('zoho-token-store/mysql');
-        const store = await MySqlStore.open({ url: MYSQL_URL, table: NAME });
+        const store = new MySqlStore({ url: MYSQL_URL, table: NAME });
+        await store.ready();
         return { store, ids: await fill(store) };
       },
       drop: async () => {

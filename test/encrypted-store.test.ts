@@ -372,6 +372,22 @@ describe('key rotation', () => {
     await store.close();
   });
 
+  it('close() during a rotation stops it at the next token (STORE_CLOSED) instead of waiting out every lock', async () => {
+    const filename = freshFile();
+    const old = sqliteEncrypted(filename, ONLY_K1);
+    const tokens = [secretToken(), secretToken(), secretToken(), secretToken(), secretToken()];
+    for (const token of tokens) await old.saveToken(token);
+    await old.close();
+    const store = sqliteEncrypted(filename, K2_THEN_K1);
+    for (const token of tokens) {
+      assert.ok(await store.lock!.acquire(`refresh:${token.id}`, { leaseMs: 60_000, waitMs: 0 }));
+    }
+    const rotation = store.rotateKeys({ lockWaitMs: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await store.close();
+    await assert.rejects(rotation, { code: ErrorCode.STORE_CLOSED });
+  });
+
   it('skips a token whose refresh lock is held, and finishes it on the next run', async () => {
     const filename = freshFile();
     const old = sqliteEncrypted(filename, ONLY_K1);

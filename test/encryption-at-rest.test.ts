@@ -9,6 +9,7 @@ import { MARIADB, POSTGRES, REDIS, skipUnlessReachable } from './helpers/service
 import { tempDir } from './helpers/temp.js';
 import { keysUnder } from './helpers/redis-keys.js';
 import { uniqueSecretsToken } from './helpers/tokens.js';
+import { readyStore } from './helpers/ready-store.js';
 
 const KEYS = { keys: { k1: randomBytes(32) } };
 const RUN = `${process.pid}_${Date.now().toString(36)}`;
@@ -92,7 +93,7 @@ describe('encryption at rest: no plaintext secret in any backend', () => {
       for (const t of [table, `${table}_meta`, `${table}_lock`]) await admin.query(`DROP TABLE IF EXISTS \`${t}\``);
       await admin.end();
     });
-    await check(await MySqlStore.open({ url: 'mysql://root@127.0.0.1:3306/test', table }), async () => {
+    await check(await readyStore(new MySqlStore({ url: 'mysql://root@127.0.0.1:3306/test', table })), async () => {
       const [rows] = await admin.query(`SELECT * FROM \`${table}\``);
       return JSON.stringify(rows);
     });

@@ -26,6 +26,7 @@ import { FileStore } from 'zoho-token-store';
 import { assertNoSecrets } from './helpers/errors.js';
 import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.js';
 import { tempDir } from './helpers/temp.js';
+import { acquireFileLock } from '../src/stores/file/file-lock.js';
 
 const dir = tempDir('file-kit');
 let n = 0;
@@ -796,6 +797,42 @@ describe('FileStore across processes', () => {
     const found = await store.findToken(new OAuthToken({ userSignature: 'shared@example.com' }));
     assert.equal(found?.accessToken, 'other-access-0');
     await store.close();
+  });
+});
+
+describe('FileStore lock takeover', () => {
+  it('contenders taking over one stale lock at once: exactly one holds it, none fails, and no directory is left', async () => {
+    const dir = tempDir('takeover');
+    const rounds = { both: 0, none: 0, errors: [] as string[] };
+    for (let i = 0; i < 100; i++) {
+      const lockPath = `${dir}/t${i}.lock`;
+      // Ownerless and long stale (its maker crashed between mkdir and writing its record), or with
+      // a dead holder's record: both are taken over.
+      mkdirSync(lockPath);
+      if (i % 2 === 1) {
+        writeFileSync(
+          `${lockPath}/owner`,
+          JSON.stringify({ host: 'elsewhere', pidns: '', pid: 1, id: 'x', expiresAt: 1 }),
+        );
+      }
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(lockPath, old, old);
+      const take = () =>
+        acquireFileLock(lockPath, { staleMs: 10_000, waitMs: 0 }).catch((error: NodeJS.ErrnoException) => {
+          rounds.errors.push(String(error.code));
+          return null;
+        });
+      const held = (await Promise.all([take(), take(), take()])).filter((lock) => lock !== null);
+      if (held.length > 1) rounds.both++;
+      if (held.length === 0) rounds.none++;
+      for (const lock of held) await lock!.release();
+      assert.deepEqual(
+        readdirSync(dir).filter((name) => name.startsWith(`t${i}.`)),
+        [],
+        'lock, takeover and tombstone directories are all gone after the release',
+      );
+    }
+    assert.deepEqual(rounds, { both: 0, none: 0, errors: [] });
   });
 });
 

@@ -17,6 +17,7 @@ import { RedisStore } from 'zoho-token-store/redis';
 import { Fleet, sha256, type FleetStoreSpec, type FleetTask, type GoResult } from './fixtures/fleet-worker.js';
 import { MARIADB, POSTGRES, REDIS, skipUnlessReachable } from './helpers/services.js';
 import { deleteKeysUnder } from './helpers/redis-keys.js';
+import { readyStore } from './helpers/ready-store.js';
 
 const WORKERS = 8;
 const CALLERS = 25;
@@ -74,7 +75,7 @@ const cases: StoreCase[] = [
     skip: await skipUnlessReachable(MARIADB),
     user: 'fleet-mysql@example.com',
     spec: { kind: 'mysql', url: MYSQL_URL, table: name },
-    open: () => MySqlStore.open({ url: MYSQL_URL, table: name, connectionLimit: 3 }),
+    open: () => readyStore(new MySqlStore({ url: MYSQL_URL, table: name, poolSize: 3 })),
     drop: async () => {
       const admin = await mysql.createConnection({ uri: MYSQL_URL });
       await admin.query(`DROP TABLE IF EXISTS \`${name}\`, \`${name}_meta\`, \`${name}_lock\``);

@@ -10,6 +10,7 @@ import { assertNoSecrets } from './helpers/errors.js';
 import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.js';
 import { saveInChild } from './helpers/saver.js';
 import { MARIADB, skipUnlessReachable } from './helpers/services.js';
+import { readyStore } from './helpers/ready-store.js';
 
 const URL = `mysql://root@${MARIADB.host}:${MARIADB.port}/test`;
 const skip = await skipUnlessReachable(MARIADB);
@@ -70,8 +71,16 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
     { describe, it },
     {
       name: 'MySqlStore',
-      create: () => MySqlStore.open({ url: URL, table: fresh(), connectionLimit: 4 }),
-      reopen: (store) => MySqlStore.open({ url: URL, table: (store as MySqlStore).table, connectionLimit: 4 }),
+      create: () => readyStore(new MySqlStore({ url: URL, table: fresh(), poolSize: 4 })),
+      reopen: (store) => readyStore(new MySqlStore({ url: URL, table: (store as MySqlStore).table, poolSize: 4 })),
+      injected: () => {
+        const pool = mysql.createPool({ uri: URL, connectionLimit: 2 });
+        return {
+          store: new MySqlStore({ pool, table: fresh('userpool') }),
+          stillOpen: async () => assert.deepEqual((await pool.query('SELECT 1 AS ok'))[0], [{ ok: 1 }]),
+          dispose: () => pool.end(),
+        };
+      },
     },
   );
 
@@ -82,8 +91,8 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       createPair: async () => {
         const table = fresh('lock');
         return [
-          await MySqlStore.open({ url: URL, table, connectionLimit: 2 }),
-          await MySqlStore.open({ url: URL, table, connectionLimit: 2 }),
+          await readyStore(new MySqlStore({ url: URL, table, poolSize: 2 })),
+          await readyStore(new MySqlStore({ url: URL, table, poolSize: 2 })),
         ];
       },
     },
@@ -115,7 +124,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
           ],
         );
       }
-      const store = await MySqlStore.open({ url: URL, table });
+      const store = await readyStore(new MySqlStore({ url: URL, table }));
       try {
         const all = await store.getTokens();
         assert.deepEqual(
@@ -191,7 +200,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       for (const [id, access] of ODD_ID_ROWS) {
         await admin().query(`INSERT INTO ${table} (id, access_token) VALUES (?, ?)`, [id, access]);
       }
-      const store = await MySqlStore.open({ url: URL, table });
+      const store = await readyStore(new MySqlStore({ url: URL, table }));
       try {
         await assertOddIdsLeaveNumberingAlone(store, CLIENT.clientId);
       } finally {
@@ -202,7 +211,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
     it('in an official table: a value longer than varchar(255) is refused by name, never truncated', async () => {
       const table = fresh('official');
       await admin().query(officialDdl(table));
-      const store = await MySqlStore.open({ url: URL, table });
+      const store = await readyStore(new MySqlStore({ url: URL, table }));
       try {
         const long = `refresh-secret-${'x'.repeat(300)}`;
         await assert.rejects(store.saveToken(token(1, { refreshToken: long })), (error: unknown) => {
@@ -226,7 +235,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
     it('a character the column cannot hold (emoji in a latin1 table) is refused, never replaced', async () => {
       const table = fresh('latin1');
       await admin().query(`${officialDdl(table)} DEFAULT CHARSET=latin1`);
-      const store = await MySqlStore.open({ url: URL, table });
+      const store = await readyStore(new MySqlStore({ url: URL, table }));
       try {
         await assert.rejects(store.saveToken(token(1, { userSignature: 'smile🙂@x.com' })), (error: unknown) => {
           assert.ok(isZohoTokenError(error, ErrorCode.INVALID_TOKEN));
@@ -246,7 +255,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       const official = fresh('official');
       await admin().query(officialDdl(official));
       for (const table of [fresh('exact'), official]) {
-        const store = await MySqlStore.open({ url: URL, table });
+        const store = await readyStore(new MySqlStore({ url: URL, table }));
         try {
           const upper = token(1, { userSignature: 'A@x.com', refreshToken: 'Refresh-ABC' });
           const lower = token(2, { userSignature: 'a@x.com', refreshToken: 'refresh-abc' });
@@ -276,7 +285,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       );
       for (const table of [fresh('race'), official]) {
         const stores = await Promise.all(
-          Array.from({ length: 4 }, () => MySqlStore.open({ url: URL, table, connectionLimit: 2 })),
+          Array.from({ length: 4 }, () => readyStore(new MySqlStore({ url: URL, table, poolSize: 2 }))),
         );
         await Promise.all(stores.map((store, i) => store.saveToken(token(i))));
         assert.equal((await stores[0]!.getTokens()).length, table === official ? 5 : 4);
@@ -286,30 +295,27 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
 
     it('4 processes saving 50 tokens each at once get 200 distinct ids, and one shared user stays one row', async () => {
       const table = fresh('procs');
-      await (await MySqlStore.open({ url: URL, table })).close();
+      await (await readyStore(new MySqlStore({ url: URL, table }))).close();
       const batches = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((p) => saver(table, p, 50)));
       const ids = batches.flat();
       assert.equal(ids.length, 200);
       assert.equal(new Set(ids).size, 200);
       for (const id of ids) assert.match(id, /^\d{1,10}$/);
       await Promise.all(['q1', 'q2', 'q3'].map((p) => saver(table, p, 10, 'shared@example.com')));
-      const store = await MySqlStore.open({ url: URL, table });
+      const store = await readyStore(new MySqlStore({ url: URL, table }));
       const tokens = await store.getTokens();
       assert.equal(tokens.length, 201);
       assert.equal(tokens.filter((t) => t.userName === 'shared@example.com').length, 1);
       await store.close();
     });
 
-    it('never closes a pool it did not create', async () => {
+    // A pool the caller gave is never closed: the conformance kit's `injected` test, above.
+    it("the session strict mode of a save does not leak into the caller's pool", async () => {
       const pool = mysql.createPool({ uri: URL, connectionLimit: 2 });
       try {
-        const store = await MySqlStore.open({ pool, table: fresh('userpool') });
+        const store = new MySqlStore({ pool, table: fresh('userpool') });
         await store.saveToken(token(1));
         await store.close();
-        await assert.rejects(store.getTokens(), { code: ErrorCode.STORE_CLOSED });
-        const [rows] = await pool.query('SELECT 1 AS ok');
-        assert.deepEqual(rows, [{ ok: 1 }]);
-        // The session strict mode of a save does not leak into the caller's connections.
         const [modes] = await pool.query('SELECT @@SESSION.sql_mode AS mode');
         assert.equal((modes as { mode: string }[])[0]!.mode.includes('STRICT_ALL_TABLES'), false);
       } finally {
@@ -345,30 +351,53 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       const pool = mysql.createPool({ uri: URL });
       assert.throws(() => new MySqlStore({ url: URL, pool }), { code: ErrorCode.INVALID_ARGUMENT });
       void pool.end();
+      assert.throws(() => new MySqlStore({ url: URL, poolSize: 0 }), {
+        code: ErrorCode.INVALID_ARGUMENT,
+        field: 'poolSize',
+      });
+      // The deprecated name is still checked, under its own name.
       assert.throws(() => new MySqlStore({ url: URL, connectionLimit: 0 }), {
         code: ErrorCode.INVALID_ARGUMENT,
         field: 'connectionLimit',
       });
     });
 
-    it('an unreachable server is a STORE_ERROR from open, without the password', async () => {
-      await assert.rejects(MySqlStore.open({ url: 'mysql://root:hunter2@127.0.0.1:1/test' }), (error: unknown) => {
-        assert.ok(isZohoTokenError(error, ErrorCode.STORE_ERROR));
-        assert.doesNotMatch(`${error.message} ${inspect(error, { depth: 10, showHidden: true })}`, /hunter2/);
-        return true;
-      });
+    it('the deprecated MySqlStore.open (construct, then ready) and connectionLimit still work', async () => {
+      const store = await MySqlStore.open({ url: URL, table: fresh(), connectionLimit: 2 });
+      try {
+        const saved = token(1);
+        await store.saveToken(saved);
+        assert.equal((await store.findTokenById(saved.id!))?.refreshToken, saved.refreshToken);
+      } finally {
+        await store.close();
+      }
+      await assert.rejects(MySqlStore.open({ url: 'mysql://root@127.0.0.1:1/test' }), { code: ErrorCode.STORE_ERROR });
+      // Bad options reject like every other failure of an async factory; they never throw.
+      const refused = MySqlStore.open({} as never);
+      await assert.rejects(refused, { code: ErrorCode.INVALID_ARGUMENT });
+    });
+
+    it('an unreachable server is a STORE_ERROR from ready(), without the password', async () => {
+      await assert.rejects(
+        readyStore(new MySqlStore({ url: 'mysql://root:hunter2@127.0.0.1:1/test' })),
+        (error: unknown) => {
+          assert.ok(isZohoTokenError(error, ErrorCode.STORE_ERROR));
+          assert.doesNotMatch(`${error.message} ${inspect(error, { depth: 10, showHidden: true })}`, /hunter2/);
+          return true;
+        },
+      );
     });
 
     it('with createTable: false, a missing schema is a clear STORE_ERROR and nothing is created', async () => {
       const table = fresh('nocreate');
-      await assert.rejects(MySqlStore.open({ url: URL, table, createTable: false }), (error: unknown) => {
+      await assert.rejects(readyStore(new MySqlStore({ url: URL, table, createTable: false })), (error: unknown) => {
         assert.ok(isZohoTokenError(error, ErrorCode.STORE_ERROR));
         assert.match(error.message, /createTable/);
         return true;
       });
       assert.deepEqual(await columnsOf(table), []);
-      await (await MySqlStore.open({ url: URL, table })).close();
-      const store = await MySqlStore.open({ url: URL, table, createTable: false });
+      await (await readyStore(new MySqlStore({ url: URL, table }))).close();
+      const store = await readyStore(new MySqlStore({ url: URL, table, createTable: false }));
       await store.saveToken(token(1));
       assert.equal((await store.getTokens()).length, 1);
       await store.close();
@@ -376,7 +405,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
 
     it('a connection dropped mid-save is a STORE_ERROR that loses nothing acknowledged, and the store recovers', async () => {
       const table = fresh('drop');
-      const store = await MySqlStore.open({ url: URL, table, connectionLimit: 2 });
+      const store = await readyStore(new MySqlStore({ url: URL, table, poolSize: 2 }));
       const blocker = await admin().getConnection();
       try {
         const kept = token(1);
@@ -417,7 +446,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
 
     it('connections the server dropped while idle are replaced: the next call of every kind works', async () => {
       const pool = mysql.createPool({ uri: URL, connectionLimit: 1 });
-      const store = await MySqlStore.open({ pool, table: fresh('idle') });
+      const store = await readyStore(new MySqlStore({ pool, table: fresh('idle') }));
       const killIdle = async (): Promise<void> => {
         const [rows] = await pool.query('SELECT CONNECTION_ID() AS id');
         await admin().query(`KILL ${(rows as { id: number }[])[0]!.id}`);
@@ -441,7 +470,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
 
     it('driver errors never echo secrets (MySQL quotes duplicate values in its messages)', async () => {
       const table = fresh('echo');
-      const store = await MySqlStore.open({ url: URL, table });
+      const store = await readyStore(new MySqlStore({ url: URL, table }));
       try {
         // A unique index of the user's own on the access token: the server refuses the second row.
         await admin().query(`ALTER TABLE ${table} ADD UNIQUE KEY access_echo (access_token(64))`);

@@ -89,6 +89,14 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       name: 'PostgresStore',
       create: () => new PostgresStore({ url: URL, table: fresh() }),
       reopen: (store) => new PostgresStore({ url: URL, table: (store as PostgresStore).table }),
+      injected: () => {
+        const pool = new pg.Pool({ connectionString: URL, max: 2 });
+        return {
+          store: new PostgresStore({ pool, table: fresh() }),
+          stillOpen: async () => assert.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1),
+          dispose: () => pool.end(),
+        };
+      },
     },
   );
 
@@ -104,15 +112,8 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
   );
 
   describe('PostgresStore specifics', () => {
-    it('never ends a pool it did not open, and ends its own', async () => {
-      const pool = new pg.Pool({ connectionString: URL, max: 2 });
-      const store = new PostgresStore({ pool, table: fresh() });
-      await store.saveToken(token(1));
-      await store.close();
-      await rejectsWithCode(store.getTokens(), ErrorCode.STORE_CLOSED);
-      assert.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1);
-      await pool.end();
-
+    // A pool the caller gave is never ended: the conformance kit's `injected` test, above.
+    it('ends the pool it opened', async () => {
       const application = appName('own');
       const own = new PostgresStore({ url: `${URL}?application_name=${application}`, table: fresh() });
       await own.saveToken(token(2));
@@ -253,6 +254,19 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       );
       assert.equal(types.rows[0].data_type, 'character varying');
       assert.equal(types.rows.find((r) => r.column_name === 'refresh_token').data_type, 'text');
+    });
+
+    it('with createTable: false, ready() still connects and checks the schema: a missing table or a dead server fails there', async () => {
+      const table = fresh();
+      const missing = new PostgresStore({ url: URL, table, createTable: false });
+      const error = await rejectsWithCode(missing.ready(), ErrorCode.STORE_ERROR);
+      assert.match(error.message, /schema of table .* is incomplete.*createTable: true/);
+      await missing.close();
+      const dead = new PostgresStore({ url: 'postgres://someone:hunter2@127.0.0.1:1/test', table, createTable: false });
+      const refused = await rejectsWithCode(dead.ready(), ErrorCode.STORE_ERROR);
+      assert.doesNotMatch(`${refused.message} ${String(refused.cause)}`, /hunter2/);
+      await dead.close();
+      assert.equal((await admin.query('SELECT to_regclass($1) AS t', [table])).rows[0].t, null, 'nothing created');
     });
 
     it('serves a database user without DDL rights once the schema exists, with createTable on or off', async () => {

@@ -27,6 +27,20 @@ const saver = (filename: string, prefix: string, count: number, sharedUser = '')
   saveInChild({ kind: 'sqlite', filename }, prefix, count, sharedUser);
 
 describe('SqliteStore specifics', () => {
+  it('a lock wait that outlasts close() ends with STORE_CLOSED, not a driver error', async () => {
+    const filename = fresh();
+    const holder = new SqliteStore({ filename });
+    const waiter = new SqliteStore({ filename });
+    const held = await holder.lock.acquire('busy', { leaseMs: 60_000, waitMs: 0 });
+    assert.ok(held);
+    const waiting = waiter.lock.acquire('busy', { leaseMs: 60_000, waitMs: 2_000 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await waiter.close();
+    await assert.rejects(waiting, { code: ErrorCode.STORE_CLOSED });
+    await held.release();
+    await holder.close();
+  });
+
   it('creates the database and its WAL files with mode 0600, in WAL mode with a busy timeout', async () => {
     const filename = fresh();
     const store = new SqliteStore({ filename, busyTimeoutMs: 1234 });
@@ -72,10 +86,10 @@ describe('SqliteStore specifics', () => {
     await store.close();
   });
 
-  it('opens a table the seed sample or an official SDK created, reads its rows, and never reuses "10"', async () => {
+  it("opens a table the Python SDK's sample script or an official SDK created, reads its rows, and never reuses '10'", async () => {
     const filename = fresh();
     const db = new Database(filename);
-    // The seed's DDL, verbatim, and rows as its save_token writes them (expiry as text).
+    // The sample script's DDL, verbatim, and rows as its save_token writes them (expiry as text).
     db.exec(
       'CREATE TABLE  oauthtoken (id varchar(10) NOT NULL,user_name varchar(255), client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id))',
     );
@@ -188,12 +202,8 @@ describe('SqliteStore specifics', () => {
     db.close();
   });
 
-  it('never closes a database it did not open, and closes its own', async () => {
-    const db = new Database(':memory:');
-    const store = new SqliteStore({ database: db });
-    await store.close();
-    assert.equal(db.open, true);
-    db.close();
+  // An injected database is never closed: the conformance kit's `injected` test (sqlite-store.test.ts).
+  it('closes the database it opened', async () => {
     const own = new SqliteStore({ filename: fresh() });
     await own.close();
     await assert.rejects(own.getTokens(), { code: ErrorCode.STORE_CLOSED });

@@ -70,3 +70,19 @@ export async function runHook<N extends HookName>(
     log.error({ hook: name, tokenId: event.token.id ?? null, err: error }, `ZohoAuth hook ${name} failed; ignored`);
   }
 }
+
+/** Hooks queued while a lock is held, to run once it is released. */
+export type AfterHooks = (() => Promise<void>)[];
+
+/**
+ * Runs `work` with an empty queue of after-hooks, then every hook it queued, in order, whether
+ * `work` succeeded or failed (a lock taken inside `work` is released by then).
+ */
+export async function withAfterHooks<T>(work: (after: AfterHooks) => Promise<T>): Promise<T> {
+  const after: AfterHooks = [];
+  try {
+    return await work(after);
+  } finally {
+    for (const hook of after) await hook();
+  }
+}

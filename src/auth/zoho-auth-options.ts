@@ -1,6 +1,7 @@
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { Environment } from '../oauth/environment.js';
 import { DEFAULT_MAX_BACKOFF_MS } from '../oauth/http.js';
+import { assertTokenStore } from '../stores/kit/store-errors.js';
 import type { TokenStore } from '../stores/kit/token-store.js';
 import { HOOK_NAMES, type ZohoAuthHooks } from './events.js';
 import { isLogger, silentLogger, type Logger } from '../logger.js';
@@ -151,8 +152,6 @@ export interface ZohoAuthConfig {
   readonly maxRefreshBackoffMs: number;
 }
 
-const STORE_METHODS = ['findToken', 'saveToken', 'deleteToken', 'getTokens', 'deleteTokens', 'findTokenById'] as const;
-
 function invalid(field: string, message: string): ZohoTokenError {
   return new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `ZohoAuth options.${field} ${message}`, { field });
 }
@@ -195,14 +194,8 @@ function environment(field: string, value: unknown): Environment {
 /** Validates every option once (INVALID_ARGUMENT naming it) and returns the frozen configuration. */
 export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig {
   if (typeof options !== 'object' || options === null) throw invalid('', 'must be an object');
-  const store = options.store as unknown as Record<string, unknown> | undefined;
-  if (typeof store !== 'object' || store === null || STORE_METHODS.some((m) => typeof store[m] !== 'function')) {
-    throw invalid('store', `must implement the TokenStore contract (${STORE_METHODS.join(', ')})`);
-  }
-  const lock = store.lock as { acquire?: unknown } | undefined;
-  if (lock !== undefined && (typeof lock !== 'object' || lock === null || typeof lock.acquire !== 'function')) {
-    throw invalid('store.lock', 'must have an acquire(name, options) method when present');
-  }
+  // ZohoAuth never closes the store: a store without close() is accepted.
+  assertTokenStore(options.store, 'ZohoAuth options', false);
   if (options.environments !== undefined && !Array.isArray(options.environments))
     throw invalid('environments', 'must be an array');
   const logger = options.logger ?? silentLogger;

@@ -5,9 +5,10 @@ import type { Environment } from '../oauth/environment.js';
 import { environmentFor } from '../oauth/resolve-environment.js';
 import type { OAuthRequestOptions } from '../oauth/http.js';
 import { revokeRefreshToken } from '../oauth/revoke.js';
-import { exchangeAuthorizationCode, refreshAccessToken, type TokenSet } from '../oauth/token-endpoint.js';
+import { exchangeAuthorizationCode } from '../oauth/token-endpoint.js';
 import type { TokenStore } from '../stores/kit/token-store.js';
 import { OAuthToken } from '../token/oauth-token.js';
+import { authRequired, idOf, noRefreshToken } from './auth-errors.js';
 import { RefreshCooldown } from './cooldown.js';
 import { fetchCurrentUserEmail } from './current-user.js';
 import {
@@ -15,20 +16,15 @@ import {
   apiDomainFor,
   bindingOf,
   exchangeEnvironment,
-  isBound,
   type KnownEnvironments,
 } from './data-center-binding.js';
-import { runHook } from './events.js';
+import { runHook, withAfterHooks, type AfterHooks } from './events.js';
+import { ForcedRefreshPolicy } from './forced-refresh-policy.js';
 import { redactingLogger, type Logger } from '../logger.js';
 import { ServerClock, type ServerClockState } from './server-clock.js';
 import { SingleFlight } from './single-flight.js';
-import {
-  exchangeLockName,
-  forcedRefreshLockName,
-  refreshLockName,
-  withStoreLock,
-  type StoreLockOptions,
-} from '../stores/kit/store-lock.js';
+import { exchangeLockName, refreshLockName, withStoreLock, type StoreLockOptions } from '../stores/kit/store-lock.js';
+import { isFresh, Refresher } from './refresher.js';
 import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
 import { describeRef, parseTokenRef, type ParsedRef, type TokenRef } from './token-ref.js';
 import { describeOrigin, TrustedEndpoints, untrustedEndpoint } from './trusted-endpoints.js';
@@ -71,32 +67,6 @@ export interface AuthorizationUrlOptions {
 }
 
 type Ready = OAuthToken & { id: string; accessToken: string; expiresAt: number };
-type AfterHooks = (() => Promise<void>)[];
-
-function authRequired(message: string, cause?: unknown): ZohoTokenError {
-  return new ZohoTokenError(ErrorCode.AUTH_REQUIRED, message, cause === undefined ? {} : { cause });
-}
-
-/** The failure itself, telling the caller when the token's cool-down ends. */
-function withRetryAfter(error: ZohoTokenError, retryAfterMs: number): ZohoTokenError {
-  const { field, status, apiCode, response } = error;
-  return new ZohoTokenError(error.code, error.message, {
-    cause: error.cause,
-    field,
-    status,
-    apiCode,
-    response,
-    retryAfterMs,
-  });
-}
-
-function idOf(token: OAuthToken): string {
-  if (!token.id) throw new ZohoTokenError(ErrorCode.STORE_ERROR, 'The store returned a token without an id');
-  return token.id;
-}
-
-/** Why a refresh runs: the expiry margin, a 401 from the API (loop-guarded), or an operator's request. */
-type RefreshReason = 'expiry' | 'rejected' | 'operator';
 
 /**
  * Tokens of one Zoho client, for any number of users, kept fresh: one refresh per expiry across
@@ -138,12 +108,13 @@ export class ZohoAuth {
   readonly #lock: StoreLockOptions;
   readonly #cache = new TokenCache();
   readonly #loads = new SingleFlight<string, CacheEntry>();
-  readonly #refreshes = new SingleFlight<string, OAuthToken>();
   readonly #exchanges = new SingleFlight<string, OAuthToken>();
   /** Failed refreshes (throttles included) cool their token down, shared through the store's lock. */
   readonly #cooldown: RefreshCooldown;
-  /** Token id → the last forced refresh (after a 401) and what it minted. */
-  readonly #lastForced = new Map<string, { at: number; minted: string }>();
+  /** Whether a forced refresh (after a 401) may go ahead. */
+  readonly #forced: ForcedRefreshPolicy;
+  /** The refresh engine. */
+  readonly #refresher: Refresher;
 
   constructor(options: ZohoAuthOptions) {
     const config = resolveZohoAuthOptions(options);
@@ -171,6 +142,22 @@ export class ZohoAuth {
       baseMs: config.refreshBackoffMs,
       maxMs: config.maxRefreshBackoffMs,
       log: this.#log,
+    });
+    this.#forced = new ForcedRefreshPolicy(config.forcedRefreshIntervalMs, this.#clock, this.store);
+    this.#refresher = new Refresher({
+      store: this.store,
+      config,
+      clock: this.#clock,
+      log: this.#log,
+      known: this.#known,
+      trusted: this.#trusted,
+      request: this.#request,
+      lock: this.#lock,
+      cache: this.#cache,
+      cooldown: this.#cooldown,
+      forced: this.#forced,
+      readOwn: (id) => this.#readOwn(id),
+      untrusted: (url, what, id, user) => this.#untrusted(url, what, id, user),
     });
   }
 
@@ -233,24 +220,14 @@ export class ZohoAuth {
     if (stored.accessToken && stored.accessToken !== rejectedAccessToken && !stored.isExpired(now)) {
       return this.#remember(stored as Ready, false).creds.accessToken;
     }
-    if (!stored.refreshToken) throw this.#noRefreshToken(stored);
-    const last = this.#lastForced.get(id);
-    if (
-      last !== undefined &&
-      last.minted === rejectedAccessToken &&
-      now - last.at < this.#config.forcedRefreshIntervalMs
-    ) {
-      const retryAfterMs = this.#config.forcedRefreshIntervalMs - (now - last.at);
-      throw new ZohoTokenError(
-        ErrorCode.THROTTLED,
-        `The API rejected an access token refreshed ${now - last.at} ms ago; not refreshing token id ${id} again for ${retryAfterMs} ms (check the API domain, data center and scopes)`,
-        { retryAfterMs },
-      );
-    }
-    let token = await this.#refreshOnce(id, rejectedAccessToken, 'rejected');
+    if (!stored.refreshToken) throw noRefreshToken(stored);
+    // In this process only, before joining a refresh: other processes' markers are probed under the lock.
+    await this.#forced.check(id, rejectedAccessToken, false);
+    let token = await this.#refresher.refreshOnce(id, rejectedAccessToken, 'rejected');
     // We joined a non-forced refresh that kept the rejected token: force our own.
-    if (token.accessToken === rejectedAccessToken) token = await this.#refreshOnce(id, rejectedAccessToken, 'rejected');
-    this.#lastForced.set(id, { at: this.#clock.now(), minted: token.accessToken! });
+    if (token.accessToken === rejectedAccessToken)
+      token = await this.#refresher.refreshOnce(id, rejectedAccessToken, 'rejected');
+    await this.#forced.record(id, token.accessToken!, false);
     return this.#remember(token as Ready, true).creds.accessToken;
   }
 
@@ -264,7 +241,7 @@ export class ZohoAuth {
       throw authRequired(`No token is stored for ${describeRef(parseTokenRef(who))}: the user must log in`);
     const id = idOf(stored);
     this.#cache.forget(id);
-    const token = await this.#refreshOnce(id, stored.accessToken ?? null, 'operator');
+    const token = await this.#refresher.refreshOnce(id, stored.accessToken ?? null, 'operator');
     return this.#remember(token as Ready, true).token.with();
   }
 
@@ -312,27 +289,6 @@ export class ZohoAuth {
       'token bound to a data center',
     );
     return ((await this.#readOwn(id)) ?? stored.with(binding)).with();
-  }
-
-  // The per-process #lastForced guard, shared across processes: marker locks in the store, probed
-  // and taken only under the token's refresh lock, so probes never race each other.
-  async #mintedByForcedRefresh(id: string, accessToken: string): Promise<boolean> {
-    const lock = this.store.lock;
-    if (lock === undefined || this.#config.forcedRefreshIntervalMs <= 0) return false;
-    const probe = await lock.acquire(forcedRefreshLockName(id, accessToken), { leaseMs: 1_000, waitMs: 0 });
-    if (probe === null) return true;
-    await probe.release();
-    return false;
-  }
-
-  async #markForcedRefresh(id: string, accessToken: string): Promise<void> {
-    const lock = this.store.lock;
-    if (lock === undefined || this.#config.forcedRefreshIntervalMs <= 0) return;
-    // Held until its lease runs out: that lease IS the shared "recently forced" window.
-    await lock.acquire(forcedRefreshLockName(id, accessToken), {
-      leaseMs: Math.ceil(this.#config.forcedRefreshIntervalMs),
-      waitMs: 0,
-    });
   }
 
   // --- login -----------------------------------------------------------------------------------
@@ -396,15 +352,12 @@ export class ZohoAuth {
       return false;
     }
     const id = idOf(found);
-    await this.#refreshes.running(id)?.catch(() => undefined);
-    const after: AfterHooks = [];
-    try {
+    await this.#refresher.running(id)?.catch(() => undefined);
+    return withAfterHooks((after) => {
       const revoke = (): Promise<boolean> => this.#revokeLocked(id, after);
       // A lock we cannot get does not stop a logout.
-      return await withStoreLock(this.store, refreshLockName(id), this.#lock, revoke, revoke);
-    } finally {
-      for (const hook of after) await hook();
-    }
+      return withStoreLock(this.store, refreshLockName(id), this.#lock, revoke, revoke);
+    });
   }
 
   /** Same as {@link revoke}. */
@@ -457,16 +410,16 @@ export class ZohoAuth {
     const id = idOf(stored);
     // About to trust a stored expiry (perhaps another host's) without asking the server: know our skew first.
     if (!stored.isExpired(this.#clock.now())) await this.#syncClock();
-    if (this.#isFresh(stored, this.#clock.now())) {
+    if (isFresh(stored, this.#clock.now(), this.#config.refreshMarginMs)) {
       this.#log.debug({ tokenId: id, user: stored.userName }, 'token served from the store');
       return this.#remember(stored as Ready, false);
     }
     if (!stored.refreshToken) {
       // Online access (no refresh token): serve the access token to its last minute, then require a login.
       if (!stored.isExpired(this.#clock.now())) return this.#remember(stored as Ready, true);
-      throw this.#noRefreshToken(stored);
+      throw noRefreshToken(stored);
     }
-    const token = await this.#refreshOnce(id, stored.accessToken ?? null, 'expiry');
+    const token = await this.#refresher.refreshOnce(id, stored.accessToken ?? null, 'expiry');
     return this.#remember(token as Ready, true);
   }
 
@@ -549,10 +502,6 @@ export class ZohoAuth {
     await this.#serverClock.sync(origin, this.#config.fetch, this.#config.timeoutMs, 1 + this.#config.retries);
   }
 
-  #isFresh(token: OAuthToken, now: number): boolean {
-    return !!token.accessToken && token.expiresAt != null && token.expiresAt - this.#config.refreshMarginMs > now;
-  }
-
   /**
    * Caches a valid token. One we just obtained by refreshing stays cached for at least half its
    * remaining life even when that is shorter than the margin, so short-lived tokens (or a refresh
@@ -566,215 +515,7 @@ export class ZohoAuth {
     return this.#cache.put(token.with() as Ready, apiDomain, refreshAt);
   }
 
-  #noRefreshToken(token: OAuthToken): ZohoTokenError {
-    return authRequired(
-      `Token id ${token.id ?? '?'}${token.userName ? ` (user ${token.userName})` : ''} has no valid access token and no refresh token ` +
-        '(Zoho rejected it, or it was issued without access_type=offline): the user must log in again',
-    );
-  }
-
-  // --- internals: refresh ----------------------------------------------------------------------
-
-  /** One refresh per token id at a time in this process, under the store's lock across processes. */
-  #refreshOnce(id: string, seen: string | null, reason: RefreshReason): Promise<OAuthToken> {
-    const force = reason !== 'expiry';
-    return this.#refreshes.run(id, async () => {
-      const after: AfterHooks = [];
-      try {
-        return await withStoreLock(
-          this.store,
-          refreshLockName(id),
-          this.#lock,
-          () => this.#refreshIfNeeded(id, seen, reason, after),
-          () => this.#afterLockTimeout(id, seen, force),
-        );
-      } finally {
-        for (const hook of after) await hook();
-      }
-    });
-  }
-
-  /** Another process held the lock too long: its refresh may still have landed. */
-  async #afterLockTimeout(id: string, seen: string | null, force: boolean): Promise<OAuthToken> {
-    const current = await this.#readOwn(id);
-    const now = this.#clock.now();
-    if (current !== null && current.accessToken && current.accessToken !== seen && !current.isExpired(now))
-      return current;
-    if (current !== null && !force && this.#isFresh(current, now)) return current;
-    throw new ZohoTokenError(
-      ErrorCode.LOCK_TIMEOUT,
-      `The refresh lock of token id ${id} stayed taken for ${this.#config.lockWaitMs} ms and the stored token is still stale`,
-    );
-  }
-
-  async #refreshIfNeeded(
-    id: string,
-    seen: string | null,
-    reason: RefreshReason,
-    after: AfterHooks,
-  ): Promise<OAuthToken> {
-    const force = reason !== 'expiry';
-    const current = await this.#readOwn(id);
-    if (current === null)
-      throw authRequired(`Token id ${id} was removed (revoked or logged out): the user must log in`);
-    const now = this.#clock.now();
-    // Another process (or an earlier flight) already replaced the token this caller saw as stale.
-    if (current.accessToken && current.accessToken !== seen && !current.isExpired(now)) return current;
-    if (!force && this.#isFresh(current, now)) return current;
-    const refreshToken = current.refreshToken;
-    if (!refreshToken) throw this.#noRefreshToken(current);
-    if (reason === 'rejected' && current.accessToken && (await this.#mintedByForcedRefresh(id, current.accessToken))) {
-      throw new ZohoTokenError(
-        ErrorCode.THROTTLED,
-        `The API rejects the access token that a forced refresh of token id ${id} minted less than ${this.#config.forcedRefreshIntervalMs} ms ago; not refreshing again (check the API domain, data center and scopes)`,
-        { retryAfterMs: this.#config.forcedRefreshIntervalMs },
-      );
-    }
-    const usableMeanwhile = !force && !current.isExpired(now);
-
-    const cooling = await this.#cooldown.check(this.store.lock, id, now);
-    if (cooling !== null) {
-      if (usableMeanwhile) return current;
-      throw cooling;
-    }
-
-    const accountsUrl = accountsUrlOf(this.#known, current);
-    if (!this.#trusted.trusts(accountsUrl))
-      this.#untrusted(accountsUrl, 'the client secret and refresh token', id, current.userName);
-    const log = {
-      tokenId: id,
-      user: current.userName,
-      accountsUrl,
-      forced: force,
-      previous: redact(current.accessToken),
-    };
-    this.#log.debug(log, 'refreshing access token');
-    let set: TokenSet;
-    try {
-      set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, this.#withinLease());
-    } catch (error) {
-      if (isZohoTokenError(error, ErrorCode.INVALID_GRANT) && !isBound(this.#known, current)) {
-        // Kept, not buried; cooled down so a guessed data center is not asked again on every call.
-        // In this process only: a `bind` by an operator's process must take effect at once.
-        const unbound = this.#unboundRejected(current, accountsUrl, error);
-        const cooldownMs = await this.#cooldown.failed(undefined, id, unbound, this.#clock.now());
-        throw cooldownMs > 0 ? withRetryAfter(unbound, cooldownMs) : unbound;
-      }
-      if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
-        this.#cooldown.forget(id);
-        await this.#bury(current, error, after);
-        throw authRequired(
-          `Zoho rejected the refresh token of token id ${id}${current.userName ? ` (user ${current.userName})` : ''}: the user must log in again`,
-          error,
-        );
-      }
-      const cooldownMs = await this.#cooldown.failed(this.store.lock, id, error, this.#clock.now());
-      if (usableMeanwhile) {
-        this.#log.warn(
-          { ...log, err: error, cooldownMs },
-          'refresh failed; the current access token is still valid and is used meanwhile',
-        );
-        return current;
-      }
-      this.#log.warn({ ...log, err: error, cooldownMs }, 'refresh failed');
-      throw cooldownMs > 0 && error instanceof ZohoTokenError && error.retryAfterMs === undefined
-        ? withRetryAfter(error, cooldownMs)
-        : error;
-    }
-    await this.#cooldown.succeeded(id);
-    const next = current.with({
-      accessToken: set.accessToken,
-      expiresAt: set.expiresAt,
-      // Zoho does not rotate refresh tokens; keep the stored one unless a new one came.
-      refreshToken: set.refreshToken ?? refreshToken,
-      // The stored API domain is authoritative; a response's api_domain only fills a missing one.
-      apiDomain: current.apiDomain ?? apiDomainFor(this.#known, accountsUrl, set.apiDomain),
-      accountsUrl,
-    });
-    // Our lease may have run out during a slow refresh and another process refreshed meanwhile:
-    // its token is already stored and in use, so keep it rather than overwrite it with ours.
-    // Also a revoke or logout may have removed the row meanwhile: never bring it back.
-    const latest = await this.#readOwn(id);
-    if (latest === null)
-      throw authRequired(`Token id ${id} was removed (revoked or logged out) during its refresh: the user must log in`);
-    if (latest.accessToken !== current.accessToken && latest.accessToken && !latest.isExpired(this.#clock.now())) {
-      this.#log.warn(
-        { ...log, kept: redact(latest.accessToken) },
-        'another process refreshed while this refresh ran; keeping the stored token',
-      );
-      return latest;
-    }
-    await this.store.saveToken(next);
-    if (reason === 'rejected') await this.#markForcedRefresh(id, next.accessToken!);
-    const durationMs = this.#clock.now() - now;
-    this.#log.info(
-      { ...log, current: redact(next.accessToken), expiresAt: next.expiresAt, durationMs },
-      'access token refreshed and saved',
-    );
-    const hooks = this.#config.hooks;
-    const previousExpiresAt = current.expiresAt ?? null;
-    after.push(
-      () => runHook(hooks, 'onTokenSaved', { token: next.with(), reason: 'refresh' }, this.#log),
-      () => runHook(hooks, 'onTokenRefreshed', { token: next.with(), previousExpiresAt, durationMs }, this.#log),
-    );
-    return next;
-  }
-
-  /**
-   * Request options for a refresh under the store's lock: aborted before the lease runs out (with
-   * a margin for the save), so no retry starts that could finish after another process took over.
-   */
-  #withinLease(): OAuthRequestOptions {
-    if (this.store.lock === undefined) return this.#request;
-    const leaseMs = this.#config.lockLeaseMs;
-    const budgetMs = Math.max(1, leaseMs - Math.min(5_000, Math.floor(leaseMs / 4)));
-    return { ...this.#request, signal: AbortSignal.timeout(budgetMs) };
-  }
-
-  /**
-   * Zoho rejected the refresh token of a row that names no data center, at the one we guessed (the
-   * configured environment): it may be alive at its real one, so it is kept, and nothing is cached.
-   */
-  #unboundRejected(current: OAuthToken, triedAccountsUrl: string, error: ZohoTokenError): ZohoTokenError {
-    const id = idOf(current);
-    this.#cache.forget(id);
-    this.#log.warn(
-      {
-        tokenId: id,
-        user: current.userName,
-        accountsUrl: triedAccountsUrl,
-        refreshToken: redact(current.refreshToken),
-      },
-      'refresh token rejected by the configured accounts server; the row has no data center binding, so the refresh token is kept',
-    );
-    return new ZohoTokenError(
-      ErrorCode.TOKEN_UNBOUND,
-      `Zoho's accounts server ${describeOrigin(triedAccountsUrl)} (the configured environment ${this.environment.name}) rejected the refresh token of token id ${id}` +
-        `${current.userName ? ` (user ${current.userName})` : ''}, but the row has no data center binding (no accounts_url, no known api_domain), ` +
-        `so it may be valid at another data center and was kept. Bind it to its data center: auth.bind({ id: '${id}' }, 'EU') ` +
-        `or "zoho-tokens bind ${id} --dc EU" (with its real data center), or log the user in again`,
-      { cause: error },
-    );
-  }
-
-  /** A dead refresh token: clear it (only if still the stored one) so nobody tries it again; keep the row. */
-  async #bury(current: OAuthToken, error: ZohoTokenError, after: AfterHooks): Promise<void> {
-    const id = idOf(current);
-    this.#cache.forget(id);
-    this.#log.warn(
-      { tokenId: id, user: current.userName, refreshToken: redact(current.refreshToken) },
-      'refresh token rejected by Zoho: the user must log in again',
-    );
-    try {
-      const latest = await this.#readOwn(id);
-      if (latest !== null && latest.refreshToken === current.refreshToken) {
-        await this.store.saveToken(new OAuthToken({ id, refreshToken: null, accessToken: null, expiresAt: null }));
-      }
-    } catch (storeError) {
-      this.#log.error({ tokenId: id, err: storeError }, 'could not mark the dead token in the store');
-    }
-    after.push(() => runHook(this.#config.hooks, 'onTokenDead', { token: current.with(), error }, this.#log));
-  }
+  // --- internals: trust ---------------------------------------------------------------------
 
   /** Refuses (UNTRUSTED_ENDPOINT) to send credentials to `url`; the log names the origin, never a secret. */
   #untrusted(
@@ -923,7 +664,7 @@ export class ZohoAuth {
     await this.store.deleteToken(id);
     this.#cache.forget(id);
     this.#cooldown.forget(id);
-    this.#lastForced.delete(id);
+    this.#forced.forget(id);
     this.#log.info({ tokenId: id, user: token.userName, revokedAtZoho }, 'token revoked and deleted');
     after.push(() => runHook(this.#config.hooks, 'onTokenRevoked', { token, revokedAtZoho }, this.#log));
     return true;

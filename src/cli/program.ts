@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { classifyError } from './cli-error.js';
+import type { ContextOf } from './command-context.js';
 import { registerBind } from './commands/bind.js';
 import { registerDelete } from './commands/delete.js';
 import { registerEmulator } from './commands/emulator.js';
@@ -16,9 +17,6 @@ import { CliContext, DEFAULT_STORE_URL, type GlobalOptions } from './context.js'
 import { DC_FORMS } from './data-center.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { Output, type CliIo } from './output.js';
-
-/** Hands each command its context, created once the command line is parsed. */
-export type ContextOf = (command: Command) => CliContext;
 
 const ENVIRONMENT_HELP = `Environment:
   ZOHO_TOKEN_STORE                  default --store

@@ -1,7 +1,7 @@
 import type { OAuthToken } from '../token/oauth-token.js';
 import { describeEnvironment } from './data-center.js';
 import { humanizeDuration } from './duration.js';
-import { printable, type Output } from './output.js';
+import { printable, type Column, type Output } from './output.js';
 
 /** ZohoAuth's default refresh margin: within it, the next use of the token refreshes it. */
 export const EXPIRING_MS = 300_000;
@@ -103,4 +103,16 @@ export function byId(a: OAuthToken, b: OAuthToken): number {
   const y = Number(b.id);
   if (Number.isFinite(x) && Number.isFinite(y)) return x - y;
   return String(a.id).localeCompare(String(b.id));
+}
+
+/** The token table of `list` and `purge`. */
+export function listColumns(now: number): Column<OAuthToken>[] {
+  return [
+    { header: 'ID', value: (t) => t.id ?? '-' },
+    { header: 'USER', value: (t) => t.userName ?? '-' },
+    { header: 'CLIENT', value: (t) => t.clientId ?? '-' },
+    { header: 'DATA CENTER', value: describeEnvironment },
+    { header: 'EXPIRES IN', value: (t) => expiresIn(t, now) },
+    { header: 'STATUS', value: (t) => tokenStatus(t, now) },
+  ];
 }

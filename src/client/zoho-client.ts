@@ -1,5 +1,5 @@
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import { sanitizeCause, scrubText } from '../redact.js';
+import { apiError, httpExchange, readText, type TextAnswer } from '../http/http-exchange.js';
 import type { AccessCredentials } from '../auth/token-cache.js';
 import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
@@ -106,13 +106,14 @@ export class ZohoClient {
     this.auth.checkApiDomain(creds);
     let answer = await this.#call(verb, target, creds, body, options);
     if (answer.status === 401) {
-      const error = apiError(verb, path, answer, creds);
+      const error = apiError(`${verb} ${path}`, answer, [creds.accessToken]);
       if (!TOKEN_REJECTED.has(error.apiCode ?? '')) throw error;
       try {
         await this.auth.handleUnauthorized(who, creds.accessToken);
       } catch (cause) {
         // A refresh would not help (just refreshed): report the API's answer, with the reason.
-        if (isZohoTokenError(cause, ErrorCode.THROTTLED)) throw apiError(verb, path, answer, creds, cause);
+        if (isZohoTokenError(cause, ErrorCode.THROTTLED))
+          throw apiError(`${verb} ${path}`, answer, [creds.accessToken], cause);
         throw cause;
       }
       creds = await this.auth.getCredentials(who);
@@ -120,7 +121,7 @@ export class ZohoClient {
       answer = await this.#call(verb, target, creds, body, options);
     }
     const { status, text } = answer;
-    if (status < 200 || status > 299) throw apiError(verb, path, answer, creds);
+    if (status < 200 || status > 299) throw apiError(`${verb} ${path}`, answer, [creds.accessToken]);
     if (status === 204 || text.length === 0) return null;
     try {
       return JSON.parse(text) as T;
@@ -141,18 +142,18 @@ export class ZohoClient {
   }
 
   /**
-   * One HTTP exchange, body included, raced against a plain timer. No AbortSignal is created:
-   * handing undici a signal costs 5-10% of a request's time. A timed-out request is abandoned (its
-   * socket is freed when the server answers or undici's own timeouts fire); a caller's `signal`
-   * is passed through and really aborts.
+   * One HTTP exchange, body included, within the time limit. A timed-out request is abandoned, not
+   * aborted: handing undici an AbortSignal costs 5-10% of a request's time (its socket is freed
+   * when the server answers or undici's own timeouts fire); a caller's `signal` is passed through
+   * and really aborts.
    */
-  async #call(
+  #call(
     method: string,
     target: string,
     creds: AccessCredentials,
     body: string | undefined,
     options: ZohoRequestOptions,
-  ): Promise<Answer> {
+  ): Promise<TextAnswer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.headers !== undefined) {
       for (const name of Object.keys(options.headers))
@@ -161,38 +162,12 @@ export class ZohoClient {
     headers.authorization = `Zoho-oauthtoken ${creds.accessToken}`;
     if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
       headers['content-type'] = 'application/json';
-    const init: RequestInit = { method, headers, body };
-    if (options.signal !== undefined) init.signal = options.signal;
-    const exchange = this.#fetch(creds.apiDomain + target, init).then(async (response) => ({
-      status: response.status,
-      text: await response.text(),
-    }));
-    const ms = this.#timeoutMs;
-    try {
-      if (ms === 0) return await exchange;
-      // One promise and one timer (cheaper than Promise.race); an abandoned exchange settles into the void.
-      return await new Promise<Answer>((resolve, reject) => {
-        const timer = setTimeout(() => reject(timeoutError(ms)), ms);
-        exchange.then(
-          (answer) => {
-            clearTimeout(timer);
-            resolve(answer);
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            reject(error);
-          },
-        );
-      });
-    } catch (error) {
-      throw networkError(method, target, error, creds);
-    }
+    return httpExchange(
+      { method, url: creds.apiDomain + target, headers, body, secrets: [creds.accessToken] },
+      { fetch: this.#fetch, timeoutMs: this.#timeoutMs, signal: options.signal, onTimeout: 'abandon' },
+      readText,
+    );
   }
-}
-
-interface Answer {
-  readonly status: number;
-  readonly text: string;
 }
 
 /** `options` itself names the token (no allocation on the hot path); exactly one of user, id, token. */
@@ -212,12 +187,6 @@ function refOf(options: ZohoRequestOptions): TokenRef {
   return token ?? (options as TokenRef);
 }
 
-function timeoutError(ms: number): Error {
-  const error = new Error(`timed out after ${ms} ms`);
-  error.name = 'TimeoutError';
-  return error;
-}
-
 function queryString(query: NonNullable<ZohoRequestOptions['query']>): string {
   const params = query instanceof URLSearchParams ? query : new URLSearchParams();
   if (!(query instanceof URLSearchParams)) {
@@ -228,54 +197,4 @@ function queryString(query: NonNullable<ZohoRequestOptions['query']>): string {
   }
   const text = params.toString();
   return text.length === 0 ? '' : `?${text}`;
-}
-
-function apiError(
-  method: string,
-  path: string,
-  { status, text }: Answer,
-  creds: AccessCredentials,
-  cause?: unknown,
-): ZohoTokenError {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  let fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  // Record-level failures (`{"data":[{"code":…}]}`) have no top-level code: report the first record's.
-  if (
-    fields.code === undefined &&
-    Array.isArray(fields.data) &&
-    typeof fields.data[0] === 'object' &&
-    fields.data[0] !== null
-  ) {
-    fields = fields.data[0] as Record<string, unknown>;
-  }
-  const apiCode =
-    typeof fields.code === 'string' ? scrubText(fields.code.slice(0, 100), [creds.accessToken]) : undefined;
-  const message =
-    typeof fields.message === 'string' ? scrubText(fields.message.slice(0, 300), [creds.accessToken]) : undefined;
-  const detail = [apiCode, message].filter(Boolean).join(': ');
-  return new ZohoTokenError(
-    ErrorCode.API_ERROR,
-    `${method} ${path} answered HTTP ${status}${detail ? ` ${detail}` : ''}`,
-    {
-      status,
-      apiCode,
-      // Zoho's body, non-enumerable (never in logs or JSON); `details` often names the bad field.
-      response: body,
-      ...(cause === undefined ? {} : { cause }),
-    },
-  );
-}
-
-function networkError(method: string, target: string, error: unknown, creds: AccessCredentials): ZohoTokenError {
-  const inner = error instanceof TypeError && error.cause instanceof Error ? error.cause : error;
-  const cause = sanitizeCause(inner, [creds.accessToken]);
-  const path = target.split('?')[0];
-  return new ZohoTokenError(ErrorCode.NETWORK, `${method} ${creds.apiDomain}${path} got no answer: ${cause.message}`, {
-    cause,
-  });
 }

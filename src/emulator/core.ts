@@ -1,8 +1,9 @@
 import type { EmulatorClock } from './clock.js';
 import { CrmStore } from './crm-store.js';
 import type { FaultRegistry } from './faults.js';
+import { invalid } from './invalid-argument.js';
 import type { EmulatorObserver } from './observer.js';
-import { invalid, type ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './options.js';
 import type { OAuthState } from './state.js';
 import type { StatsRecorder } from './stats.js';
 

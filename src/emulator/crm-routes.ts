@@ -1,7 +1,7 @@
 import type { CrmRecord, CrmStore, CrmUser } from './crm-store.js';
-import type { RequestContext } from './handler.js';
-import { sendEmpty, sendJson } from './http-io.js';
+import { empty, json, type EmulatorReply } from './exchange.js';
 import { notify } from './observer.js';
+import type { RequestContext } from './request-context.js';
 import { scopesCover, type ScopeNeed } from './scopes.js';
 
 const MAX_RECORDS_PER_INSERT = 100;
@@ -22,12 +22,13 @@ interface ApiCall {
 }
 
 /** `/crm/v8/…`: authenticates the `Zoho-oauthtoken`, then routes; answers Zoho's JSON shapes. */
-export async function handleApi(ctx: RequestContext): Promise<void> {
+export async function handleApi(ctx: RequestContext): Promise<EmulatorReply> {
   const { core, dc } = ctx;
   core.stats.add('apiRequests');
-  if (await ctx.faulted('api')) return;
-  const token = /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '')?.[1];
-  const reply = (status: number, body?: unknown): void => {
+  const faulted = await ctx.faulted('api');
+  if (faulted !== undefined) return faulted;
+  const token = accessTokenOf(ctx);
+  const reply = (status: number, body?: unknown): EmulatorReply => {
     const code =
       status >= 400 && typeof body === 'object' && body !== null && 'code' in body ? String(body.code) : String(status);
     notify(core.observer, 'onRequest', {
@@ -39,8 +40,7 @@ export async function handleApi(ctx: RequestContext): Promise<void> {
     core.stats.add(status < 400 ? 'apiSuccesses' : 'apiErrors');
     if (status >= 400 && typeof body === 'object' && body !== null && 'code' in body)
       core.stats.tally('byError', String(body.code));
-    if (body === undefined) sendEmpty(ctx.res, status);
-    else sendJson(ctx.res, status, body);
+    return body === undefined ? empty(status) : json(status, body);
   };
 
   if (token === undefined) return reply(401, AUTHENTICATION_FAILURE);
@@ -53,14 +53,19 @@ export async function handleApi(ctx: RequestContext): Promise<void> {
   const crm = core.crm(dc);
   const call: ApiCall = { ctx, crm, user: crm.user(access.user), scopes: access.scopes };
   const [status, body] = route(call);
-  reply(status, body);
+  return reply(status, body);
+}
+
+/** The access token of a `Zoho-oauthtoken` Authorization header, if any. */
+export function accessTokenOf(ctx: RequestContext): string | undefined {
+  return /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.request.header('authorization') ?? '')?.[1];
 }
 
 type Answer = readonly [status: number, body?: unknown];
 
 function route(call: ApiCall): Answer {
   const { ctx } = call;
-  const method = ctx.req.method ?? 'GET';
+  const method = ctx.request.method;
   const parts = ctx.url.pathname.split('/').filter(Boolean).slice(2); // drop "crm", "v8"
   const [first, second, ...rest] = parts;
   const need = (groups: string[], operation: string): boolean =>

@@ -4,8 +4,10 @@ import { decide, validateAuthRequest, type AuthPageError } from './authorize.js'
 import { createEmulatorClock, type EmulatorClock } from './clock.js';
 import { crmStores, type EmulatorCore } from './core.js';
 import { FaultRegistry, type FaultControls } from './faults.js';
-import { createRequestHandler } from './handler.js';
-import { invalid, resolveOptions, type EmulatorClient, type ZohoEmulatorOptions } from './options.js';
+import { createFetch } from './fetch-handler.js';
+import { invalid } from './invalid-argument.js';
+import { createRequestHandler } from './node-listener.js';
+import { resolveOptions, type EmulatorClient, type ZohoEmulatorOptions } from './options.js';
 import { parseScopes } from './scopes.js';
 import { listen, type Listener } from './server.js';
 import { OAuthState, type TokenInfo } from './state.js';
@@ -62,6 +64,19 @@ export interface ZohoEmulator {
   expireAccessTokens(): number;
   /** Revokes every refresh token (and with them all access tokens); returns how many. */
   revokeAll(): number;
+  /**
+   * The emulator as a web-standard handler: `fetch` served in process, through the same routes,
+   * faults, stats and observer as the listeners, with no socket. Pass it as the `fetch` option of
+   * `ZohoAuth` / `ZohoClient` (it needs no `this`). A request goes to the data center whose
+   * listener URL has its origin (`emu.url`, `emu.environmentFor(dc)`); any other origin, or any
+   * call after `close()`, rejects with `TypeError: fetch failed` (cause code `ECONNREFUSED`), as a
+   * real fetch to a port nobody listens on. A dropped connection (`reset` fault, or `close()`
+   * during an injected delay) rejects with `TypeError: fetch failed` (cause code
+   * `UND_ERR_SOCKET`); an aborted `signal` rejects with its reason (an `AbortError` by default)
+   * at once, even during an injected delay, while the emulator finishes the request as a server
+   * would. Redirects are returned (302 with `location`), never followed.
+   */
+  readonly fetch: typeof globalThis.fetch;
   /** Closes every listener and connection; safe to call twice. */
   close(): Promise<void>;
 }
@@ -137,6 +152,9 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     return outcome.location;
   };
 
+  const dcByOrigin = new Map([...listeners].map(([dc, listener]) => [new URL(listener.url).origin, dc] as const));
+  const fetch = createFetch(core, (origin) => (closing.signal.aborted ? undefined : dcByOrigin.get(origin)));
+
   let closed: Promise<void> | undefined;
   return {
     url: core.urlOf(resolved.defaultDataCenter),
@@ -184,6 +202,7 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     tokenInfo: (token) => state.tokenInfo(token),
     expireAccessTokens: () => state.expireAccessTokens(),
     revokeAll: () => state.revokeAll(),
+    fetch,
     close: () =>
       (closed ??= (async () => {
         closing.abort();

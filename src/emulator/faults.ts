@@ -1,4 +1,4 @@
-import { invalid } from './options.js';
+import { invalid } from './invalid-argument.js';
 
 /** Which requests a fault applies to. `all` means every request to any listener. */
 export type FaultTarget = 'token' | 'revoke' | 'api' | 'auth' | 'all';

@@ -1,36 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
-import { handleApi, INVALID_TOKEN } from './crm-routes.js';
+import { accessTokenOf, handleApi, INVALID_TOKEN } from './crm-routes.js';
+import { DROP, html, json, raw, type EmulatorReply, type EmulatorRequest } from './exchange.js';
 import type { FaultDecision, FaultTarget } from './faults.js';
-import { BadBody, BodyTooLarge, readBody, readParams, sendHtml, sendJson } from './http-io.js';
+import { BadBody, BodyTooLarge, readBody, readParams } from './http-io.js';
 import { notify } from './observer.js';
 import { handleAuthPage, handleDecision, handleRevoke, handleToken, throttleBody } from './oauth-routes.js';
-
-/** Request kinds with their own counters in the stats. */
-export type RequestCategory = 'auth' | 'grant' | 'refresh' | 'token' | 'revoke' | 'api';
-
-/** What a route gets: the request, its parsed pieces and the fault gate. */
-export interface RequestContext {
-  readonly core: EmulatorCore;
-  /** The data center whose listener got the request. */
-  readonly dc: string;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly url: URL;
-  /** Raw body (empty for GET). */
-  readonly body: Buffer;
-  /** Query + body + Basic credentials, for OAuth routes. */
-  params(): Promise<Map<string, string>>;
-  /**
-   * Applies the injected faults for this request (call once, after classifying it). Returns true
-   * when a fault already answered (or dropped) the request and the route must stop.
-   */
-  faulted(category: RequestCategory): Promise<boolean>;
-}
-
-type Route = (ctx: RequestContext) => Promise<void>;
+import type { RequestCategory, RequestContext, Route } from './request-context.js';
 
 const TARGET: Record<RequestCategory, Exclude<FaultTarget, 'all'>> = {
   auth: 'auth',
@@ -42,24 +19,27 @@ const TARGET: Record<RequestCategory, Exclude<FaultTarget, 'all'>> = {
 };
 
 /**
- * A plain `(req, res)` handler for one data center, usable with any `node:http` server. All
- * state lives in `core`; nothing here is global.
+ * Answers one request to data center `dc`: the one routing core behind both the `node:http`
+ * listener and `emu.fetch`. Never rejects: an unexpected error answers a bare 500. All state lives
+ * in `core`; nothing here is global.
  */
-export function createRequestHandler(
-  core: EmulatorCore,
-  dc: string,
-): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    // Zoho's servers stamp every answer; ours stamps it from the emulator's clock (not Node's wall
-    // clock), so clients measuring clock skew measure it against the emulated server.
-    res.setHeader('date', new Date(core.clock.now()).toUTCString());
-    handle(core, dc, req, res).catch((error: unknown) => internalError(res, error));
-  };
+export async function handleRequest(core: EmulatorCore, dc: string, request: EmulatorRequest): Promise<EmulatorReply> {
+  // Zoho's servers stamp every answer; ours stamps it from the emulator's clock (not Node's wall
+  // clock), so clients measuring clock skew measure it against the emulated server.
+  const date = new Date(core.clock.now()).toUTCString();
+  let reply: EmulatorReply;
+  try {
+    reply = await dispatch(core, dc, request);
+  } catch {
+    // Never echo the error: it could carry request data (tokens, secrets).
+    reply = json(500, { status: 'failure', error: 'internal_error' });
+  }
+  return reply.kind === 'drop' ? reply : { ...reply, headers: { date, ...reply.headers } };
 }
 
-async function handle(core: EmulatorCore, dc: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://emulator.invalid');
-  const method = req.method ?? 'GET';
+async function dispatch(core: EmulatorCore, dc: string, request: EmulatorRequest): Promise<EmulatorReply> {
+  const url = new URL(request.target, 'http://emulator.invalid');
+  const method = request.method;
   const { endpoint, route, allow } = matchRoute(method, url.pathname);
   core.stats.add('requests');
   core.stats.tally('byEndpoint', endpoint);
@@ -67,52 +47,45 @@ async function handle(core: EmulatorCore, dc: string, req: IncomingMessage, res:
 
   let body: Buffer;
   try {
-    body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, core.options.maxBodyBytes);
+    body =
+      method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(request.body, core.options.maxBodyBytes);
   } catch (error) {
     if (!(error instanceof BodyTooLarge)) throw error;
-    res.setHeader('connection', 'close');
-    sendJson(res, 413, { status: 'failure', error: 'request_too_large' });
-    return;
+    return json(413, { status: 'failure', error: 'request_too_large' }, { connection: 'close' });
   }
   if (route === undefined) {
-    if (allow !== undefined) {
-      res.setHeader('allow', allow);
-      sendJson(res, 405, { status: 'failure', error: 'method_not_allowed' });
-    } else if (url.pathname.startsWith('/crm/')) {
-      sendJson(res, 404, {
+    if (allow !== undefined) return json(405, { status: 'failure', error: 'method_not_allowed' }, { allow });
+    if (url.pathname.startsWith('/crm/')) {
+      return json(404, {
         code: 'INVALID_URL_PATTERN',
         details: {},
         message: 'Please check if the URL trying to access is a correct one',
         status: 'error',
       });
-    } else {
-      sendJson(res, 404, { status: 'failure', error: 'not_found' });
     }
-    return;
+    return json(404, { status: 'failure', error: 'not_found' });
   }
 
   let params: Promise<Map<string, string>> | undefined;
   const ctx: RequestContext = {
     core,
     dc,
-    req,
-    res,
+    request,
     url,
     body,
-    params: () => (params ??= readParams(req, url, body)),
+    params: () => (params ??= readParams(request, url, body)),
     faulted: (category) => applyFaults(ctx, category),
   };
   try {
-    await route(ctx);
+    return await route(ctx);
   } catch (error) {
     if (!(error instanceof BadBody)) throw error;
     core.stats.tally('byError', 'invalid_request');
-    if (res.headersSent) return;
     // Same conventions as the routes: the token endpoint answers errors with 200, revoke with 400.
-    if (endpoint === 'POST /oauth/v2/token') sendJson(res, 200, { error: 'invalid_request' });
-    else if (url.pathname.startsWith('/oauth/v2/auth'))
-      sendHtml(res, 400, renderErrorPage('Invalid Request', 'Malformed request body.'));
-    else sendJson(res, 400, { status: 'failure', error: 'invalid_request' });
+    if (endpoint === 'POST /oauth/v2/token') return json(200, { error: 'invalid_request' });
+    if (url.pathname.startsWith('/oauth/v2/auth'))
+      return html(400, renderErrorPage('Invalid Request', 'Malformed request body.'));
+    return json(400, { status: 'failure', error: 'invalid_request' });
   }
 }
 
@@ -123,7 +96,7 @@ function matchRoute(method: string, path: string): { endpoint: string; route?: R
     case '/':
       return {
         endpoint: `${method} /`,
-        route: async (ctx) => sendJson(ctx.res, 200, { service: 'zoho-emulator', location: ctx.dc }),
+        route: async (ctx) => json(200, { service: 'zoho-emulator', location: ctx.dc }),
       };
     case '/oauth/v2/auth':
       return only('GET', handleAuthPage);
@@ -143,8 +116,8 @@ function matchRoute(method: string, path: string): { endpoint: string; route?: R
   return { endpoint: 'other' };
 }
 
-async function applyFaults(ctx: RequestContext, category: RequestCategory): Promise<boolean> {
-  const { core, res } = ctx;
+async function applyFaults(ctx: RequestContext, category: RequestCategory): Promise<EmulatorReply | undefined> {
+  const { core } = ctx;
   const target = TARGET[category];
   const decision = core.faults.take(target, ctx.dc);
   for (const kind of decision.applied) core.stats.fault(kind);
@@ -152,54 +125,43 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
     try {
       await sleep(decision.latencyMs, undefined, { signal: core.closing });
     } catch {
-      ctx.req.socket.destroy(); // the emulator is closing
-      return true;
+      return DROP; // the emulator is closing
     }
   }
   const fault = decision.fault;
-  if (fault === undefined) return false;
+  if (fault === undefined) return undefined;
   await observeFault(ctx, category, fault);
   switch (fault.kind) {
     case 'reset':
       bumpFaulted(core, category);
-      ctx.req.socket.destroy();
-      return true;
+      return DROP;
     case 'status':
       bumpFaulted(core, category);
       // An API 401 is what a client sees for a revoked or evicted token: Zoho's JSON, not a proxy's page.
-      if (category === 'api' && fault.status === 401) sendJson(res, 401, INVALID_TOKEN);
-      else sendHtml(res, fault.status, renderErrorPage(`${fault.status} Error`, 'Injected failure.'));
-      return true;
+      if (category === 'api' && fault.status === 401) return json(401, INVALID_TOKEN);
+      return html(fault.status, renderErrorPage(`${fault.status} Error`, 'Injected failure.'));
     case 'malformed': {
       bumpFaulted(core, category);
       const text = category === 'api' ? '{"data":[{"id":"57' : '{"access_token":"1000.';
-      res.writeHead(200, {
-        'content-type': 'application/json;charset=UTF-8',
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
-      return true;
+      return raw(200, 'application/json;charset=UTF-8', text);
     }
     case 'throttle':
       if (category === 'api') {
         core.stats.add('apiErrors');
         core.stats.tally('byError', 'TOO_MANY_REQUESTS');
-        sendJson(res, 429, {
+        return json(429, {
           code: 'TOO_MANY_REQUESTS',
           details: {},
           message: 'You have made too many requests. Please try again later.',
           status: 'error',
         });
-      } else if (category === 'auth') {
-        sendHtml(res, 429, renderErrorPage('Too Many Requests', 'Injected throttle.'));
-      } else {
-        if (category === 'refresh') core.stats.add('refreshThrottled');
-        else if (category === 'grant') core.stats.add('grantErrors');
-        else if (category === 'revoke') core.stats.add('revokeErrors');
-        core.stats.tally('byError', 'Access Denied');
-        sendJson(res, 200, throttleBody(core));
       }
-      return true;
+      if (category === 'auth') return html(429, renderErrorPage('Too Many Requests', 'Injected throttle.'));
+      if (category === 'refresh') core.stats.add('refreshThrottled');
+      else if (category === 'grant') core.stats.add('grantErrors');
+      else if (category === 'revoke') core.stats.add('revokeErrors');
+      core.stats.tally('byError', 'Access Denied');
+      return json(200, throttleBody(core));
   }
 }
 
@@ -214,7 +176,7 @@ async function observeFault(
     return;
   const token =
     category === 'api'
-      ? /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.req.headers.authorization ?? '')?.[1]
+      ? accessTokenOf(ctx)
       : (await ctx.params()).get(category === 'refresh' ? 'refresh_token' : 'code');
   notify(observer, 'onRequest', {
     category,
@@ -231,14 +193,4 @@ function bumpFaulted(core: EmulatorCore, category: RequestCategory): void {
   else if (category === 'refresh') core.stats.add('refreshFaulted');
   else if (category === 'revoke') core.stats.add('revokeFaulted');
   else if (category === 'api') core.stats.add('apiFaulted');
-}
-
-function internalError(res: ServerResponse, error: unknown): void {
-  // Never echo the error: it could carry request data (tokens, secrets).
-  void error;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  sendJson(res, 500, { status: 'failure', error: 'internal_error' });
 }

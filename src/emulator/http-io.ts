@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EmulatorRequest } from './exchange.js';
 
 /** The body was larger than allowed. */
 export class BodyTooLarge extends Error {}
@@ -6,10 +6,11 @@ export class BodyTooLarge extends Error {}
 export class BadBody extends Error {}
 
 /** Reads the whole request body, refusing more than `limit` bytes. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+export async function readBody(body: AsyncIterable<Uint8Array> | undefined, limit: number): Promise<Buffer> {
+  if (body === undefined) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of body) {
     size += chunk.length;
     if (size > limit) throw new BodyTooLarge('request body too large');
     chunks.push(chunk);
@@ -22,10 +23,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
  * (urlencoded, multipart/form-data or JSON) overriding it, then HTTP Basic credentials filling
  * `client_id` / `client_secret` when the parameters lack them.
  */
-export async function readParams(req: IncomingMessage, url: URL, body: Buffer): Promise<Map<string, string>> {
+export async function readParams(request: EmulatorRequest, url: URL, body: Buffer): Promise<Map<string, string>> {
   const params = new Map<string, string>(url.searchParams);
-  for (const [key, value] of await bodyParams(req.headers['content-type'], body)) params.set(key, value);
-  const basic = basicCredentials(req.headers.authorization);
+  for (const [key, value] of await bodyParams(request.header('content-type'), body)) params.set(key, value);
+  const basic = basicCredentials(request.header('authorization'));
   if (basic !== undefined) {
     if (!params.has('client_id')) params.set('client_id', basic.id);
     if (!params.has('client_secret')) params.set('client_secret', basic.secret);
@@ -81,35 +82,4 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
     }
   };
   return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
-}
-
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json;charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-    ...NO_STORE,
-  });
-  res.end(text);
-}
-
-export function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, {
-    'content-type': 'text/html;charset=UTF-8',
-    'content-length': Buffer.byteLength(html),
-    ...NO_STORE,
-  });
-  res.end(html);
-}
-
-export function sendRedirect(res: ServerResponse, location: string): void {
-  res.writeHead(302, { location, 'content-length': 0, ...NO_STORE });
-  res.end();
-}
-
-export function sendEmpty(res: ServerResponse, status: number): void {
-  res.writeHead(status, NO_STORE);
-  res.end();
 }

@@ -2,6 +2,19 @@
  * `zoho-token-store/emulator`: a local Zoho accounts server + small CRM API on 127.0.0.1, so
  * tests and demos never touch real Zoho. Start one with {@link startZohoEmulator}.
  *
+ * Two ways in, one set of routes: the HTTP listeners (`emu.url`, one per data center), and
+ * `emu.fetch`, a web-standard `fetch` served in process with no socket:
+ *
+ * ```ts
+ * const emu = await startZohoEmulator({ clients: [client] });
+ * const auth = new ZohoAuth({ ...options, environment: emu.environment, fetch: emu.fetch });
+ * const crm = new ZohoClient({ auth, fetch: emu.fetch });
+ * ```
+ *
+ * Both count in the stats, see the same faults and tell the same observer. `emu.fetch` routes by
+ * origin (a listener's URL names its data center); any other origin rejects as a fetch to a closed
+ * port does. See {@link ZohoEmulator.fetch} for how drops, aborts and redirects come back.
+ *
  * Behaviour follows Zoho's documented protocol; where Zoho's behaviour is unconfirmed, these choices hold:
  *
  * - Refresh token on web-flow exchange: only with `access_type=offline`, and only when the

@@ -1,31 +1,27 @@
 import { decide, validateAuthRequest } from './authorize.js';
 import { renderConsentPage, renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
-import type { RequestContext } from './handler.js';
-import { sendHtml, sendJson, sendRedirect } from './http-io.js';
+import { html, json, redirect, type EmulatorReply } from './exchange.js';
 import { notify } from './observer.js';
+import type { RequestContext } from './request-context.js';
 import type { MintedTokens, OAuthError } from './state.js';
 
 export const DECISION_PATH = '/oauth/v2/auth/decision';
 
 /** `GET /oauth/v2/auth`: the consent page (or an immediate redirect with `autoApprove`). */
-export async function handleAuthPage(ctx: RequestContext): Promise<void> {
-  const { core, res } = ctx;
+export async function handleAuthPage(ctx: RequestContext): Promise<EmulatorReply> {
+  const { core } = ctx;
   core.stats.add('authPageRequests');
-  if (await ctx.faulted('auth')) return;
+  const faulted = await ctx.faulted('auth');
+  if (faulted !== undefined) return faulted;
   const params = ctx.url.searchParams;
   const checked = validateAuthRequest(core, params);
-  if (!checked.ok) {
-    sendHtml(res, checked.status, renderErrorPage(checked.title, checked.message));
-    return;
-  }
+  if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const { request } = checked;
   if (core.autoApprove !== undefined) {
-    finishDecision(ctx, decide(core, request, { approve: true, user: core.autoApprove.user }));
-    return;
+    return finishDecision(decide(core, request, { approve: true, user: core.autoApprove.user }));
   }
-  sendHtml(
-    res,
+  return html(
     200,
     renderConsentPage({
       action: DECISION_PATH,
@@ -38,49 +34,48 @@ export async function handleAuthPage(ctx: RequestContext): Promise<void> {
 }
 
 /** `POST /oauth/v2/auth/decision`: the consent page's Approve / Deny forms. */
-export async function handleDecision(ctx: RequestContext): Promise<void> {
-  const { core, res } = ctx;
-  if (await ctx.faulted('auth')) return;
+export async function handleDecision(ctx: RequestContext): Promise<EmulatorReply> {
+  const { core } = ctx;
+  const faulted = await ctx.faulted('auth');
+  if (faulted !== undefined) return faulted;
   const params = await ctx.params();
   const checked = validateAuthRequest(core, params);
-  if (!checked.ok) {
-    sendHtml(res, checked.status, renderErrorPage(checked.title, checked.message));
-    return;
-  }
+  if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const approve = params.get('decision') === 'approve';
-  finishDecision(
-    ctx,
+  return finishDecision(
     decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve }),
   );
 }
 
-function finishDecision(ctx: RequestContext, outcome: ReturnType<typeof decide>): void {
-  if (outcome.ok) sendRedirect(ctx.res, outcome.location);
-  else sendHtml(ctx.res, outcome.status, renderErrorPage(outcome.title, outcome.message));
+function finishDecision(outcome: ReturnType<typeof decide>): EmulatorReply {
+  return outcome.ok
+    ? redirect(outcome.location)
+    : html(outcome.status, renderErrorPage(outcome.title, outcome.message));
 }
 
 /** `POST /oauth/v2/token`: both grants; errors are HTTP 200 JSON bodies, as Zoho does. */
-export async function handleToken(ctx: RequestContext): Promise<void> {
-  const { core, dc, res } = ctx;
+export async function handleToken(ctx: RequestContext): Promise<EmulatorReply> {
+  const { core, dc } = ctx;
   core.stats.add('tokenRequests');
   const params = await ctx.params();
   const grantType = params.get('grant_type');
   const category = grantType === 'authorization_code' ? 'grant' : grantType === 'refresh_token' ? 'refresh' : 'token';
   if (category === 'grant') core.stats.add('grantRequests');
   if (category === 'refresh') core.stats.add('refreshRequests');
-  if (await ctx.faulted(category)) return;
+  const faulted = await ctx.faulted(category);
+  if (faulted !== undefined) return faulted;
 
   const sent = params.get(category === 'refresh' ? 'refresh_token' : 'code');
   const observe = (outcome: string): void => {
     if (category !== 'token')
       notify(core.observer, 'onRequest', { category, dc, ...(sent ? { token: sent } : {}), outcome });
   };
-  const fail = (error: OAuthError): void => {
+  const fail = (error: OAuthError): EmulatorReply => {
     observe(error);
     if (category === 'grant') core.stats.add('grantErrors');
     if (category === 'refresh') core.stats.add(error === 'Access Denied' ? 'refreshThrottled' : 'refreshErrors');
     core.stats.tally('byError', error);
-    sendJson(res, 200, error === 'Access Denied' ? throttleBody(core) : { error });
+    return json(200, error === 'Access Denied' ? throttleBody(core) : { error });
   };
 
   if (grantType === undefined || grantType === '') return fail('invalid_request');
@@ -102,28 +97,28 @@ export async function handleToken(ctx: RequestContext): Promise<void> {
   observe('issued');
   observeIssued(core, dc, category, outcome.tokens, category === 'refresh' ? params.get('refresh_token') : undefined);
   core.stats.add(category === 'grant' ? 'grantSuccesses' : 'refreshSuccesses');
-  sendJson(res, 200, tokenBody(core, dc, outcome.tokens));
+  return json(200, tokenBody(core, dc, outcome.tokens));
 }
 
 /**
  * `POST /oauth/v2/token/revoke?token=…` (also `/oauth/v2/revoke/token`, token in query or form).
  * Unknown token: HTTP 400 `{"status":"failure","error":"invalid_token"}` (body unconfirmed at Zoho).
  */
-export async function handleRevoke(ctx: RequestContext): Promise<void> {
-  const { core, dc, res } = ctx;
+export async function handleRevoke(ctx: RequestContext): Promise<EmulatorReply> {
+  const { core, dc } = ctx;
   core.stats.add('revokeRequests');
   const params = await ctx.params();
-  if (await ctx.faulted('revoke')) return;
+  const faulted = await ctx.faulted('revoke');
+  if (faulted !== undefined) return faulted;
   const token = params.get('token');
   if (token !== undefined && token !== '' && core.state.revoke(token, dc)) {
     core.stats.add('revokeSuccesses');
-    sendJson(res, 200, { status: 'success' });
-    return;
+    return json(200, { status: 'success' });
   }
   const error = token === undefined || token === '' ? 'invalid_request' : 'invalid_token';
   core.stats.add('revokeErrors');
   core.stats.tally('byError', error);
-  sendJson(res, 400, { status: 'failure', error });
+  return json(400, { status: 'failure', error });
 }
 
 function observeIssued(

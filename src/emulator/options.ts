@@ -1,5 +1,5 @@
-import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { FaultSpec } from './faults.js';
+import { invalid } from './invalid-argument.js';
 import type { EmulatorObserver } from './observer.js';
 
 /** A registered OAuth client (what Zoho's API console would hold). */
@@ -156,8 +156,4 @@ function positive(value: number, field: string): number {
 function port(value: number, field: string): number {
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw invalid(field, `${field} must be a port number`);
   return value;
-}
-
-export function invalid(field: string, message: string): ZohoTokenError {
-  return new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, message, { field });
 }

@@ -1,6 +1,7 @@
 import type { EmulatorClock } from './clock.js';
 import { newTokenString } from './ids.js';
-import { invalid, type EmulatorClient, type ResolvedOptions } from './options.js';
+import { invalid } from './invalid-argument.js';
+import type { EmulatorClient, ResolvedOptions } from './options.js';
 import type { StatsRecorder } from './stats.js';
 
 /** OAuth error bodies the token endpoint can answer (as `{"error": …}`). */

@@ -12,6 +12,7 @@
  * SDK expects back (it checks `instanceof OAuthToken`). docs/official-sdk.md has the details.
  */
 import { ErrorCode, ZohoTokenError } from '../errors.js';
+import { assertTokenStore } from '../stores/kit/store-errors.js';
 import type { TokenStore } from '../stores/kit/token-store.js';
 import { OAuthToken, type OAuthTokenInit } from '../token/oauth-token.js';
 import { UserSignature } from '../token/user-signature.js';
@@ -116,10 +117,7 @@ export class OfficialSdkTokenStore<T extends OfficialSdkOAuthToken = OfficialSdk
   readonly #keepOrgId: boolean;
 
   constructor(store: TokenStore, options: OfficialSdkStoreOptions<T>) {
-    const s = store as unknown as Record<string, unknown> | null;
-    if (typeof s !== 'object' || s === null || STORE_METHODS.some((method) => typeof s[method] !== 'function')) {
-      throw invalidArgument('store', 'must be a TokenStore of zoho-token-store');
-    }
+    assertTokenStore(store, 'OfficialSdkTokenStore', false);
     const sdk = options?.sdk as OfficialSdkModule<T> | undefined;
     if (typeof sdk?.OAuthToken !== 'function' || typeof sdk.UserSignature !== 'function') {
       throw invalidArgument(
@@ -253,8 +251,6 @@ export function officialSdkStore<T extends OfficialSdkOAuthToken>(
 ): OfficialSdkTokenStore<T> {
   return new OfficialSdkTokenStore(store, options);
 }
-
-const STORE_METHODS = ['findToken', 'saveToken', 'deleteToken', 'getTokens', 'deleteTokens', 'findTokenById'] as const;
 
 const GETTERS = [
   'getId',

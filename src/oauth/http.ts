@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, ZohoTokenError } from '../errors.js';
-import { sanitizeCause, scrubText } from '../redact.js';
+import type { HttpExchangeLimits, HttpExchangeRequest } from '../http/http-exchange.js';
+import { abortedError, attemptExchange, networkError, readBuffered } from '../http/http-exchange.js';
 
 /** Transport options shared by every call to Zoho's accounts server. All are optional. */
 export interface OAuthRequestOptions {
@@ -178,104 +179,28 @@ export function backoffDelay(
 export async function postFormWithRetry(request: HttpRequest, options?: OAuthRequestOptions): Promise<Response> {
   const o = resolveRequestOptions(options);
   const resendable = request.resendable !== false;
+  const exchange: HttpExchangeRequest = {
+    method: 'POST',
+    url: request.url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: request.body.toString(),
+    secrets: request.secrets,
+  };
+  const limits: HttpExchangeLimits = { fetch: o.fetch, timeoutMs: o.timeoutMs, signal: o.signal };
   for (let attempt = 0; ; attempt++) {
-    if (o.signal?.aborted) throw abortedError(request, o.signal);
+    if (o.signal?.aborted) throw abortedError(exchange, o.signal);
     try {
-      const response = await attemptOnce(request, o);
+      const response = await attemptExchange(exchange, limits, readBuffered);
       if (response.status < 500 || attempt >= o.retries || !resendable) return response;
     } catch (error) {
-      if (o.signal?.aborted) throw abortedError(request, o.signal);
-      if (attempt >= o.retries || (!resendable && !neverSent(error))) throw networkError(request, error, attempt + 1);
+      if (o.signal?.aborted) throw abortedError(exchange, o.signal);
+      if (attempt >= o.retries || (!resendable && !neverSent(error))) throw networkError(exchange, error, attempt + 1);
     }
     try {
       await o.sleep(backoffDelay(attempt, o));
     } catch (error) {
-      if (o.signal?.aborted) throw abortedError(request, o.signal);
+      if (o.signal?.aborted) throw abortedError(exchange, o.signal);
       throw error;
     }
   }
-}
-
-async function attemptOnce(request: HttpRequest, o: ResolvedRequestOptions): Promise<Response> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(timeoutError(o.timeoutMs));
-  }, o.timeoutMs);
-  const forwardAbort = (): void => controller.abort(o.signal?.reason);
-  o.signal?.addEventListener('abort', forwardAbort, { once: true });
-  try {
-    // Raced against the signal too, so a fetch that ignores `signal` still times out.
-    const response = await untilAborted(
-      o.fetch(request.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: request.body.toString(),
-        signal: controller.signal,
-      }),
-      controller.signal,
-    );
-    const bytes = await untilAborted(response.arrayBuffer(), controller.signal);
-    const nullBody = [101, 204, 205, 304].includes(response.status);
-    return new Response(nullBody ? null : bytes, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-  } catch (error) {
-    throw timedOut ? timeoutError(o.timeoutMs) : error;
-  } finally {
-    clearTimeout(timer);
-    o.signal?.removeEventListener('abort', forwardAbort);
-  }
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function timeoutError(ms: number): Error {
-  const error = new Error(`attempt timed out after ${ms} ms`);
-  error.name = 'TimeoutError';
-  return error;
-}
-
-/** undici wraps the useful error (ECONNRESET, ECONNREFUSED…) as the `cause` of "fetch failed". */
-function innermostError(error: unknown): unknown {
-  if (error instanceof TypeError && error.message === 'fetch failed' && error.cause instanceof Error)
-    return error.cause;
-  return error;
-}
-
-/** Origin and path only: never a query string or credentials in a message. */
-function describeTarget(url: URL): string {
-  return `POST ${url.origin}${url.pathname}`;
-}
-
-function networkError(request: HttpRequest, error: unknown, attempts: number): ZohoTokenError {
-  const cause = sanitizeCause(innermostError(error), request.secrets);
-  const plural = attempts === 1 ? 'attempt' : 'attempts';
-  const detail = scrubText(cause.message, request.secrets);
-  return new ZohoTokenError(
-    ErrorCode.NETWORK,
-    `${describeTarget(request.url)} got no answer after ${attempts} ${plural}: ${detail}`,
-    {
-      cause,
-    },
-  );
-}
-
-function abortedError(request: HttpRequest, signal: AbortSignal): ZohoTokenError {
-  return new ZohoTokenError(ErrorCode.NETWORK, `${describeTarget(request.url)} was aborted by the caller`, {
-    cause: sanitizeCause(signal.reason, request.secrets),
-  });
 }

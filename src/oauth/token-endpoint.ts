@@ -29,7 +29,7 @@ export interface TokenSet {
 export type ProcessTokenResponseOptions = ClassifyOptions;
 
 /** Form fields whose values must never appear in an error. */
-const SECRET_FIELDS = ['client_secret', 'code', 'refresh_token', 'token'];
+const SECRET_PARAMS = ['client_secret', 'code', 'refresh_token', 'token'];
 
 /**
  * Sends `body` to `POST {accountsUrl}/oauth/v2/token` (urlencoded), with timeout and retries for
@@ -113,7 +113,7 @@ function processOptions(options: OAuthRequestOptions, secrets: string[]): Proces
 }
 
 export function secretsOf(body: URLSearchParams): string[] {
-  return SECRET_FIELDS.flatMap((field) => body.getAll(field));
+  return SECRET_PARAMS.flatMap((field) => body.getAll(field));
 }
 
 export function requireString(field: string, value: unknown): asserts value is string {

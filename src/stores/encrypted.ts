@@ -4,7 +4,10 @@
  * encryption is deterministic (see crypto/field-cipher.ts), so the inner store keeps applying the
  * matching rules to ciphertexts unchanged: no schema change, any backend. docs/encryption.md.
  */
-import { refreshLockName } from './kit/store-lock.js';
+import { assertTokenStore, storeErrors } from './kit/store-errors.js';
+import { StoreLifecycle } from './kit/store-lifecycle.js';
+import { refreshLockName, withStoreLock } from './kit/store-lock.js';
+import { silentLogger } from '../logger.js';
 import { FieldCipher, isEncryptedValue } from '../crypto/field-cipher.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { resolveKeys, type KeyMaterial } from '../crypto/parse-keys.js';
@@ -14,16 +17,7 @@ import type { TokenRecord } from '../token/token-record.js';
 import { keyMatches, matchKeys, snapshotToken, type MatchKey } from './kit/matching.js';
 import type { LockHandle, LockOptions, StoreLock, TokenStore } from './kit/token-store.js';
 
-const STORE_NAME = 'EncryptedStore';
-const METHODS = [
-  'findToken',
-  'saveToken',
-  'deleteToken',
-  'getTokens',
-  'deleteTokens',
-  'findTokenById',
-  'close',
-] as const;
+const errors = storeErrors('EncryptedStore');
 /** The encrypted fields the matching rules look rows up by. */
 const LOOKUP_FIELDS: ReadonlySet<string> = new Set<SecretField>(['accessToken', 'grantToken', 'refreshToken']);
 
@@ -118,28 +112,12 @@ export class EncryptedStore implements TokenStore {
   readonly #variants: readonly Variant[];
   readonly #acceptPlaintext: boolean;
   readonly #ownsStore: boolean;
-  #closed = false;
+  readonly #lifecycle = new StoreLifecycle(errors);
 
   constructor(store: TokenStore, options: EncryptedStoreOptions = {}) {
-    if (store === null || typeof store !== 'object' || METHODS.some((m) => typeof store[m] !== 'function')) {
-      throw new ZohoTokenError(
-        ErrorCode.INVALID_ARGUMENT,
-        `${STORE_NAME} wraps a TokenStore (the six methods and close)`,
-        {
-          field: 'store',
-        },
-      );
-    }
-    const acceptPlaintext = options.acceptPlaintext ?? true;
-    const ownsStore = options.ownsStore ?? true;
-    for (const [field, value] of [
-      ['acceptPlaintext', acceptPlaintext],
-      ['ownsStore', ownsStore],
-    ] as const) {
-      if (typeof value !== 'boolean') {
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${field} must be a boolean`, { field });
-      }
-    }
+    assertTokenStore(store, errors.name);
+    const acceptPlaintext = errors.boolean(options.acceptPlaintext, 'acceptPlaintext', true);
+    const ownsStore = errors.boolean(options.ownsStore, 'ownsStore', true);
     const ring = new KeyRing(resolveKeys(options));
     this.store = store;
     this.currentKeyId = ring.currentKeyId;
@@ -151,85 +129,94 @@ export class EncryptedStore implements TokenStore {
     if (innerLock !== undefined) {
       this.lock = {
         acquire: async (name: string, lockOptions: LockOptions): Promise<LockHandle | null> => {
-          this.#assertOpen();
+          this.#lifecycle.assertOpen();
           return innerLock.acquire(name, lockOptions);
         },
       };
     }
   }
 
-  async findToken(token: OAuthToken): Promise<OAuthToken | null> {
-    this.#assertOpen();
-    const query = snapshotToken(token, 'findToken');
-    const keys = matchKeys(query);
-    if (keys.length === 0) return null;
-    const firstLookup = keys.findIndex((key) => LOOKUP_FIELDS.has(key.field));
-    // Ids and user names are not encrypted: one probe gives the answer whatever the keys.
-    const variants = firstLookup < 0 || keys[0]!.field === 'id' ? this.#variants.slice(0, 1) : this.#variants;
-    let best: OAuthToken | null = null;
-    let bestRank = Infinity;
-    for (const variant of variants) {
-      const probe = this.#probe(query, variant, false);
-      if (probe === null) continue;
-      const found = await this.store.findToken(probe);
-      if (found === null) continue;
-      const plain = this.#decryptToken(found);
-      // Each probe only sees the rows under its variant: keep the hit of the highest-precedence key.
-      const rank = rankOf(keys, plain);
-      if (rank >= 0 && rank < bestRank) {
-        best = plain;
-        bestRank = rank;
-      }
-      if (bestRank <= firstLookup) break;
-    }
-    return best;
-  }
-
-  async saveToken(token: OAuthToken): Promise<void> {
-    this.#assertOpen();
-    const snapshot = snapshotToken(token, 'saveToken');
-    // Rows the token's keys hit under an older key or in plaintext would be invisible to the inner
-    // store's matching (a duplicate insert, a missed conflict): move them to the current key first.
-    for (const variant of this.#variants.slice(1)) {
-      const probe = this.#probe(snapshot, variant, true);
-      if (probe === null) continue;
-      // Each pass moves one row to the current key; a token has at most 3 lookup keys.
-      for (let pass = 0; pass < 3; pass++) {
+  findToken(token: OAuthToken): Promise<OAuthToken | null> {
+    return this.#lifecycle.run(async () => {
+      const query = snapshotToken(token, 'findToken');
+      const keys = matchKeys(query);
+      if (keys.length === 0) return null;
+      const firstLookup = keys.findIndex((key) => LOOKUP_FIELDS.has(key.field));
+      // Ids and user names are not encrypted: one probe gives the answer whatever the keys.
+      const variants = firstLookup < 0 || keys[0]!.field === 'id' ? this.#variants.slice(0, 1) : this.#variants;
+      let best: OAuthToken | null = null;
+      let bestRank = Infinity;
+      for (const variant of variants) {
+        const probe = this.#probe(query, variant, false);
+        if (probe === null) continue;
         const found = await this.store.findToken(probe);
-        if (found === null || (await this.#reencrypt(found)) === 0) break;
+        if (found === null) continue;
+        const plain = this.#decryptToken(found);
+        // Each probe only sees the rows under its variant: keep the hit of the highest-precedence key.
+        const rank = rankOf(keys, plain);
+        if (rank >= 0 && rank < bestRank) {
+          best = plain;
+          bestRank = rank;
+        }
+        if (bestRank <= firstLookup) break;
       }
-    }
-    const encrypted = this.#encryptToken(snapshot);
-    await this.store.saveToken(encrypted);
-    token.id = encrypted.id;
+      return best;
+    });
   }
 
-  async deleteToken(id: string): Promise<void> {
-    this.#assertOpen();
-    await this.store.deleteToken(id);
+  saveToken(token: OAuthToken): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      const snapshot = snapshotToken(token, 'saveToken');
+      // Rows the token's keys hit under an older key or in plaintext would be invisible to the inner
+      // store's matching (a duplicate insert, a missed conflict): move them to the current key first.
+      for (const variant of this.#variants.slice(1)) {
+        const probe = this.#probe(snapshot, variant, true);
+        if (probe === null) continue;
+        // Each pass moves one row to the current key; a token has at most 3 lookup keys.
+        for (let pass = 0; pass < 3; pass++) {
+          const found = await this.store.findToken(probe);
+          if (found === null || (await this.#reencrypt(found)) === 0) break;
+        }
+      }
+      const encrypted = this.#encryptToken(snapshot);
+      await this.store.saveToken(encrypted);
+      token.id = encrypted.id;
+    });
   }
 
-  async getTokens(): Promise<OAuthToken[]> {
-    this.#assertOpen();
-    return (await this.store.getTokens()).map((token) => this.#decryptToken(token));
+  deleteToken(id: string): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      await this.store.deleteToken(id);
+    });
   }
 
-  async deleteTokens(): Promise<void> {
-    this.#assertOpen();
-    await this.store.deleteTokens();
+  getTokens(): Promise<OAuthToken[]> {
+    return this.#lifecycle.run(async () => {
+      return (await this.store.getTokens()).map((token) => this.#decryptToken(token));
+    });
   }
 
-  async findTokenById(id: string): Promise<OAuthToken | null> {
-    this.#assertOpen();
-    const found = await this.store.findTokenById(id);
-    return found && this.#decryptToken(found);
+  deleteTokens(): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      await this.store.deleteTokens();
+    });
+  }
+
+  findTokenById(id: string): Promise<OAuthToken | null> {
+    return this.#lifecycle.run(async () => {
+      const found = await this.store.findTokenById(id);
+      return found && this.#decryptToken(found);
+    });
+  }
+
+  /** The inner store's `ready()`, when it has one. */
+  ready(): Promise<void> {
+    return this.#lifecycle.run(async () => void (await this.store.ready?.()));
   }
 
   /** Closes the wrapper, and the inner store when `ownsStore` (the default). Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#ownsStore) await this.store.close();
+  close(): Promise<void> {
+    return this.#lifecycle.close(() => (this.#ownsStore ? this.store.close() : undefined));
   }
 
   /**
@@ -240,48 +227,43 @@ export class EncryptedStore implements TokenStore {
    * are written, so concurrent refreshes are not undone. Once `failed` is empty and every process
    * uses the new configuration, the older keys can be removed.
    */
-  async rotateKeys(options: RotateKeysOptions = {}): Promise<RotationReport> {
-    this.#assertOpen();
-    const lockWaitMs = options.lockWaitMs ?? 10_000;
-    const lockLeaseMs = options.lockLeaseMs ?? 30_000;
-    const report: RotationReport = { scanned: 0, reencrypted: 0, alreadyCurrent: 0, values: 0, failed: [] };
-    for (const listed of await this.store.getTokens()) {
-      report.scanned++;
-      const id = listed.id!;
-      try {
-        if (this.#staleFields(listed).length === 0) {
-          report.alreadyCurrent++;
-          continue;
-        }
-        const handle = await this.store.lock?.acquire(refreshLockName(id), {
-          leaseMs: lockLeaseMs,
-          waitMs: lockWaitMs,
-        });
-        if (handle === null) {
-          report.failed.push({ id, code: ErrorCode.LOCK_TIMEOUT });
-          continue;
-        }
+  rotateKeys(options: RotateKeysOptions = {}): Promise<RotationReport> {
+    return this.#lifecycle.run(async () => {
+      const lockWaitMs = options.lockWaitMs ?? 10_000;
+      const lockLeaseMs = options.lockLeaseMs ?? 30_000;
+      const report: RotationReport = { scanned: 0, reencrypted: 0, alreadyCurrent: 0, values: 0, failed: [] };
+      for (const listed of await this.store.getTokens()) {
+        // close() waits for calls in flight: a rotation stops at the next token rather than hold it up.
+        this.#lifecycle.assertOpen();
+        report.scanned++;
+        const id = listed.id!;
         try {
-          // Re-read under the lock: the row may have changed (or gone) since the listing.
-          const fresh = await this.store.findTokenById(id);
-          const values = fresh === null ? 0 : await this.#reencrypt(fresh);
-          if (values > 0) report.reencrypted++;
-          else report.alreadyCurrent++;
-          report.values += values;
-        } finally {
-          await handle?.release();
+          if (this.#staleFields(listed).length === 0) {
+            report.alreadyCurrent++;
+            continue;
+          }
+          await withStoreLock(
+            this.store,
+            refreshLockName(id),
+            { leaseMs: lockLeaseMs, waitMs: lockWaitMs, log: silentLogger },
+            async () => {
+              // Re-read under the lock: the row may have changed (or gone) since the listing.
+              const fresh = await this.store.findTokenById(id);
+              const values = fresh === null ? 0 : await this.#reencrypt(fresh);
+              if (values > 0) report.reencrypted++;
+              else report.alreadyCurrent++;
+              report.values += values;
+            },
+            async () => void report.failed.push({ id, code: ErrorCode.LOCK_TIMEOUT }),
+          );
+        } catch (error) {
+          const code = isZohoTokenError(error) ? error.code : undefined;
+          if (code !== ErrorCode.DECRYPTION_FAILED && code !== ErrorCode.TOKEN_CONFLICT) throw error;
+          report.failed.push({ id, code });
         }
-      } catch (error) {
-        const code = isZohoTokenError(error) ? error.code : undefined;
-        if (code !== ErrorCode.DECRYPTION_FAILED && code !== ErrorCode.TOKEN_CONFLICT) throw error;
-        report.failed.push({ id, code });
       }
-    }
-    return report;
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
+      return report;
+    });
   }
 
   /** The token with every secret field encrypted under the current key. */

@@ -1,8 +1,9 @@
-import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { OAuthToken } from '../token/oauth-token.js';
 import { tokenFromRecord } from '../token/token-record.js';
 import { checkId, findMatch, nextId, planSave, snapshotToken } from './kit/matching.js';
 import { RecordIndex } from './kit/record-index.js';
+import { storeErrors } from './kit/store-errors.js';
+import { StoreLifecycle } from './kit/store-lifecycle.js';
 import type { TokenStore } from './kit/token-store.js';
 
 /**
@@ -11,16 +12,16 @@ import type { TokenStore } from './kit/token-store.js';
  */
 export class MemoryStore implements TokenStore {
   readonly #rows = new RecordIndex();
-  #closed = false;
+  readonly #lifecycle = new StoreLifecycle(storeErrors('MemoryStore'));
 
   async findToken(token: OAuthToken): Promise<OAuthToken | null> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const found = await findMatch(snapshotToken(token, 'findToken'), (values) => this.#rows.candidates(values));
     return found && tokenFromRecord(found);
   }
 
   async saveToken(token: OAuthToken): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const plan = planSave(snapshotToken(token, 'saveToken'), (values) => this.#rows.candidates(values));
     const record = { ...plan.record };
     if (plan.kind === 'insert' && plan.needsId) record.id = nextId(this.#rows.largestId);
@@ -29,33 +30,35 @@ export class MemoryStore implements TokenStore {
   }
 
   async deleteToken(id: string): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const key = checkId(id, 'deleteToken');
     if (key !== null) this.#rows.delete(key);
   }
 
   async getTokens(): Promise<OAuthToken[]> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     return [...this.#rows.values()].map(tokenFromRecord);
   }
 
   async deleteTokens(): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     this.#rows.clear();
   }
 
   async findTokenById(id: string): Promise<OAuthToken | null> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const key = checkId(id, 'findTokenById');
     const record = key === null ? undefined : this.#rows.get(key);
     return record ? tokenFromRecord(record) : null;
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
+  /** Resolves once the store can serve calls (STORE_CLOSED after `close()`); idempotent. */
+  ready(): Promise<void> {
+    return this.#lifecycle.run(async () => {});
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, 'MemoryStore is closed');
+  /** Idempotent; the tokens are dropped with the store. */
+  close(): Promise<void> {
+    return this.#lifecycle.close();
   }
 }

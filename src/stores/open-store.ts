@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
+import { readyStore } from './kit/store-lifecycle.js';
 import type { TokenStore } from './kit/token-store.js';
 
 export interface OpenStoreOptions {
@@ -19,12 +20,12 @@ const OPENERS: Record<string, Opener> = {
   memory: async (rest) => {
     if (rest !== '') throw badUrl('memory: takes no path');
     const { MemoryStore } = await import('./memory.js');
-    return new MemoryStore();
+    return ready(() => new MemoryStore());
   },
   sqlite: async (rest, _url, { mustExist = false }) => {
     const filename = localPath(rest, 'sqlite');
     const { SqliteStore } = await import('./sqlite/sqlite-store.js');
-    return new SqliteStore({ filename, mustExist });
+    return ready(() => new SqliteStore({ filename, mustExist }));
   },
   file: async (rest, _url, { mustExist = false }) => {
     const filename = localPath(rest, 'file');
@@ -37,7 +38,7 @@ const OPENERS: Record<string, Opener> = {
       );
     }
     const { FileStore } = await import('./file/file-store.js');
-    return new FileStore({ filename });
+    return ready(() => new FileStore({ filename }));
   },
   postgres: openPostgres,
   postgresql: openPostgres,
@@ -49,24 +50,26 @@ const OPENERS: Record<string, Opener> = {
 
 async function openMySql(_rest: string, url: string): Promise<TokenStore> {
   const { MySqlStore } = await import('./mysql/mysql-store.js');
-  return MySqlStore.open({ url }).catch((error: unknown) => {
-    throw urlError(error);
-  });
+  return ready(() => new MySqlStore({ url }));
 }
 
 async function openPostgres(_rest: string, url: string): Promise<TokenStore> {
   const { PostgresStore } = await import('./postgres/postgres-store.js');
-  return asStoreUrlError(() => new PostgresStore({ url }));
+  return ready(() => new PostgresStore({ url }));
 }
 
 async function openRedis(_rest: string, url: string): Promise<TokenStore> {
   const { RedisStore } = await import('./redis/redis-store.js');
-  return asStoreUrlError(() => new RedisStore({ url }));
+  return ready(() => new RedisStore({ url }));
 }
 
-function asStoreUrlError(open: () => TokenStore): TokenStore {
+/**
+ * Every backend alike: constructed, then `ready()`, so a wrong URL, an unreachable server or a
+ * missing table fails here (the store closed) rather than on the first token.
+ */
+async function ready(open: () => TokenStore): Promise<TokenStore> {
   try {
-    return open();
+    return await readyStore(open());
   } catch (error) {
     throw urlError(error);
   }

@@ -56,6 +56,19 @@ export function describeStoreLock(runner: SuiteRunner, options: StoreLockSuiteOp
       await other.release();
     });
 
+    test('release is idempotent: a second release does nothing, even once another holder has the lock', async (a, b) => {
+      const lock = name();
+      const held = await a.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+      assert.ok(held);
+      await held.release();
+      await held.release();
+      const next = await b.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+      assert.ok(next, 'free after the first release');
+      await held.release();
+      assert.equal(await a.acquire(lock, { leaseMs: 60_000, waitMs: 0 }), null, "a late release freed another's lock");
+      await next.release();
+    });
+
     test("a lease runs out; the old holder's late release does not free the new holder's lock", async (a, b) => {
       const lock = name();
       const crashed = await b.acquire(lock, { leaseMs: 100, waitMs: 0 });

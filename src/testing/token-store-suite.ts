@@ -26,6 +26,21 @@ export interface TokenStoreSuiteOptions {
    * @default 50
    */
   concurrentSaves?: number;
+  /**
+   * For stores that take a client, pool or database the caller built: a fresh, empty store over
+   * such a client, with a probe of that client. Enables the test that closing the store never
+   * closes what it was given.
+   */
+  injected?(): Promise<InjectedClient> | InjectedClient;
+}
+
+/** A store over a client the caller built (see `TokenStoreSuiteOptions.injected`). */
+export interface InjectedClient {
+  store: TokenStore;
+  /** Resolves when the caller's client still works (a `SELECT 1`, a `PING`); rejects or throws otherwise. */
+  stillOpen(): Promise<unknown> | unknown;
+  /** Closes the caller's client; called at the end of the test. */
+  dispose(): Promise<unknown> | unknown;
 }
 
 const CLIENT = { clientId: '1000.CLIENTAAAAAAAAAAAAAAAAAAAAAAAAA', clientSecret: 'secret-a-0123456789abcdef' };
@@ -682,6 +697,71 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
           assert.equal((await store.findTokenById(hostile.id!))!.accessToken, `${value}#access2`);
           assertSame(await store.findTokenById(victim.id!), victim);
           assert.equal((await store.getTokens()).length, 2);
+        });
+      }
+    });
+
+    describe('lifecycle', () => {
+      runner.it(
+        'close() waits for a save in progress, which completes; later calls fail with STORE_CLOSED',
+        async () => {
+          const store = await options.create();
+          const token = full();
+          const saving = store.saveToken(token);
+          const closing = store.close();
+          await saving;
+          await closing;
+          assert.match(String(token.id), /^\d{1,10}$/, 'the save in progress completed');
+          await rejectsWith(store.findTokenById(token.id!), ErrorCode.STORE_CLOSED);
+          await rejectsWith(store.saveToken(full()), ErrorCode.STORE_CLOSED);
+          await store.close();
+          if (options.reopen) {
+            const again = await options.reopen(store);
+            try {
+              assertSame(await again.findTokenById(token.id!), token, 'the save close() waited for was kept');
+            } finally {
+              await again.close();
+            }
+          }
+        },
+      );
+
+      runner.it(
+        'ready(), when the store has it, resolves while open and is idempotent; after close it fails with STORE_CLOSED',
+        async () => {
+          const store = await options.create();
+          if (store.ready === undefined) {
+            await store.close();
+            return;
+          }
+          try {
+            await store.ready();
+            await store.ready();
+            const token = full();
+            await store.saveToken(token);
+            assertSame(await store.findTokenById(token.id!), token);
+          } finally {
+            await store.close();
+          }
+          await rejectsWith(store.ready(), ErrorCode.STORE_CLOSED);
+        },
+      );
+
+      if (options.injected) {
+        const injected = options.injected;
+        runner.it('closing a store never closes the client, pool or database it was given', async () => {
+          const { store, stillOpen, dispose } = await injected();
+          try {
+            const token = full();
+            await store.saveToken(token);
+            assertSame(await store.findTokenById(token.id!), token);
+            await store.close();
+            await store.close();
+            await rejectsWith(store.getTokens(), ErrorCode.STORE_CLOSED);
+            await stillOpen();
+          } finally {
+            await dispose();
+          }
         });
       }
     });

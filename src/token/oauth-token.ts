@@ -4,7 +4,7 @@ import { redact } from '../redact.js';
 import { UserSignature } from './user-signature.js';
 import { isWellFormed } from './well-formed.js';
 
-/** The string fields of a token, in the order of the seed's table columns. */
+/** The string fields of a token, in the order of the official SDKs' table columns. */
 export const TOKEN_STRING_FIELDS = [
   'id',
   'clientId',
@@ -55,7 +55,7 @@ export interface OAuthTokenInit {
 }
 
 /**
- * An OAuth token as stores keep it: the seed's fields plus `accountsUrl`, which binds the token to
+ * An OAuth token as stores keep it: the official SDKs' fields plus `accountsUrl`, which binds the token to
  * its data center. Construction validates like the official SDKs do: the token must carry a grant
  * token, refresh token, id, access token or user signature, and a grant or refresh token needs the
  * client id and secret. `inspect`, `toString` and `toJSON` show secrets redacted.

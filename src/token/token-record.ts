@@ -17,7 +17,7 @@ export interface TokenRecord {
   accountsUrl: string | null;
 }
 
-/** Record fields in the seed's column order, then ours. */
+/** Record fields in the official SDKs' column order, then ours. */
 export const RECORD_FIELDS = [
   'id',
   'userName',

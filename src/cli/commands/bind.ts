@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { bindingOf } from '../../auth/data-center-binding.js';
 import { OAuthToken } from '../../token/oauth-token.js';
 import { usageError } from '../cli-error.js';
-import type { ContextOf } from '../program.js';
+import type { ContextOf } from '../command-context.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
 import { tokenLabel } from '../token-view.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { main as emulatorMain } from '../../emulator/cli.js';
-import type { ContextOf } from '../program.js';
+import type { ContextOf } from '../command-context.js';
 
 export function registerEmulator(program: Command, contextOf: ContextOf): void {
   program

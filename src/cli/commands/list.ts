@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import type { OAuthToken } from '../../token/oauth-token.js';
-import { safeUrl, type Column } from '../output.js';
-import type { ContextOf } from '../program.js';
-import { describeEnvironment } from '../data-center.js';
-import { byId, expiresIn, tokenStatus, tokenView } from '../token-view.js';
+import type { ContextOf } from '../command-context.js';
+import { safeUrl } from '../output.js';
+import { byId, listColumns, tokenView } from '../token-view.js';
 
 export function registerList(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
   withGlobals(program.command('list').alias('ls'))
@@ -30,16 +28,4 @@ Examples:
         () => ({ tokens: tokens.map((t) => tokenView(t, ctx.out, now)) }),
       );
     });
-}
-
-/** The table of `list` (and of `purge`). */
-export function listColumns(now: number): Column<OAuthToken>[] {
-  return [
-    { header: 'ID', value: (t) => t.id ?? '-' },
-    { header: 'USER', value: (t) => t.userName ?? '-' },
-    { header: 'CLIENT', value: (t) => t.clientId ?? '-' },
-    { header: 'DATA CENTER', value: describeEnvironment },
-    { header: 'EXPIRES IN', value: (t) => expiresIn(t, now) },
-    { header: 'STATUS', value: (t) => tokenStatus(t, now) },
-  ];
 }

@@ -7,11 +7,11 @@ import type { Environment } from '../../oauth/environment.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { CallbackServer, type Callback } from '../callback-server.js';
 import { CliError, usageError } from '../cli-error.js';
+import type { ContextOf } from '../command-context.js';
 import type { CliContext } from '../context.js';
 import { humanizeDuration, parseDuration } from '../duration.js';
 import { openBrowser } from '../open-browser.js';
 import { printable, safeUrl } from '../output.js';
-import type { ContextOf } from '../program.js';
 import { expiresIn, tokenView } from '../token-view.js';
 
 export const DEFAULT_SCOPES = ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ', 'ZohoCRM.org.READ'];

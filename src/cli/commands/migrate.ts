@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { TokenStore } from '../../stores/kit/token-store.js';
 import type { OAuthToken, OAuthTokenInit } from '../../token/oauth-token.js';
 import { CliError, classifyError, usageError } from '../cli-error.js';
+import type { ContextOf } from '../command-context.js';
 import { printable, safeUrl } from '../output.js';
-import type { ContextOf } from '../program.js';
 import { byId } from '../token-view.js';
 
 interface MigrateOptions {

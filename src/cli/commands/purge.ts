@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { usageError } from '../cli-error.js';
+import type { ContextOf } from '../command-context.js';
 import { humanizeDuration, parseDuration } from '../duration.js';
-import type { ContextOf } from '../program.js';
-import { byId, tokenStatus, tokenView } from '../token-view.js';
-import { listColumns } from './list.js';
+import { byId, listColumns, tokenStatus, tokenView } from '../token-view.js';
 
 interface PurgeOptions {
   expiredFor?: number;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ErrorCode, ZohoTokenError } from '../../errors.js';
+import type { ContextOf } from '../command-context.js';
 import { describeTarget } from '../context.js';
-import type { ContextOf } from '../program.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
 import { expiresIn, tokenLabel, tokenView } from '../token-view.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import type { ContextOf } from '../program.js';
+import type { ContextOf } from '../command-context.js';
 import { printable } from '../output.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
 import { tokenLabel } from '../token-view.js';

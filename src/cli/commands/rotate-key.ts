@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { DEFAULT_KEYS_ENV } from '../../crypto/parse-keys.js';
 import { EncryptedStore } from '../../stores/encrypted.js';
 import { CliError, usageError } from '../cli-error.js';
+import type { ContextOf } from '../command-context.js';
 import { exitCodeForErrorCode } from '../exit-codes.js';
 import { printable } from '../output.js';
-import type { ContextOf } from '../program.js';
 
 export function registerRotateKey(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
   withGlobals(program.command('rotate-key'))

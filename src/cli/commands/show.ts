@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ContextOf } from '../program.js';
+import type { ContextOf } from '../command-context.js';
 import { addTargetOptions, targetOf } from '../target-options.js';
 import { tokenLines, tokenView } from '../token-view.js';
 

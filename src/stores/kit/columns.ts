@@ -5,7 +5,7 @@ import { formatExpiry, parseExpiry, type TokenRecord } from '../../token/token-r
  * The official SDKs' `oauthtoken` columns, in their order (rows are read positionally by those
  * SDKs, so the order is part of the format), then the columns only we add.
  */
-export const SEED_COLUMNS = [
+export const OFFICIAL_COLUMNS = [
   'id',
   'user_name',
   'client_id',
@@ -18,7 +18,7 @@ export const SEED_COLUMNS = [
   'api_domain',
 ] as const;
 export const EXTRA_COLUMNS = ['accounts_url'] as const;
-export const COLUMNS = [...SEED_COLUMNS, ...EXTRA_COLUMNS] as const;
+export const COLUMNS = [...OFFICIAL_COLUMNS, ...EXTRA_COLUMNS] as const;
 export type Column = (typeof COLUMNS)[number];
 
 /** Values for `COLUMNS`, in order, ready to bind as parameters. */

@@ -4,7 +4,7 @@
  * re-implements any of it: a store only fetches candidate rows (`lookupValues`) and writes the
  * plan this module returns. Documented in docs/token-store-contract.md.
  *
- * Keys of a token, in precedence order (the seed's, with its defects fixed):
+ * Keys of a token, in precedence order (the official SDKs' order, with their defects fixed):
  *  1. `id` — when given it is authoritative: a find by id finds that row or nothing;
  *  2. user — (user name, client id); without a client id it matches the user's only row, and a
  *     user with rows for several clients is ambiguous (TOKEN_AMBIGUOUS) rather than a guess;

@@ -1,6 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { TokenStore } from './token-store.js';
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkLockArguments, type LockHandle, type LockOptions, type TokenStore } from './token-store.js';
 import type { Logger } from '../../logger.js';
+import { backoffMs } from './backoff.js';
 
 /** The lock every ZohoAuth (in any process) takes before refreshing or revoking token `id`. */
 export function refreshLockName(id: string): string {
@@ -57,5 +59,42 @@ export async function withStoreLock<T>(
       // The lease frees it anyway; the work's own result or error matters more.
       options.log.warn({ lock: name, err: error }, 'lock release failed; the lease will expire it');
     }
+  }
+}
+
+/** How a backend takes and gives back one leased lock; `owner` is a fresh random id per acquire. */
+export interface LockBackend {
+  /** Longest lock name the backend can store. */
+  readonly maxNameLength: number;
+  /** One attempt: true when `owner` now holds `name` for `leaseMs`. */
+  tryTake(name: string, owner: string, leaseMs: number): Promise<boolean> | boolean;
+  /** Deletes the lock only while `owner` still holds it. */
+  release(name: string, owner: string): Promise<void> | void;
+}
+
+/**
+ * Takes a leased lock by polling `backend.tryTake` until it succeeds or `waitMs` runs out (then
+ * `null`). Pauses grow and are jittered: a short first one serves waiters quickly after a short
+ * hold, and many waiters do not poll in lockstep during a long one. The handle's `release` is
+ * idempotent: once it has succeeded, further calls do nothing.
+ */
+export async function pollLock(backend: LockBackend, name: string, options: LockOptions): Promise<LockHandle | null> {
+  checkLockArguments(name, options, backend.maxNameLength);
+  const owner = randomUUID();
+  const deadline = Date.now() + options.waitMs;
+  for (let attempt = 0; ; attempt++) {
+    if (await backend.tryTake(name, owner, options.leaseMs)) {
+      let released = false;
+      return {
+        release: async () => {
+          if (released) return;
+          await backend.release(name, owner);
+          released = true;
+        },
+      };
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return null;
+    await sleep(Math.min(left, backoffMs(attempt)));
   }
 }

@@ -16,8 +16,9 @@ import type { OAuthToken } from '../../token/oauth-token.js';
  * - `getTokens()`: every stored token.
  * - `deleteTokens()`: removes every token.
  * - `findTokenById(id)`: the token with that id, or `null`.
- * - `close()`: releases what the store opened (never a client the caller passed in); idempotent.
- *   Any other call after it fails with STORE_CLOSED.
+ * - `close()`: waits for the calls in progress, then releases what the store opened (never a
+ *   client the caller passed in); idempotent. Any other call after it fails with STORE_CLOSED.
+ * - `ready()` (optional): connects and prepares the schema now; idempotent.
  *
  * Returned tokens are copies: changing them changes nothing stored until they are saved.
  */
@@ -29,6 +30,11 @@ export interface TokenStore {
   deleteTokens(): Promise<void>;
   findTokenById(id: string): Promise<OAuthToken | null>;
   close(): Promise<void>;
+  /**
+   * Optional: connects and prepares the schema now, so that a misconfiguration shows at start-up
+   * rather than on the first token; every other method does it on first use. Idempotent.
+   */
+  ready?(): Promise<void>;
   /** Optional capability: cross-process mutual exclusion, used to refresh a token exactly once. */
   readonly lock?: StoreLock;
 }

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
+import { pollLock } from '../kit/store-lock.js';
+import type { LockHandle, LockOptions, StoreLock } from '../kit/token-store.js';
 
 /** A value bound to a statement parameter. */
 export type MySqlValue = string | number | null;
@@ -14,15 +13,6 @@ export const MAX_LOCK_NAME_LENGTH = 255;
 // The SERVER's clock, in UTC epoch ms: every host compares leases against the same clock, and
 // UTC_TIMESTAMP does not depend on a session's time_zone.
 const NOW_MS = "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)";
-
-/** The lock table's DDL, created beside the token table. */
-export function lockTableDdl(lockTable: string): string {
-  return (
-    `CREATE TABLE IF NOT EXISTS ${lockTable} (name varchar(${MAX_LOCK_NAME_LENGTH}) NOT NULL, ` +
-    'owner char(36) NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (name)) ' +
-    'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
-  );
-}
 
 /**
  * Leased locks in a side table. `GET_LOCK` would be bound to one connection, which a pool hands
@@ -48,19 +38,15 @@ export class MySqlLock implements StoreLock {
   }
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
-    checkLockArguments(name, options, MAX_LOCK_NAME_LENGTH);
-    const owner = randomUUID();
-    const deadline = Date.now() + options.waitMs;
-    for (let attempt = 0; ; attempt++) {
-      if (await this.#tryTake(name, owner, options.leaseMs)) {
-        return { release: async () => void (await this.#run(this.#release, [name, owner])) };
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) return null;
-      // Growing, jittered pauses: a short first pause serves a quick holder fast, and waiters on
-      // a long refresh neither hammer the server nor wake in lockstep.
-      await sleep(Math.min(left, Math.random() * Math.min(100, 5 * 2 ** attempt)));
-    }
+    return await pollLock(
+      {
+        maxNameLength: MAX_LOCK_NAME_LENGTH,
+        tryTake: (lockName, owner, leaseMs) => this.#tryTake(lockName, owner, leaseMs),
+        release: async (lockName, owner) => void (await this.#run(this.#release, [lockName, owner])),
+      },
+      name,
+      options,
+    );
   }
 
   async #tryTake(name: string, owner: string, leaseMs: number): Promise<boolean> {

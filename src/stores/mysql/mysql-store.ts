@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
 import { sanitizeCause } from '../../redact.js';
-import { SECRET_FIELDS, type OAuthToken } from '../../token/oauth-token.js';
+import type { OAuthToken } from '../../token/oauth-token.js';
 import { RECORD_FIELDS, tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
 import { loadDriver } from '../kit/load-driver.js';
+import { secretsOf, storeErrors } from '../kit/store-errors.js';
+import { StoreLifecycle, readyStore } from '../kit/store-lifecycle.js';
 import {
   checkId,
   findMatch,
@@ -13,14 +15,26 @@ import {
   snapshotToken,
   type LookupValues,
 } from '../kit/matching.js';
-import { MySqlLock, lockTableDdl, type MySqlValue } from './mysql-lock.js';
+import { MySqlLock, type MySqlValue } from './mysql-lock.js';
+import {
+  COLUMN_TYPES,
+  GENERATED,
+  INDEXES,
+  LOOKUPS,
+  TABLE_OPTIONS,
+  lockTableDdl,
+  quote,
+  statements,
+} from './mysql-schema.js';
 import { checkMySqlUrlOptions } from '../kit/server-url-options.js';
 import { COLUMNS, checkTableName, recordToRow, rowToRecord, type Column } from '../kit/columns.js';
 import type { TokenStore } from '../kit/token-store.js';
+import { backoffMs } from '../kit/backoff.js';
 
 export type { MySqlValue } from './mysql-lock.js';
 
-const STORE_NAME = 'MySqlStore';
+const errors = storeErrors('MySqlStore');
+const STORE_NAME = errors.name;
 
 /**
  * The parts of a `mysql2/promise` pool the store uses, typed structurally so that mysql2 is only
@@ -70,6 +84,8 @@ export interface MySqlStoreOptions {
    * Size of the connection pool created from `url` (ignored with `pool`).
    * @default 10
    */
+  poolSize?: number;
+  /** @deprecated since 0.2: renamed `poolSize`, as in every store. */
   connectionLimit?: number;
 }
 
@@ -109,53 +125,38 @@ export class MySqlStore implements TokenStore {
   readonly #ownsPool: boolean;
   readonly #createTable: boolean;
   readonly #sql: ReturnType<typeof statements>;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #lifecycle = new StoreLifecycle(errors);
   #init: Promise<void> | undefined;
   #limits = new Map<Column, ColumnLimit>();
-  #closed = false;
-  #closing: Promise<void> | undefined;
 
-  /** Opens a store and prepares its schema, so that a wrong URL or missing table fails here. */
+  /**
+   * `new MySqlStore(options)` followed by `ready()`, closing the store when that fails.
+   * @deprecated since 0.2: construct the store and call `ready()`, as with every store.
+   */
   static async open(options: MySqlStoreOptions): Promise<MySqlStore> {
-    const store = new MySqlStore(options);
-    try {
-      await store.#operation([], async () => undefined);
-    } catch (error) {
-      await store.close();
-      throw error;
-    }
-    return store;
+    return readyStore(new MySqlStore(options));
   }
 
   constructor(options: MySqlStoreOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs options with a url or a pool`, {
-        field: 'options',
-      });
+      throw errors.invalid('options', 'needs options with a url or a pool');
     }
     this.table = checkMySqlTableName(options.table ?? 'oauthtoken');
-    this.#createTable = options.createTable ?? true;
-    if (typeof this.#createTable !== 'boolean') {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'createTable must be a boolean', { field: 'createTable' });
-    }
+    this.#createTable = errors.boolean(options.createTable, 'createTable', true);
     if ((options.url === undefined) === (options.pool === undefined)) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs exactly one of url and pool`, {
-        field: 'url',
-      });
+      throw errors.invalid('url', 'needs exactly one of url and pool');
     }
     if (options.pool !== undefined) {
       if (typeof options.pool?.getConnection !== 'function' || typeof options.pool.execute !== 'function') {
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'pool must be a mysql2/promise pool', { field: 'pool' });
+        throw errors.invalid('pool', 'pool must be a mysql2/promise pool');
       }
       this.#pool = options.pool;
       this.#ownsPool = false;
     } else {
-      const connectionLimit = options.connectionLimit ?? 10;
-      if (!Number.isSafeInteger(connectionLimit) || connectionLimit < 1) {
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'connectionLimit must be a positive integer', {
-          field: 'connectionLimit',
-        });
-      }
+      const connectionLimit =
+        options.poolSize === undefined && options.connectionLimit !== undefined
+          ? errors.integer(options.connectionLimit, 'connectionLimit', 1, 10)
+          : errors.integer(options.poolSize, 'poolSize', 1, 10);
       const uri = checkUrl(options.url);
       const driver = loadDriver<{ createPool(config: object): MySqlPool }>(
         'mysql2/promise',
@@ -181,7 +182,7 @@ export class MySqlStore implements TokenStore {
   }
 
   async findToken(token: OAuthToken): Promise<OAuthToken | null> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const snapshot = snapshotToken(token, 'findToken');
     return this.#operation(secretsOf(snapshot), async () => {
       const found = await findMatch(snapshot, (values) =>
@@ -192,7 +193,7 @@ export class MySqlStore implements TokenStore {
   }
 
   async saveToken(token: OAuthToken): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const snapshot = snapshotToken(token, 'saveToken');
     const secrets = secretsOf(snapshot);
     token.id = await this.#operation(secrets, async () => {
@@ -203,14 +204,14 @@ export class MySqlStore implements TokenStore {
           const retry =
             error instanceof StaleConnection || [ER_DUP_ENTRY, ER_LOCK_DEADLOCK].includes(errnoOf(error) ?? 0);
           if (!retry || attempt >= SAVE_ATTEMPTS) throw error instanceof StaleConnection ? error.cause : error;
-          await sleep(Math.random() * 5 * attempt);
+          await sleep(backoffMs(attempt));
         }
       }
     });
   }
 
   async deleteToken(id: string): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const key = checkId(id, 'deleteToken');
     if (key === null) return;
     await this.#operation([], async () => {
@@ -221,14 +222,14 @@ export class MySqlStore implements TokenStore {
   }
 
   async getTokens(): Promise<OAuthToken[]> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     return this.#operation([], async () =>
       (await this.#execute(this.#sql.all, [])).map((row) => tokenFromRecord(rowToRecord(row))),
     );
   }
 
   async deleteTokens(): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     await this.#operation([], async () => {
       await this.#execute(this.#sql.bumpLastIdToMax, []);
       await this.#execute(this.#sql.deleteAll, []);
@@ -236,7 +237,7 @@ export class MySqlStore implements TokenStore {
   }
 
   async findTokenById(id: string): Promise<OAuthToken | null> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const key = checkId(id, 'findTokenById');
     if (key === null) return null;
     return this.#operation([], async () => {
@@ -246,39 +247,36 @@ export class MySqlStore implements TokenStore {
     });
   }
 
-  /** Waits for the calls in progress, then ends the pool if the store created it. Idempotent. */
-  async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#closing = (async () => {
-        await Promise.allSettled(this.#inFlight);
-        if (!this.#ownsPool) return;
-        try {
-          await this.#pool.end();
-        } catch (error) {
-          throw storeError('cannot close the pool', error, []);
-        }
-      })();
-    }
-    return this.#closing;
+  /**
+   * Prepares the schema (creating what is missing unless `createTable` is false) and checks the
+   * connection, so that a misconfiguration shows at start-up rather than on the first token.
+   * Optional: every other method does it on first use.
+   */
+  ready(): Promise<void> {
+    return this.#operation([], async () => undefined);
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
+  /** Waits for the calls in progress, then ends the pool if the store created it. Idempotent. */
+  close(): Promise<void> {
+    return this.#lifecycle.close(async () => {
+      if (!this.#ownsPool) return;
+      try {
+        await this.#pool.end();
+      } catch (error) {
+        throw storeError('cannot close the pool', error, []);
+      }
+    });
   }
 
   /** Runs a call once the schema is ready; tracks it for `close` and types its errors. */
-  async #operation<T>(secrets: readonly string[], body: () => Promise<T>): Promise<T> {
-    this.#assertOpen();
-    const run = this.#ready().then(body);
-    this.#inFlight.add(run);
-    try {
-      return await run;
-    } catch (error) {
-      throw toStoreError(error, secrets);
-    } finally {
-      this.#inFlight.delete(run);
-    }
+  #operation<T>(secrets: readonly string[], body: () => Promise<T>): Promise<T> {
+    return this.#lifecycle.run(async () => {
+      try {
+        return await this.#ready().then(body);
+      } catch (error) {
+        throw toStoreError(error, secrets);
+      }
+    });
   }
 
   #ready(): Promise<void> {
@@ -289,7 +287,7 @@ export class MySqlStore implements TokenStore {
       (error: unknown) => {
         // Let the next call try again (the server may be back by then).
         this.#init = undefined;
-        throw isZohoTokenError(error) ? error : storeError(`cannot prepare table ${this.table}`, error, []);
+        throw storeError(`cannot prepare table ${this.table}`, error, []);
       },
     );
     return this.#init;
@@ -362,7 +360,7 @@ export class MySqlStore implements TokenStore {
     await run(this.#sql.lockMeta, []);
     const plan = await planSaveAsync(snapshot, (values) => this.#candidates(run, values, true));
     const record = { ...plan.record };
-    secrets.push(...SECRET_FIELDS.map((field) => record[field]).filter((v): v is string => typeof v === 'string'));
+    secrets.push(...secretsOf(record));
     this.#checkFits(record);
     if (plan.kind === 'update') {
       await run(this.#sql.update, [...recordToRow(record).slice(1), plan.previous.id]);
@@ -407,97 +405,11 @@ class StaleConnection extends Error {
   }
 }
 
-const quote = (identifier: string): string => `\`${identifier}\``;
-
-/** The lookup of each candidate value: ids by primary key, the rest by their SHA-256 column. */
-const sha = (expression: string): string => `UNHEX(SHA2(CONVERT(${expression} USING utf8mb4), 256))`;
-const LOOKUPS: readonly (readonly [keyof LookupValues, string])[] = [
-  ['id', 'id = ?'],
-  ['userName', `user_name_sha256 = ${sha('?')}`],
-  ['accessToken', `access_token_sha256 = ${sha('?')}`],
-  ['grantToken', `grant_token_sha256 = ${sha('?')}`],
-  ['refreshToken', `refresh_token_sha256 = ${sha('?')}`],
-];
-
 // Session strict mode for a save, restored before the connection goes back to the pool (it may
 // be the caller's pool).
 const STRICT_MODE =
   "SET @zts_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')";
 const RESTORE_MODE = 'SET SESSION sql_mode = @zts_sql_mode';
-
-/**
- * Types of the columns when WE create the table: mediumtext holds any token value whole (the
- * official varchar(255) truncates or refuses long ones); utf8mb4_bin keeps values byte-exact.
- */
-const COLUMN_TYPES: Record<Column, string> = {
-  id: 'varchar(10) NOT NULL',
-  user_name: 'mediumtext',
-  client_id: 'mediumtext',
-  client_secret: 'mediumtext',
-  refresh_token: 'mediumtext',
-  access_token: 'mediumtext',
-  grant_token: 'mediumtext',
-  expiry_time: 'varchar(20)',
-  redirect_url: 'mediumtext',
-  api_domain: 'mediumtext',
-  accounts_url: 'mediumtext',
-};
-
-/**
- * Invisible generated columns (so the official SDKs' `select *` still reads its 10 columns first):
- * the numeric id for the next id, and SHA-256 digests of the lookup columns. Unique indexes on
- * the digests are exact and case-sensitive whatever the column's collation or length, and lookups
- * use them as indexes; `matching.ts` re-checks every candidate exactly.
- */
-const GENERATED: readonly (readonly [name: string, ddl: string])[] = [
-  [
-    'id_number',
-    "bigint unsigned GENERATED ALWAYS AS (IF(id REGEXP '^[0-9]{1,10}$', CAST(id AS UNSIGNED), NULL)) STORED INVISIBLE",
-  ],
-  ...(['user_name', 'client_id', 'access_token', 'grant_token', 'refresh_token'] as const).map(
-    (column) => [`${column}_sha256`, `binary(32) GENERATED ALWAYS AS (${sha(column)}) STORED INVISIBLE`] as const,
-  ),
-];
-const INDEXES: readonly (readonly [name: string, ddl: string])[] = [
-  ['id_number_order', 'KEY id_number_order (id_number)'],
-  ['client_user_unique', 'UNIQUE KEY client_user_unique (user_name_sha256, client_id_sha256)'],
-  ['grant_token_unique', 'UNIQUE KEY grant_token_unique (grant_token_sha256)'],
-  ['refresh_token_unique', 'UNIQUE KEY refresh_token_unique (refresh_token_sha256)'],
-  ['access_token_lookup', 'KEY access_token_lookup (access_token_sha256)'],
-];
-const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
-
-function statements(table: string) {
-  const t = quote(table);
-  const meta = quote(`${table}_meta`);
-  const columns = COLUMNS.join(', ');
-  const select = `SELECT ${columns} FROM ${t}`;
-  return {
-    select,
-    byId: `${select} WHERE id = ?`,
-    all: `${select} ORDER BY id_number IS NULL, id_number, id`,
-    insert: `INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
-    update: `UPDATE ${t} SET ${COLUMNS.slice(1)
-      .map((c) => `${c} = ?`)
-      .join(', ')} WHERE id = ?`,
-    // `=` ignores trailing spaces: the binary comparison keeps the delete to the exact id.
-    deleteById: `DELETE FROM ${t} WHERE id = ? AND CAST(CONVERT(id USING utf8mb4) AS BINARY) = CAST(CONVERT(? USING utf8mb4) AS BINARY)`,
-    deleteAll: `DELETE FROM ${t}`,
-    lockMeta: `INSERT INTO ${meta} (name, value) VALUES ('last_id', 0) ON DUPLICATE KEY UPDATE value = value`,
-    // The high-water mark keeps deleted ids from coming back; MAX covers rows other writers made.
-    largestId:
-      `SELECT GREATEST(COALESCE((SELECT MAX(id_number) FROM ${t}), 0), ` +
-      `COALESCE((SELECT value FROM ${meta} WHERE name = 'last_id'), 0)) AS largest`,
-    bumpLastId: `INSERT INTO ${meta} (name, value) VALUES ('last_id', ?) ON DUPLICATE KEY UPDATE value = GREATEST(value, ?)`,
-    bumpLastIdTo:
-      `INSERT INTO ${meta} (name, value) SELECT 'last_id', COALESCE(MAX(id_number), 0) FROM ${t} WHERE id = ? ` +
-      `AND CAST(CONVERT(id USING utf8mb4) AS BINARY) = CAST(CONVERT(? USING utf8mb4) AS BINARY) ` +
-      `ON DUPLICATE KEY UPDATE value = GREATEST(${meta}.value, VALUES(value))`,
-    bumpLastIdToMax:
-      `INSERT INTO ${meta} (name, value) SELECT 'last_id', COALESCE(MAX(id_number), 0) FROM ${t} ` +
-      `ON DUPLICATE KEY UPDATE value = GREATEST(${meta}.value, VALUES(value))`,
-  };
-}
 
 interface Schema {
   tables: Set<string>;
@@ -616,9 +528,7 @@ async function prepareSchema(pool: MySqlPool, table: string, create: boolean): P
 function checkMySqlTableName(table: unknown): string {
   const name = checkTableName(table);
   if (name.length > 59) {
-    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} table names are limited to 59 characters`, {
-      field: 'table',
-    });
+    throw errors.invalid('table', 'table names are limited to 59 characters');
   }
   return name;
 }
@@ -697,9 +607,7 @@ function toStoreError(error: unknown, secrets: readonly string[]): ZohoTokenErro
   const cause = driverCause(error, secrets);
   switch (errnoOf(error)) {
     case ER_DUP_ENTRY:
-      return new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, `${STORE_NAME}: the token would duplicate a stored token`, {
-        cause,
-      });
+      return errors.conflict(cause);
     case ER_DATA_TOO_LONG:
     case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: {
       const column = COLUMNS.find((c) => cause.message.includes(`'${c}'`) || cause.message.includes(`\`${c}\``));
@@ -713,15 +621,10 @@ function toStoreError(error: unknown, secrets: readonly string[]): ZohoTokenErro
       );
     }
     default:
-      return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: operation failed: ${cause.message}`, { cause });
+      return errors.wrap(cause, 'operation failed');
   }
 }
 
 function storeError(what: string, error: unknown, secrets: readonly string[]): ZohoTokenError {
-  const cause = driverCause(error, secrets);
-  return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: ${what}: ${cause.message}`, { cause });
-}
-
-function secretsOf(token: OAuthToken): string[] {
-  return SECRET_FIELDS.map((field) => token[field]).filter((value): value is string => typeof value === 'string');
+  return isZohoTokenError(error) ? error : errors.wrap(driverCause(error, secrets), what);
 }

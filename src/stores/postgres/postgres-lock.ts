@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
+import { pollLock } from '../kit/store-lock.js';
+import type { LockHandle, LockOptions, StoreLock } from '../kit/token-store.js';
 
 /** Runs one statement on any pooled connection (autocommit), with the store's checks and errors. */
 export type PostgresRun = (
@@ -35,18 +34,15 @@ export class PostgresLock implements StoreLock {
   }
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
-    checkLockArguments(name, options, MAX_NAME_LENGTH);
-    const { leaseMs, waitMs } = options;
-    const owner = randomUUID();
-    const deadline = Date.now() + waitMs;
-    for (let attempt = 0; ; attempt++) {
-      if (await this.#tryTake(name, owner, leaseMs)) return this.#handle(name, owner);
-      const left = deadline - Date.now();
-      if (left <= 0) return null;
-      // Growing, jittered pauses: a short first one serves waiters quickly, and they do not poll
-      // the server in lockstep during a long hold.
-      await sleep(Math.min(left, 2 + Math.random() * Math.min(200, 5 * 2 ** attempt)));
-    }
+    return await pollLock(
+      {
+        maxNameLength: MAX_NAME_LENGTH,
+        tryTake: (lockName, owner, leaseMs) => this.#tryTake(lockName, owner, leaseMs),
+        release: async (lockName, owner) => void (await this.#run(this.#release, [lockName, owner], [lockName])),
+      },
+      name,
+      options,
+    );
   }
 
   async #tryTake(name: string, owner: string, leaseMs: number): Promise<boolean> {
@@ -58,16 +54,5 @@ export class PostgresLock implements StoreLock {
       await this.#run(this.#release, [name, owner], [name]).catch(() => {});
       throw error;
     }
-  }
-
-  #handle(name: string, owner: string): LockHandle {
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        await this.#run(this.#release, [name, owner], [name]);
-        released = true;
-      },
-    };
   }
 }

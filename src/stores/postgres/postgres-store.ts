@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
-import { sanitizeCause } from '../../redact.js';
-import { SECRET_FIELDS, type OAuthToken } from '../../token/oauth-token.js';
+import { isZohoTokenError, type ZohoTokenError } from '../../errors.js';
+import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
 import { loadDriver } from '../kit/load-driver.js';
+import { secretsOf, storeErrors } from '../kit/store-errors.js';
+import { StoreLifecycle } from '../kit/store-lifecycle.js';
 import {
   checkId,
   findMatch,
@@ -14,11 +15,13 @@ import {
   type LookupValues,
 } from '../kit/matching.js';
 import { PostgresLock } from './postgres-lock.js';
+import { INDEX_SUFFIXES, statements } from './postgres-schema.js';
 import { checkPostgresUrl } from '../kit/server-url-options.js';
-import { COLUMNS, checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
+import { checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
 import type { TokenStore } from '../kit/token-store.js';
+import { backoffMs } from '../kit/backoff.js';
 
-const STORE_NAME = 'PostgresStore';
+const errors = storeErrors('PostgresStore');
 
 /** The result of a query, as `pg` returns it. */
 export interface PostgresQueryResult {
@@ -98,7 +101,6 @@ interface PgModule {
   Pool: new (config: { connectionString: string; max: number; connectionTimeoutMillis: number }) => OwnPool;
 }
 
-const INDEX_SUFFIXES = ['_refresh_token', '_grant_token', '_client_user', '_access_token', '_id_number'];
 /** Suffixes added to the table name; the result must fit PostgreSQL's 63, or names would collide. */
 const NAME_SUFFIXES = [...INDEX_SUFFIXES, '_meta', '_lock'];
 const MAX_NAME = 63;
@@ -130,25 +132,17 @@ export class PostgresStore implements TokenStore {
   /** Scrubbed from every driver error: the URL's password. */
   readonly #urlSecrets: string[];
   #ready: Promise<void> | undefined;
-  #closed = false;
+  readonly #lifecycle = new StoreLifecycle(errors);
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} needs an options object with url or pool`, {
-        field: 'options',
-      });
+      throw errors.invalid('options', 'needs an options object with url or pool');
     }
     this.table = checkName(options.table ?? 'oauthtoken', 'table', MAX_TABLE);
     this.schema = options.schema === undefined ? undefined : checkName(options.schema, 'schema', MAX_NAME);
-    this.#createTable = options.createTable ?? true;
-    if (typeof this.#createTable !== 'boolean') throw invalid('createTable', 'createTable must be true or false');
-    const poolSize = options.poolSize ?? 10;
-    if (!Number.isSafeInteger(poolSize) || poolSize < 1)
-      throw invalid('poolSize', 'poolSize must be a positive integer');
-    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs < 0) {
-      throw invalid('connectTimeoutMs', 'connectTimeoutMs must be a non-negative integer');
-    }
+    this.#createTable = errors.boolean(options.createTable, 'createTable', true);
+    const poolSize = errors.integer(options.poolSize, 'poolSize', 1, 10);
+    const connectTimeoutMs = errors.integer(options.connectTimeoutMs, 'connectTimeoutMs', 0, 10_000);
     this.#sql = statements(this.table, this.schema);
     if (options.pool !== undefined) {
       if (options.url !== undefined) throw invalid('url', 'Give either url or pool, not both');
@@ -159,11 +153,11 @@ export class PostgresStore implements TokenStore {
     } else {
       // Never echo the URL: it may carry a password.
       if (typeof options.url !== 'string' || !/^postgres(?:ql)?:\/\//i.test(options.url)) {
-        throw invalid('url', `${STORE_NAME} needs url (postgres://… or postgresql://…) or pool`);
+        throw invalid('url', 'needs url (postgres://… or postgresql://…) or pool');
       }
       checkPostgresUrl(options.url);
       this.#urlSecrets = passwordOf(options.url);
-      const { Pool } = loadDriver<PgModule>('pg', STORE_NAME, 'your own pool as the `pool` option');
+      const { Pool } = loadDriver<PgModule>('pg', errors.name, 'your own pool as the `pool` option');
       try {
         this.#ownPool = new Pool({
           connectionString: options.url,
@@ -171,7 +165,7 @@ export class PostgresStore implements TokenStore {
           connectionTimeoutMillis: connectTimeoutMs,
         });
       } catch (error) {
-        throw storeError('cannot create the connection pool', error, this.#urlSecrets);
+        throw errors.wrap(error, 'cannot create the connection pool', this.#urlSecrets);
       }
       // An idle connection that drops (server restart, terminated backend) is discarded by the
       // pool, which then emits 'error': without a listener that would crash the process.
@@ -186,73 +180,76 @@ export class PostgresStore implements TokenStore {
    * that a misconfiguration shows at start-up rather than on the first token. Optional: every
    * other method does it on first use.
    */
-  async ready(): Promise<void> {
-    this.#assertOpen();
-    await this.#init();
+  ready(): Promise<void> {
+    return this.#lifecycle.run(() => this.#init());
   }
 
-  async findToken(token: OAuthToken): Promise<OAuthToken | null> {
-    this.#assertOpen();
-    const snapshot = snapshotToken(token, 'findToken');
-    const found = await findMatch(snapshot, async (values) =>
-      decodeRows((await this.#run(this.#sql.candidates, lookupParams(values), secretsOf(snapshot))).rows),
-    );
-    return found && tokenFromRecord(found);
+  findToken(token: OAuthToken): Promise<OAuthToken | null> {
+    return this.#lifecycle.run(async () => {
+      const snapshot = snapshotToken(token, 'findToken');
+      const found = await findMatch(snapshot, async (values) =>
+        decodeRows((await this.#run(this.#sql.candidates, lookupParams(values), secretsOf(snapshot))).rows),
+      );
+      return found && tokenFromRecord(found);
+    });
   }
 
-  async saveToken(token: OAuthToken): Promise<void> {
-    this.#assertOpen();
-    const snapshot = snapshotToken(token, 'saveToken');
-    const secrets = secretsOf(snapshot);
-    await this.#init();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        token.id = await this.#withClient(secrets, (client) => this.#saveOnce(client, snapshot));
-        return;
-      } catch (error) {
-        if (!(error instanceof LostRace) && !RETRYABLE.has(codeOf(error))) {
-          throw toStoreError(error, [...secrets, ...this.#urlSecrets]);
+  saveToken(token: OAuthToken): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      const snapshot = snapshotToken(token, 'saveToken');
+      const secrets = secretsOf(snapshot);
+      await this.#init();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          token.id = await this.#withClient(secrets, (client) => this.#saveOnce(client, snapshot));
+          return;
+        } catch (error) {
+          if (!(error instanceof LostRace) && !RETRYABLE.has(codeOf(error))) {
+            throw toStoreError(error, [...secrets, ...this.#urlSecrets]);
+          }
+          if (attempt >= SAVE_ATTEMPTS) {
+            throw errors.conflict(error instanceof LostRace ? undefined : error, safeSecrets(secrets));
+          }
+          // Jittered pause, so the racers do not collide again in lockstep.
+          await sleep(backoffMs(attempt));
         }
-        if (attempt >= SAVE_ATTEMPTS) {
-          throw new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, 'The token would duplicate a stored token', {
-            cause: error instanceof LostRace ? undefined : safeCause(error, secrets),
-          });
-        }
-        // Jittered pause, so the racers do not collide again in lockstep.
-        await sleep(Math.random() * 5 * 2 ** attempt);
       }
-    }
+    });
   }
 
-  async deleteToken(id: string): Promise<void> {
-    this.#assertOpen();
-    const key = checkId(id, 'deleteToken');
-    if (key !== null) await this.#run(this.#sql.deleteById, [encodeText(key)], []);
+  deleteToken(id: string): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      const key = checkId(id, 'deleteToken');
+      if (key !== null) await this.#run(this.#sql.deleteById, [encodeText(key)], []);
+    });
   }
 
-  async getTokens(): Promise<OAuthToken[]> {
-    this.#assertOpen();
-    return decodeRows((await this.#run(this.#sql.all, [], [])).rows).map(tokenFromRecord);
+  getTokens(): Promise<OAuthToken[]> {
+    return this.#lifecycle.run(async () => {
+      return decodeRows((await this.#run(this.#sql.all, [], [])).rows).map(tokenFromRecord);
+    });
   }
 
-  async deleteTokens(): Promise<void> {
-    this.#assertOpen();
-    await this.#run(this.#sql.deleteAll, [], []);
+  deleteTokens(): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      await this.#run(this.#sql.deleteAll, [], []);
+    });
   }
 
-  async findTokenById(id: string): Promise<OAuthToken | null> {
-    this.#assertOpen();
-    const key = checkId(id, 'findTokenById');
-    if (key === null) return null;
-    const [record] = decodeRows((await this.#run(this.#sql.byId, [encodeText(key)], [])).rows);
-    return record ? tokenFromRecord(record) : null;
+  findTokenById(id: string): Promise<OAuthToken | null> {
+    return this.#lifecycle.run(async () => {
+      const key = checkId(id, 'findTokenById');
+      if (key === null) return null;
+      const [record] = decodeRows((await this.#run(this.#sql.byId, [encodeText(key)], [])).rows);
+      return record ? tokenFromRecord(record) : null;
+    });
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    // Ends idle connections now and busy ones when their operation releases them.
-    if (this.#ownPool) await this.#ownPool.end().catch(() => {});
+  /** Waits for the calls in progress, then ends the pool if the store created it. Idempotent. */
+  close(): Promise<void> {
+    return this.#lifecycle.close(async () => {
+      if (this.#ownPool) await this.#ownPool.end().catch(() => {});
+    });
   }
 
   /** One attempt of a save, inside BEGIN … COMMIT on `client`; returns the row's id. */
@@ -283,27 +280,28 @@ export class PostgresStore implements TokenStore {
     return record.id;
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
-  }
-
   /** Creates the schema once; a failure is not remembered, so the next call tries again. */
   #init(): Promise<void> {
     this.#ready ??= this.#createSchema().catch((error: unknown) => {
       this.#ready = undefined;
-      throw isZohoTokenError(error) ? error : storeError('cannot prepare the token table', error, this.#urlSecrets);
+      throw errors.wrap(error, 'cannot prepare the token table', this.#urlSecrets);
     });
     return this.#ready;
   }
 
   async #createSchema(): Promise<void> {
-    if (!this.#createTable) return;
     // Every object there already: skip the DDL, which would briefly lock the table against writers
     // and which a database user without CREATE privilege may not run.
     const { schemaReady, objects, tableName } = this.#sql;
     const [check] = (await this.#withClient([], (client) => client.query(schemaReady, [objects, tableName]), false))
       .rows;
     if (check?.['ready'] === true) return;
+    if (!this.#createTable) {
+      throw errors.wrap(
+        new Error('open it once with createTable: true, or apply the DDL of docs/stores/postgres.md'),
+        `the schema of table ${this.table} is incomplete (a table, index or side table is missing)`,
+      );
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#withClient([], async (client) => {
@@ -321,7 +319,7 @@ export class PostgresStore implements TokenStore {
 
   /** One statement (autocommit) on a pooled connection, after the schema is ready; errors wrapped. */
   async #run(text: string, values: unknown[], secrets: string[]): Promise<PostgresQueryResult> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     try {
       await this.#init();
       return await this.#withClient(secrets, (client) => client.query(text, values), false);
@@ -343,7 +341,7 @@ export class PostgresStore implements TokenStore {
     try {
       client = await this.#pool.connect();
     } catch (error) {
-      throw storeError('cannot connect', error, [...secrets, ...this.#urlSecrets]);
+      throw errors.wrap(error, 'cannot connect', safeSecrets([...secrets, ...this.#urlSecrets]));
     }
     let broken = false;
     // A checked-out connection that drops between two queries emits 'error': unhandled, that
@@ -371,9 +369,7 @@ export class PostgresStore implements TokenStore {
 /** Thrown inside a save when a concurrent writer changed the rows it planned on. */
 class LostRace extends Error {}
 
-function invalid(field: string, message: string): ZohoTokenError {
-  return new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, message, { field });
-}
+const invalid = errors.invalid;
 
 function checkName(name: unknown, field: 'table' | 'schema', max: number): string {
   try {
@@ -403,29 +399,15 @@ function codeOf(error: unknown): string {
   return typeof code === 'string' ? code : '';
 }
 
+/** A unique violation is TOKEN_CONFLICT; anything else a STORE_ERROR. */
 function toStoreError(error: unknown, secrets: string[]): ZohoTokenError {
-  if (isZohoTokenError(error)) return error;
-  if (codeOf(error) === '23505') {
-    return new ZohoTokenError(ErrorCode.TOKEN_CONFLICT, 'The token would duplicate a stored token', {
-      cause: safeCause(error, secrets),
-    });
-  }
-  return storeError('operation failed', error, secrets);
+  if (codeOf(error) === '23505' && !isZohoTokenError(error)) return errors.conflict(error, safeSecrets(secrets));
+  return errors.wrap(error, 'operation failed', safeSecrets(secrets));
 }
 
-function storeError(what: string, error: unknown, secrets: string[]): ZohoTokenError {
-  const cause = safeCause(error, secrets);
-  return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: ${what}: ${cause.message}`, { cause });
-}
-
-/** The driver error without its extra fields (`detail` echoes values) and with secrets scrubbed. */
-function safeCause(error: unknown, secrets: string[]): Error {
-  // Values may reach the server encoded (see encodeText): scrub those forms too.
-  return sanitizeCause(error, [...secrets, ...secrets.map(encodeText)]);
-}
-
-function secretsOf(token: OAuthToken): string[] {
-  return SECRET_FIELDS.map((field) => token[field]).filter((value): value is string => typeof value === 'string');
+/** Values may reach the server encoded (see encodeText): scrub those forms too. */
+function safeSecrets(secrets: readonly string[]): string[] {
+  return [...secrets, ...secrets.map(encodeText)];
 }
 
 /*
@@ -456,80 +438,4 @@ function decodeRows(rows: Record<string, unknown>[]): TokenRecord[] {
 
 function lookupParams(v: LookupValues): (string | null)[] {
   return [v.id, v.userName, v.accessToken, v.grantToken, v.refreshToken].map(encodeText);
-}
-
-/** Identifiers come only from validated names; quoted (and escaped) all the same. */
-const q = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
-
-/** The numeric value of an id (null for other ids); indexed, so the largest is one index probe. */
-const NUMERIC_ID = `(CASE WHEN id ~ '^[0-9]{1,10}$' THEN id::bigint END)`;
-
-/**
- * Every statement, built once. B-tree entries are limited to about 2.7 kB, so the token columns
- * are indexed by `md5(column)`, and each lookup compares both the hash (to use the index) and the
- * value (to be exact).
- */
-function statements(table: string, schema: string | undefined) {
-  const at = (name: string): string => (schema === undefined ? q(name) : `${q(schema)}.${q(name)}`);
-  const t = at(table);
-  const meta = at(`${table}_meta`);
-  const lockTable = at(`${table}_lock`);
-  const columns = COLUMNS.join(', ');
-  const hashed = (column: string, param: string): string => `(md5(${column}) = md5(${param}) AND ${column} = ${param})`;
-  const candidates =
-    `SELECT ${columns} FROM ${t} WHERE id = $1 OR ${hashed('user_name', '$2')} OR ${hashed('access_token', '$3')} ` +
-    `OR ${hashed('grant_token', '$4')} OR ${hashed('refresh_token', '$5')}`;
-  // Unqualified index names resolve like the table's: indexes live in the schema of their table.
-  const indexes = INDEX_SUFFIXES.map((suffix) => at(`${table}${suffix}`));
-  return {
-    qualified: `${schema ?? ''}.${table}`,
-    tableName: t,
-    objects: [t, meta, lockTable, ...indexes],
-    schemaReady:
-      `SELECT (SELECT count(*) FROM unnest($1::text[]) AS o(name) WHERE to_regclass(o.name) IS NOT NULL) = cardinality($1::text[]) ` +
-      `AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) AND attname = 'accounts_url' AND NOT attisdropped) AS ready`,
-    lockTable,
-    ddl: [
-      `CREATE TABLE IF NOT EXISTS ${t} (id varchar(10) NOT NULL, user_name text, client_id text, client_secret text, ` +
-        `refresh_token text, access_token text, grant_token text, expiry_time varchar(20), redirect_url text, ` +
-        `api_domain text, accounts_url text, PRIMARY KEY (id))`,
-      // A table made by the official SDKs lacks our extra column: added after theirs.
-      `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS accounts_url text`,
-      `CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${table}_refresh_token`)} ON ${t} (md5(refresh_token))`,
-      `CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${table}_grant_token`)} ON ${t} (md5(grant_token))`,
-      // As the matching rules: a user appears once per client id, a missing client id counting as
-      // one value (md5 is never ''); rows without a user name are not constrained (NULLs distinct).
-      `CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${table}_client_user`)} ON ${t} (md5(user_name), (coalesce(md5(client_id), '')))`,
-      `CREATE INDEX IF NOT EXISTS ${q(`${table}_access_token`)} ON ${t} (md5(access_token))`,
-      `CREATE INDEX IF NOT EXISTS ${q(`${table}_id_number`)} ON ${t} (${NUMERIC_ID})`,
-      // Highest id ever handed out, so a deleted token's id is never given to another user.
-      `CREATE TABLE IF NOT EXISTS ${meta} (name varchar(32) PRIMARY KEY, value bigint NOT NULL)`,
-      `INSERT INTO ${meta} (name, value) VALUES ('last_id', 0) ON CONFLICT (name) DO NOTHING`,
-      `CREATE TABLE IF NOT EXISTS ${lockTable} (name text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL)`,
-    ],
-    candidates,
-    candidatesForUpdate: `${candidates} FOR UPDATE`,
-    byId: `SELECT ${columns} FROM ${t} WHERE id = $1`,
-    all: `SELECT ${columns} FROM ${t} ORDER BY ${NUMERIC_ID}, id`,
-    insert:
-      `INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ` +
-      `ON CONFLICT DO NOTHING`,
-    update: `UPDATE ${t} SET ${COLUMNS.slice(1)
-      .map((c, i) => `${c} = $${i + 1}`)
-      .join(', ')} WHERE id = $${COLUMNS.length}`,
-    // A deleted id joins the high-water mark in the same statement, so it is never handed out again
-    // (rows an official SDK inserted included).
-    deleteById:
-      `WITH gone AS (DELETE FROM ${t} WHERE id = $1 RETURNING ${NUMERIC_ID} AS n) ` +
-      `UPDATE ${meta} SET value = greatest(value, (SELECT coalesce(max(n), 0) FROM gone)) WHERE name = 'last_id'`,
-    deleteAll:
-      `WITH gone AS (DELETE FROM ${t} RETURNING ${NUMERIC_ID} AS n) ` +
-      `UPDATE ${meta} SET value = greatest(value, (SELECT coalesce(max(n), 0) FROM gone)) WHERE name = 'last_id'`,
-    // Upsert rather than SELECT … FOR UPDATE: locks the row, and recreates it if someone deleted it.
-    lockHighWater:
-      `INSERT INTO ${meta} AS m (name, value) VALUES ('last_id', 0) ` +
-      `ON CONFLICT (name) DO UPDATE SET value = m.value RETURNING value`,
-    largestId: `SELECT max(${NUMERIC_ID}) AS largest FROM ${t}`,
-    bumpHighWater: `UPDATE ${meta} SET value = greatest(value, $1) WHERE name = 'last_id'`,
-  };
 }

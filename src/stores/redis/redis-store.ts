@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
-import { sanitizeCause } from '../../redact.js';
-import { SECRET_FIELDS, type OAuthToken } from '../../token/oauth-token.js';
+import { ErrorCode, ZohoTokenError } from '../../errors.js';
+import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
 import { loadDriver } from '../kit/load-driver.js';
+import { secretsOf, storeErrors } from '../kit/store-errors.js';
+import { StoreLifecycle } from '../kit/store-lifecycle.js';
 import {
   checkId,
   findMatch,
@@ -20,8 +21,10 @@ import { APPLY, OBSERVE, type ScriptClient } from './redis-scripts.js';
 import { checkRedisUrl } from '../kit/server-url-options.js';
 import { COLUMNS, recordToRow, rowToRecord } from '../kit/columns.js';
 import type { TokenStore } from '../kit/token-store.js';
+import { backoffMs } from '../kit/backoff.js';
 
-const STORE_NAME = 'RedisStore';
+const errors = storeErrors('RedisStore');
+const STORE_NAME = errors.name;
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 const MAX_PREFIX_LENGTH = 100;
 
@@ -110,31 +113,20 @@ export class RedisStore implements TokenStore {
   readonly #database: number = 0;
   #databaseCheck: Promise<void> | undefined;
   readonly #keys: Keys;
-  #closed = false;
+  readonly #lifecycle = new StoreLifecycle(errors);
 
   constructor(options: RedisStoreOptions = {}) {
     if (options === null || typeof options !== 'object') {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} options must be an object`, {
-        field: 'options',
-      });
+      throw errors.invalid('options', 'options must be an object');
     }
     this.prefix = checkPrefix(options.prefix ?? 'zoho-token-store:');
-    this.timeoutMs = options.timeoutMs ?? 5000;
-    if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs <= 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'timeoutMs must be a positive integer', {
-        field: 'timeoutMs',
-      });
-    }
+    this.timeoutMs = errors.integer(options.timeoutMs, 'timeoutMs', 1, 5000);
     if (options.client !== undefined && options.url !== undefined) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `${STORE_NAME} takes a url or a client, not both`, {
-        field: 'client',
-      });
+      throw errors.invalid('client', 'give a url or a client, not both');
     }
     if (options.client !== undefined) {
       if (typeof options.client?.call !== 'function') {
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'client must be an ioredis Redis client', {
-          field: 'client',
-        });
+        throw errors.invalid('client', 'client must be an ioredis Redis client');
       }
       this.#client = options.client;
       this.#ownClient = null;
@@ -142,9 +134,7 @@ export class RedisStore implements TokenStore {
       const url = options.url ?? DEFAULT_URL;
       if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
         // URLs carry passwords: never echo one.
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'url must start with redis:// or rediss://', {
-          field: 'url',
-        });
+        throw errors.invalid('url', 'url must start with redis:// or rediss://');
       }
       this.#database = checkRedisUrl(url);
       this.#ownClient = createClient(url, this.timeoutMs);
@@ -153,13 +143,7 @@ export class RedisStore implements TokenStore {
     if (this.client.options?.keyPrefix) {
       // Our scripts build token keys from ids; a client-side prefix would apply to some keys only.
       this.#ownClient?.disconnect();
-      throw new ZohoTokenError(
-        ErrorCode.INVALID_ARGUMENT,
-        'The client must not have a keyPrefix: use the prefix option',
-        {
-          field: 'client',
-        },
-      );
+      throw errors.invalid('client', 'the client must not have a keyPrefix: use the prefix option');
     }
     this.#keys = new Keys(this.prefix);
     this.lock = new RedisLock(
@@ -187,7 +171,7 @@ export class RedisStore implements TokenStore {
   }
 
   async findToken(token: OAuthToken): Promise<OAuthToken | null> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const snapshot = snapshotToken(token, 'findToken');
     const found = await this.#run('cannot find a token', secretsOf(snapshot), () =>
       findMatch(snapshot, (values) => this.#candidates(values)),
@@ -196,7 +180,7 @@ export class RedisStore implements TokenStore {
   }
 
   async saveToken(token: OAuthToken): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const snapshot = snapshotToken(token, 'saveToken');
     const secrets = secretsOf(snapshot);
     token.id = await this.#run('cannot save a token', secrets, async (deadline) => {
@@ -209,7 +193,7 @@ export class RedisStore implements TokenStore {
   }
 
   async deleteToken(id: string): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const key = checkId(id, 'deleteToken');
     if (key === null) return;
     await this.#run('cannot delete a token', [], async (deadline) => {
@@ -232,7 +216,7 @@ export class RedisStore implements TokenStore {
   }
 
   async getTokens(): Promise<OAuthToken[]> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const records = await this.#run('cannot list tokens', [], () =>
       this.#observe([{ key: this.#keys.ids, kind: 'm' }], []),
     );
@@ -240,7 +224,7 @@ export class RedisStore implements TokenStore {
   }
 
   async deleteTokens(): Promise<void> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     await this.#run('cannot delete the tokens', [], async (deadline) => {
       for (let attempt = 0; ; attempt++) {
         // One atomic delete of a snapshot: if a token was added or changed meanwhile, start over.
@@ -262,18 +246,31 @@ export class RedisStore implements TokenStore {
   }
 
   async findTokenById(id: string): Promise<OAuthToken | null> {
-    this.#assertOpen();
+    this.#lifecycle.assertOpen();
     const key = checkId(id, 'findTokenById');
     if (key === null) return null;
     const [record] = await this.#run('cannot find a token', [], () => this.#observe([], [key]));
     return record ? tokenFromRecord(record) : null;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Connects and checks the database (a PING), so that a misconfiguration shows at start-up; idempotent. */
+  ready(): Promise<void> {
+    return this.#run('cannot connect', [], async () => void (await this.client.call('PING', [])));
+  }
+
+  /** Waits for the calls in progress, then quits the connection if the store made it. Idempotent. */
+  close(): Promise<void> {
+    return this.#lifecycle.close(() => this.#quit());
+  }
+
+  async #quit(): Promise<void> {
     const client = this.#ownClient;
     if (client === null || client.status === 'end') return;
+    if (client.status !== 'ready') {
+      // Never connected (or reconnecting): QUIT would wait for a connection that may never come.
+      client.disconnect();
+      return;
+    }
     // Resolve only once the socket is closed, so a process can exit right after close().
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
     try {
@@ -283,10 +280,6 @@ export class RedisStore implements TokenStore {
       // Server unreachable: QUIT would wait for a reconnect; drop the socket instead.
       client.disconnect();
     }
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new ZohoTokenError(ErrorCode.STORE_CLOSED, `${STORE_NAME} is closed`);
   }
 
   /** One optimistic attempt: the id written, or null when another writer changed what it read. */
@@ -363,17 +356,18 @@ export class RedisStore implements TokenStore {
   }
 
   /** Runs one store call: typed errors with the call's secrets scrubbed, and a bounded duration. */
-  async #run<T>(what: string, secrets: readonly string[], operation: (deadline: number) => Promise<T>): Promise<T> {
-    this.#assertOpen();
-    const deadline = Date.now() + this.timeoutMs;
-    try {
-      return await withTimeout(
-        this.#databaseChecked().then(() => operation(deadline)),
-        this.timeoutMs,
-      );
-    } catch (error) {
-      throw toStoreError(what, error, secrets);
-    }
+  #run<T>(what: string, secrets: readonly string[], operation: (deadline: number) => Promise<T>): Promise<T> {
+    return this.#lifecycle.run(async () => {
+      const deadline = Date.now() + this.timeoutMs;
+      try {
+        return await withTimeout(
+          this.#databaseChecked().then(() => operation(deadline)),
+          this.timeoutMs,
+        );
+      } catch (error) {
+        throw errors.wrap(error, what, secrets);
+      }
+    });
   }
 
   /**
@@ -584,7 +578,7 @@ function byId(a: TokenRecord, b: TokenRecord): number {
 async function backOff(attempt: number, deadline: number): Promise<void> {
   const left = deadline - Date.now();
   if (left <= 0) throw new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: too many concurrent writers, gave up`);
-  await sleep(Math.min(left, Math.random() * Math.min(50, 2 ** attempt)));
+  await sleep(Math.min(left, backoffMs(attempt, { baseMs: 1, capMs: 50 })));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -599,15 +593,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 function badReply(): ZohoTokenError {
   return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: unexpected reply from Redis`);
-}
-
-function toStoreError(what: string, error: unknown, secrets: readonly string[]): ZohoTokenError {
-  if (isZohoTokenError(error)) return error;
-  // ioredis attaches the command and its arguments (token values) to errors: keep only the message.
-  const cause = sanitizeCause(error, secrets);
-  return new ZohoTokenError(ErrorCode.STORE_ERROR, `${STORE_NAME}: ${what}: ${cause.message}`, { cause });
-}
-
-function secretsOf(token: OAuthToken | TokenRecord): string[] {
-  return SECRET_FIELDS.map((field) => token[field]).filter((value): value is string => typeof value === 'string');
 }

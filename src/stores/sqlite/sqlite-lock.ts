@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
-import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
+import { pollLock } from '../kit/store-lock.js';
+import type { LockHandle, LockOptions, StoreLock } from '../kit/token-store.js';
 
 /**
  * Leased locks in a side table of the token database: taking one is an insert that only succeeds
@@ -15,9 +14,6 @@ export class SqliteLock implements StoreLock {
 
   constructor(db: BetterSqlite3.Database, table: string, assertOpen: () => void) {
     const locks = `"${table}_lock"`;
-    db.exec(
-      `CREATE TABLE IF NOT EXISTS ${locks} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
-    );
     const purge = db.prepare<[string, number]>(`DELETE FROM ${locks} WHERE name = ? AND expires_at <= ?`);
     const insert = db.prepare<[string, string, number]>(
       `INSERT INTO ${locks} (name, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
@@ -32,27 +28,23 @@ export class SqliteLock implements StoreLock {
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
     this.#assertOpen();
-    checkLockArguments(name, options);
-    const owner = randomUUID();
-    const deadline = Date.now() + options.waitMs;
-    for (let attempt = 0; ; attempt++) {
-      if (this.#take(name, owner, options.leaseMs)) {
-        return {
-          release: async () => {
-            this.#assertOpen();
-            this.#release.run(name, owner);
-          },
-        };
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) return null;
-      // Poll with growing, jittered pauses: waiters re-read the store right after, so a short first
-      // pause serves them quickly while a long refresh does not keep the file busy.
-      await sleep(Math.min(left, Math.random() * Math.min(100, 5 * 2 ** attempt)));
-    }
+    return await pollLock(
+      {
+        maxNameLength: 1024,
+        tryTake: (lockName, owner, leaseMs) => this.#take(lockName, owner, leaseMs),
+        release: (lockName, owner) => {
+          this.#assertOpen();
+          this.#release.run(lockName, owner);
+        },
+      },
+      name,
+      options,
+    );
   }
 
   #take(name: string, owner: string, leaseMs: number): boolean {
+    // A wait that outlasts close() ends with STORE_CLOSED, not the driver's "connection is not open".
+    this.#assertOpen();
     try {
       return this.#tryTake(name, owner, Date.now(), leaseMs);
     } catch (error) {

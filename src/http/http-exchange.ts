@@ -1,0 +1,218 @@
+import { ErrorCode, ZohoTokenError } from '../errors.js';
+import { sanitizeCause, scrubText } from '../redact.js';
+
+/** One HTTP request. `secrets` (tokens, client secrets) are scrubbed from any error it causes. */
+export interface HttpExchangeRequest {
+  readonly method: string;
+  readonly url: string | URL;
+  readonly headers: Record<string, string>;
+  readonly body?: string | undefined;
+  readonly secrets: readonly string[];
+}
+
+/** How one attempt is bounded. */
+export interface HttpExchangeLimits {
+  readonly fetch: typeof fetch;
+  /** Time limit in ms from sending the request until the body is read; 0 disables it. */
+  readonly timeoutMs: number;
+  /** Caller cancellation: really aborts the request. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * What a timeout does to the request: `'abort'` closes it (the socket is freed at once);
+   * `'abandon'` leaves it to settle unobserved and hands `fetch` no signal of ours, since creating
+   * one costs undici 5-10% of a request's time (the socket is freed when the server answers or
+   * undici's own timeouts fire).
+   * @default 'abort'
+   */
+  readonly onTimeout?: 'abort' | 'abandon';
+}
+
+/** What {@link readText} keeps of a response. */
+export interface TextAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** Reads status and body text (the cheap reader). */
+export async function readText(response: Response): Promise<TextAnswer> {
+  return { status: response.status, text: await response.text() };
+}
+
+/** Reads the whole body into a buffered copy of the Response, so a later read cannot stall. */
+export async function readBuffered(response: Response): Promise<Response> {
+  const bytes = await response.arrayBuffer();
+  const nullBody = [101, 204, 205, 304].includes(response.status);
+  return new Response(nullBody ? null : bytes, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
+/**
+ * ONE attempt: sends `request` and runs `read` on the response, both inside the time limit, so a
+ * server that stalls mid-body times out too. The request is raced against the time limit and the
+ * caller's signal, so a `fetch` that ignores its signal still stops. Rejects with the raw failure
+ * (a `TimeoutError`, the caller's abort reason, or fetch's own error): callers that retry need it
+ * unmapped; {@link httpExchange} maps it.
+ */
+export function attemptExchange<T>(
+  request: HttpExchangeRequest,
+  limits: HttpExchangeLimits,
+  read: (response: Response) => Promise<T>,
+): Promise<T> {
+  const { timeoutMs, signal } = limits;
+  const controller = limits.onTimeout === 'abandon' ? undefined : new AbortController();
+  const init: RequestInit = { method: request.method, headers: request.headers, body: request.body };
+  const fetchSignal = controller?.signal ?? signal;
+  if (fetchSignal !== undefined) init.signal = fetchSignal;
+  // One promise and at most one timer (cheaper than Promise.race); an abandoned exchange settles into the void.
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      done();
+      controller?.abort(signal!.reason);
+      reject(signal!.reason);
+    };
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        done();
+        const error = timeoutError(timeoutMs);
+        controller?.abort(error);
+        reject(error);
+      }, timeoutMs);
+    }
+    let exchange: Promise<T>;
+    try {
+      exchange = limits.fetch(request.url, init).then(read);
+    } catch (error) {
+      done();
+      reject(error);
+      return;
+    }
+    exchange.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * One attempt ({@link attemptExchange}) whose failures are typed: `NETWORK` for a network error or
+ * a timeout ("got no answer") and for a caller's abort ("was aborted by the caller").
+ */
+export async function httpExchange<T>(
+  request: HttpExchangeRequest,
+  limits: HttpExchangeLimits,
+  read: (response: Response) => Promise<T>,
+): Promise<T> {
+  try {
+    return await attemptExchange(request, limits, read);
+  } catch (error) {
+    if (limits.signal?.aborted) throw abortedError(request, limits.signal);
+    throw networkError(request, error);
+  }
+}
+
+function timeoutError(ms: number): Error {
+  const error = new Error(`timed out after ${ms} ms`);
+  error.name = 'TimeoutError';
+  return error;
+}
+
+/** Method, origin and path only: never a query string or credentials in a message. */
+export function describeTarget(request: Pick<HttpExchangeRequest, 'method' | 'url'>): string {
+  const url = request.url;
+  if (url instanceof URL) return `${request.method} ${url.origin}${url.pathname}`;
+  const end = url.search(/[?#]/);
+  return `${request.method} ${end === -1 ? url : url.slice(0, end)}`;
+}
+
+/** undici wraps the useful error (ECONNRESET, ECONNREFUSED…) as the `cause` of "fetch failed". */
+function innermostError(error: unknown): unknown {
+  return error instanceof TypeError && error.cause instanceof Error ? error.cause : error;
+}
+
+/**
+ * `NETWORK`: the request got no answer (network error or timeout). `attempts` is named in the
+ * message when given. The cause is the innermost useful error, without secrets.
+ */
+export function networkError(
+  request: Pick<HttpExchangeRequest, 'method' | 'url' | 'secrets'>,
+  error: unknown,
+  attempts?: number,
+): ZohoTokenError {
+  const cause = sanitizeCause(innermostError(error), request.secrets);
+  const after = attempts === undefined ? '' : ` after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}`;
+  return new ZohoTokenError(
+    ErrorCode.NETWORK,
+    `${describeTarget(request)} got no answer${after}: ${scrubText(cause.message, request.secrets)}`,
+    { cause },
+  );
+}
+
+/** `NETWORK`: the caller aborted the request. */
+export function abortedError(
+  request: Pick<HttpExchangeRequest, 'method' | 'url' | 'secrets'>,
+  signal: AbortSignal,
+): ZohoTokenError {
+  return new ZohoTokenError(ErrorCode.NETWORK, `${describeTarget(request)} was aborted by the caller`, {
+    cause: sanitizeCause(signal.reason, request.secrets),
+  });
+}
+
+/**
+ * `API_ERROR` for a Zoho CRM answer outside 2xx: `status`, `apiCode` (Zoho's `code`) and Zoho's
+ * message, both cut short and without secrets; Zoho's parsed body is attached non-enumerably.
+ * `what` names the call in the message (e.g. `GET /crm/v8/org`).
+ */
+export function apiError(
+  what: string,
+  { status, text }: TextAnswer,
+  secrets: readonly string[],
+  cause?: unknown,
+): ZohoTokenError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  let fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  // Record-level failures (`{"data":[{"code":…}]}`) have no top-level code: report the first record's.
+  if (
+    fields.code === undefined &&
+    Array.isArray(fields.data) &&
+    typeof fields.data[0] === 'object' &&
+    fields.data[0] !== null
+  ) {
+    fields = fields.data[0] as Record<string, unknown>;
+  }
+  const apiCode = typeof fields.code === 'string' ? scrubText(fields.code.slice(0, 100), secrets) : undefined;
+  const message = typeof fields.message === 'string' ? scrubText(fields.message.slice(0, 300), secrets) : undefined;
+  const detail = [apiCode, message].filter(Boolean).join(': ');
+  return new ZohoTokenError(ErrorCode.API_ERROR, `${what} answered HTTP ${status}${detail ? ` ${detail}` : ''}`, {
+    status,
+    apiCode,
+    // Zoho's body, non-enumerable (never in logs or JSON); `details` often names the bad field.
+    response: body,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

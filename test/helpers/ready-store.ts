@@ -1,0 +1,1 @@
+export { readyStore } from '../../src/stores/kit/store-lifecycle.js';
