@@ -8,9 +8,11 @@ import {
   OAuthToken,
   SqliteStore,
   ZohoTokenError,
+  isZohoTokenError,
   openStore,
 } from 'zoho-token-store';
 import { tempDir } from './helpers/temp.js';
+import { loadDriver } from '../src/stores/kit/load-driver.js';
 
 /** Opens the store at `url` and reads it once: some bad URLs surface at open, others at first use. */
 async function openAndRead(url: string): Promise<void> {
@@ -237,6 +239,27 @@ describe('openStore with server URLs', () => {
         assert.ok(!String(error.cause).includes('hunter2'), String(error.cause));
         return true;
       });
+    }
+  });
+});
+
+describe('optional drivers', () => {
+  it('a missing driver is DRIVER_MISSING naming the package to install (not the module path) and the other way out', () => {
+    for (const [specifier, pkg] of [
+      ['no-such-driver-zts/promise', 'no-such-driver-zts'],
+      ['@no-such-scope-zts/driver/sub', '@no-such-scope-zts/driver'],
+    ] as const) {
+      assert.throws(
+        () => loadDriver(specifier, 'SomeStore', 'your own client as `client`'),
+        (error: unknown) => {
+          assert.ok(isZohoTokenError(error, ErrorCode.DRIVER_MISSING));
+          assert.equal(
+            error.message,
+            `SomeStore needs the "${pkg}" package: run \`npm install ${pkg}\`, or pass your own client as \`client\``,
+          );
+          return true;
+        },
+      );
     }
   });
 });

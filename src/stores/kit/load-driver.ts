@@ -14,8 +14,14 @@ export function loadDriver<T>(packageName: string, storeName: string, passInstea
     if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
     throw new ZohoTokenError(
       ErrorCode.DRIVER_MISSING,
-      `${storeName} needs the "${packageName}" package: run \`npm install ${packageName}\`, or pass ${passInstead}`,
+      `${storeName} needs the "${packageOf(packageName)}" package: run \`npm install ${packageOf(packageName)}\`, or pass ${passInstead}`,
       { cause: error },
     );
   }
+}
+
+/** The package of a module specifier: `mysql2/promise` → `mysql2`, `@scope/pkg/sub` → `@scope/pkg`. */
+function packageOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
