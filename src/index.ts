@@ -5,7 +5,12 @@ export { UserSignature } from './token/user-signature.js';
 export type { TokenRecord } from './token/token-record.js';
 export type { TokenStore, StoreLock, LockHandle, LockOptions } from './stores/kit/token-store.js';
 export { MemoryStore } from './stores/memory.js';
-export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite/sqlite-store.js';
+export {
+  SqliteStore,
+  type SqliteStoreOptions,
+  type SqliteDriverName,
+  type SqliteDatabase,
+} from './stores/sqlite/sqlite-store.js';
 export { FileStore, type FileStoreOptions } from './stores/file/file-store.js';
 export { openStore, STORE_URL_FORMS, type OpenStoreOptions } from './stores/open-store.js';
 // The OAuth protocol layer (data centers, token endpoint, revoke, authorization URL).

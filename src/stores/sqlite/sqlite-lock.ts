@@ -1,6 +1,6 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import { pollLock } from '../kit/store-lock.js';
 import type { LockHandle, LockOptions, StoreLock } from '../kit/token-store.js';
+import type { SqliteConnection, SqliteStatement } from './sqlite-driver.js';
 
 /**
  * Leased locks in a side table of the token database: taking one is an insert that only succeeds
@@ -9,21 +9,23 @@ import type { LockHandle, LockOptions, StoreLock } from '../kit/token-store.js';
  */
 export class SqliteLock implements StoreLock {
   readonly #tryTake: (name: string, owner: string, now: number, leaseMs: number) => boolean;
-  readonly #release: BetterSqlite3.Statement<[string, string]>;
+  readonly #release: SqliteStatement;
   readonly #assertOpen: () => void;
+  readonly #isBusy: (error: unknown) => boolean;
 
-  constructor(db: BetterSqlite3.Database, table: string, assertOpen: () => void) {
+  constructor(db: SqliteConnection, table: string, assertOpen: () => void) {
     const locks = `"${table}_lock"`;
-    const purge = db.prepare<[string, number]>(`DELETE FROM ${locks} WHERE name = ? AND expires_at <= ?`);
-    const insert = db.prepare<[string, string, number]>(
+    const purge = db.prepare(`DELETE FROM ${locks} WHERE name = ? AND expires_at <= ?`);
+    const insert = db.prepare(
       `INSERT INTO ${locks} (name, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
     );
     this.#tryTake = db.transaction((name: string, owner: string, now: number, leaseMs: number) => {
       purge.run(name, now);
-      return insert.run(name, owner, now + leaseMs).changes === 1;
-    }).immediate;
+      return Number(insert.run(name, owner, now + leaseMs).changes) === 1;
+    }, 'immediate');
     this.#release = db.prepare(`DELETE FROM ${locks} WHERE name = ? AND owner = ?`);
     this.#assertOpen = assertOpen;
+    this.#isBusy = (error) => db.errorCode(error) === 'SQLITE_BUSY';
   }
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
@@ -49,7 +51,7 @@ export class SqliteLock implements StoreLock {
       return this.#tryTake(name, owner, Date.now(), leaseMs);
     } catch (error) {
       // Another process holding the write lock past the busy timeout is just contention.
-      if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
+      if (this.#isBusy(error)) return false;
       throw error;
     }
   }

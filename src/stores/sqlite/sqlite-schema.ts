@@ -1,5 +1,5 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import { COLUMNS, EXTRA_COLUMNS } from '../kit/columns.js';
+import type { SqliteConnection, SqliteStatement } from './sqlite-driver.js';
 
 export const q = (identifier: string): string => `"${identifier}"`;
 
@@ -10,9 +10,9 @@ export const q = (identifier: string): string => `"${identifier}"`;
 export const NUMERIC_ID = `(CASE WHEN length(id) BETWEEN 1 AND 10 AND id NOT GLOB '*[^0-9]*' THEN CAST(id AS INTEGER) END)`;
 
 /** Creates the token, meta and index objects (and adds our columns to an official table). */
-export function createSchema(db: BetterSqlite3.Database, table: string): void {
+export function createSchema(db: SqliteConnection, table: string): void {
   const t = q(table);
-  db.transaction(() => {
+  db.transaction((): void => {
     db.exec(
       `CREATE TABLE IF NOT EXISTS ${t} (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), ` +
         `client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), ` +
@@ -36,7 +36,7 @@ export function createSchema(db: BetterSqlite3.Database, table: string): void {
     db.exec(
       `CREATE TABLE IF NOT EXISTS ${q(`${table}_lock`)} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
     );
-  }).immediate();
+  }, 'immediate')();
 }
 
 /** The store's prepared statements. */
@@ -51,11 +51,14 @@ export type SqliteStatements = Record<
   | 'largestId'
   | 'bumpLastId'
   | 'bumpLastIdToRow',
-  BetterSqlite3.Statement
+  SqliteStatement
 >;
 
-/** Every statement of the store, prepared once. */
-export function prepare(db: BetterSqlite3.Database, table: string): SqliteStatements {
+/**
+ * Every statement of the store, prepared once. `largestId` answers one row `{ n }` (no driver-specific
+ * `pluck`).
+ */
+export function prepare(db: SqliteConnection, table: string): SqliteStatements {
   const t = q(table);
   const meta = q(`${table}_meta`);
   const columns = COLUMNS.join(', ');
@@ -73,12 +76,10 @@ export function prepare(db: BetterSqlite3.Database, table: string): SqliteStatem
     ),
     deleteById: db.prepare(`DELETE FROM ${t} WHERE id = ?`),
     deleteAll: db.prepare(`DELETE FROM ${t}`),
-    largestId: db
-      .prepare(
-        `SELECT max(coalesce((SELECT max(${NUMERIC_ID}) FROM ${t}), 0), ` +
-          `coalesce((SELECT value FROM ${meta} WHERE name = 'last_id'), 0))`,
-      )
-      .pluck(),
+    largestId: db.prepare(
+      `SELECT max(coalesce((SELECT max(${NUMERIC_ID}) FROM ${t}), 0), ` +
+        `coalesce((SELECT value FROM ${meta} WHERE name = 'last_id'), 0)) AS n`,
+    ),
     bumpLastId: db.prepare(
       `INSERT INTO ${meta} (name, value) VALUES ('last_id', ?) ` +
         `ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,

@@ -1,20 +1,19 @@
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
-import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
+import { isZohoTokenError, type ZohoTokenError } from '../../errors.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
 import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type LookupValues } from '../kit/matching.js';
 import { checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
-import { loadDriver } from '../kit/load-driver.js';
 import { secretsOf, storeErrors } from '../kit/store-errors.js';
 import { StoreLifecycle } from '../kit/store-lifecycle.js';
 import type { TokenStore } from '../kit/token-store.js';
-import { tightenFileModesSync } from '../file/file-mode.js';
+import { checkDriver, connect, type SqliteDatabase } from './sqlite-connect.js';
+import type { SqliteConnection, SqliteDriverName, SqliteRow } from './sqlite-driver.js';
 import { SqliteLock } from './sqlite-lock.js';
-import { createSchema, prepare } from './sqlite-schema.js';
+import { createSchema, prepare, type SqliteStatements } from './sqlite-schema.js';
 
 export { NUMERIC_ID } from './sqlite-schema.js';
+export type { SqliteDatabase } from './sqlite-connect.js';
+export type { SqliteDriverName } from './sqlite-driver.js';
 
 const errors = storeErrors('SqliteStore');
 
@@ -25,10 +24,17 @@ export interface SqliteStoreOptions {
    */
   filename?: string;
   /**
-   * A better-sqlite3 `Database` you opened yourself. The store uses it as is and never closes it;
-   * `filename` is then ignored.
+   * A database you opened yourself: a better-sqlite3 `Database` or a node:sqlite `DatabaseSync`
+   * (the store tells which). The store uses it as is and never closes it; `filename` is then ignored.
    */
-  database?: BetterSqlite3.Database;
+  database?: SqliteDatabase;
+  /**
+   * The SQLite binding: the built-in `node:sqlite` (Node.js ≥ 22.13, no native addon) or the
+   * `better-sqlite3` package (install it yourself). Both read and write the same file format.
+   * DRIVER_MISSING when the chosen one is not there.
+   * @default 'node:sqlite' where the runtime has it, else 'better-sqlite3'
+   */
+  driver?: SqliteDriverName;
   /**
    * Table name; letters, digits and underscores. The official SDKs' is `oauthtoken`.
    * @default 'oauthtoken'
@@ -53,8 +59,6 @@ export interface SqliteStoreOptions {
   mustExist?: boolean;
 }
 
-type Row = Record<string, unknown>;
-
 /**
  * The embedded default store: one SQLite file (or `:memory:`) that several processes can share.
  * WAL journal, a busy timeout, every save in an IMMEDIATE transaction (so concurrent processes
@@ -63,12 +67,15 @@ type Row = Record<string, unknown>;
 export class SqliteStore implements TokenStore {
   readonly table: string;
   readonly filename: string;
+  /** The SQLite binding in use. */
+  readonly driver: SqliteDriverName;
   readonly lock: SqliteLock;
-  readonly #db: BetterSqlite3.Database;
+  readonly #db: SqliteConnection;
   readonly #ownsDb: boolean;
-  readonly #statements: ReturnType<typeof prepare>;
+  readonly #statements: SqliteStatements;
   readonly #saveOne: (token: OAuthToken) => string;
   readonly #saveBatch: (batch: PendingSave[]) => void;
+  readonly #delete: (id: string | null) => void;
   readonly #lifecycle = new StoreLifecycle(errors);
   #pending: PendingSave[] = [];
 
@@ -77,16 +84,20 @@ export class SqliteStore implements TokenStore {
     const busyTimeoutMs = errors.integer(options.busyTimeoutMs, 'busyTimeoutMs', 0, 5000);
     const synchronous = errors.oneOf(options.synchronous, 'synchronous', ['NORMAL', 'FULL', 'EXTRA'], 'FULL');
     const mustExist = errors.boolean(options.mustExist, 'mustExist', false);
-    this.#ownsDb = options.database === undefined;
-    this.filename = options.database?.name ?? options.filename ?? 'zohooauth.db';
+    const driver = checkDriver(errors, options.driver);
+    const database = options.database;
+    this.#ownsDb = database === undefined;
+    const filename = options.filename ?? 'zohooauth.db';
     try {
-      this.#db = options.database ?? openDatabase(this.filename, mustExist);
+      this.#db = connect(errors, { filename, database, driver, mustExist });
     } catch (error) {
-      throw errors.wrap(error, `cannot open ${JSON.stringify(this.filename)}`);
+      throw errors.wrap(error, `cannot open ${JSON.stringify(filename)}`);
     }
+    this.filename = this.#db.name;
+    this.driver = this.#db.driver;
     try {
       this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      if (!this.#db.memory) this.#db.pragma('journal_mode = WAL');
+      if (!this.#db.inMemory) this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${synchronous}`);
       createSchema(this.#db, this.table);
       this.#statements = prepare(this.#db, this.table);
@@ -103,7 +114,7 @@ export class SqliteStore implements TokenStore {
         return record.id;
       }
       if (plan.needsId) {
-        record.id = nextId(statements.largestId.get() as number | null);
+        record.id = nextId(largestId(statements));
       }
       statements.insert.run(...recordToRow(record));
       const numeric = numericId(record.id);
@@ -111,8 +122,8 @@ export class SqliteStore implements TokenStore {
       return record.id;
     });
     // Group commit: saves that arrive together share one IMMEDIATE transaction and one fsync.
-    // Each runs in its own savepoint (a nested better-sqlite3 transaction), so a refused save
-    // rolls back alone and the others still commit.
+    // Each runs in its own savepoint (a nested transaction), so a refused save rolls back alone
+    // and the others still commit.
     this.#saveBatch = this.#db.transaction((batch: PendingSave[]) => {
       for (const item of batch) {
         try {
@@ -121,7 +132,18 @@ export class SqliteStore implements TokenStore {
           item.error = error;
         }
       }
-    }).immediate;
+    }, 'immediate');
+    // Deletes one row (or all): the largest id first joins the high-water mark, so it is never handed out again.
+    this.#delete = this.#db.transaction((id: string | null) => {
+      // Only a row that is there raises the mark: deleting an unknown id must not move the numbering.
+      if (id === null) {
+        statements.bumpLastId.run(largestId(statements) ?? 0);
+        statements.deleteAll.run();
+      } else {
+        statements.bumpLastIdToRow.run(id);
+        statements.deleteById.run(id);
+      }
+    }, 'immediate');
     this.lock = new SqliteLock(this.#db, this.table, () => this.#lifecycle.assertOpen());
   }
 
@@ -148,7 +170,7 @@ export class SqliteStore implements TokenStore {
 
   async getTokens(): Promise<OAuthToken[]> {
     this.#lifecycle.assertOpen();
-    const rows = this.#run(() => this.#statements.all.all()) as Row[];
+    const rows = this.#run(() => this.#statements.all.all());
     return rows.map((row) => tokenFromRecord(rowToRecord(row)));
   }
 
@@ -161,7 +183,13 @@ export class SqliteStore implements TokenStore {
     this.#lifecycle.assertOpen();
     const key = checkId(id, 'findTokenById');
     if (key === null) return null;
-    const row = this.#run(() => this.#statements.byId.get(key)) as Row | undefined;
+    // The hot path: the statement called directly, no closure per lookup.
+    let row: SqliteRow | undefined;
+    try {
+      row = this.#statements.byId.get(key);
+    } catch (error) {
+      throw toStoreError(error, this.#db.errorCode(error));
+    }
     return row ? tokenFromRecord(rowToRecord(row)) : null;
   }
 
@@ -178,20 +206,6 @@ export class SqliteStore implements TokenStore {
     });
   }
 
-  /** Deletes one row (or all): the largest id first joins the high-water mark, so it is never handed out again. */
-  readonly #delete = (id: string | null): void => {
-    const s = this.#statements;
-    this.#db
-      .transaction(() => {
-        // Only a row that is there raises the mark: deleting an unknown id must not move the numbering.
-        if (id === null) s.bumpLastId.run(s.largestId.get() ?? 0);
-        else s.bumpLastIdToRow.run(id);
-        if (id === null) s.deleteAll.run();
-        else s.deleteById.run(id);
-      })
-      .immediate();
-  };
-
   #flush(): void {
     const batch = this.#pending;
     if (batch.length === 0) return;
@@ -204,7 +218,7 @@ export class SqliteStore implements TokenStore {
     }
     for (const item of batch) {
       if (item.error === undefined && item.id !== undefined) item.resolve(item.id);
-      else item.reject(toStoreError(item.error, secretsOf(item.snapshot)));
+      else item.reject(toStoreError(item.error, this.#db.errorCode(item.error), secretsOf(item.snapshot)));
     }
   }
 
@@ -212,15 +226,14 @@ export class SqliteStore implements TokenStore {
     try {
       return operation();
     } catch (error) {
-      throw toStoreError(error);
+      throw toStoreError(error, this.#db.errorCode(error));
     }
   }
 }
 
 /** A unique index refused the write: TOKEN_CONFLICT; anything else is a STORE_ERROR. */
-function toStoreError(error: unknown, secrets: readonly string[] = []): ZohoTokenError {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (!isZohoTokenError(error) && typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+function toStoreError(error: unknown, sqliteCode: string | undefined, secrets: readonly string[] = []): ZohoTokenError {
+  if (!isZohoTokenError(error) && sqliteCode?.startsWith('SQLITE_CONSTRAINT') === true) {
     return errors.conflict(error, secrets);
   }
   return errors.wrap(error, 'operation failed', secrets);
@@ -234,38 +247,13 @@ interface PendingSave {
   error?: unknown;
 }
 
-function openDatabase(filename: string, mustExist: boolean): BetterSqlite3.Database {
-  const Database = loadDriver<typeof BetterSqlite3>(
-    'better-sqlite3',
-    errors.name,
-    'your own better-sqlite3 Database as `database`',
-  );
-  if (mustExist && filename !== ':memory:' && filename !== '') {
-    try {
-      return new Database(filename, { fileMustExist: true });
-    } catch (error) {
-      if (existsSync(filename)) throw error;
-      throw new ZohoTokenError(
-        ErrorCode.STORE_NOT_FOUND,
-        `the token store ${JSON.stringify(resolvePath(filename))} does not exist (a store opened to read is not created)`,
-      );
-    }
-  }
-  if (filename !== ':memory:' && filename !== '') {
-    // Create the file ourselves so it is private from the first byte; SQLite gives its WAL and
-    // shared-memory files the same mode as the database file.
-    try {
-      closeSync(openSync(filename, 'wx', 0o600));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // An existing file (and the WAL files SQLite gives its mode) may be readable by others.
-      tightenFileModesSync([filename, `${filename}-wal`, `${filename}-shm`], errors.name);
-    }
-  }
-  return new Database(filename);
+/** The highest id handed out so far (the `largestId` statement's one value). */
+function largestId(statements: SqliteStatements): number | null {
+  const n = statements.largestId.get()?.['n'];
+  return n === undefined || n === null ? null : Number(n);
 }
 
-function fetchCandidates(statements: ReturnType<typeof prepare>, v: LookupValues): TokenRecord[] {
-  const rows = statements.candidates.all(v.id, v.userName, v.accessToken, v.grantToken, v.refreshToken) as Row[];
+function fetchCandidates(statements: SqliteStatements, v: LookupValues): TokenRecord[] {
+  const rows: SqliteRow[] = statements.candidates.all(v.id, v.userName, v.accessToken, v.grantToken, v.refreshToken);
   return rows.map(rowToRecord);
 }
