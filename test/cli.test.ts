@@ -9,11 +9,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { OAuthToken, SqliteStore } from 'zoho-token-store';
 import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
 import { MARIADB, POSTGRES, skipUnlessReachable } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
+import { openRawDefault } from './helpers/sqlite-drivers.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -839,8 +839,8 @@ describe('zoho-tokens CLI', () => {
     const db = newDb();
     await login(db, 'mallory-target@example.com');
     const [token] = await storedTokens(db);
-    const raw = new Database(db);
-    raw.prepare('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?').run(evilUrl, evilUrl, token!.id);
+    const raw = openRawDefault(db);
+    raw.run('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?', evilUrl, evilUrl, token!.id);
     raw.close();
     for (const command of ['refresh', 'revoke']) {
       const run = await cli([...at(db), command, token!.id!]);
@@ -854,10 +854,8 @@ describe('zoho-tokens CLI', () => {
     assert.equal(received, 0, "the forged row's server got nothing");
     assert.equal((await storedTokens(db))[0]?.refreshToken, token!.refreshToken, 'the row stays');
     // The emulator's own URL stored in a row is not trusted either unless --dc names it.
-    const back = new Database(db);
-    back
-      .prepare('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?')
-      .run(emu.url, emu.url, token!.id);
+    const back = openRawDefault(db);
+    back.run('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?', emu.url, emu.url, token!.id);
     back.close();
     assertExit(await cli(['--store', `sqlite:${db}`, '--dc', 'EU', 'refresh', token!.id!]), 5);
     assertExit(await cli([...at(db), 'refresh', token!.id!]), 0);
@@ -870,12 +868,12 @@ describe('zoho-tokens CLI', () => {
     // As the official SDKs write it: no accounts_url, no api_domain; a refresh token this DC does not know.
     const unknown = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
     secrets.add(unknown);
-    const raw = new Database(db);
-    raw
-      .prepare(
-        'UPDATE oauthtoken SET accounts_url = NULL, api_domain = NULL, refresh_token = ?, expiry_time = 1000 WHERE id = ?',
-      )
-      .run(unknown, token!.id);
+    const raw = openRawDefault(db);
+    raw.run(
+      'UPDATE oauthtoken SET accounts_url = NULL, api_domain = NULL, refresh_token = ?, expiry_time = 1000 WHERE id = ?',
+      unknown,
+      token!.id,
+    );
     raw.close();
     const refused = await cli([...at(db), 'refresh', token!.id!]);
     assertExit(refused, 3);

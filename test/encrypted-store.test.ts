@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import Database from 'better-sqlite3';
 import {
   ErrorCode,
   MemoryStore,
@@ -17,6 +16,7 @@ import { describeTokenStore, tokenValues } from 'zoho-token-store/testing';
 import { EncryptedStore, withEncryption, type EncryptedStoreOptions } from 'zoho-token-store';
 import { tempDir } from './helpers/temp.js';
 import { uniqueSecretsToken } from './helpers/tokens.js';
+import { openRawDefault } from './helpers/sqlite-drivers.js';
 
 const dir = tempDir('encrypted');
 let n = 0;
@@ -55,18 +55,18 @@ const SECRET_COLUMNS = ['client_secret', 'refresh_token', 'access_token', 'grant
 type RawRow = Record<string, string | null>;
 
 function rawRows(filename: string): RawRow[] {
-  const db = new Database(filename);
+  const db = openRawDefault(filename);
   try {
-    return db.prepare('SELECT * FROM oauthtoken ORDER BY CAST(id AS INTEGER)').all() as RawRow[];
+    return db.all('SELECT * FROM oauthtoken ORDER BY CAST(id AS INTEGER)') as RawRow[];
   } finally {
     db.close();
   }
 }
 
 function rawUpdate(filename: string, id: string, column: string, value: string | null): void {
-  const db = new Database(filename);
+  const db = openRawDefault(filename);
   try {
-    db.prepare(`UPDATE oauthtoken SET ${column} = ? WHERE id = ?`).run(value, id);
+    db.run(`UPDATE oauthtoken SET ${column} = ? WHERE id = ?`, value, id);
   } finally {
     db.close();
   }

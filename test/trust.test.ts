@@ -6,7 +6,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import {
   DataCenter,
@@ -24,6 +23,7 @@ import { CLIENT, HOUR, authFor, dbFile, emulator, login } from './fixtures/auth-
 import { assertNoSecrets, rejectsWith } from './helpers/errors.js';
 import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
+import { openRawDefault } from './helpers/sqlite-drivers.js';
 
 const USER = 'ada.lovelace@example.com';
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -106,13 +106,12 @@ describe('defect 1: secrets never follow a forged row', () => {
     const filename = dbFile('trust');
     const store = new SqliteStore({ filename });
     after(() => store.close());
-    const db = new Database(filename);
+    const db = openRawDefault(filename);
     after(() => db.close());
     await forgedRowCase(emu, store, async (id, set) => {
       if (set.accountsUrl !== undefined)
-        db.prepare('UPDATE oauthtoken SET accounts_url = ? WHERE id = ?').run(set.accountsUrl, id);
-      if (set.apiDomain !== undefined)
-        db.prepare('UPDATE oauthtoken SET api_domain = ? WHERE id = ?').run(set.apiDomain, id);
+        db.run('UPDATE oauthtoken SET accounts_url = ? WHERE id = ?', set.accountsUrl, id);
+      if (set.apiDomain !== undefined) db.run('UPDATE oauthtoken SET api_domain = ? WHERE id = ?', set.apiDomain, id);
     });
   });
 
@@ -190,13 +189,14 @@ const OFFICIAL_ROWS: Record<string, (refreshToken: string) => TokenStore> = {
   // The official SDKs' SQL table (api_domain empty).
   sqlite: (refreshToken) => {
     const filename = join(tempDir('trust-sdk'), 'zohooauth.db');
-    const db = new Database(filename);
+    const db = openRawDefault(filename);
     db.exec(
       'CREATE TABLE oauthtoken (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255), ' +
         'refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), ' +
         'api_domain varchar(255), primary key (id))',
     );
-    db.prepare('INSERT INTO oauthtoken VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)').run(
+    db.run(
+      'INSERT INTO oauthtoken VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)',
       '1',
       USER,
       CLIENT.clientId,

@@ -82,3 +82,8 @@ export function openRaw(driver: SqliteDriverName, filename: string, options: { r
     close: () => void db.close(),
   };
 }
+
+/** Opens `filename` directly with the runtime's default SQLite driver (node:sqlite where it exists). */
+export function openRawDefault(filename: string, options: { readonly?: boolean } = {}): RawDatabase {
+  return openRaw(SQLITE_DRIVERS[0]!, filename, options);
+}
