@@ -11,6 +11,7 @@ import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.
 import { saveInChild } from './helpers/saver.js';
 import { MARIADB, skipUnlessReachable } from './helpers/services.js';
 import { readyStore } from './helpers/ready-store.js';
+import { OFFICIAL_LAYOUT } from './helpers/official-layout.js';
 
 const URL = `mysql://root@${MARIADB.host}:${MARIADB.port}/test`;
 const skip = await skipUnlessReachable(MARIADB);
@@ -158,19 +159,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       const columns = await columnsOf(table);
       assert.deepEqual(
         columns.slice(0, 11).map((c) => c.name),
-        [
-          'id',
-          'user_name',
-          'client_id',
-          'client_secret',
-          'refresh_token',
-          'access_token',
-          'grant_token',
-          'expiry_time',
-          'redirect_url',
-          'api_domain',
-          'accounts_url',
-        ],
+        [...OFFICIAL_LAYOUT],
       );
       assert.deepEqual(
         columns.slice(0, 10).map((c) => c.type),

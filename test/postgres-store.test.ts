@@ -10,6 +10,7 @@ import { saveInChild } from './helpers/saver.js';
 import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.js';
 import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
 import { rejectsWith as rejectsWithCode } from './helpers/errors.js';
+import { OFFICIAL_LAYOUT } from './helpers/official-layout.js';
 
 const URL = `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`;
 const prefix = `zts_${process.pid}`;
@@ -228,19 +229,7 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
       );
       assert.deepEqual(
         columns.rows.map((r) => r.column_name),
-        [
-          'id',
-          'user_name',
-          'client_id',
-          'client_secret',
-          'refresh_token',
-          'access_token',
-          'grant_token',
-          'expiry_time',
-          'redirect_url',
-          'api_domain',
-          'accounts_url',
-        ],
+        [...OFFICIAL_LAYOUT],
       );
       const ours = fresh();
       await new PostgresStore({ url: URL, table: ours }).ready();

@@ -11,6 +11,7 @@ import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.
 import { saveInChild } from './helpers/saver.js';
 import { SQLITE_DRIVERS, openRaw, skipUnless } from './helpers/sqlite-drivers.js';
 import { tempDir } from './helpers/temp.js';
+import { OFFICIAL_LAYOUT } from './helpers/official-layout.js';
 
 const dir = tempDir('sqlite-extras');
 let n = 0;
@@ -131,19 +132,7 @@ for (const driver of SQLITE_DRIVERS) {
       // The official column order is kept, ours comes after.
       const check = openRaw(driver, filename);
       const columns = check.all('PRAGMA table_info(oauthtoken)').map((c) => c['name']);
-      assert.deepEqual(columns, [
-        'id',
-        'user_name',
-        'client_id',
-        'client_secret',
-        'refresh_token',
-        'access_token',
-        'grant_token',
-        'expiry_time',
-        'redirect_url',
-        'api_domain',
-        'accounts_url',
-      ]);
+      assert.deepEqual(columns, [...OFFICIAL_LAYOUT]);
       assert.equal(check.value('select expiry_time from oauthtoken where id = ?', '12'), '99');
       check.close();
     });

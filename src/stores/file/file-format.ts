@@ -7,7 +7,8 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { ErrorCode, ZohoTokenError } from '../../errors.js';
-import { formatExpiry, parseExpiry, type TokenRecord } from '../../token/token-record.js';
+import { recordToRow } from '../kit/columns.js';
+import { parseExpiry, type TokenRecord } from '../../token/token-record.js';
 
 export type FileFormat = 'typescript' | 'python';
 
@@ -100,19 +101,8 @@ export function formatRow(record: TokenRecord, width: number): string {
 
 /** A record as the 11 fields of a row, in column order; null is empty. */
 export function rowFields(record: TokenRecord): string[] {
-  return [
-    record.id,
-    record.userName,
-    record.clientId,
-    record.clientSecret,
-    record.refreshToken,
-    record.accessToken,
-    record.grantToken,
-    formatExpiry(record.expiresAt),
-    record.redirectUrl,
-    record.apiDomain,
-    record.accountsUrl,
-  ].map((value) => value ?? '');
+  // The file's columns are the table's: one mapping of a record to its row, in kit/columns.ts.
+  return recordToRow(record).map((value) => value ?? '');
 }
 
 function formatFields(fields: readonly string[]): string {

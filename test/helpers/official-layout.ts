@@ -1,0 +1,18 @@
+/**
+ * The column layout a table must have to be read by the official Zoho SDKs, written out here and
+ * not taken from the source, so the stores' tests check the layout against an independent record:
+ * the official ten columns in their order (the SDKs read rows by position), then ours.
+ */
+export const OFFICIAL_LAYOUT = [
+  'id',
+  'user_name',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'access_token',
+  'grant_token',
+  'expiry_time',
+  'redirect_url',
+  'api_domain',
+  'accounts_url',
+] as const;
