@@ -7,9 +7,8 @@
  *
  * It passes the conformance kit: see test/custom-store-list.test.ts.
  */
+import { ErrorCode, ZohoTokenError, type OAuthToken } from 'zoho-token-store';
 import {
-  ErrorCode,
-  ZohoTokenError,
   checkStoreId,
   findMatch,
   nextId,
@@ -18,10 +17,9 @@ import {
   snapshotToken,
   tokenFromRecord,
   type LookupValues,
-  type OAuthToken,
   type TokenRecord,
   type TokenStore,
-} from 'zoho-token-store';
+} from 'zoho-token-store/kit';
 
 /** id, user_name, client_id, client_secret, refresh_token, access_token, grant_token, expiry_time, redirect_url, api_domain, accounts_url */
 type Row = [string, ...(string | null)[]];

@@ -13,25 +13,19 @@ export {
 } from './stores/sqlite/sqlite-store.js';
 export { FileStore, type FileStoreOptions } from './stores/file/file-store.js';
 export { openStore, STORE_URL_FORMS, type OpenStoreOptions } from './stores/open-store.js';
-// The OAuth protocol layer (data centers, token endpoint, revoke, authorization URL).
-export * from './oauth/index.js';
-// For custom stores: the one implementation of the matching rules, so no store re-implements them.
+// Data centers and environments, for ZohoAuth's options. The stateless protocol functions are in
+// `zoho-token-store/oauth`; the custom-store building blocks in `zoho-token-store/kit`.
 export {
-  findMatch,
-  planSave,
-  planSaveAsync,
-  nextId,
-  numericId,
-  isCanonicalId,
-  MAX_CHOSEN_ID,
-  snapshotToken,
-  checkId as checkStoreId,
-  matchKeys,
-  type LookupValues,
-  type MatchKey,
-  type SavePlan,
-} from './stores/kit/matching.js';
-export { tokenFromRecord, RECORD_FIELDS } from './token/token-record.js';
+  DataCenter,
+  customEnvironment,
+  environmentFor,
+  environmentFromLocation,
+  type DataCenterName,
+  type Environment,
+  type EnvironmentKind,
+  type CustomEnvironmentInput,
+  type ZohoEnvironmentKind,
+} from './oauth/index.js';
 export { ZohoAuth, type ExchangeOptions, type AuthorizationUrlOptions } from './auth/zoho-auth.js';
 export type { ZohoAuthOptions, Clock } from './auth/zoho-auth-options.js';
 export type { TokenRef } from './auth/token-ref.js';
@@ -46,7 +40,6 @@ export type {
   TokenRevokedEvent,
   TokenDeadEvent,
 } from './auth/events.js';
-export { refreshLockName } from './stores/kit/store-lock.js';
 export { ZohoClient, type ZohoClientOptions, type ZohoRequestOptions } from './client/zoho-client.js';
 export {
   EncryptedStore,
@@ -56,3 +49,5 @@ export {
   type RotationReport,
   type KeyMaterial,
 } from './stores/encrypted.js';
+// Kept for one release (removed in 0.3.0): the names that moved to `./kit` and `./oauth`.
+export * from './deprecated-exports.js';

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { format, inspect } from 'node:util';
-import {
-  ErrorCode,
-  OAuthToken,
-  ZohoClient,
-  ZohoTokenError,
-  redactingLogger,
-  refreshLockName,
-  type Logger,
-} from 'zoho-token-store';
+import { ErrorCode, OAuthToken, ZohoClient, ZohoTokenError, redactingLogger, type Logger } from 'zoho-token-store';
+import { refreshLockName } from 'zoho-token-store/kit';
 import { CLIENT, HOUR, SCOPES, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
 import { POSTGRES, skipUnlessReachable } from './helpers/services.js';
 

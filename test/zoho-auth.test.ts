@@ -9,12 +9,12 @@ import {
   ZohoClient,
   ZohoTokenError,
   customEnvironment,
-  refreshLockName,
   type TokenDeadEvent,
   type TokenRefreshedEvent,
   type TokenRevokedEvent,
   type TokenSavedEvent,
 } from 'zoho-token-store';
+import { refreshLockName } from 'zoho-token-store/kit';
 import {
   CLIENT,
   HOUR,
