@@ -3,8 +3,13 @@ import { resolve } from 'node:path';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import { readyStore } from './kit/store-lifecycle.js';
 import type { TokenStore } from './kit/token-store.js';
+import { STORE_URL_OPTIONS, splitStoreUrl, type StoreFamily, type StoreUrlOptions } from './kit/store-url-options.js';
 
-export interface OpenStoreOptions {
+/**
+ * Options of `openStore`: `mustExist`, and the store options a URL may also carry in its query
+ * (`table`, `schema`, `prefix`, … — each scheme takes its own, see {@link StoreUrlOptions}).
+ */
+export interface OpenStoreOptions extends StoreUrlOptions {
   /**
    * For readers: a `sqlite:` or `file:` store whose file does not exist fails with STORE_NOT_FOUND
    * instead of being created empty, so a mistyped path is reported. Other schemes ignore it.
@@ -13,71 +18,94 @@ export interface OpenStoreOptions {
   mustExist?: boolean;
 }
 
-type Opener = (rest: string, url: string, options: OpenStoreOptions) => Promise<TokenStore>;
+/** A scheme's opener gets the URL's path (local stores) or its driver URL (servers), and the store options. */
+type Opener = (target: string, options: StoreUrlOptions, mustExist: boolean) => Promise<TokenStore>;
+
+interface Scheme {
+  readonly family: StoreFamily;
+  /** Local stores take a path after `scheme:`; server stores the whole URL, for their driver. */
+  readonly local: boolean;
+  readonly open: Opener;
+}
 
 /** Each scheme loads its store module only when used, so unused drivers never load. */
-const OPENERS: Record<string, Opener> = {
-  memory: async (rest) => {
-    if (rest !== '') throw badUrl('memory: takes no path');
-    const { MemoryStore } = await import('./memory.js');
-    return ready(() => new MemoryStore());
+const SCHEMES: Record<string, Scheme> = {
+  memory: {
+    family: 'memory',
+    local: true,
+    open: async (path) => {
+      if (path !== '') throw badUrl('memory: takes no path');
+      const { MemoryStore } = await import('./memory.js');
+      return new MemoryStore();
+    },
   },
-  sqlite: async (rest, _url, { mustExist = false }) => {
-    const filename = localPath(rest, 'sqlite');
-    const { SqliteStore } = await import('./sqlite/sqlite-store.js');
-    return ready(() => new SqliteStore({ filename, mustExist }));
+  sqlite: {
+    family: 'sqlite',
+    local: true,
+    open: async (path, options, mustExist) => {
+      const filename = localPath(path, 'sqlite');
+      const { SqliteStore } = await import('./sqlite/sqlite-store.js');
+      return new SqliteStore({ ...options, filename, mustExist });
+    },
   },
-  file: async (rest, _url, { mustExist = false }) => {
-    const filename = localPath(rest, 'file');
-    // The FileStore reads a missing file as empty and creates nothing until a save; a token may
-    // still sit only in its journal, not yet folded into the file.
-    if (mustExist && !existsSync(filename) && !existsSync(`${filename}.journal`)) {
-      throw new ZohoTokenError(
-        ErrorCode.STORE_NOT_FOUND,
-        `the token store ${JSON.stringify(resolve(filename))} does not exist (a store opened to read is not created)`,
-      );
-    }
-    const { FileStore } = await import('./file/file-store.js');
-    return ready(() => new FileStore({ filename }));
+  file: {
+    family: 'file',
+    local: true,
+    open: async (path, options, mustExist) => {
+      const filename = localPath(path, 'file');
+      // The FileStore reads a missing file as empty and creates nothing until a save; a token may
+      // still sit only in its journal, not yet folded into the file.
+      if (mustExist && !existsSync(filename) && !existsSync(`${filename}.journal`)) {
+        throw new ZohoTokenError(
+          ErrorCode.STORE_NOT_FOUND,
+          `the token store ${JSON.stringify(resolve(filename))} does not exist (a store opened to read is not created)`,
+        );
+      }
+      const { FileStore } = await import('./file/file-store.js');
+      return new FileStore({ ...options, filename });
+    },
   },
-  postgres: openPostgres,
-  postgresql: openPostgres,
-  redis: openRedis,
-  rediss: openRedis,
-  mysql: openMySql,
-  mariadb: openMySql,
+  postgres: { family: 'postgres', local: false, open: openPostgres },
+  postgresql: { family: 'postgres', local: false, open: openPostgres },
+  redis: { family: 'redis', local: false, open: openRedis },
+  rediss: { family: 'redis', local: false, open: openRedis },
+  mysql: { family: 'mysql', local: false, open: openMySql },
+  mariadb: { family: 'mysql', local: false, open: openMySql },
 };
 
-async function openMySql(_rest: string, url: string): Promise<TokenStore> {
+async function openMySql(url: string, options: StoreUrlOptions): Promise<TokenStore> {
   const { MySqlStore } = await import('./mysql/mysql-store.js');
-  return ready(() => new MySqlStore({ url }));
+  return new MySqlStore({ ...options, url });
 }
 
-async function openPostgres(_rest: string, url: string): Promise<TokenStore> {
+async function openPostgres(url: string, options: StoreUrlOptions): Promise<TokenStore> {
   const { PostgresStore } = await import('./postgres/postgres-store.js');
-  return ready(() => new PostgresStore({ url }));
+  return new PostgresStore({ ...options, url });
 }
 
-async function openRedis(_rest: string, url: string): Promise<TokenStore> {
+async function openRedis(url: string, options: StoreUrlOptions): Promise<TokenStore> {
   const { RedisStore } = await import('./redis/redis-store.js');
-  return ready(() => new RedisStore({ url }));
+  return new RedisStore({ ...options, url });
 }
 
 /**
  * Every backend alike: constructed, then `ready()`, so a wrong URL, an unreachable server or a
- * missing table fails here (the store closed) rather than on the first token.
+ * missing table fails here (the store closed) rather than on the first token. A refused option
+ * that came from the URL is reported as the URL's error.
  */
-async function ready(open: () => TokenStore): Promise<TokenStore> {
+async function ready(open: () => Promise<TokenStore>, fromUrl: ReadonlySet<string>): Promise<TokenStore> {
   try {
-    return await readyStore(open());
+    return await readyStore(await open());
   } catch (error) {
-    throw urlError(error);
+    throw urlError(error, fromUrl);
   }
 }
 
-/** A store that rejects its URL says INVALID_ARGUMENT; through openStore it is an INVALID_STORE_URL. */
-function urlError(error: unknown): unknown {
-  return isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT) && error.field === 'url' ? badUrl(error.message) : error;
+/** A store that rejects its URL, or an option taken from it, says INVALID_ARGUMENT; through openStore it is an INVALID_STORE_URL. */
+function urlError(error: unknown, fromUrl: ReadonlySet<string>): unknown {
+  if (!isZohoTokenError(error, ErrorCode.INVALID_ARGUMENT) || error.field === undefined) return error;
+  if (error.field === 'url') return badUrl(error.message);
+  return fromUrl.has(error.field) ? badUrl(`?${error.field}=: ${error.message}`) : error;
 }
 
 /** The URL forms `openStore` accepts. */
@@ -92,6 +120,9 @@ export const STORE_URL_FORMS = [
   'mysql://user:password@host:3306/database',
   'redis://host:6379/0',
   'rediss://host:6380/0',
+  'sqlite:path.db?table=tokens',
+  'postgres://user:password@host:5432/database?schema=zoho&table=tokens',
+  'redis://host:6379/0?prefix=app%3A',
 ];
 
 /**
@@ -102,24 +133,36 @@ export const STORE_URL_FORMS = [
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<TokenStore> {
   if (typeof url !== 'string') throw badUrl('The store URL must be a string');
-  if (
-    typeof options !== 'object' ||
-    options === null ||
-    (options.mustExist !== undefined && typeof options.mustExist !== 'boolean')
-  ) {
+  if (typeof options !== 'object' || options === null) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'options must be an object', { field: 'options' });
+  }
+  const { mustExist = false, ...given } = options;
+  if (typeof mustExist !== 'boolean') {
     throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'options.mustExist must be a boolean', { field: 'mustExist' });
   }
   const match = /^([a-z][a-z0-9+.-]*):(.*)$/is.exec(url);
-  const scheme = match?.[1]?.toLowerCase();
-  const opener = scheme === undefined ? undefined : OPENERS[scheme];
-  if (!opener) {
+  const name = match?.[1]?.toLowerCase();
+  const scheme = name === undefined || !Object.hasOwn(SCHEMES, name) ? undefined : SCHEMES[name];
+  if (scheme === undefined || name === undefined) {
     throw badUrl(
-      `Unknown store URL scheme ${scheme ? JSON.stringify(`${scheme}:`) : '(none)'}; known: ${Object.keys(OPENERS)
+      `Unknown store URL scheme ${name ? JSON.stringify(`${name}:`) : '(none)'}; known: ${Object.keys(SCHEMES)
         .map((s) => `${s}:`)
         .join(', ')} (forms: ${STORE_URL_FORMS.join(', ')})`,
     );
   }
-  return opener(match?.[2] ?? '', url, options);
+  const rest = match?.[2] ?? '';
+  const queryAt = rest.indexOf('?');
+  const beforeQuery = queryAt === -1 ? rest : rest.slice(0, queryAt);
+  const split = splitStoreUrl(scheme.family, name, queryAt === -1 ? '' : rest.slice(queryAt + 1), given);
+  if (scheme.local && split.driverQuery !== '') {
+    const unknown = [...new URLSearchParams(split.driverQuery.slice(1)).keys()];
+    throw badUrl(
+      `unknown ${name}: URL parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `?${k}=`).join(', ')} ` +
+        `(${name}: takes ${STORE_URL_OPTIONS[scheme.family].join(', ') || 'none'}; a ? in a file name is written %3F)`,
+    );
+  }
+  const target = scheme.local ? beforeQuery : `${name}:${beforeQuery}${split.driverQuery}`;
+  return ready(() => scheme.open(target, split.options, mustExist), split.fromUrl);
 }
 
 /** The path of a `sqlite:` or `file:` URL: `x:///abs` → `/abs`; `x://host/…` names a host, which a local file has no use for. */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ErrorCode, ZohoTokenError } from '../../errors.js';
+import { STORE_OPTION_NAMES } from './store-url-options.js';
 
 /**
  * The query options of server store URLs, checked before a driver sees them. Unchecked, a bad value
@@ -76,14 +77,24 @@ const MYSQL_OPTIONS: Readonly<Record<string, MySqlKind>> = {
 /** mysql2 takes these from the URL itself and ignores them in the query: a silent surprise. */
 const MYSQL_URL_PARTS = new Set(['host', 'port', 'database', 'user', 'password']);
 
+/**
+ * A parameter the driver does not read would be silently ignored: refused, and a store option
+ * (`?table=`) given to a store's own `url` points to where it belongs.
+ */
+function unknownParameter(driver: string, key: string, known: readonly string[]): ZohoTokenError {
+  if (STORE_OPTION_NAMES.has(key)) {
+    return bad(`url: ?${key}= is a store option: give it as the ${key} option, or open the store with openStore(url)`);
+  }
+  return bad(`url: unknown ${driver} option ?${key}= (known: ${known.join(', ')})`);
+}
+
 /** Checks the query of a `mysql://` URL (already parsed by the caller). */
 export function checkMySqlUrlOptions(url: URL): void {
   for (const [key, raw] of url.searchParams) {
     if (MYSQL_URL_PARTS.has(key))
       throw bad(`url: give the ${key} in the URL itself (mysql://user:password@host:port/database), not as ?${key}=`);
     const kind = Object.hasOwn(MYSQL_OPTIONS, key) ? MYSQL_OPTIONS[key] : undefined;
-    if (kind === undefined)
-      throw bad(`url: unknown mysql2 option ?${key}= (known: ${Object.keys(MYSQL_OPTIONS).join(', ')})`);
+    if (kind === undefined) throw unknownParameter('mysql2', key, Object.keys(MYSQL_OPTIONS));
     const value = mysqlValue(raw);
     const ok =
       kind === 'any' ||
@@ -115,6 +126,27 @@ const PG_COUNTS = [
   'idle_in_transaction_session_timeout',
 ];
 const PG_FILES = ['sslcert', 'sslkey', 'sslrootcert'];
+/** Every query parameter pg (pg-connection-string 2.x and pg 8's connection parameters) reads. */
+const PG_PARAMETERS = [
+  ...PG_COUNTS,
+  ...PG_FILES,
+  'host',
+  'user',
+  'password',
+  'database',
+  'db',
+  'encoding',
+  'client_encoding',
+  'ssl',
+  'sslmode',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'options',
+  'replication',
+  'application_name',
+  'fallback_application_name',
+  'binary',
+];
 
 /** Checks a `postgres://` URL as pg will read it (pg-connection-string); `url` is the raw string. */
 export function checkPostgresUrl(url: string): void {
@@ -130,6 +162,7 @@ export function checkPostgresUrl(url: string): void {
     }
   }
   const query = parsed.searchParams;
+  for (const key of query.keys()) if (!PG_PARAMETERS.includes(key)) throw unknownParameter('pg', key, PG_PARAMETERS);
   const sslmode = query.get('sslmode');
   if (sslmode !== null && !PG_SSLMODES.has(sslmode))
     throw bad(`url: ?sslmode= must be one of ${[...PG_SSLMODES].join(', ')}`);
@@ -148,6 +181,9 @@ export function checkPostgresUrl(url: string): void {
   }
 }
 
+/** The ioredis options a URL may set as text (ioredis passes every parameter on as an option). */
+const REDIS_PARAMETERS = ['db', 'family', 'port', 'username', 'password', 'connectionName', 'tls'];
+
 /**
  * Checks a `redis://` or `rediss://` URL as ioredis will read it and returns its database number:
  * the path (`/3`), else `?db=`, else 0.
@@ -165,6 +201,11 @@ export function checkRedisUrl(url: string): number {
     return db;
   };
   const query = parsed.searchParams;
+  for (const key of query.keys()) {
+    // ioredis turns every query parameter into a client option: a keyPrefix would hide the store's keys.
+    if (key === 'keyPrefix') throw bad('url: ?keyPrefix= is not supported: the store names its keys with ?prefix=');
+    if (!REDIS_PARAMETERS.includes(key)) throw unknownParameter('ioredis', key, REDIS_PARAMETERS);
+  }
   const family = query.get('family');
   if (family !== null && !['0', '4', '6'].includes(family)) throw bad('url: ?family= must be 4, 6 or 0');
   const port = query.get('port');
