@@ -13,6 +13,7 @@ export {
 } from './stores/sqlite/sqlite-store.js';
 export { FileStore, type FileStoreOptions } from './stores/file/file-store.js';
 export { openStore, STORE_URL_FORMS, type OpenStoreOptions } from './stores/open-store.js';
+export type { StoreUrlOptions } from './stores/kit/store-url-options.js';
 // Data centers and environments, for ZohoAuth's options. The stateless protocol functions are in
 // `zoho-token-store/oauth`; the custom-store building blocks in `zoho-token-store/kit`.
 export {
