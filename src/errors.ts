@@ -79,8 +79,10 @@ export const ErrorCode = {
   TOKEN_UNBOUND: 'TOKEN_UNBOUND',
 } as const;
 
+/** One of the {@link ErrorCode} strings. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** The optional details of a {@link ZohoTokenError}; each is set on the error only when given. */
 export interface ZohoTokenErrorOptions {
   /** The underlying error; must already be free of secrets (use `sanitizeCause`). */
   cause?: unknown;
@@ -90,20 +92,28 @@ export interface ZohoTokenErrorOptions {
   retryAfterMs?: number;
   /** For HTTP errors: the status code. */
   status?: number;
-  /** For API_ERROR: Zoho's own error code. */
+  /** For API_ERROR: Zoho's own error code; for OAUTH_ERROR: Zoho's `error` string. */
   apiCode?: string;
   /** The raw Response or body; attached non-enumerably so it never lands in logs or JSON. */
   response?: unknown;
 }
 
+/** The one error class this package throws; `name` is `'ZohoTokenError'`. Match on {@link code}. */
 export class ZohoTokenError extends Error {
+  /** What went wrong, stable across releases. */
   readonly code: ErrorCode;
+  /** For INVALID_TOKEN / INVALID_ARGUMENT: the field or argument at fault. */
   declare readonly field?: string;
+  /** For THROTTLED, and a refresh failure while its token cools down: milliseconds until a retry may succeed. */
   declare readonly retryAfterMs?: number;
+  /** For HTTP errors: the status code. */
   declare readonly status?: number;
+  /** For API_ERROR: Zoho's own error code (e.g. `INVALID_DATA`); for OAUTH_ERROR: Zoho's `error` string. */
   declare readonly apiCode?: string;
+  /** The raw Response or body, non-enumerable so it never lands in logs or JSON. */
   declare readonly response?: unknown;
 
+  /** For custom stores and adapters: `message` must hold no secret value (show it with `redact`). */
   constructor(code: ErrorCode, message: string, options: ZohoTokenErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ZohoTokenError';
@@ -118,6 +128,12 @@ export class ZohoTokenError extends Error {
   }
 }
 
+/**
+ * Whether `value` is a {@link ZohoTokenError}, and, when `code` is given, one with that code.
+ *
+ * @example
+ * if (isZohoTokenError(error, ErrorCode.AUTH_REQUIRED)) redirectToLogin();
+ */
 export function isZohoTokenError(value: unknown, code?: ErrorCode): value is ZohoTokenError {
   return value instanceof ZohoTokenError && (code === undefined || value.code === code);
 }

@@ -1,3 +1,12 @@
+/**
+ * `zoho-token-store`: Zoho OAuth tokens kept safe, shared and fresh. {@link ZohoAuth} serves valid
+ * access tokens (refreshed once across processes), {@link ZohoClient} calls the CRM API with them,
+ * and the stores keep the tokens ({@link openStore}, {@link MemoryStore}, {@link SqliteStore},
+ * {@link FileStore}; the server stores have their own subpaths). Every failure is a
+ * {@link ZohoTokenError} with a stable {@link ErrorCode}.
+ *
+ * @packageDocumentation
+ */
 export { ErrorCode, ZohoTokenError, isZohoTokenError, type ZohoTokenErrorOptions } from './errors.js';
 export { redact } from './redact.js';
 export { OAuthToken, type OAuthTokenInit } from './token/oauth-token.js';
@@ -22,6 +31,7 @@ export {
   environmentFor,
   environmentFromLocation,
   type DataCenterName,
+  type DataCenterEnvironments,
   type Environment,
   type EnvironmentKind,
   type CustomEnvironmentInput,

@@ -8,12 +8,17 @@ export type LogMethod = (objOrMsg: object | string, msg?: string) => void;
 
 /** What ZohoAuth logs to. `console` and a pino logger both fit as they are. */
 export interface Logger {
+  /** Tracing detail (e.g. a token served from the store). */
   debug: LogMethod;
+  /** Lifecycle events: tokens exchanged, refreshed, imported, revoked. */
   info: LogMethod;
+  /** Failures the operation survived or reports to its caller (e.g. a refresh that failed). */
   warn: LogMethod;
+  /** Failures nobody else will see (e.g. a hook that threw, a dead token that could not be marked). */
   error: LogMethod;
 }
 
+/** A {@link Logger} method name: `'debug' | 'info' | 'warn' | 'error'`. */
 export type LogLevel = keyof Logger;
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -30,6 +35,7 @@ const SECRET_KEY =
 const ZOHO_TOKEN = /1000\.[0-9a-f]{32}\.[0-9a-f]{32}/gi;
 const MAX_DEPTH = 6;
 
+/** Whether `value` has the four {@link Logger} methods. */
 export function isLogger(value: unknown): value is Logger {
   return (
     typeof value === 'object' &&

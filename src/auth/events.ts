@@ -5,13 +5,17 @@ import type { Logger } from '../logger.js';
 /** Why a token was written to the store. */
 export type SaveReason = 'exchange' | 'refresh' | 'import';
 
+/** The event of {@link ZohoAuthHooks.onTokenSaved}. */
 export interface TokenSavedEvent {
   /** A copy of the token as saved (secrets included, for mirroring; its `toJSON`/`inspect` redact them). */
   readonly token: OAuthToken;
+  /** What caused the save. */
   readonly reason: SaveReason;
 }
 
+/** The event of {@link ZohoAuthHooks.onTokenRefreshed}. */
 export interface TokenRefreshedEvent {
+  /** A copy of the refreshed token as saved. */
   readonly token: OAuthToken;
   /** Expiry of the access token that was replaced, epoch ms, or null. */
   readonly previousExpiresAt: number | null;
@@ -19,6 +23,7 @@ export interface TokenRefreshedEvent {
   readonly durationMs: number;
 }
 
+/** The event of {@link ZohoAuthHooks.onTokenRevoked}. */
 export interface TokenRevokedEvent {
   /** The token as it was stored before it was deleted. */
   readonly token: OAuthToken;
@@ -26,6 +31,7 @@ export interface TokenRevokedEvent {
   readonly revokedAtZoho: boolean;
 }
 
+/** The event of {@link ZohoAuthHooks.onTokenDead}. */
 export interface TokenDeadEvent {
   /** The token as it was before its refresh and access tokens were cleared. */
   readonly token: OAuthToken;

@@ -5,7 +5,7 @@ interface TimeSource {
   now(): number;
 }
 
-/** What {@link ServerClock} has measured: read-only, for monitoring. */
+/** What `auth.serverClock` has measured of the accounts server's clock: read-only, for monitoring. */
 export interface ServerClockState {
   /** Added to this host's clock to get the accounts server's time, in ms (0 until measured). */
   readonly offsetMs: number;

@@ -6,10 +6,11 @@ export interface AccessCredentials {
   readonly id: string;
   /** The Zoho user (email), or null when the token was saved without one. */
   readonly user: string | null;
+  /** Sent as `Authorization: Zoho-oauthtoken <accessToken>`. */
   readonly accessToken: string;
   /** The token's own API domain (`https://www.zohoapis.eu`): calls go there and nowhere else. */
   readonly apiDomain: string;
-  /** Epoch ms. */
+  /** When the access token expires, epoch ms. */
   readonly expiresAt: number;
 }
 

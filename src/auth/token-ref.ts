@@ -7,7 +7,19 @@ import { OAuthToken } from '../token/oauth-token.js';
  * OAuthToken is matched by the store's rules (id, then user, then grant/refresh token).
  */
 export type TokenRef =
-  { readonly user: string; readonly id?: undefined } | { readonly id: string; readonly user?: undefined } | OAuthToken;
+  | {
+      /** The Zoho user's email. */
+      readonly user: string;
+      /** Not with `user`. */
+      readonly id?: undefined;
+    }
+  | {
+      /** The store's token id. */
+      readonly id: string;
+      /** Not with `id`. */
+      readonly user?: undefined;
+    }
+  | OAuthToken;
 
 export type ParsedRef =
   | { readonly kind: 'user'; readonly user: string }

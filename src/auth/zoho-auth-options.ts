@@ -9,9 +9,14 @@ import { parseTrustedOrigins } from './trusted-endpoints.js';
 
 /** A source of time in epoch ms. The emulator's `emu.clock` fits. */
 export interface Clock {
+  /** The current time, epoch milliseconds. */
   now(): number;
 }
 
+/**
+ * The options of `new ZohoAuth(options)`. Every one is checked when ZohoAuth is built: a bad value
+ * throws `INVALID_ARGUMENT` with `field` naming the option.
+ */
 export interface ZohoAuthOptions {
   /** Where tokens live; share it between processes. Its optional `lock` makes a refresh happen once across processes. */
   store: TokenStore;
@@ -33,7 +38,9 @@ export interface ZohoAuthOptions {
    * @default []
    */
   trustedEndpoints?: readonly string[];
+  /** The OAuth client id (Zoho API console). Non-empty. */
   clientId: string;
+  /** The OAuth client secret. Non-empty; never logged, scrubbed from errors. */
   clientSecret: string;
   /**
    * The registered redirect URI, sent with web-flow code exchanges and used by `authorizationUrl`.

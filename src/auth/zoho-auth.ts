@@ -57,12 +57,19 @@ export interface ExchangeOptions {
 
 /** Options of {@link ZohoAuth.authorizationUrl}. */
 export interface AuthorizationUrlOptions {
+  /** e.g. `['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ']`; sent comma-separated. */
   scopes: string[];
   /** Unguessable, tied to the user's session; check it with `exchangeCallback`. */
   state: string;
-  /** @default 'offline' */
+  /**
+   * `offline` is the only way to receive a refresh token.
+   * @default 'offline'
+   */
   accessType?: 'offline' | 'online';
-  /** @default 'consent' */
+  /**
+   * `consent` makes Zoho issue a refresh token even if the user consented before; `null` omits it.
+   * @default 'consent'
+   */
   prompt?: 'consent' | null;
 }
 
@@ -94,8 +101,11 @@ type Ready = OAuthToken & { id: string; accessToken: string; expiresAt: number }
  *   server's `Date` headers), so stored expiries mean the same on every host (ServerClock).
  */
 export class ZohoAuth {
+  /** The client id of {@link ZohoAuthOptions.clientId}; every token this instance reads carries it. */
   readonly clientId: string;
+  /** The configured {@link ZohoAuthOptions.environment}, validated and frozen. */
   readonly environment: Environment;
+  /** The {@link ZohoAuthOptions.store}. ZohoAuth never closes it. */
   readonly store: TokenStore;
   readonly #config: ZohoAuthConfig;
   /** The accounts server's time (this host's clock corrected by the measured skew): every expiry uses it. */
@@ -116,6 +126,10 @@ export class ZohoAuth {
   /** The refresh engine. */
   readonly #refresher: Refresher;
 
+  /**
+   * @throws {@link ZohoTokenError} `INVALID_ARGUMENT`, with `field` naming the first invalid option
+   *   (see {@link ZohoAuthOptions}).
+   */
   constructor(options: ZohoAuthOptions) {
     const config = resolveZohoAuthOptions(options);
     this.#config = config;
@@ -168,19 +182,27 @@ export class ZohoAuth {
 
   // --- serving tokens --------------------------------------------------------------------------
 
-  /** A valid access token for `who`: from memory when fresh, else from the store, else refreshed once. */
+  /**
+   * A valid access token for `who`: from memory when fresh, else from the store, else refreshed once.
+   *
+   * @throws {@link ZohoTokenError} `AUTH_REQUIRED` when no usable token is stored for `who` (none,
+   *   no refresh token, or Zoho rejected it: the user must log in again); when a needed refresh
+   *   fails: `TOKEN_UNBOUND`,
+   *   `UNTRUSTED_ENDPOINT`, `LOCK_TIMEOUT`, or Zoho's error (`THROTTLED`, `NETWORK`, `SERVER_ERROR`,
+   *   …; with `retryAfterMs` while the token cools down); the store's errors (`STORE_ERROR`, …).
+   */
   async getAccessToken(who: TokenRef): Promise<string> {
     const hit = this.#cached(who);
     return hit !== undefined ? hit.creds.accessToken : (await this.#load(who)).creds.accessToken;
   }
 
-  /** Like `getAccessToken`, with the token's id, user and API domain (what an API call needs). */
+  /** Like {@link getAccessToken} (same errors), with the token's id, user and API domain (what an API call needs). */
   async getCredentials(who: TokenRef): Promise<AccessCredentials> {
     const hit = this.#cached(who);
     return hit !== undefined ? hit.creds : (await this.#load(who)).creds;
   }
 
-  /** The whole valid token (a copy, secrets included: persist it, never log it raw). */
+  /** The whole valid token (a copy, secrets included: persist it, never log it raw). Errors as {@link getAccessToken}. */
   async getToken(who: TokenRef): Promise<OAuthToken> {
     const hit = this.#cached(who) ?? (await this.#load(who));
     return hit.token.with();

@@ -5,6 +5,7 @@ import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
 import type { OAuthToken } from '../token/oauth-token.js';
 
+/** The options of `new ZohoClient(options)`; a bad value throws `INVALID_ARGUMENT` naming it. */
 export interface ZohoClientOptions {
   /** Supplies the access token and API domain of each call. */
   auth: ZohoAuth;
@@ -20,20 +21,23 @@ export interface ZohoClientOptions {
   timeoutMs?: number;
 }
 
-type QueryValue = string | number | boolean | null | undefined | readonly (string | number | boolean)[];
-
 /** One API call. Name exactly one of `user`, `id`, `token`. */
 export interface ZohoRequestOptions {
+  /** Call as this Zoho user (email). */
   user?: string;
+  /** Call with the stored token of this id. */
   id?: string;
+  /** Call with this token (matched in the store as {@link ZohoAuth.getAccessToken} does). */
   token?: OAuthToken;
   /** Query parameters; arrays are sent comma-separated (Zoho's list form); null/undefined are skipped. */
-  query?: Readonly<Record<string, QueryValue>> | URLSearchParams;
+  query?:
+    | Readonly<Record<string, string | number | boolean | null | undefined | readonly (string | number | boolean)[]>>
+    | URLSearchParams;
   /** Sent as JSON (a string is sent as is). */
   body?: unknown;
   /** Extra headers; an `Authorization` header here is ignored. */
   headers?: Readonly<Record<string, string>>;
-  /** Caller cancellation. */
+  /** Caller cancellation: aborts the request (the error is `NETWORK`). */
   signal?: AbortSignal;
 }
 
@@ -50,10 +54,15 @@ const METHOD = /^[A-Z]+$/;
  * `apiCode` (Zoho's `code`) and Zoho's message; 204 (and an empty body) resolves to null.
  */
 export class ZohoClient {
+  /** The {@link ZohoClientOptions.auth} that supplies the tokens. */
   readonly auth: ZohoAuth;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
 
+  /**
+   * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` (with `field`) when `auth` is not a ZohoAuth,
+   *   `fetch` is not a function or `timeoutMs` is not a finite number ≥ 0.
+   */
   constructor(options: ZohoClientOptions) {
     const auth = options?.auth as unknown as Partial<ZohoAuth> | undefined;
     if (
@@ -79,7 +88,14 @@ export class ZohoClient {
     }
   }
 
-  /** `path` is relative to the API domain, e.g. `/crm/v8/users`. Resolves to the parsed JSON, or null. */
+  /**
+   * `path` is relative to the API domain, e.g. `/crm/v8/users`. Resolves to the parsed JSON, or null.
+   *
+   * @throws {@link ZohoTokenError} `API_ERROR` (with `status`, `apiCode`) for a non-2xx answer;
+   *   `MALFORMED_RESPONSE` for a 2xx body that is not JSON; `NETWORK` when no answer came in time
+   *   or `signal` aborted; `INVALID_ARGUMENT` for a bad method, path or options; and the errors of
+   *   {@link ZohoAuth.getAccessToken} (`AUTH_REQUIRED`, `UNTRUSTED_ENDPOINT`, …).
+   */
   async request<T = unknown>(method: string, path: string, options: ZohoRequestOptions): Promise<T | null> {
     const who = refOf(options);
     const verb = typeof method === 'string' ? method.toUpperCase() : '';

@@ -15,6 +15,7 @@ import { StatsRecorder, type EmulatorStats } from './stats.js';
 
 /** Input of the Self Client path. */
 export interface GrantCodeRequest {
+  /** A client added with the `clients` option or `addClient`. */
   readonly clientId: string;
   /** The user's email. */
   readonly user: string;
@@ -40,6 +41,12 @@ export interface ZohoEmulator {
   readonly clock: EmulatorClock;
   /** Fault injection. */
   readonly faults: FaultControls;
+  /**
+   * Registers (or replaces) a client, as the `clients` option does.
+   *
+   * @throws `ZohoTokenError` `INVALID_ARGUMENT` (with `field`) for an empty id or secret, a
+   *   `dc` the emulator does not serve, or a redirect URI that is not an absolute URL.
+   */
   addClient(client: EmulatorClient): void;
   /** Self Client: a grant code (`1000.<32 hex>.<32 hex>`) exchangeable without a redirect URI. */
   createGrantCode(request: GrantCodeRequest): Promise<string>;
@@ -52,7 +59,9 @@ export interface ZohoEmulator {
   deny(authUrl: string | URL): Promise<string>;
   /** Makes `GET /oauth/v2/auth` approve at once as `user` (undefined: show the page again). */
   setAutoApprove(user: string | undefined): void;
+  /** A copy of the counters so far; later requests do not change it. */
   stats(): EmulatorStats;
+  /** Sets every counter back to zero. */
   resetStats(): void;
   /** Unexpired access tokens minted from a refresh token (0 if it is unknown or revoked). */
   liveAccessTokens(refreshToken: string): number;

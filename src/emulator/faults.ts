@@ -13,7 +13,9 @@ export type FaultTarget = 'token' | 'revoke' | 'api' | 'auth' | 'all';
  */
 export type FaultKind = 'latency' | 'status' | 'malformed' | 'reset' | 'throttle';
 
+/** A fault to inject: `emu.faults.inject(spec)` or the `faults` option. */
 export interface FaultSpec {
+  /** What the fault does. */
   readonly kind: FaultKind;
   /** @default 'all' */
   readonly target?: FaultTarget;
@@ -29,15 +31,27 @@ export interface FaultSpec {
 
 /** A live fault, as returned by `inject`. */
 export interface FaultHandle {
+  /** Unique per emulator, increasing from 1. */
   readonly id: number;
-  readonly spec: Readonly<Required<Omit<FaultSpec, 'dc'>>> & { readonly dc: string | undefined };
+  /** The spec with its defaults filled in. */
+  readonly spec: Readonly<Required<Omit<FaultSpec, 'dc'>>> & {
+    /** The data center it is limited to, or `undefined` for every one. */
+    readonly dc: string | undefined;
+  };
   /** Requests it still applies to (Infinity until cleared). */
   readonly remaining: number;
   /** Stops it (no-op if already gone). */
   remove(): void;
 }
 
+/** `emu.faults`: make the emulator fail on purpose. */
 export interface FaultControls {
+  /**
+   * Adds a fault; it applies to matching requests from now on.
+   *
+   * @throws `ZohoTokenError` `INVALID_ARGUMENT` (with `field`) for an unknown kind or target,
+   *   `times` < 1, a negative or non-finite `ms`, or a `status` outside 100–599.
+   */
   inject(spec: FaultSpec): FaultHandle;
   /** Removes every fault, or only those aimed exactly at `target`. */
   clear(target?: FaultTarget): void;

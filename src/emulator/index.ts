@@ -62,6 +62,8 @@
  *   HTTP 429 `TOO_MANY_REQUESTS` on the API. Faults are applied after the request is read and
  *   classified, so faulted requests count in `grantRequests` / `refreshRequests` etc.
  * - Times come from `emu.clock` (a manual clock: it moves only via `advance` / `set`).
+ *
+ * @packageDocumentation
  */
 export { startZohoEmulator } from './emulator.js';
 export type { GrantCodeRequest, ZohoEmulator } from './emulator.js';

@@ -6,6 +6,7 @@ import type { EmulatorObserver } from './observer.js';
 export interface EmulatorClient {
   /** e.g. `1000.ABC…`; any non-empty string is accepted. */
   readonly clientId: string;
+  /** The secret the token endpoint checks; any non-empty string. */
   readonly clientSecret: string;
   /** Exact-match redirect URIs for the web flow. May be empty for a Self Client. @default [] */
   readonly redirectUris?: readonly string[];
@@ -32,6 +33,10 @@ export interface EmulatorLimits {
 /** How a dead (expired, revoked, evicted, unknown) access token is answered by the CRM API. */
 export type DeadTokenError = 'INVALID_TOKEN' | 'AUTHENTICATION_FAILURE';
 
+/**
+ * The options of {@link startZohoEmulator}. A bad value rejects with `INVALID_ARGUMENT` naming the
+ * option.
+ */
 export interface ZohoEmulatorOptions {
   /** Registered clients; more can be added later with `emu.addClient`. @default [] */
   readonly clients?: readonly EmulatorClient[];
@@ -67,7 +72,10 @@ export interface ZohoEmulatorOptions {
   /** `error_description` of the throttle body; Zoho's newer wording is also seen. @default "You have made too many requests continuously. Please try again after some time." */
   readonly throttleDescription?: string;
   /** When set, `GET /oauth/v2/auth` skips the page and approves at once as this user. @default undefined */
-  readonly autoApprove?: { readonly user: string };
+  readonly autoApprove?: {
+    /** The email the approval is given as. */
+    readonly user: string;
+  };
   /** Pre-filled user email on the consent page when the request has no `login_hint`. @default '' */
   readonly defaultUser?: string;
   /** Faults active from the start (see `emu.faults.inject`). @default [] */
@@ -80,6 +88,7 @@ export interface ZohoEmulatorOptions {
   readonly observer?: EmulatorObserver;
 }
 
+/** The default {@link ZohoEmulatorOptions.throttleDescription}: Zoho's classic throttle wording. */
 export const CLASSIC_THROTTLE_DESCRIPTION =
   'You have made too many requests continuously. Please try again after some time.';
 

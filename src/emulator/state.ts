@@ -74,11 +74,17 @@ export type CodeOutcome =
 
 /** Public view of a token, for tests. */
 export interface TokenInfo {
+  /** Which kind of token it is. */
   readonly type: 'access' | 'refresh';
+  /** The client it was issued to. */
   readonly clientId: string;
+  /** The user (email) it acts as. */
   readonly user: string;
+  /** The scopes granted with it. */
   readonly scopes: readonly string[];
+  /** The data center (location) that issued it. */
   readonly dc: string;
+  /** When it was minted, epoch ms on the emulator clock. */
   readonly issuedAt: number;
   /** Access tokens only. */
   readonly expiresAt?: number;

@@ -16,29 +16,43 @@ export interface EmulatorStats {
   tokenRequests: number;
   /** `grant_type=authorization_code`. */
   grantRequests: number;
+  /** Answered with tokens. */
   grantSuccesses: number;
+  /** Answered with an OAuth error (injected throttles included). */
   grantErrors: number;
+  /** Answered by an injected `status`, `malformed` or `reset` fault. */
   grantFaulted: number;
   /** `grant_type=refresh_token`. */
   refreshRequests: number;
+  /** Answered with an access token. */
   refreshSuccesses: number;
   /** "Access Denied", real or injected. */
   refreshThrottled: number;
+  /** Answered with an OAuth error other than "Access Denied". */
   refreshErrors: number;
+  /** Answered by an injected `status`, `malformed` or `reset` fault. */
   refreshFaulted: number;
   /** Revoke endpoint. */
   revokeRequests: number;
+  /** Answered with success. */
   revokeSuccesses: number;
+  /** Answered with an error (injected throttles included). */
   revokeErrors: number;
+  /** Answered by an injected `status`, `malformed` or `reset` fault. */
   revokeFaulted: number;
   /** `/crm/v8/…`. */
   apiRequests: number;
+  /** Answered below HTTP 400. */
   apiSuccesses: number;
+  /** Answered HTTP 400 or above by the route (injected throttles included). */
   apiErrors: number;
+  /** Answered by an injected `status`, `malformed` or `reset` fault. */
   apiFaulted: number;
   /** Grant codes handed out (web flow and Self Client). */
   codesIssued: number;
+  /** Refresh tokens minted (by code exchanges). */
   refreshTokensIssued: number;
+  /** Access tokens minted (by code exchanges and refreshes). */
   accessTokensIssued: number;
   /** Access tokens killed because a refresh token exceeded its live-token cap. */
   accessTokensEvicted: number;

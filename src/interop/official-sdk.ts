@@ -10,6 +10,8 @@
  * The official package is never imported here: its types are described structurally and the
  * caller hands in its module, whose `OAuthToken` and `UserSignature` classes build the tokens the
  * SDK expects back (it checks `instanceof OAuthToken`). docs/official-sdk.md has the details.
+ *
+ * @packageDocumentation
  */
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { assertTokenStore } from '../stores/kit/store-errors.js';
@@ -19,37 +21,59 @@ import { UserSignature } from '../token/user-signature.js';
 
 /** The part of the official SDK's `UserSignature` used here. */
 export interface OfficialSdkUserSignature {
+  /** The user's name (email, or the SDK's `email:orgId`). */
   name: string;
+  /** The user's name. */
   getName(): string;
 }
 
 /** The part of the official SDK's `OAuthToken` used here: its getters and setters. */
 export interface OfficialSdkOAuthToken {
+  /** The store's token id, or `null`. */
   getId(): string | null;
+  /** Sets the store's token id. */
   setId(id: string | null): void;
+  /** The user, or `null`. */
   getUserSignature(): OfficialSdkUserSignature | null;
+  /** Sets the user. */
   setUserSignature(userSignature: OfficialSdkUserSignature | null): void;
+  /** The client id, or `null`. */
   getClientId(): string | null;
+  /** Sets the client id. */
   setClientId(clientId: string | null): void;
+  /** The client secret, or `null`. */
   getClientSecret(): string | null;
+  /** Sets the client secret. */
   setClientSecret(clientSecret: string | null): void;
+  /** The redirect URI, or `null`. */
   getRedirectURL(): string | null;
+  /** Sets the redirect URI. */
   setRedirectURL(redirectURL: string | null): void;
+  /** The grant code, or `null`. */
   getGrantToken(): string | null;
+  /** Sets the grant code. */
   setGrantToken(grantToken: string | null): void;
+  /** The refresh token, or `null`. */
   getRefreshToken(): string | null;
+  /** Sets the refresh token. */
   setRefreshToken(refreshToken: string | null): void;
+  /** The access token, or `null`. */
   getAccessToken(): string | null;
+  /** Sets the access token. */
   setAccessToken(accessToken: string | null): void;
   /** The ABSOLUTE expiry of the access token in epoch ms, as a string (undefined until set). */
   getExpiresIn(): string | null | undefined;
+  /** Sets the absolute expiry (epoch ms as a string). */
   setExpiresIn(expiresIn: string): void;
+  /** The API domain, or `null`. */
   getAPIDomain(): string | null;
+  /** Sets the API domain. */
   setAPIDomain(apiDomain: string | null): void;
 }
 
 /** The official SDK's `Environment`: `getAccountsUrl()` is its token endpoint (`…/oauth/v2/token`). */
 export interface OfficialSdkEnvironment {
+  /** The token endpoint URL of the environment. */
   getAccountsUrl(): string | null | undefined;
 }
 
@@ -58,23 +82,40 @@ export interface OfficialSdkEnvironment {
  * (`import * as sdk from '@zohocrm/typescript-sdk-8.0'`). `T` is its OAuthToken class.
  */
 export interface OfficialSdkModule<T extends OfficialSdkOAuthToken = OfficialSdkOAuthToken> {
-  OAuthToken: new (
-    clientID: string | null,
-    clientSecret: string | null,
-    grantToken: string | null,
-    refreshToken: string | null,
-    redirectURL: string | null,
-    id: string | null,
-    accessToken: string | null,
-    userSignature: OfficialSdkUserSignature | null,
-  ) => T;
-  UserSignature: new (name: string) => OfficialSdkUserSignature;
+  /** The SDK's `OAuthToken` class; the adapter builds the tokens it returns with it. */
+  OAuthToken: {
+    /** The SDK's constructor, arguments in its order. */
+    new (
+      clientID: string | null,
+      clientSecret: string | null,
+      grantToken: string | null,
+      refreshToken: string | null,
+      redirectURL: string | null,
+      id: string | null,
+      accessToken: string | null,
+      userSignature: OfficialSdkUserSignature | null,
+    ): T;
+  };
+  /** The SDK's `UserSignature` class. */
+  UserSignature: {
+    /** A user signature of that name. */
+    new (name: string): OfficialSdkUserSignature;
+  };
   /** Read at save time for the accounts server of the SDK's current environment. Optional. */
   Initializer?: {
-    getInitializer(): Promise<{ getEnvironment(): OfficialSdkEnvironment | null | undefined } | null | undefined>;
+    /** The SDK's current initializer, if it has been initialized. */
+    getInitializer(): Promise<
+      | {
+          /** The environment it was initialized with. */
+          getEnvironment(): OfficialSdkEnvironment | null | undefined;
+        }
+      | null
+      | undefined
+    >;
   };
 }
 
+/** The options of {@link officialSdkStore} and `new OfficialSdkTokenStore(store, options)`. */
 export interface OfficialSdkStoreOptions<T extends OfficialSdkOAuthToken = OfficialSdkOAuthToken> {
   /** The official package's module: `import * as sdk from '@zohocrm/typescript-sdk-8.0'`. */
   sdk: OfficialSdkModule<T>;
@@ -116,6 +157,11 @@ export class OfficialSdkTokenStore<T extends OfficialSdkOAuthToken = OfficialSdk
   readonly #accountsUrl: string | null | undefined;
   readonly #keepOrgId: boolean;
 
+  /**
+   * @throws `ZohoTokenError` `INVALID_ARGUMENT` (with `field`) when `store` is not a TokenStore,
+   *   `sdk` is not the official module, `accountsUrl` is not an http(s) URL, null or undefined, or
+   *   `keepOrgIdInUserName` is not a boolean.
+   */
   constructor(store: TokenStore, options: OfficialSdkStoreOptions<T>) {
     assertTokenStore(store, 'OfficialSdkTokenStore', false);
     const sdk = options?.sdk as OfficialSdkModule<T> | undefined;
@@ -189,6 +235,7 @@ export class OfficialSdkTokenStore<T extends OfficialSdkOAuthToken = OfficialSdk
     return (await this.store.getTokens()).map((token) => this.#toSdk(token));
   }
 
+  /** Removes every stored token. */
   async deleteTokens(): Promise<void> {
     await this.store.deleteTokens();
   }

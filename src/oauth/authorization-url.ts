@@ -6,6 +6,7 @@ import { requireString } from './token-endpoint.js';
 
 /** Parameters of the consent URL. */
 export interface AuthorizationUrlParams {
+  /** The OAuth client id. */
   clientId: string;
   /** Must equal a redirect URI registered for the client, character for character. */
   redirectUrl: string;

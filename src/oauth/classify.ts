@@ -26,6 +26,7 @@ export interface ClassifyOptions {
   secrets?: Iterable<string | null | undefined>;
 }
 
+/** A parsed JSON object body. */
 export type JsonObject = Record<string, unknown>;
 
 /** Zoho's error strings that have their own code; anything else is `OAUTH_ERROR`. */
@@ -87,9 +88,15 @@ export async function readOAuthJson(response: Response, options: ClassifyOptions
   return body;
 }
 
-/** Turns a body carrying an `error` field into the typed error. */
+/**
+ * Turns a body carrying an `error` field into the typed error (returned, not thrown): `THROTTLED`
+ * for Zoho's "Access Denied"/throttle answers (`retryAfterMs` from `Retry-After`, else
+ * `throttleRetryAfterMs`), `INVALID_GRANT`, `INVALID_CLIENT`, `INVALID_CLIENT_SECRET` or
+ * `INVALID_REDIRECT_URI` for Zoho's matching error strings, `OAUTH_ERROR` with the string as
+ * `apiCode` for any other, and `MALFORMED_RESPONSE` when `error` is not a string.
+ */
 export function classifyOAuthError(
-  body: JsonObject,
+  body: Record<string, unknown>,
   response: Response | undefined,
   options: ClassifyOptions = {},
 ): ZohoTokenError {

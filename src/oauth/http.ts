@@ -60,9 +60,13 @@ export interface OAuthRequestOptions {
   throttleRetryAfterMs?: number;
 }
 
+/** Default of {@link OAuthRequestOptions.timeoutMs}: 10 s per attempt. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Default of {@link OAuthRequestOptions.retries}: 2 extra attempts. */
 export const DEFAULT_RETRIES = 2;
+/** Default of {@link OAuthRequestOptions.backoffMs}: 200 ms. */
 export const DEFAULT_BACKOFF_MS = 200;
+/** Default of {@link OAuthRequestOptions.maxBackoffMs}: 5 s. */
 export const DEFAULT_MAX_BACKOFF_MS = 5_000;
 
 /** Options after defaults and validation. */

@@ -1,6 +1,12 @@
-// The OAuth protocol layer: stateless request/process functions. Caching, single flight and
-// persistence live in the manager layer built on top of these.
-export type { DataCenterName, Environment, EnvironmentKind } from './environment.js';
+/**
+ * `zoho-token-store/oauth`: Zoho's OAuth protocol as stateless functions: build the consent URL,
+ * exchange a grant code, refresh, revoke, and turn the accounts server's answers into typed
+ * `ZohoTokenError`s. Nothing is cached, locked or stored: `ZohoAuth` (root export) does that on
+ * top of these.
+ *
+ * @packageDocumentation
+ */
+export type { DataCenterEnvironments, DataCenterName, Environment, EnvironmentKind } from './environment.js';
 export { DataCenter } from './environment.js';
 export type { CustomEnvironmentInput, ZohoEnvironmentKind } from './resolve-environment.js';
 export { customEnvironment, environmentFor, environmentFromLocation } from './resolve-environment.js';

@@ -22,7 +22,11 @@ function dataCenterByName(name: unknown): (typeof DataCenter)[DataCenterName] | 
 
 /**
  * The environment of a data center by name, case-insensitive: `environmentFor('EU', 'sandbox')`.
- * @param kind @default 'production'
+ *
+ * @param dataCenter - A {@link DataCenterName}, any case.
+ * @param kind - Which of the data center's environments; `'production'` when omitted.
+ * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` for an unknown data center (`field`
+ *   `dataCenter`) or kind (`field` `kind`).
  */
 export function environmentFor(
   dataCenter: DataCenterName | string,
@@ -45,8 +49,12 @@ export function environmentFor(
  * The environment for the `location` Zoho returns after consent (`us`, `eu`, …). When the callback's
  * `accounts-server` is given it must be that data center's: the client secret is sent there next,
  * so an unexpected host is refused rather than trusted.
- * @param kind @default 'production'
- * @param accountsServer @default null (not checked)
+ *
+ * @param location - The callback's `location`, any case.
+ * @param kind - Which of the data center's environments; `'production'` when omitted.
+ * @param accountsServer - The callback's `accounts-server`; `null` (the default) skips the check.
+ * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` for an unknown location or kind, or an
+ *   `accountsServer` that is not the location's (`field` `accountsServer`).
  */
 export function environmentFromLocation(
   location: string,
@@ -90,7 +98,13 @@ export interface CustomEnvironmentInput {
   location?: string;
 }
 
-/** An environment outside Zoho's table (the local emulator, a proxy), validated and frozen. */
+/**
+ * An environment outside Zoho's table (the local emulator, a proxy), validated and frozen; its
+ * `kind` is `custom`.
+ *
+ * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` (with `field`) for an empty `name` or
+ *   `location`, or a URL that is not http(s) or carries credentials, a query or a fragment.
+ */
 export function customEnvironment(input: CustomEnvironmentInput): Environment {
   const name = input.name ?? 'custom';
   const location = input.location ?? 'custom';

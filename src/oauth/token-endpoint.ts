@@ -7,13 +7,17 @@ import { accountsEndpoint, postFormWithRetry } from './http.js';
 
 export type { OAuthRequestOptions } from './http.js';
 
+/** An OAuth client as registered in the Zoho API console. */
 export interface ClientCredentials {
+  /** The client id. */
   clientId: string;
+  /** The client secret; scrubbed from every error. */
   clientSecret: string;
 }
 
 /** What a successful token response carries, normalized. */
 export interface TokenSet {
+  /** The new access token (`access_token`). */
   accessToken: string;
   /** `null` when the response has none (refresh responses, online access). */
   refreshToken: string | null;
@@ -21,7 +25,9 @@ export interface TokenSet {
   apiDomain: string | null;
   /** Absolute epoch ms: `now()` when the response was processed + `expires_in`. */
   expiresAt: number;
+  /** The granted scopes (`scope`, split on spaces and commas), or `null` when omitted. */
   scope: string[] | null;
+  /** `token_type` as sent (e.g. `Bearer`), or `null` when omitted. */
   tokenType: string | null;
 }
 
@@ -72,7 +78,14 @@ export async function processTokenResponse(
   };
 }
 
-/** Trades a grant code (from the consent redirect or a Self Client) for tokens. */
+/**
+ * Trades a grant code (from the consent redirect or a Self Client) for tokens.
+ *
+ * @throws `ZohoTokenError` `INVALID_ARGUMENT` for a missing client id, secret or code or a bad option; Zoho's
+ *   answer as {@link classifyOAuthError} types it (`INVALID_GRANT`, `INVALID_CLIENT`, `THROTTLED`,
+ *   …); `NETWORK` when no attempt got an answer; `SERVER_ERROR` for a 5xx after every retry;
+ *   `MALFORMED_RESPONSE` for a body that is not the documented JSON.
+ */
 export async function exchangeAuthorizationCode(
   env: Pick<Environment, 'accountsUrl'>,
   client: ClientCredentials,
@@ -88,7 +101,14 @@ export async function exchangeAuthorizationCode(
   return processTokenResponse(response, processOptions(options, [client.clientSecret, params.code]));
 }
 
-/** Mints a new access token. Zoho does not rotate refresh tokens: `refreshToken` is usually `null`. */
+/**
+ * Mints a new access token. Zoho does not rotate refresh tokens: `refreshToken` is usually `null`.
+ *
+ * @throws `ZohoTokenError` `INVALID_ARGUMENT` for a missing client id, secret or refresh token or a bad option; Zoho's
+ *   answer as {@link classifyOAuthError} types it (`INVALID_GRANT`, `INVALID_CLIENT`, `THROTTLED`,
+ *   …); `NETWORK` when no attempt got an answer; `SERVER_ERROR` for a 5xx after every retry;
+ *   `MALFORMED_RESPONSE` for a body that is not the documented JSON.
+ */
 export async function refreshAccessToken(
   env: Pick<Environment, 'accountsUrl'>,
   client: ClientCredentials,

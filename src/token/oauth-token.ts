@@ -39,12 +39,17 @@ export interface OAuthTokenInit {
   id?: string | null;
   /** The Zoho user the token belongs to (their email). A plain string is accepted too. */
   userSignature?: UserSignature | string | null;
+  /** The OAuth client id (from the Zoho API console). Required with a grant or refresh token. */
   clientId?: string | null;
+  /** The OAuth client secret. Required with a grant or refresh token. */
   clientSecret?: string | null;
+  /** The redirect URI registered for the client; needed to exchange a grant token. */
   redirectUrl?: string | null;
   /** The one-time authorization code ("grant token"). */
   grantToken?: string | null;
+  /** The long-lived token that mints access tokens. */
   refreshToken?: string | null;
+  /** The short-lived token sent as `Authorization: Zoho-oauthtoken …`. */
   accessToken?: string | null;
   /** Absolute expiry of the access token, epoch milliseconds. */
   expiresAt?: number | null;
@@ -59,20 +64,40 @@ export interface OAuthTokenInit {
  * its data center. Construction validates like the official SDKs do: the token must carry a grant
  * token, refresh token, id, access token or user signature, and a grant or refresh token needs the
  * client id and secret. `inspect`, `toString` and `toJSON` show secrets redacted.
+ *
+ * Fields are as in {@link OAuthTokenInit}, normalized: an empty string becomes `null`, a user name
+ * becomes a {@link UserSignature}.
  */
 export class OAuthToken {
+  /** The store's id of this token; see {@link OAuthTokenInit.id}. */
   id: string | null | undefined;
+  /** The Zoho user the token belongs to. */
   userSignature: UserSignature | null | undefined;
+  /** The OAuth client id. */
   clientId: string | null | undefined;
+  /** The OAuth client secret. */
   clientSecret: string | null | undefined;
+  /** The redirect URI registered for the client. */
   redirectUrl: string | null | undefined;
+  /** The one-time authorization code. */
   grantToken: string | null | undefined;
+  /** The long-lived token that mints access tokens. */
   refreshToken: string | null | undefined;
+  /** The current access token. */
   accessToken: string | null | undefined;
+  /** Absolute expiry of the access token, epoch milliseconds. */
   expiresAt: number | null | undefined;
+  /** The API base URL Zoho returned with the token. */
   apiDomain: string | null | undefined;
+  /** The accounts server the token came from; refreshes go there and nowhere else. */
   accountsUrl: string | null | undefined;
 
+  /**
+   * @throws {@link ZohoTokenError} `INVALID_TOKEN` (with `field`) when a field has the wrong type,
+   *   the id is longer than 10 characters, a string holds a lone UTF-16 surrogate, or the token has
+   *   no grant token, refresh token, id, access token or user, or a grant or refresh token lacks
+   *   the client id or secret.
+   */
   constructor(init: OAuthTokenInit) {
     if (init === null || typeof init !== 'object') {
       throw new ZohoTokenError(ErrorCode.INVALID_TOKEN, 'OAuthToken needs an object of fields', { field: 'init' });
@@ -132,10 +157,12 @@ export class OAuthToken {
     return out;
   }
 
+  /** `OAuthToken {…}` with the {@link toJSON} fields: secrets redacted. */
   toString(): string {
     return `OAuthToken ${JSON.stringify(this.toJSON())}`;
   }
 
+  /** What `console.log` and `util.inspect` show: {@link toString}, secrets redacted. */
   [inspect.custom](): string {
     return this.toString();
   }

@@ -4,16 +4,27 @@ import { UserSignature } from './user-signature.js';
 
 /** A stored token: every field present, `null` where empty. What backends read and write. */
 export interface TokenRecord {
+  /** The store's id: a decimal number of at most 10 digits. */
   id: string;
+  /** The user's name (email): {@link OAuthToken.userName}. */
   userName: string | null;
+  /** {@link OAuthToken.clientId} */
   clientId: string | null;
+  /** {@link OAuthToken.clientSecret} */
   clientSecret: string | null;
+  /** {@link OAuthToken.refreshToken} */
   refreshToken: string | null;
+  /** {@link OAuthToken.accessToken} */
   accessToken: string | null;
+  /** {@link OAuthToken.grantToken} */
   grantToken: string | null;
+  /** Absolute expiry of the access token, epoch milliseconds. */
   expiresAt: number | null;
+  /** {@link OAuthToken.redirectUrl} */
   redirectUrl: string | null;
+  /** {@link OAuthToken.apiDomain} */
   apiDomain: string | null;
+  /** {@link OAuthToken.accountsUrl}: the data center the token is bound to. */
   accountsUrl: string | null;
 }
 
@@ -32,6 +43,12 @@ export const RECORD_FIELDS = [
   'accountsUrl',
 ] as const satisfies readonly (keyof TokenRecord)[];
 
+/**
+ * The {@link OAuthToken} of a stored record.
+ *
+ * @throws `ZohoTokenError` `CORRUPT_RECORD` (the cause says which rule failed) when the record
+ *   is not a valid token.
+ */
 export function tokenFromRecord(record: TokenRecord): OAuthToken {
   try {
     return new OAuthToken({
