@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: prints Markdown tables of every benchmark.
- *   --only stores|lifecycle|file|fleet    one section
+ *   --only stores|lifecycle|file|fleet|cli    one section
  *   --sizes 1000,10000                    stored-token counts for the store section
  */
 import { cpus } from 'node:os';
@@ -16,6 +16,7 @@ const sections: Record<string, () => Promise<string>> = {
   lifecycle: async () => (await import('./lifecycle.js')).lifecycleBench(),
   file: async () => (await import('./file-store.js')).fileStoreBench(),
   fleet: async () => (await import('./fleet.js')).fleetBench(),
+  cli: async () => (await import('./cli.js')).cliBench(),
 };
 
 console.log(

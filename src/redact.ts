@@ -22,12 +22,46 @@ export function redact(secret: string | null | undefined): string {
 /** Shorter values would over-match ordinary words; they are not meaningful secrets anyway. */
 const MIN_SECRET_LENGTH = 4;
 const BASE = 0x01000193;
+/** Bits of the per-length filter that lets most windows skip the table lookup. */
+const FILTER_BITS = 22;
 
 /** A polynomial hash of `text[from, from + length)`, mod 2^32. */
 function windowHash(text: string, from: number, length: number): number {
   let hash = 0;
   for (let i = from; i < from + length; i++) hash = (Math.imul(hash, BASE) + text.charCodeAt(i)) >>> 0;
   return hash;
+}
+
+/** Secrets of one length: a bit filter and a table, both keyed by the window hash. */
+interface LengthIndex {
+  readonly length: number;
+  /** BASE^(length - 1) mod 2^32: what the character leaving the window weighs. */
+  readonly top: number;
+  readonly filter: Uint32Array;
+  /** Keyed by the hash's top 30 bits, which stay small integers (no boxed numbers in the loop). */
+  readonly table: Map<number, string[]>;
+}
+
+function indexSecrets(secrets: Iterable<string | null | undefined>, textLength: number): LengthIndex[] {
+  const byLength = new Map<number, LengthIndex>();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH || secret.length > textLength) continue;
+    let index = byLength.get(secret.length);
+    if (index === undefined) {
+      let top = 1;
+      for (let i = 1; i < secret.length; i++) top = Math.imul(top, BASE) >>> 0;
+      index = { length: secret.length, top, filter: new Uint32Array(1 << (FILTER_BITS - 5)), table: new Map() };
+      byLength.set(secret.length, index);
+    }
+    const hash = windowHash(secret, 0, secret.length);
+    const bit = hash >>> (32 - FILTER_BITS);
+    index.filter[bit >>> 5]! |= 1 << (bit & 31);
+    const bucket = index.table.get(hash >>> 2);
+    if (bucket === undefined) index.table.set(hash >>> 2, [secret]);
+    else if (!bucket.includes(secret)) bucket.push(secret);
+  }
+  // Longest first: where several secrets start at one place, the longest is replaced.
+  return [...byLength.values()].sort((a, b) => b.length - a.length);
 }
 
 /**
@@ -38,40 +72,34 @@ function windowHash(text: string, from: number, length: number): number {
  * 400,000 secrets stays linear.
  */
 export function scrubText(text: string, secrets: Iterable<string | null | undefined>): string {
-  const byLength = new Map<number, Map<number, string[]>>();
-  for (const secret of secrets) {
-    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH || secret.length > text.length) continue;
-    let table = byLength.get(secret.length);
-    if (table === undefined) byLength.set(secret.length, (table = new Map()));
-    const hash = windowHash(secret, 0, secret.length);
-    const bucket = table.get(hash);
-    if (bucket === undefined) table.set(hash, [secret]);
-    else if (!bucket.includes(secret)) bucket.push(secret);
-  }
-  if (byLength.size === 0) return text;
-  const windows = [...byLength]
-    .sort(([a], [b]) => b - a)
-    .map(([length, table]) => ({ length, table, top: 0, hash: 0, at: -1 }));
-  for (const w of windows) w.top = powMod(BASE, w.length - 1);
+  const indexes = indexSecrets(secrets, text.length);
+  const count = indexes.length;
+  if (count === 0) return text;
+  // Flat typed arrays keep the hot loop free of boxed numbers and property loads.
+  const lengths = Int32Array.from(indexes, (index) => index.length);
+  const tops = Uint32Array.from(indexes, (index) => index.top);
+  const filters = indexes.map((index) => index.filter);
+  const hashes = new Uint32Array(count);
+  let hashedAt = -1;
   let out = '';
   let copied = 0;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     let matched = 0;
-    for (const w of windows) {
-      if (i + w.length > text.length) continue;
-      if (w.at === i - 1 && w.at >= 0) {
-        // Roll the window one character: drop text[i - 1], take text[i + length - 1].
-        const dropped = Math.imul(text.charCodeAt(i - 1), w.top);
-        w.hash = (Math.imul((w.hash - dropped) >>> 0, BASE) + text.charCodeAt(i + w.length - 1)) >>> 0;
-      } else {
-        w.hash = windowHash(text, i, w.length);
-      }
-      w.at = i;
-      if (matched === 0) {
-        const bucket = w.table.get(w.hash);
-        if (bucket?.some((secret) => text.startsWith(secret, i))) matched = w.length;
-      }
+    const rolling = hashedAt === i - 1 && hashedAt >= 0;
+    const dropping = rolling ? text.charCodeAt(i - 1) : 0;
+    for (let k = 0; k < count; k++) {
+      const length = lengths[k]!;
+      if (i + length > text.length) continue;
+      const hash = rolling
+        ? (Math.imul((hashes[k]! - Math.imul(dropping, tops[k]!)) >>> 0, BASE) + text.charCodeAt(i + length - 1)) >>> 0
+        : windowHash(text, i, length);
+      hashes[k] = hash;
+      if (matched !== 0) continue;
+      const bit = hash >>> (32 - FILTER_BITS);
+      if ((filters[k]![bit >>> 5]! & (1 << (bit & 31))) === 0) continue;
+      if (indexes[k]!.table.get(hash >>> 2)?.some((secret) => text.startsWith(secret, i))) matched = length;
     }
+    hashedAt = i;
     if (matched === 0) {
       i++;
       continue;
@@ -81,12 +109,6 @@ export function scrubText(text: string, secrets: Iterable<string | null | undefi
     copied = i;
   }
   return copied === 0 ? text : out + text.slice(copied);
-}
-
-function powMod(base: number, exponent: number): number {
-  let result = 1;
-  for (let i = 0; i < exponent; i++) result = Math.imul(result, base) >>> 0;
-  return result;
 }
 
 /**
