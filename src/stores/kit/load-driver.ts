@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 import { ErrorCode, ZohoTokenError } from '../../errors.js';
 
-const require = createRequire(import.meta.url);
+// Resolves drivers from this file, as an import would. Where a bundler rewrote this module as
+// CommonJS (esbuild --format=cjs) `import.meta.url` is gone: the bundle's own require resolves them,
+// from the bundle's folder, instead of a crash at start-up.
+const requireDriver = typeof import.meta.url === 'string' ? createRequire(import.meta.url) : require;
 
 /**
  * Loads an optional driver package only when its store is used, so that nobody who uses another
@@ -9,7 +12,7 @@ const require = createRequire(import.meta.url);
  */
 export function loadDriver<T>(packageName: string, storeName: string, passInstead: string): T {
   try {
-    return require(packageName) as T;
+    return requireDriver(packageName) as T;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
     throw new ZohoTokenError(
