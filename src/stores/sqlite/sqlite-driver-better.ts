@@ -49,7 +49,8 @@ function loadBetterSqlite3(storeName: string): BetterConstructor {
     throw new ZohoTokenError(
       ErrorCode.DRIVER_MISSING,
       `${storeName}: the "better-sqlite3" package is installed but its native addon does not load: ` +
-        'run `npm rebuild better-sqlite3`, or use Node.js ≥ 22.13 and its built-in node:sqlite',
+        'run `npm rebuild better-sqlite3` (under pnpm: `pnpm approve-builds`, then `pnpm rebuild better-sqlite3`), ' +
+        'or use Node.js ≥ 22.13 and its built-in node:sqlite',
       { cause: error },
     );
   }
