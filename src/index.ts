@@ -43,6 +43,7 @@ export type { TokenRef } from './auth/token-ref.js';
 export type { AccessCredentials } from './auth/token-cache.js';
 export type { ServerClockState } from './auth/server-clock.js';
 export { silentLogger, redactingLogger, type Logger, type LogMethod, type LogLevel } from './logger.js';
+export { winstonLogger, debugLogger, type WinstonLike, type DebugFactory } from './logger-adapters.js';
 export type {
   ZohoAuthHooks,
   SaveReason,

@@ -5,6 +5,7 @@ import { assertTokenStore } from '../stores/kit/store-errors.js';
 import type { TokenStore } from '../stores/kit/token-store.js';
 import { HOOK_NAMES, type ZohoAuthHooks } from './events.js';
 import { isLogger, silentLogger, type Logger } from '../logger.js';
+import { isWinstonLike, winstonLogger } from '../logger-adapters.js';
 import { parseTrustedOrigins } from './trusted-endpoints.js';
 
 /** A source of time in epoch ms. The emulator's `emu.clock` fits. */
@@ -54,7 +55,9 @@ export interface ZohoAuthOptions {
    */
   refreshMarginMs?: number;
   /**
-   * Where ZohoAuth logs (console and pino fit). Everything passes a redacting wrapper first.
+   * Where ZohoAuth logs: console and pino fit as they are; a winston logger is adapted by itself
+   * ({@link winstonLogger}); the `debug` package through `debugLogger`. Everything passes a
+   * redacting wrapper first.
    * @default silentLogger
    */
   logger?: Logger;
@@ -205,7 +208,8 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
   assertTokenStore(options.store, 'ZohoAuth options', false);
   if (options.environments !== undefined && !Array.isArray(options.environments))
     throw invalid('environments', 'must be an array');
-  const logger = options.logger ?? silentLogger;
+  // A winston logger has the four methods too, but its info(obj, msg) would lose the message.
+  const logger = isWinstonLike(options.logger) ? winstonLogger(options.logger) : (options.logger ?? silentLogger);
   if (!isLogger(logger)) throw invalid('logger', 'must have debug, info, warn and error methods');
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw invalid('fetch', 'must be a function');
