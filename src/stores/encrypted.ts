@@ -1,8 +1,11 @@
 /**
- * Encryption at rest for any TokenStore: a wrapper that encrypts the client secret and the refresh,
- * access and grant tokens before they reach the inner store, and decrypts what comes back. The
- * encryption is deterministic (see crypto/field-cipher.ts), so the inner store keeps applying the
- * matching rules to ciphertexts unchanged: no schema change, any backend. docs/encryption.md.
+ * `zoho-token-store/encrypted`: encryption at rest for any TokenStore. {@link EncryptedStore} wraps
+ * a store and encrypts the client secret and the refresh, access and grant tokens before they reach
+ * it, and decrypts what comes back. The encryption is deterministic (crypto/field-cipher.ts), so the
+ * inner store keeps applying the matching rules to ciphertexts unchanged: no schema change, any
+ * backend. Keys, rotation and the threat model: docs/encryption.md.
+ *
+ * @packageDocumentation
  */
 import { assertTokenStore, storeErrors } from './kit/store-errors.js';
 import { StoreLifecycle } from './kit/store-lifecycle.js';
@@ -23,6 +26,7 @@ const LOOKUP_FIELDS: ReadonlySet<string> = new Set<SecretField>(['accessToken', 
 
 export type { KeyMaterial } from '../crypto/parse-keys.js';
 
+/** Options of {@link EncryptedStore}; every one has a default (the keys come from the environment). */
 export interface EncryptedStoreOptions {
   /**
    * The keys, by key id (1–32 letters, digits, `_`, `-`): each 32 bytes, as a Buffer/Uint8Array or
@@ -63,6 +67,7 @@ export interface EncryptedStoreOptions {
   ownsStore?: boolean;
 }
 
+/** Options of {@link EncryptedStore.rotateKeys}. */
 export interface RotateKeysOptions {
   /**
    * How long to wait for a token's refresh lock (`refresh:<id>`, the one ZohoAuth takes) when the
@@ -77,6 +82,7 @@ export interface RotateKeysOptions {
   lockLeaseMs?: number;
 }
 
+/** What {@link EncryptedStore.rotateKeys} did. */
 export interface RotationReport {
   /** Tokens read. */
   scanned: number;
@@ -87,7 +93,12 @@ export interface RotationReport {
   /** Values rewritten (up to 4 per token). */
   values: number;
   /** Tokens left as they were, with the error code why: DECRYPTION_FAILED (unknown key, tampered), LOCK_TIMEOUT, TOKEN_CONFLICT. */
-  failed: { id: string; code: ErrorCode }[];
+  failed: {
+    /** The token's id. */
+    id: string;
+    /** Why it was left. */
+    code: ErrorCode;
+  }[];
 }
 
 /** Which form of a value a lookup tries: encrypted under a key id, or the stored plaintext. */
@@ -105,6 +116,7 @@ const PROBE_CLIENT_SECRET = 'zts-probe';
 export class EncryptedStore implements TokenStore {
   /** The wrapped store: it only ever sees ciphertexts of the secret fields. */
   readonly store: TokenStore;
+  /** The key id that encrypts new values. */
   readonly currentKeyId: string;
   /** The inner store's lock, when it has one (checks this wrapper is open first). */
   readonly lock?: StoreLock;

@@ -1,3 +1,9 @@
+/**
+ * `zoho-token-store/memory`: {@link MemoryStore}, the in-process store, for tests and scripts.
+ * More: docs/stores/memory.md.
+ *
+ * @packageDocumentation
+ */
 import type { OAuthToken } from '../token/oauth-token.js';
 import { tokenFromRecord } from '../token/token-record.js';
 import { checkId, findMatch, nextId, planSave, snapshotToken } from './kit/matching.js';

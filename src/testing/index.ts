@@ -1,6 +1,10 @@
 /**
  * `zoho-token-store/testing`: the conformance kit every store in this package passes, public so
- * that custom stores can prove they keep the same contract.
+ * that custom stores can prove they keep the same contract: {@link describeTokenStore} for the six
+ * methods, {@link describeStoreLock} for the optional `lock`. Both take the `describe` and `it` of
+ * your test runner (node:test, Vitest, Jest, Mocha).
+ *
+ * @packageDocumentation
  */
 export {
   describeTokenStore,

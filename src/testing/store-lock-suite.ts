@@ -4,6 +4,7 @@ import { ErrorCode, isZohoTokenError } from '../errors.js';
 import type { StoreLock, TokenStore } from '../stores/kit/token-store.js';
 import type { SuiteRunner } from './token-store-suite.js';
 
+/** Options of {@link describeStoreLock}: how to make two stores that share their data. */
 export interface StoreLockSuiteOptions {
   /** Shown in the suite's title. */
   name: string;

@@ -7,10 +7,13 @@ import { HOSTILE_VALUES } from './hostile-values.js';
 
 /** The parts of a test runner the suite needs: node:test, Vitest, Jest and Mocha all fit. */
 export interface SuiteRunner {
+  /** Declares a group of tests; `fn` declares them synchronously. */
   describe(name: string, fn: () => void): unknown;
+  /** Declares one test; it fails when the promise `fn` returns rejects. */
   it(name: string, fn: () => Promise<void>): unknown;
 }
 
+/** Options of {@link describeTokenStore}: how to make the store under test. */
 export interface TokenStoreSuiteOptions {
   /** Shown in the suite's title. */
   name: string;
@@ -36,6 +39,7 @@ export interface TokenStoreSuiteOptions {
 
 /** A store over a client the caller built (see `TokenStoreSuiteOptions.injected`). */
 export interface InjectedClient {
+  /** The store under test, built over the caller's client; the suite closes it. */
   store: TokenStore;
   /** Resolves when the caller's client still works (a `SELECT 1`, a `PING`); rejects or throws otherwise. */
   stillOpen(): Promise<unknown> | unknown;

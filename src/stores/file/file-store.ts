@@ -1,3 +1,9 @@
+/**
+ * `zoho-token-store/file`: {@link FileStore}, the official SDKs' token file (`sdk_tokens.txt`),
+ * kept safe for several processes. Options, format, locking and limits: docs/stores/file.md.
+ *
+ * @packageDocumentation
+ */
 import { resolve } from 'node:path';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord } from '../../token/token-record.js';
@@ -9,7 +15,7 @@ import { FileWriter } from './file-writer.js';
 import { checkId, findMatch, snapshotToken } from '../kit/matching.js';
 import { storeErrors } from '../kit/store-errors.js';
 import { StoreLifecycle } from '../kit/store-lifecycle.js';
-import type { TokenStore } from '../kit/token-store.js';
+import type { StoreLock, TokenStore } from '../kit/token-store.js';
 
 const errors = storeErrors('FileStore');
 
@@ -27,7 +33,7 @@ export interface FileStoreOptions {
    * always keeps its own form.
    * @default 'typescript'
    */
-  format?: FileFormat;
+  format?: 'typescript' | 'python';
   /**
    * Flush every write to disk before the save resolves, so an acknowledged save survives a power
    * loss. With `false` a write is still atomic (a crash of the process never loses or tears an
@@ -82,7 +88,14 @@ export interface FileStoreOptions {
 export class FileStore implements TokenStore {
   /** Absolute path of the token file. */
   readonly filename: string;
-  readonly lock: FileStoreLock;
+  /**
+   * Named locks shared by every process using this file, so that a token is refreshed once: a lock
+   * is a directory beside the file (`<file>.<hash of the name>.lock`). The lease is also the stale
+   * time (at least 2000 ms): the lock ends for everyone `leaseMs` after it was taken, and a lock
+   * whose holder stopped refreshing it that long ago, or died on this host, is taken over.
+   */
+  readonly lock: StoreLock;
+  readonly #lock: FileStoreLock;
   readonly #reader: SnapshotReader;
   readonly #writer: FileWriter;
   readonly #lifecycle = new StoreLifecycle(errors);
@@ -100,7 +113,7 @@ export class FileStore implements TokenStore {
     const compactDelayMs = errors.integer(options.compactDelayMs, 'compactDelayMs', 0, 0);
     const lockStaleMs = errors.integer(options.lockStaleMs, 'lockStaleMs', MIN_STALE_MS, 10_000);
     const lockWaitMs = errors.integer(options.lockWaitMs, 'lockWaitMs', 0, 15_000);
-    this.lock = new FileStoreLock(
+    this.lock = this.#lock = new FileStoreLock(
       this.filename,
       () => this.#lifecycle.assertOpen(),
       (what, error) => errors.wrap(error, what),
@@ -111,7 +124,7 @@ export class FileStore implements TokenStore {
       journalPath,
       format,
       watch,
-      locksHeld: () => this.lock.held,
+      locksHeld: () => this.#lock.held,
       closed: () => this.#lifecycle.closed,
       journalPending: () => this.#writer.scheduleCompaction(compactDelayMs),
     });

@@ -21,10 +21,14 @@ import { MAX_ID_LENGTH, OAuthToken } from '../../token/oauth-token.js';
 import type { TokenRecord } from '../../token/token-record.js';
 import { isWellFormed } from '../../token/well-formed.js';
 
+/** What a {@link MatchKey} compares: the id, the user (name and client id), or one token value. */
 export type MatchField = 'id' | 'user' | 'accessToken' | 'grantToken' | 'refreshToken';
 
+/** One key of a token (see {@link matchKeys}): a stored row matches it when that field is equal. */
 export interface MatchKey {
+  /** The field compared. */
   readonly field: MatchField;
+  /** The token's value of that field (for `user`, the user name). */
   readonly value: string;
   /** For `user`: the client id the row must have; null means any client (ambiguous if several). */
   readonly clientId?: string | null;
@@ -37,17 +41,36 @@ export interface MatchKey {
  * re-check every candidate exactly, so case-insensitive collations cannot cause a false match.
  */
 export interface LookupValues {
+  /** Rows with this id. */
   id: string | null;
+  /** Rows of this user name, whatever their client id. */
   userName: string | null;
+  /** Rows with this access token. */
   accessToken: string | null;
+  /** Rows with this grant token. */
   grantToken: string | null;
+  /** Rows with this refresh token. */
   refreshToken: string | null;
 }
 
-/** An insert (the store assigns `record.id` with `nextId` when `needsId`) or an update of row `id`. */
+/** What a save writes: an insert, or an update of the stored row `previous`. */
 export type SavePlan =
-  | { readonly kind: 'insert'; readonly record: TokenRecord; readonly needsId: boolean }
-  | { readonly kind: 'update'; readonly record: TokenRecord; readonly previous: TokenRecord };
+  | {
+      /** Insert a new row. */
+      readonly kind: 'insert';
+      /** The row to insert. */
+      readonly record: TokenRecord;
+      /** The token carried no id: the store assigns `record.id` with {@link nextId}, under its lock. */
+      readonly needsId: boolean;
+    }
+  | {
+      /** Update a stored row. */
+      readonly kind: 'update';
+      /** The row as it is to be stored (same id as `previous`). */
+      readonly record: TokenRecord;
+      /** The row as it is stored now. */
+      readonly previous: TokenRecord;
+    };
 
 /** The token's keys in precedence order. */
 export function matchKeys(token: OAuthToken): MatchKey[] {

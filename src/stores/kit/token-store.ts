@@ -2,33 +2,56 @@ import { ErrorCode, ZohoTokenError } from '../../errors.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
 
 /**
- * The six-method token store contract of the official Zoho SDKs, made precise. Every method is
- * async. The matching rules (which stored token a token refers to) live in `matching.ts` and are
- * the same for every store; docs/token-store-contract.md states them in full.
+ * The six-method token store contract of the official Zoho SDKs, made precise, plus `close`. Every
+ * method is async. Which stored token a given token refers to (its id, then user and client, then
+ * access, grant or refresh token) is decided by the matching rules, the same for every store and
+ * stated in full in docs/token-store-contract.md.
  *
- * - `findToken(token)`: the stored token the given one refers to, as a new OAuthToken, or `null`.
- *   A token with no usable key finds nothing.
- * - `saveToken(token)`: upsert. Updates the stored token the given one refers to, or inserts a new
- *   one with a fresh id (a numeric string of at most 10 characters). Sets `token.id` to the row's
- *   id. A field left `undefined` keeps the stored value; a field set to `null` clears it. Refuses
- *   with a typed error, writing nothing, when the token would duplicate another stored token.
- * - `deleteToken(id)`: removes that token; an unknown id is a no-op.
- * - `getTokens()`: every stored token.
- * - `deleteTokens()`: removes every token.
- * - `findTokenById(id)`: the token with that id, or `null`.
- * - `close()`: waits for the calls in progress, then releases what the store opened (never a
- *   client the caller passed in); idempotent. Any other call after it fails with STORE_CLOSED.
- * - `ready()` (optional): connects and prepares the schema now; idempotent.
- *
- * Returned tokens are copies: changing them changes nothing stored until they are saved.
+ * Returned tokens are copies: changing them changes nothing stored until they are saved. Errors are
+ * {@link ZohoTokenError}s with a stable `code`; a backend failure is `STORE_ERROR`, a call after
+ * {@link TokenStore.close | close} is `STORE_CLOSED`, and no message contains a secret.
  */
 export interface TokenStore {
+  /**
+   * The stored token the given one refers to, as a new token, or `null` when none does. A token
+   * with no usable key (say an access token with client credentials and nothing else) finds
+   * nothing, never "the first row".
+   *
+   * @throws `ZohoTokenError`:
+   * - `TOKEN_AMBIGUOUS` for a user name without a client id when that user has tokens for several
+   *   clients;
+   * - `INVALID_ARGUMENT` when `token` is not an {@link OAuthToken}; `INVALID_TOKEN` when one of its
+   *   fields was set to an invalid value after construction (every call validates again).
+   */
   findToken(token: OAuthToken): Promise<OAuthToken | null>;
+  /**
+   * Upsert: updates the stored token the given one refers to, or inserts it under a fresh id (one
+   * more than the largest id the store ever held) or under the id it carries. Sets `token.id` to
+   * the row's id. A field left `undefined` keeps the stored value; a field set to `null` (or `''`)
+   * clears it.
+   *
+   * @throws `ZohoTokenError`, and nothing is written:
+   * - `TOKEN_CONFLICT` when the token's keys hit two different stored tokens (say its user is one
+   *   and its refresh token another), or it would give a user a second token for one client;
+   * - `TOKEN_UNMATCHABLE` for a token with no key, `TOKEN_INCOMPLETE` for a new token without a
+   *   grant, refresh or access token, `TOKEN_AMBIGUOUS` as in {@link TokenStore.findToken | findToken};
+   * - `INVALID_TOKEN` when the stored token would be invalid afterwards, or (`field: 'id'`) for a
+   *   new token's id that is not canonical or is above 999999999;
+   * - `ID_SPACE_EXHAUSTED` when the store has used up its 10-digit ids.
+   */
   saveToken(token: OAuthToken): Promise<void>;
+  /** Removes the token with that id (compared exactly: `"01"` is not `"1"`); an unknown id is a no-op. */
   deleteToken(id: string): Promise<void>;
+  /** Every stored token. */
   getTokens(): Promise<OAuthToken[]>;
+  /** Removes every token. */
   deleteTokens(): Promise<void>;
+  /** The token with that id (compared exactly: `"01"` is not `"1"`), or `null`. */
   findTokenById(id: string): Promise<OAuthToken | null>;
+  /**
+   * Waits for the calls in progress, then releases what the store opened, never a client or pool
+   * the caller passed in. Idempotent; any other call after it fails with `STORE_CLOSED`.
+   */
   close(): Promise<void>;
   /**
    * Optional: connects and prepares the schema now, so that a misconfiguration shows at start-up
@@ -48,6 +71,7 @@ export interface StoreLock {
   acquire(name: string, options: LockOptions): Promise<LockHandle | null>;
 }
 
+/** The timing of one {@link StoreLock.acquire} call, both in milliseconds. */
 export interface LockOptions {
   /** How long the lock holds if its holder never releases it (crash). */
   leaseMs: number;
@@ -55,6 +79,7 @@ export interface LockOptions {
   waitMs: number;
 }
 
+/** A lock taken by {@link StoreLock.acquire}. */
 export interface LockHandle {
   /** Releases the lock if this handle still owns it; never releases someone else's. */
   release(): Promise<void>;

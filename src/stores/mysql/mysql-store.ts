@@ -1,3 +1,10 @@
+/**
+ * `zoho-token-store/mysql`: {@link MySqlStore}, tokens in MySQL or MariaDB (the official SDKs'
+ * `oauthtoken` table), for fleets; needs the `mysql2` package. Options, schema, locking and limits:
+ * docs/stores/mysql.md.
+ *
+ * @packageDocumentation
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../../errors.js';
 import { sanitizeCause } from '../../redact.js';
@@ -28,7 +35,7 @@ import {
 } from './mysql-schema.js';
 import { checkMySqlUrlOptions } from '../kit/server-url-options.js';
 import { COLUMNS, checkTableName, recordToRow, rowToRecord, type Column } from '../kit/columns.js';
-import type { TokenStore } from '../kit/token-store.js';
+import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import { backoffMs } from '../kit/backoff.js';
 
 export type { MySqlValue } from './mysql-lock.js';
@@ -41,20 +48,29 @@ const STORE_NAME = errors.name;
  * loaded (at runtime) by those who use this store. A `mysql2/promise` `Pool` fits.
  */
 export interface MySqlPool {
+  /** A connection of its own, for the transaction of a save. */
   getConnection(): Promise<MySqlPoolConnection>;
+  /** A prepared statement with bound values, on any pooled connection. */
   execute(sql: string, values?: MySqlValue[]): Promise<unknown>;
+  /** A statement without values (the schema's DDL). */
   query(sql: string): Promise<unknown>;
+  /** Closes the pool; called by `close()` only on a pool the store created from `url`. */
   end(): Promise<void>;
 }
 
 /** The parts of a `mysql2/promise` `PoolConnection` the store uses. */
 export interface MySqlPoolConnection {
+  /** A prepared statement with bound values. */
   execute(sql: string, values?: MySqlValue[]): Promise<unknown>;
+  /** A statement without values (`START TRANSACTION`, `COMMIT`, the session's SQL mode). */
   query(sql: string): Promise<unknown>;
+  /** Gives the connection back to the pool after a save. */
   release(): void;
+  /** Drops a connection in an unknown state (lost, or a rollback failed) instead of pooling it. */
   destroy(): void;
 }
 
+/** Options of {@link MySqlStore}: `url` or `pool`, the rest have defaults. */
 export interface MySqlStoreOptions {
   /**
    * `mysql://user:password@host:port/database` (or `mariadb://…`); query parameters are passed to
@@ -119,8 +135,16 @@ const ER_DATA_TOO_LONG = 1406;
  * The schema is prepared on the first call (or by `MySqlStore.open`, which reports problems at once).
  */
 export class MySqlStore implements TokenStore {
+  /** The token table's name (`table` option). */
   readonly table: string;
-  readonly lock: MySqlLock;
+  /**
+   * Leased locks as rows of a side table (`<table>_lock`), so they work on any pooled connection
+   * and across hosts: taking one is an upsert that changes the owner only when the stored lease has
+   * run out; releasing deletes the row only if this owner still holds it. Leases are measured on
+   * the database server's clock, so hosts with skewed clocks agree. Lock names are at most 255
+   * characters.
+   */
+  readonly lock: StoreLock;
   readonly #pool: MySqlPool;
   readonly #ownsPool: boolean;
   readonly #createTable: boolean;

@@ -1,3 +1,9 @@
+/**
+ * `zoho-token-store/postgres`: {@link PostgresStore}, tokens in PostgreSQL, for fleets; needs the
+ * `pg` package. Options, schema, locking and limits: docs/stores/postgres.md.
+ *
+ * @packageDocumentation
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isZohoTokenError, type ZohoTokenError } from '../../errors.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
@@ -18,23 +24,28 @@ import { PostgresLock } from './postgres-lock.js';
 import { INDEX_SUFFIXES, statements } from './postgres-schema.js';
 import { checkPostgresUrl } from '../kit/server-url-options.js';
 import { checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
-import type { TokenStore } from '../kit/token-store.js';
+import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import { backoffMs } from '../kit/backoff.js';
 
 const errors = storeErrors('PostgresStore');
 
 /** The result of a query, as `pg` returns it. */
 export interface PostgresQueryResult {
+  /** The rows, keyed by column name. */
   rows: Record<string, unknown>[];
+  /** How many rows the statement touched (`null` where `pg` reports none). */
   rowCount: number | null;
 }
 
 /** A connection checked out of a pool: the part of `pg`'s `PoolClient` the store uses. */
 export interface PostgresPoolClient {
+  /** Runs one statement with `$1`, `$2`, … bound to `values`. */
   query(text: string, values?: unknown[]): Promise<PostgresQueryResult>;
   /** `release(true)` destroys the connection instead of returning it to the pool. */
   release(destroy?: boolean): void;
+  /** Listens for the connection dropping while the store has it checked out. */
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Removes that listener before the connection goes back to the pool. */
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
 
@@ -43,9 +54,11 @@ export interface PostgresPoolClient {
  * only loaded (at run time) when the store builds its own pool from a URL.
  */
 export interface PostgresPool {
+  /** Checks a connection out of the pool. */
   connect(): Promise<PostgresPoolClient>;
 }
 
+/** Options of {@link PostgresStore}: `url` or `pool`, the rest have defaults. */
 export interface PostgresStoreOptions {
   /**
    * `postgres://user:password@host:port/database?options` (or `postgresql://…`), any form the `pg`
@@ -122,9 +135,18 @@ const ADVISORY_CLASS = 0x5a545300;
  * The schema is created on first use (or by `ready()`).
  */
 export class PostgresStore implements TokenStore {
+  /** The token table's name (`table` option). */
   readonly table: string;
+  /** The table's schema (`schema` option); `undefined`: the connection's `search_path`. */
   readonly schema: string | undefined;
-  readonly lock: PostgresLock;
+  /**
+   * Leased locks as rows of a side table (`<table>_lock`), so they work on any pooled connection:
+   * taking one is an upsert that succeeds only when the name is free or its lease has run out;
+   * releasing deletes the row only if this owner still holds it. Leases are measured on the
+   * database server's clock (`clock_timestamp()`), so hosts with skewed clocks agree. Lock names
+   * are at most 1024 characters.
+   */
+  readonly lock: StoreLock;
   readonly #pool: PostgresPool;
   readonly #ownPool: OwnPool | undefined;
   readonly #createTable: boolean;

@@ -1,3 +1,9 @@
+/**
+ * `zoho-token-store/redis`: {@link RedisStore}, tokens in Redis, for fleets and serverless; needs
+ * the `ioredis` package. Options, key layout, locking and limits: docs/stores/redis.md.
+ *
+ * @packageDocumentation
+ */
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +26,7 @@ import { RedisLock } from './redis-lock.js';
 import { APPLY, OBSERVE, type ScriptClient } from './redis-scripts.js';
 import { checkRedisUrl } from '../kit/server-url-options.js';
 import { COLUMNS, recordToRow, rowToRecord } from '../kit/columns.js';
-import type { TokenStore } from '../kit/token-store.js';
+import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import { backoffMs } from '../kit/backoff.js';
 
 const errors = storeErrors('RedisStore');
@@ -33,10 +39,16 @@ const MAX_PREFIX_LENGTH = 100;
  * loaded (through `loadDriver`) only when the store creates its own client from a `url`.
  */
 export interface RedisClientLike {
+  /** Sends one command (ioredis's `call`): the store's scripts and reads go through it. */
   call(command: string, args: (string | number)[]): Promise<unknown>;
-  readonly options?: { readonly keyPrefix?: string | undefined };
+  /** The client's options: the store refuses a client with a `keyPrefix`. */
+  readonly options?: {
+    /** ioredis's key prefix: must be unset (the store's `prefix` option does that job). */
+    readonly keyPrefix?: string | undefined;
+  };
 }
 
+/** Options of {@link RedisStore}; every one has a default. */
 export interface RedisStoreOptions {
   /**
    * Where Redis is: `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS. The store
@@ -104,9 +116,17 @@ const INDEXES: readonly { field: keyof LookupValues & keyof TokenRecord; name: I
  * re-sends after a reconnect cannot write twice: its check fails and the save re-plans.
  */
 export class RedisStore implements TokenStore {
+  /** Start of every key the store writes (`prefix` option). */
   readonly prefix: string;
+  /** Longest time one store call may take, in ms (`timeoutMs` option). */
   readonly timeoutMs: number;
-  readonly lock: RedisLock;
+  /**
+   * Leased locks as keys (`<prefix>lock:<name>`, taken with `SET … NX PX <leaseMs>`), so Redis
+   * itself expires a crashed holder's lock, on the server's clock. Releasing deletes the key only
+   * while it still holds this owner's random id. Lock names (at most 1024 characters) appear in
+   * key names: no secrets in them.
+   */
+  readonly lock: StoreLock;
   readonly #client: RedisClientLike;
   readonly #ownClient: OwnClient | null;
   /** The database number of `url` (0 with a `client`: that one is the caller's business). */
@@ -162,10 +182,16 @@ export class RedisStore implements TokenStore {
   }
 
   /** The client's options hold the server password: never in logs, JSON or `inspect`. */
-  toJSON(): { store: string; prefix: string } {
+  toJSON(): {
+    /** `'RedisStore'`. */
+    store: string;
+    /** The key prefix. */
+    prefix: string;
+  } {
     return { store: STORE_NAME, prefix: this.prefix };
   }
 
+  /** What `util.inspect` and `console.log` show: the store's name and prefix, never the client. */
   [inspect.custom](): string {
     return `${STORE_NAME} ${JSON.stringify({ prefix: this.prefix })}`;
   }

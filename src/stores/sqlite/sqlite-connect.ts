@@ -20,8 +20,11 @@ import {
  * (told apart by their methods).
  */
 export interface SqliteDatabase {
+  /** Runs SQL without results (both drivers have it). */
   exec(sql: string): unknown;
+  /** Compiles a statement (both drivers have it). */
   prepare(sql: string): unknown;
+  /** Closes the database; the store never calls it on a database you passed. */
   close(): unknown;
 }
 

@@ -1,3 +1,10 @@
+/**
+ * `zoho-token-store/sqlite`: {@link SqliteStore}, the embedded default store: one SQLite file
+ * shared by the processes of one machine, on `node:sqlite` or `better-sqlite3`. Drivers, options,
+ * schema, locking and limits: docs/stores/sqlite.md.
+ *
+ * @packageDocumentation
+ */
 import { isZohoTokenError, type ZohoTokenError } from '../../errors.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
@@ -5,7 +12,7 @@ import { checkId, findMatch, nextId, numericId, planSave, snapshotToken, type Lo
 import { checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
 import { secretsOf, storeErrors } from '../kit/store-errors.js';
 import { StoreLifecycle } from '../kit/store-lifecycle.js';
-import type { TokenStore } from '../kit/token-store.js';
+import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import { checkDriver, connect, type SqliteDatabase } from './sqlite-connect.js';
 import type { SqliteConnection, SqliteDriverName, SqliteRow } from './sqlite-driver.js';
 import { SqliteLock } from './sqlite-lock.js';
@@ -17,6 +24,7 @@ export type { SqliteDriverName } from './sqlite-driver.js';
 
 const errors = storeErrors('SqliteStore');
 
+/** Options of {@link SqliteStore}; every one has a default. */
 export interface SqliteStoreOptions {
   /**
    * Path of the database file (created with mode 0600 when missing), or `':memory:'`.
@@ -65,11 +73,22 @@ export interface SqliteStoreOptions {
  * serialize their read-plan-write), every value a bound parameter, every lookup column indexed.
  */
 export class SqliteStore implements TokenStore {
+  /** The token table's name (`table` option). */
   readonly table: string;
+  /**
+   * The database file: `filename` as given or, for a `database` you passed, the file it was opened
+   * on; `':memory:'` for an in-memory database.
+   */
   readonly filename: string;
   /** The SQLite binding in use. */
   readonly driver: SqliteDriverName;
-  readonly lock: SqliteLock;
+  /**
+   * Leased locks in a side table of the same database (`<table>_lock`), so that every process
+   * sharing the file agrees: taking one inserts a row only when no unexpired row holds the name,
+   * inside an IMMEDIATE transaction; releasing deletes the row only if this owner still holds it.
+   * Leases use the machine's wall clock, which all processes sharing a local file agree on.
+   */
+  readonly lock: StoreLock;
   readonly #db: SqliteConnection;
   readonly #ownsDb: boolean;
   readonly #statements: SqliteStatements;
