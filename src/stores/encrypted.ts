@@ -71,12 +71,12 @@ export interface EncryptedStoreOptions {
 export interface RotateKeysOptions {
   /**
    * How long to wait for a token's refresh lock (`refresh:<id>`, the one ZohoAuth takes) when the
-   * inner store has a `lock`. A token whose lock stays busy is skipped and listed in `failed`.
+   * inner store has a `lock`, in ms. A token whose lock stays busy is skipped and listed in `failed`.
    * @default 10000
    */
   lockWaitMs?: number;
   /**
-   * The lease of that lock, should this process die while re-encrypting one token.
+   * The lease of that lock in ms, should this process die while re-encrypting one token.
    * @default 30000
    */
   lockLeaseMs?: number;
@@ -126,6 +126,12 @@ export class EncryptedStore implements TokenStore {
   readonly #ownsStore: boolean;
   readonly #lifecycle = new StoreLifecycle(errors);
 
+  /**
+   * Wraps `store`; the keys are read and checked now.
+   *
+   * @throws `ZohoTokenError` `INVALID_ARGUMENT` when `store` is not a TokenStore, or for missing or
+   *   malformed keys or another bad option (`field` names it; never a key).
+   */
   constructor(store: TokenStore, options: EncryptedStoreOptions = {}) {
     assertTokenStore(store, errors.name);
     const acceptPlaintext = errors.boolean(options.acceptPlaintext, 'acceptPlaintext', true);

@@ -100,6 +100,12 @@ export class FileStore implements TokenStore {
   readonly #writer: FileWriter;
   readonly #lifecycle = new StoreLifecycle(errors);
 
+  /**
+   * Checks the options only; the file is read on the first call (or by `ready()`) and created by
+   * the first write.
+   *
+   * @throws `ZohoTokenError` `INVALID_ARGUMENT` for a bad option (`field` names it).
+   */
   constructor(options: FileStoreOptions = {}) {
     const filename = options.filename ?? 'sdk_tokens.txt';
     if (typeof filename !== 'string' || filename === '') {

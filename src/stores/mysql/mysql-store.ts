@@ -161,6 +161,14 @@ export class MySqlStore implements TokenStore {
     return readyStore(new MySqlStore(options));
   }
 
+  /**
+   * Checks the options and, with `url`, creates the pool (loading `mysql2`); connects and prepares
+   * the schema on the first call (or by `ready()`).
+   *
+   * @throws `ZohoTokenError`: `INVALID_ARGUMENT` for a bad option or URL (`field` names it; the
+   *   message never holds the URL's password); `DRIVER_MISSING` when `url` is given and `mysql2` is
+   *   not installed.
+   */
   constructor(options: MySqlStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       throw errors.invalid('options', 'needs options with a url or a pool');

@@ -156,6 +156,14 @@ export class PostgresStore implements TokenStore {
   #ready: Promise<void> | undefined;
   readonly #lifecycle = new StoreLifecycle(errors);
 
+  /**
+   * Checks the options and, with `url`, creates the pool (loading `pg`); connects and prepares the
+   * schema on the first call (or by `ready()`).
+   *
+   * @throws `ZohoTokenError`: `INVALID_ARGUMENT` for a bad option or URL (`field` names it; the
+   *   message never holds the URL's password); `DRIVER_MISSING` when `url` is given and `pg` is not
+   *   installed.
+   */
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       throw errors.invalid('options', 'needs an options object with url or pool');

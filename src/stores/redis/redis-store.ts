@@ -135,6 +135,14 @@ export class RedisStore implements TokenStore {
   readonly #keys: Keys;
   readonly #lifecycle = new StoreLifecycle(errors);
 
+  /**
+   * Checks the options and, without `client`, creates an ioredis client for `url` (loading
+   * `ioredis`).
+   *
+   * @throws `ZohoTokenError`: `INVALID_ARGUMENT` for a bad option or URL, or a `client` with a
+   *   `keyPrefix` (`field` names it; the message never holds the URL's password); `DRIVER_MISSING`
+   *   when the store must create the client and `ioredis` is not installed.
+   */
   constructor(options: RedisStoreOptions = {}) {
     if (options === null || typeof options !== 'object') {
       throw errors.invalid('options', 'options must be an object');

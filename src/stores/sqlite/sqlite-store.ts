@@ -98,6 +98,14 @@ export class SqliteStore implements TokenStore {
   readonly #lifecycle = new StoreLifecycle(errors);
   #pending: PendingSave[] = [];
 
+  /**
+   * Opens the database now (creating the file, mode 0600, unless `mustExist`) and prepares the
+   * table: a SQLite store is ready when constructed.
+   *
+   * @throws `ZohoTokenError`: `INVALID_ARGUMENT` for a bad option (`field` names it);
+   *   `DRIVER_MISSING` when the chosen or only driver is not there; `STORE_NOT_FOUND` for a missing
+   *   file with `mustExist`; `STORE_ERROR` when the database cannot be opened or prepared.
+   */
   constructor(options: SqliteStoreOptions = {}) {
     this.table = checkTableName(options.table ?? 'oauthtoken');
     const busyTimeoutMs = errors.integer(options.busyTimeoutMs, 'busyTimeoutMs', 0, 5000);
