@@ -37,7 +37,12 @@ export {
   type CustomEnvironmentInput,
   type ZohoEnvironmentKind,
 } from './oauth/index.js';
-export { ZohoAuth, type ExchangeOptions, type AuthorizationUrlOptions } from './auth/zoho-auth.js';
+export {
+  ZohoAuth,
+  type ExchangeOptions,
+  type AuthorizationUrlOptions,
+  type ZohoRequestHeaders,
+} from './auth/zoho-auth.js';
 export type { ZohoAuthOptions, Clock } from './auth/zoho-auth-options.js';
 export type { TokenRef } from './auth/token-ref.js';
 export type { AccessCredentials } from './auth/token-cache.js';
@@ -52,6 +57,7 @@ export type {
   TokenRevokedEvent,
   TokenDeadEvent,
 } from './auth/events.js';
+export type { ZohoAuthEventMap, ZohoAuthEventName, ZohoAuthListener, RefreshFailedEvent } from './auth/auth-events.js';
 export { ZohoClient, type ZohoClientOptions, type ZohoRequestOptions } from './client/zoho-client.js';
 export {
   EncryptedStore,

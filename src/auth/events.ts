@@ -1,6 +1,5 @@
 import type { ZohoTokenError } from '../errors.js';
 import type { OAuthToken } from '../token/oauth-token.js';
-import type { Logger } from '../logger.js';
 
 /** Why a token was written to the store. */
 export type SaveReason = 'exchange' | 'refresh' | 'import';
@@ -59,24 +58,6 @@ export interface ZohoAuthHooks {
 export const HOOK_NAMES = ['onTokenSaved', 'onTokenRefreshed', 'onTokenRevoked', 'onTokenDead'] as const;
 
 export type HookName = (typeof HOOK_NAMES)[number];
-type EventOf<N extends HookName> = Parameters<NonNullable<ZohoAuthHooks[N]>>[0];
-
-/** Runs one hook; its failure is logged, never thrown. */
-export async function runHook<N extends HookName>(
-  hooks: ZohoAuthHooks,
-  name: N,
-  event: EventOf<N>,
-  log: Logger,
-): Promise<void> {
-  const hook = hooks[name] as ((event: EventOf<N>) => void | Promise<void>) | undefined;
-  if (hook === undefined) return;
-  try {
-    await hook(event);
-  } catch (error) {
-    log.error({ hook: name, tokenId: event.token.id ?? null, err: error }, `ZohoAuth hook ${name} failed; ignored`);
-  }
-}
-
 /** Hooks queued while a lock is held, to run once it is released. */
 export type AfterHooks = (() => Promise<void>)[];
 

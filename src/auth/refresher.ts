@@ -9,7 +9,8 @@ import { OAuthToken } from '../token/oauth-token.js';
 import { authRequired, idOf, noRefreshToken, withRetryAfter } from './auth-errors.js';
 import type { RefreshCooldown } from './cooldown.js';
 import { accountsUrlOf, apiDomainFor, isBound, type KnownEnvironments } from './data-center-binding.js';
-import { runHook, withAfterHooks, type AfterHooks } from './events.js';
+import type { AuthEvents } from './auth-events.js';
+import { withAfterHooks, type AfterHooks } from './events.js';
 import type { ForcedRefreshPolicy } from './forced-refresh-policy.js';
 import { SingleFlight } from './single-flight.js';
 import type { TokenCache } from './token-cache.js';
@@ -34,6 +35,8 @@ export interface RefreshContext {
   readonly cache: TokenCache;
   readonly cooldown: RefreshCooldown;
   readonly forced: ForcedRefreshPolicy;
+  /** The hooks and listeners of the lifecycle events. */
+  readonly events: AuthEvents;
   /** This client's stored token with that id, or null. */
   readOwn(id: string): Promise<OAuthToken | null>;
   /** Refuses (UNTRUSTED_ENDPOINT) to send `what` to `url`, and logs it. */
@@ -61,6 +64,11 @@ export class Refresher {
 
   constructor(context: RefreshContext) {
     this.#ctx = context;
+  }
+
+  /** Resolves once every refresh running now has settled, its save and hooks included. */
+  settled(): Promise<void> {
+    return this.#flights.settled();
   }
 
   /** The refresh of token `id` running in this process now, if any. */
@@ -167,6 +175,8 @@ export class Refresher {
       // In this process only: a `bind` by an operator's process must take effect at once.
       const unbound = this.#unboundRejected(current, accountsUrl, error);
       const cooldownMs = await ctx.cooldown.failed(undefined, id, unbound, ctx.clock.now());
+      const failed = { token: current.with(), error: unbound, cooldownMs, servedCurrent: false };
+      after.push(() => ctx.events.emit('failed', failed));
       throw cooldownMs > 0 ? withRetryAfter(unbound, cooldownMs) : unbound;
     }
     if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
@@ -178,6 +188,8 @@ export class Refresher {
       );
     }
     const cooldownMs = await ctx.cooldown.failed(ctx.store.lock, id, error, ctx.clock.now());
+    const failed = { token: current.with(), error, cooldownMs, servedCurrent: usableMeanwhile };
+    after.push(() => ctx.events.emit('failed', failed));
     if (usableMeanwhile) {
       ctx.log.warn(
         { ...log, err: error, cooldownMs },
@@ -232,11 +244,10 @@ export class Refresher {
       { ...log, current: redact(next.accessToken), expiresAt: next.expiresAt, durationMs },
       'access token refreshed and saved',
     );
-    const hooks = ctx.config.hooks;
     const previousExpiresAt = current.expiresAt ?? null;
     after.push(
-      () => runHook(hooks, 'onTokenSaved', { token: next.with(), reason: 'refresh' }, ctx.log),
-      () => runHook(hooks, 'onTokenRefreshed', { token: next.with(), previousExpiresAt, durationMs }, ctx.log),
+      () => ctx.events.emit('saved', { token: next.with(), reason: 'refresh' }),
+      () => ctx.events.emit('refreshed', { token: next.with(), previousExpiresAt, durationMs }),
     );
     return next;
   }
@@ -299,6 +310,6 @@ export class Refresher {
     } catch (storeError) {
       ctx.log.error({ tokenId: id, err: storeError }, 'could not mark the dead token in the store');
     }
-    after.push(() => runHook(ctx.config.hooks, 'onTokenDead', { token: current.with(), error }, ctx.log));
+    after.push(() => ctx.events.emit('dead', { token: current.with(), error }));
   }
 }

@@ -19,6 +19,11 @@ export class SingleFlight<K, V> {
     return promise;
   }
 
+  /** Resolves once every work running now has settled (whatever its outcome). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#running.values()]);
+  }
+
   /** The work running for `key` now, if any. */
   running(key: K): Promise<V> | undefined {
     return this.#running.get(key);

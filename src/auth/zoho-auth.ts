@@ -18,7 +18,8 @@ import {
   exchangeEnvironment,
   type KnownEnvironments,
 } from './data-center-binding.js';
-import { runHook, withAfterHooks, type AfterHooks } from './events.js';
+import { AuthEvents, type ZohoAuthEventName, type ZohoAuthListener } from './auth-events.js';
+import { withAfterHooks, type AfterHooks } from './events.js';
 import { ForcedRefreshPolicy } from './forced-refresh-policy.js';
 import { redactingLogger, type Logger } from '../logger.js';
 import { ServerClock, type ServerClockState } from './server-clock.js';
@@ -75,6 +76,12 @@ export interface AuthorizationUrlOptions {
 
 type Ready = OAuthToken & { id: string; accessToken: string; expiresAt: number };
 
+/** What {@link ZohoAuth.getRequestHeaders} returns; a type (not an interface) so it fits `HeadersInit`. */
+export type ZohoRequestHeaders = {
+  /** `Zoho-oauthtoken <access token>`: the scheme Zoho documents for its APIs. */
+  Authorization: string;
+};
+
 /**
  * Tokens of one Zoho client, for any number of users, kept fresh: one refresh per expiry across
  * every caller and every process sharing the store, each token bound to its own data center.
@@ -125,6 +132,7 @@ export class ZohoAuth {
   readonly #forced: ForcedRefreshPolicy;
   /** The refresh engine. */
   readonly #refresher: Refresher;
+  readonly #events: AuthEvents;
 
   /**
    * @throws {@link ZohoTokenError} `INVALID_ARGUMENT`, with `field` naming the first invalid option
@@ -158,7 +166,9 @@ export class ZohoAuth {
       log: this.#log,
     });
     this.#forced = new ForcedRefreshPolicy(config.forcedRefreshIntervalMs, this.#clock, this.store);
+    this.#events = new AuthEvents(config.hooks, this.#log);
     this.#refresher = new Refresher({
+      events: this.#events,
       store: this.store,
       config,
       clock: this.#clock,
@@ -173,6 +183,42 @@ export class ZohoAuth {
       readOwn: (id) => this.#readOwn(id),
       untrusted: (url, what, id, user) => this.#untrusted(url, what, id, user),
     });
+  }
+
+  // --- events ------------------------------------------------------------------------------------
+
+  /**
+   * Adds a listener of a lifecycle event: `saved`, `refreshed`, `revoked`, `dead` or `failed`
+   * ({@link ZohoAuthEventMap}). Any number of listeners, added any time; each runs after the hook
+   * of the same event, without being awaited; one that throws or rejects is logged, never thrown.
+   *
+   * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` for an unknown event or a listener that is not a function.
+   */
+  on<N extends ZohoAuthEventName>(event: N, listener: ZohoAuthListener<N>): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  /** Like {@link ZohoAuth.on}, for the next occurrence only. */
+  once<N extends ZohoAuthEventName>(event: N, listener: ZohoAuthListener<N>): this {
+    this.#events.once(event, listener);
+    return this;
+  }
+
+  /** Removes a listener added with `on` or `once` (its first registration); nothing if it is not there. */
+  off<N extends ZohoAuthEventName>(event: N, listener: ZohoAuthListener<N>): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  /**
+   * For `await using auth = new ZohoAuth(…)`: waits for the refreshes running in this instance
+   * (their saves and hooks included), then forgets the access tokens it keeps in memory. The store
+   * stays open: ZohoAuth never closes it (dispose it in its own `await using`, declared first).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#refresher.settled();
+    this.#cache.clear();
   }
 
   /** This host's measured offset to the accounts server's clock (see the `clockSync` option). */
@@ -194,6 +240,15 @@ export class ZohoAuth {
   async getAccessToken(who: TokenRef): Promise<string> {
     const hit = this.#cached(who);
     return hit !== undefined ? hit.creds.accessToken : (await this.#load(who)).creds.accessToken;
+  }
+
+  /**
+   * The headers that authorize a Zoho API call for `who`, for an HTTP client of your own (axios,
+   * got, ky, undici…): `{ Authorization: 'Zoho-oauthtoken <access token>' }`, the scheme Zoho
+   * documents. Throws as {@link ZohoAuth.getAccessToken} does.
+   */
+  async getRequestHeaders(who: TokenRef): Promise<ZohoRequestHeaders> {
+    return { Authorization: `Zoho-oauthtoken ${await this.getAccessToken(who)}` };
   }
 
   /** Like {@link getAccessToken} (same errors), with the token's id, user and API domain (what an API call needs). */
@@ -510,7 +565,7 @@ export class ZohoAuth {
     });
     await this.store.saveToken(token);
     this.#log.info({ tokenId: token.id, user: token.userName }, 'refresh token imported into the store');
-    await runHook(this.#config.hooks, 'onTokenSaved', { token: token.with(), reason: 'import' }, this.#log);
+    await this.#events.emit('saved', { token: token.with(), reason: 'import' });
     return token;
   }
 
@@ -657,7 +712,7 @@ export class ZohoAuth {
       'grant code exchanged and saved',
     );
     if (!saved.isExpired(this.#clock.now())) this.#remember(saved as Ready, true);
-    await runHook(this.#config.hooks, 'onTokenSaved', { token: saved.with(), reason: 'exchange' }, this.#log);
+    await this.#events.emit('saved', { token: saved.with(), reason: 'exchange' });
     return saved;
   }
 
@@ -688,7 +743,7 @@ export class ZohoAuth {
     this.#cooldown.forget(id);
     this.#forced.forget(id);
     this.#log.info({ tokenId: id, user: token.userName, revokedAtZoho }, 'token revoked and deleted');
-    after.push(() => runHook(this.#config.hooks, 'onTokenRevoked', { token, revokedAtZoho }, this.#log));
+    after.push(() => this.#events.emit('revoked', { token, revokedAtZoho }));
     return true;
   }
 }

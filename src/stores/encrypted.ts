@@ -232,6 +232,11 @@ export class EncryptedStore implements TokenStore {
     return this.#lifecycle.run(async () => void (await this.store.ready?.()));
   }
 
+  /** `close()`, for `await using store = …`: the store is closed when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Closes the wrapper, and the inner store when `ownsStore` (the default). Idempotent. */
   close(): Promise<void> {
     return this.#lifecycle.close(() => (this.#ownsStore ? this.store.close() : undefined));

@@ -63,6 +63,11 @@ export class MemoryStore implements TokenStore {
     return this.#lifecycle.run(async () => {});
   }
 
+  /** `close()`, for `await using store = …`: the store is closed when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Idempotent; the tokens are dropped with the store. */
   close(): Promise<void> {
     return this.#lifecycle.close();

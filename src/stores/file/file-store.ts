@@ -211,6 +211,11 @@ export class FileStore implements TokenStore {
     });
   }
 
+  /** `close()`, for `await using store = …`: the store is closed when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Waits for queued writes, folds the journal if this store has writes pending a fold, then releases the files. */
   close(): Promise<void> {
     return this.#lifecycle.close(() => this.#release());

@@ -288,6 +288,11 @@ export class MySqlStore implements TokenStore {
     return this.#operation([], async () => undefined);
   }
 
+  /** `close()`, for `await using store = …`: the store is closed when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Waits for the calls in progress, then ends the pool if the store created it. Idempotent. */
   close(): Promise<void> {
     return this.#lifecycle.close(async () => {

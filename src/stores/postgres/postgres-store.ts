@@ -275,6 +275,11 @@ export class PostgresStore implements TokenStore {
     });
   }
 
+  /** `close()`, for `await using store = …`: the store is closed when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Waits for the calls in progress, then ends the pool if the store created it. Idempotent. */
   close(): Promise<void> {
     return this.#lifecycle.close(async () => {

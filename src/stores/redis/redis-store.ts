@@ -292,6 +292,11 @@ export class RedisStore implements TokenStore {
     return this.#run('cannot connect', [], async () => void (await this.client.call('PING', [])));
   }
 
+  /** `close()`, for `await using store = …`: the store is closed when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Waits for the calls in progress, then quits the connection if the store made it. Idempotent. */
   close(): Promise<void> {
     return this.#lifecycle.close(() => this.#quit());

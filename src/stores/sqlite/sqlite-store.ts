@@ -225,6 +225,11 @@ export class SqliteStore implements TokenStore {
     return this.#lifecycle.run(async () => {});
   }
 
+  /** `close()`, for `await using store = …`: the store is closed when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Commits the saves already queued, then closes the database if the store opened it. Idempotent. */
   close(): Promise<void> {
     return this.#lifecycle.close(() => {
