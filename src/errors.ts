@@ -56,6 +56,8 @@ export const ErrorCode = {
   OAUTH_ERROR: 'OAUTH_ERROR',
   /** The request never got an answer (DNS, reset, refused) or timed out. */
   NETWORK: 'NETWORK',
+  /** The caller's `AbortSignal` fired: the call stopped waiting (a request in flight was cancelled). */
+  ABORTED: 'ABORTED',
   /** The server answered something that is not the documented JSON. */
   MALFORMED_RESPONSE: 'MALFORMED_RESPONSE',
   /** The server answered 5xx after every retry. */

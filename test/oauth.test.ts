@@ -444,7 +444,7 @@ describe('token endpoint: retries and timeouts', () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 30);
       const error = await rejection(refresh(server.url, fastOptions({ signal: controller.signal })));
-      assert.equal(error.code, ErrorCode.NETWORK);
+      assert.equal(error.code, ErrorCode.ABORTED);
       assert.match(error.message, /aborted by the caller/);
       assert.equal(server.requests.length, 1);
     });

@@ -176,7 +176,7 @@ describe('ZohoClient', () => {
     assert.equal(org.org[0]?.company_name, 'Emulated Org');
     const aborted = new AbortController();
     aborted.abort();
-    await rejectsWith(client.get('/crm/v8/org', { user: USER, signal: aborted.signal }), ErrorCode.NETWORK);
+    await rejectsWith(client.get('/crm/v8/org', { user: USER, signal: aborted.signal }), ErrorCode.ABORTED);
   });
 
   test('arguments are checked: a path only, one principal, a real auth', async () => {

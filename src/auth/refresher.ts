@@ -147,10 +147,18 @@ export class Refresher {
     };
     ctx.log.debug(log, 'refreshing access token');
     let set: TokenSet;
+    const request = this.#withinLease();
     try {
-      set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, this.#withinLease());
+      set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, request);
     } catch (error) {
-      return this.#failed(current, accountsUrl, error, usableMeanwhile, log, after);
+      // Our own lease budget, not a caller, cut the request: for the caller it is a timeout.
+      const failure =
+        isZohoTokenError(error, ErrorCode.ABORTED) && request.signal?.aborted
+          ? new ZohoTokenError(ErrorCode.NETWORK, 'the accounts server did not answer within the refresh lock lease', {
+              cause: error,
+            })
+          : error;
+      return this.#failed(current, accountsUrl, failure, usableMeanwhile, log, after);
     }
     await ctx.cooldown.succeeded(id);
     return this.#save(current, set, accountsUrl, reason, now, log, after);

@@ -18,6 +18,7 @@ import {
   exchangeEnvironment,
   type KnownEnvironments,
 } from './data-center-binding.js';
+import { abortedError, signalOf, untilAborted, type AbortOptions } from '../abort.js';
 import { AuthEvents, type ZohoAuthEventName, type ZohoAuthListener } from './auth-events.js';
 import { withAfterHooks, type AfterHooks } from './events.js';
 import { ForcedRefreshPolicy } from './forced-refresh-policy.js';
@@ -32,7 +33,7 @@ import { describeOrigin, TrustedEndpoints, untrustedEndpoint } from './trusted-e
 import { resolveZohoAuthOptions, type Clock, type ZohoAuthConfig, type ZohoAuthOptions } from './zoho-auth-options.js';
 
 /** Options of {@link ZohoAuth.exchangeGrantToken}. */
-export interface ExchangeOptions {
+export interface ExchangeOptions extends AbortOptions {
   /**
    * The user's email. When omitted it is learned from the CRM (`lookupUser`), or the token is
    * saved without a user (then reach it by `{ id }` or the returned token).
@@ -237,9 +238,8 @@ export class ZohoAuth {
    *   `UNTRUSTED_ENDPOINT`, `LOCK_TIMEOUT`, or Zoho's error (`THROTTLED`, `NETWORK`, `SERVER_ERROR`,
    *   …; with `retryAfterMs` while the token cools down); the store's errors (`STORE_ERROR`, …).
    */
-  async getAccessToken(who: TokenRef): Promise<string> {
-    const hit = this.#cached(who);
-    return hit !== undefined ? hit.creds.accessToken : (await this.#load(who)).creds.accessToken;
+  async getAccessToken(who: TokenRef, options?: AbortOptions): Promise<string> {
+    return (await this.getCredentials(who, options)).accessToken;
   }
 
   /**
@@ -247,19 +247,23 @@ export class ZohoAuth {
    * got, ky, undici…): `{ Authorization: 'Zoho-oauthtoken <access token>' }`, the scheme Zoho
    * documents. Throws as {@link ZohoAuth.getAccessToken} does.
    */
-  async getRequestHeaders(who: TokenRef): Promise<ZohoRequestHeaders> {
-    return { Authorization: `Zoho-oauthtoken ${await this.getAccessToken(who)}` };
+  async getRequestHeaders(who: TokenRef, options?: AbortOptions): Promise<ZohoRequestHeaders> {
+    return { Authorization: `Zoho-oauthtoken ${await this.getAccessToken(who, options)}` };
   }
 
   /** Like {@link getAccessToken} (same errors), with the token's id, user and API domain (what an API call needs). */
-  async getCredentials(who: TokenRef): Promise<AccessCredentials> {
+  async getCredentials(who: TokenRef, options?: AbortOptions): Promise<AccessCredentials> {
+    const signal = signalOf(options);
+    if (signal?.aborted) throw abortedError('getCredentials', signal);
     const hit = this.#cached(who);
-    return hit !== undefined ? hit.creds : (await this.#load(who)).creds;
+    return hit !== undefined ? hit.creds : (await untilAborted(signal, 'getCredentials', this.#load(who))).creds;
   }
 
   /** The whole valid token (a copy, secrets included: persist it, never log it raw). Errors as {@link getAccessToken}. */
-  async getToken(who: TokenRef): Promise<OAuthToken> {
-    const hit = this.#cached(who) ?? (await this.#load(who));
+  async getToken(who: TokenRef, options?: AbortOptions): Promise<OAuthToken> {
+    const signal = signalOf(options);
+    if (signal?.aborted) throw abortedError('getToken', signal);
+    const hit = this.#cached(who) ?? (await untilAborted(signal, 'getToken', this.#load(who)));
     return hit.token.with();
   }
 
@@ -270,12 +274,17 @@ export class ZohoAuth {
    * Throws THROTTLED instead of refreshing again when the rejected token is the one a forced
    * refresh minted less than `forcedRefreshIntervalMs` ago (refreshing would not help).
    */
-  async handleUnauthorized(who: TokenRef, rejectedAccessToken: string): Promise<string> {
+  async handleUnauthorized(who: TokenRef, rejectedAccessToken: string, options?: AbortOptions): Promise<string> {
     if (typeof rejectedAccessToken !== 'string' || rejectedAccessToken.length === 0) {
       throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'rejectedAccessToken must be a non-empty string', {
         field: 'rejectedAccessToken',
       });
     }
+    const signal = signalOf(options);
+    return untilAborted(signal, 'handleUnauthorized', this.#handleUnauthorized(who, rejectedAccessToken));
+  }
+
+  async #handleUnauthorized(who: TokenRef, rejectedAccessToken: string): Promise<string> {
     const ref = parseTokenRef(who);
     const cachedId = this.#cache.lookup(who, -Infinity)?.creds.id;
     let stored = cachedId !== undefined ? await this.#readOwn(cachedId) : await this.#findOwn(ref);
@@ -312,7 +321,11 @@ export class ZohoAuth {
    * Forces a refresh of `who`'s token now (single flight and lock as always), whatever its expiry:
    * for operators (the CLI's `refresh`). Returns the new token (a copy).
    */
-  async refresh(who: TokenRef): Promise<OAuthToken> {
+  async refresh(who: TokenRef, options?: AbortOptions): Promise<OAuthToken> {
+    return untilAborted(signalOf(options), 'refresh', this.#refresh(who));
+  }
+
+  async #refresh(who: TokenRef): Promise<OAuthToken> {
     const stored = await this.#findOwn(parseTokenRef(who));
     if (stored === null)
       throw authRequired(`No token is stored for ${describeRef(parseTokenRef(who))}: the user must log in`);
@@ -341,7 +354,10 @@ export class ZohoAuth {
    * Environment whose endpoints are trusted. A row bound elsewhere is refused (INVALID_ARGUMENT).
    * Returns the saved token (a copy).
    */
-  async bind(who: TokenRef, target: Environment | string): Promise<OAuthToken> {
+  async bind(who: TokenRef, target: Environment | string, options?: AbortOptions): Promise<OAuthToken> {
+    const signal = signalOf(options);
+    // Checked before anything is written: once started, a bind is one save, done or not.
+    if (signal?.aborted) throw abortedError('bind', signal);
     const env =
       typeof target === 'string'
         ? environmentFor(target, this.environment.kind === 'custom' ? 'production' : this.environment.kind)
@@ -387,9 +403,13 @@ export class ZohoAuth {
   }
 
   /** Handles the redirect back from Zoho: checks `state`, then exchanges the code at the callback's data center. */
-  async exchangeCallback(callbackUrl: string | URL, options: { state: string; user?: string }): Promise<OAuthToken> {
+  async exchangeCallback(
+    callbackUrl: string | URL,
+    options: { state: string; user?: string; signal?: AbortSignal },
+  ): Promise<OAuthToken> {
     const callback = parseAuthorizationCallback(callbackUrl, options?.state);
     return this.exchangeGrantToken(callback.code, {
+      signal: options.signal,
       user: options.user,
       location: callback.location,
       accountsServer: callback.accountsServer,
@@ -408,9 +428,13 @@ export class ZohoAuth {
     if (options.user !== undefined && (typeof options.user !== 'string' || options.user.length === 0)) {
       throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'user must be a non-empty string', { field: 'user' });
     }
+    const signal = signalOf(options);
     const env = exchangeEnvironment(this.#known, options);
-    const token = await this.#exchanges.run(exchangeLockName(code), () => this.#exchangeOnce(code, env, options));
-    return token.with();
+    if (signal?.aborted) throw abortedError('exchangeGrantToken', signal);
+    // Not cut short for other callers of the same code: the exchange goes on and its token is
+    // saved, so a retry with the same code returns it (a code works only once at Zoho).
+    const exchange = this.#exchanges.run(exchangeLockName(code), () => this.#exchangeOnce(code, env, options));
+    return (await untilAborted(signal, 'exchangeGrantToken', exchange)).with();
   }
 
   // --- logout ----------------------------------------------------------------------------------
@@ -421,7 +445,9 @@ export class ZohoAuth {
    * the token stays stored and the error is thrown, so the revoke can be retried. Resolves false
    * when nothing was stored.
    */
-  async revoke(who: TokenRef): Promise<boolean> {
+  async revoke(who: TokenRef, options?: AbortOptions): Promise<boolean> {
+    const signal = signalOf(options);
+    if (signal?.aborted) throw abortedError('revoke', signal);
     const ref = parseTokenRef(who);
     const found = await this.#findOwn(ref);
     if (found === null) {
@@ -429,31 +455,34 @@ export class ZohoAuth {
       return false;
     }
     const id = idOf(found);
-    await this.#refresher.running(id)?.catch(() => undefined);
+    const running = this.#refresher.running(id)?.catch(() => undefined);
+    if (running !== undefined) await untilAborted(signal, 'revoke', running);
     return withAfterHooks((after) => {
-      const revoke = (): Promise<boolean> => this.#revokeLocked(id, after);
-      // A lock we cannot get does not stop a logout.
-      return withStoreLock(this.store, refreshLockName(id), this.#lock, revoke, revoke);
+      const revoke = (): Promise<boolean> => this.#revokeLocked(id, after, signal);
+      // A lock we cannot get does not stop a logout; an abort does, before anything is revoked.
+      return withStoreLock(this.store, refreshLockName(id), { ...this.#lock, signal }, revoke, revoke);
     });
   }
 
   /** Same as {@link revoke}. */
-  logout(who: TokenRef): Promise<boolean> {
-    return this.revoke(who);
+  logout(who: TokenRef, options?: AbortOptions): Promise<boolean> {
+    return this.revoke(who, options);
   }
 
   /**
    * Revokes and deletes every stored token of this client id. Tries every token; resolves to how
    * many were removed, or throws the first failure (the failed ones stay stored).
    */
-  async logoutAll(): Promise<number> {
+  async logoutAll(options?: AbortOptions): Promise<number> {
+    const signal = signalOf(options);
     const tokens = (await this.store.getTokens()).filter((t) => t.clientId === this.clientId && t.id);
     let removed = 0;
     let firstError: unknown;
     for (const token of tokens) {
       try {
-        if (await this.revoke({ id: token.id! })) removed++;
+        if (await this.revoke({ id: token.id! }, { signal })) removed++;
       } catch (error) {
+        if (signal?.aborted) throw error;
         this.#log.error({ tokenId: token.id, err: error }, 'logoutAll: revoke failed');
         firstError ??= error;
       }
@@ -716,7 +745,7 @@ export class ZohoAuth {
     return saved;
   }
 
-  async #revokeLocked(id: string, after: AfterHooks): Promise<boolean> {
+  async #revokeLocked(id: string, after: AfterHooks, signal: AbortSignal | undefined): Promise<boolean> {
     const token = await this.#readOwn(id);
     this.#cache.forget(id);
     if (token === null) return false;
@@ -725,7 +754,7 @@ export class ZohoAuth {
       const accountsUrl = accountsUrlOf(this.#known, token);
       if (!this.#trusted.trusts(accountsUrl)) this.#untrusted(accountsUrl, 'the refresh token', id, token.userName);
       try {
-        await revokeRefreshToken({ accountsUrl }, token.refreshToken, this.#request);
+        await revokeRefreshToken({ accountsUrl }, token.refreshToken, { ...this.#request, signal });
         revokedAtZoho = true;
       } catch (error) {
         if (!isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {

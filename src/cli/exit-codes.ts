@@ -49,6 +49,8 @@ const BY_ERROR_CODE: Record<ErrorCode, ExitCode> = {
   THROTTLED: ExitCode.UNAVAILABLE,
   OAUTH_ERROR: ExitCode.ERROR,
   NETWORK: ExitCode.UNAVAILABLE,
+  // The CLI passes no signal of its own; an abort would come from a bug.
+  ABORTED: ExitCode.ERROR,
   MALFORMED_RESPONSE: ExitCode.ERROR,
   SERVER_ERROR: ExitCode.UNAVAILABLE,
   AUTH_REQUIRED: ExitCode.AUTH_REQUIRED,

@@ -117,7 +117,7 @@ export class ZohoClient {
           ? options.body
           : JSON.stringify(options.body);
 
-    let creds = await this.auth.getCredentials(who);
+    let creds = await this.auth.getCredentials(who, { signal: options.signal });
     // A stored api_domain may have been tampered with: the token goes to a trusted one only.
     this.auth.checkApiDomain(creds);
     let answer = await this.#call(verb, target, creds, body, options);
@@ -125,14 +125,14 @@ export class ZohoClient {
       const error = apiError(`${verb} ${path}`, answer, [creds.accessToken]);
       if (!TOKEN_REJECTED.has(error.apiCode ?? '')) throw error;
       try {
-        await this.auth.handleUnauthorized(who, creds.accessToken);
+        await this.auth.handleUnauthorized(who, creds.accessToken, { signal: options.signal });
       } catch (cause) {
         // A refresh would not help (just refreshed): report the API's answer, with the reason.
         if (isZohoTokenError(cause, ErrorCode.THROTTLED))
           throw apiError(`${verb} ${path}`, answer, [creds.accessToken], cause);
         throw cause;
       }
-      creds = await this.auth.getCredentials(who);
+      creds = await this.auth.getCredentials(who, { signal: options.signal });
       this.auth.checkApiDomain(creds);
       answer = await this.#call(verb, target, creds, body, options);
     }

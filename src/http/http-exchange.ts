@@ -1,3 +1,4 @@
+import { abortedError as abortedBy } from '../abort.js';
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { sanitizeCause, scrubText } from '../redact.js';
 
@@ -173,9 +174,7 @@ export function abortedError(
   request: Pick<HttpExchangeRequest, 'method' | 'url' | 'secrets'>,
   signal: AbortSignal,
 ): ZohoTokenError {
-  return new ZohoTokenError(ErrorCode.NETWORK, `${describeTarget(request)} was aborted by the caller`, {
-    cause: sanitizeCause(signal.reason, request.secrets),
-  });
+  return abortedBy(describeTarget(request), signal, request.secrets);
 }
 
 /**

@@ -48,7 +48,7 @@ export interface OAuthRequestOptions {
    */
   now?: () => number;
   /**
-   * Caller cancellation: aborts the current attempt and stops retrying (the error is `NETWORK`).
+   * Caller cancellation: aborts the current attempt and stops retrying (the error is `ABORTED`).
    * @default undefined
    */
   signal?: AbortSignal;

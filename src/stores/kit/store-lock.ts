@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkLockArguments, type LockHandle, type LockOptions, type TokenStore } from './token-store.js';
 import type { Logger } from '../../logger.js';
 import { backoffMs } from './backoff.js';
+import { abortedError, untilAborted } from '../../abort.js';
 
 /** The lock every ZohoAuth (in any process) takes before refreshing or revoking token `id`. */
 export function refreshLockName(id: string): string {
@@ -27,6 +28,8 @@ export interface StoreLockOptions {
   readonly leaseMs: number;
   readonly waitMs: number;
   readonly log: Logger;
+  /** The caller's signal: the wait ends with ABORTED, and nothing runs under the lock. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -41,9 +44,23 @@ export async function withStoreLock<T>(
   work: () => Promise<T>,
   onTimeout: () => Promise<T>,
 ): Promise<T> {
+  const signal = options.signal;
+  if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
   if (store.lock === undefined) return work();
   const waitStarted = Date.now();
-  const handle = await store.lock.acquire(name, { leaseMs: options.leaseMs, waitMs: options.waitMs });
+  const acquiring = store.lock.acquire(name, {
+    leaseMs: options.leaseMs,
+    waitMs: options.waitMs,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  let handle: LockHandle | null;
+  try {
+    handle = await untilAborted(signal, `waiting for the lock ${name}`, acquiring);
+  } catch (error) {
+    // A lock that ignored the signal may still be granted: give it back at once.
+    acquiring.then((late) => late?.release()).catch(() => undefined);
+    throw error;
+  }
   const waitedMs = Date.now() - waitStarted;
   if (handle === null) {
     options.log.warn({ lock: name, waitedMs }, 'lock wait ran out');
@@ -82,7 +99,9 @@ export async function pollLock(backend: LockBackend, name: string, options: Lock
   checkLockArguments(name, options, backend.maxNameLength);
   const owner = randomUUID();
   const deadline = Date.now() + options.waitMs;
+  const signal = options.signal;
   for (let attempt = 0; ; attempt++) {
+    if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
     if (await backend.tryTake(name, owner, options.leaseMs)) {
       let released = false;
       return {
@@ -95,6 +114,10 @@ export async function pollLock(backend: LockBackend, name: string, options: Lock
     }
     const left = deadline - Date.now();
     if (left <= 0) return null;
-    await sleep(Math.min(left, backoffMs(attempt)));
+    await sleep(Math.min(left, backoffMs(attempt)), undefined, signal === undefined ? undefined : { signal }).catch(
+      (error: unknown) => {
+        if (!signal?.aborted) throw error;
+      },
+    );
   }
 }

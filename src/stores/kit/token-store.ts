@@ -77,6 +77,11 @@ export interface LockOptions {
   leaseMs: number;
   /** How long to wait for a lock held by someone else. */
   waitMs: number;
+  /**
+   * Stops the wait: `acquire` rejects with ABORTED. A lock that ignores it is still safe to use:
+   * ZohoAuth stops waiting by itself and releases a lock granted after the abort.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** A lock taken by {@link StoreLock.acquire}. */

@@ -1,0 +1,51 @@
+import { ErrorCode, ZohoTokenError } from './errors.js';
+import { sanitizeCause } from './redact.js';
+
+/** Options of a call that a caller may cut short. */
+export interface AbortOptions {
+  /**
+   * Cuts the call short: it rejects with `ABORTED` at once, whether it is waiting for a lock, for
+   * Zoho or for a refresh shared with other callers (that refresh goes on for them).
+   */
+  signal?: AbortSignal | undefined;
+}
+
+/** The signal of `options`, checked: INVALID_ARGUMENT when it is not an AbortSignal. */
+export function signalOf(options: AbortOptions | undefined): AbortSignal | undefined {
+  const signal = options?.signal;
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'signal must be an AbortSignal', { field: 'signal' });
+  }
+  return signal;
+}
+
+/** `ABORTED`: `what` stopped because the caller's signal fired; the reason is kept as the cause. */
+export function abortedError(what: string, signal: AbortSignal, secrets: readonly string[] = []): ZohoTokenError {
+  return new ZohoTokenError(ErrorCode.ABORTED, `${what} was aborted by the caller`, {
+    cause: sanitizeCause(signal.reason, secrets),
+  });
+}
+
+/**
+ * `work`, or ABORTED as soon as `signal` fires, whichever comes first. `work` itself goes on (it may
+ * be shared with other callers); its later failure is not reported as unhandled.
+ */
+export async function untilAborted<T>(signal: AbortSignal | undefined, what: string, work: Promise<T>): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    throw abortedError(what, signal);
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(abortedError(what, signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+    work.catch(() => undefined);
+  }
+}

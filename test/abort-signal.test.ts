@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, OAuthToken, ZohoTokenError } from 'zoho-token-store';
+import { refreshLockName } from 'zoho-token-store/kit';
+import { HOUR, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
+
+const emu = await emulator();
+after(() => emu.close());
+
+/** A signal that fires after `ms`. */
+function abortAfter(ms: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error('the request deadline passed')), ms);
+  return controller.signal;
+}
+
+function isAborted(error: unknown): boolean {
+  return error instanceof ZohoTokenError && error.code === ErrorCode.ABORTED;
+}
+
+// A wait the abort must cut: far longer than any test's time limit.
+const LONG_WAIT = { lockLeaseMs: 120_000, lockWaitMs: 600_000 };
+
+describe('AbortSignal on ZohoAuth', () => {
+  it('cuts a wait for the refresh lock held elsewhere; the other callers still get the refresh', async () => {
+    const store = sqliteStore();
+    const auth = authFor(emu, store, LONG_WAIT);
+    const user = 'abort-lock@example.com';
+    const token = await login(emu, auth, user);
+    emu.clock.advance(HOUR);
+    const held = await store.lock.acquire(refreshLockName(token.id!), { leaseMs: 60_000, waitMs: 0 });
+    assert.ok(held);
+    const patient = auth.getAccessToken({ user });
+    await assert.rejects(auth.getAccessToken({ user }, { signal: abortAfter(50) }), (error: unknown) => {
+      assert.ok(isAborted(error), String(error));
+      assert.equal((error as Error).message, 'getCredentials was aborted by the caller');
+      assert.equal(((error as Error).cause as Error).message, 'the request deadline passed');
+      return true;
+    });
+    const refreshesBefore = emu.stats().accessTokensIssued;
+    await held.release();
+    const fresh = await patient;
+    assert.notEqual(fresh, token.accessToken);
+    assert.equal(emu.stats().accessTokensIssued, refreshesBefore + 1, 'one refresh, for the caller that waited');
+    await store.close();
+  });
+
+  it('revoke aborted while waiting for the lock revokes nothing, then or later', async () => {
+    const store = sqliteStore();
+    const auth = authFor(emu, store, LONG_WAIT);
+    const user = 'abort-revoke-lock@example.com';
+    const token = await login(emu, auth, user);
+    const held = await store.lock.acquire(refreshLockName(token.id!), { leaseMs: 60_000, waitMs: 0 });
+    assert.ok(held);
+    await assert.rejects(auth.revoke({ user }, { signal: abortAfter(50) }), isAborted);
+    await held.release();
+    await sleep(300);
+    assert.equal((await store.findTokenById(token.id!))?.refreshToken, token.refreshToken, 'still stored');
+    assert.equal(emu.tokenInfo(token.refreshToken!) !== undefined, true, 'still valid at Zoho');
+    // The lock is free again: nobody kept it after the abort.
+    const again = await store.lock.acquire(refreshLockName(token.id!), { leaseMs: 1_000, waitMs: 0 });
+    assert.ok(again, 'the lock was not left taken');
+    await again.release();
+    await store.close();
+  });
+
+  it('cuts a revoke request in flight at Zoho: ABORTED, and the token stays stored', async () => {
+    const store = sqliteStore();
+    const auth = authFor(emu, store);
+    const user = 'abort-http@example.com';
+    const token = await login(emu, auth, user);
+    emu.faults.inject({ target: 'revoke', kind: 'latency', ms: 5_000, times: 1 });
+    await assert.rejects(auth.revoke({ user }, { signal: abortAfter(100) }), isAborted);
+    emu.faults.clear('revoke');
+    assert.equal((await store.findTokenById(token.id!))?.refreshToken, token.refreshToken);
+    await store.close();
+  });
+
+  it('an exchange cut short still saves its token: the same code then returns it', async () => {
+    const store = sqliteStore();
+    const auth = authFor(emu, store);
+    const code = await emu.createGrantCode({
+      clientId: auth.clientId,
+      user: 'abort-code@example.com',
+      scopes: ['ZohoCRM.users.READ'],
+    });
+    emu.faults.inject({ target: 'token', kind: 'latency', ms: 400, times: 1 });
+    await assert.rejects(
+      auth.exchangeGrantToken(code, { user: 'abort-code@example.com', signal: abortAfter(50) }),
+      isAborted,
+    );
+    await sleep(600);
+    const saved = await store.findToken(new OAuthToken({ userSignature: 'abort-code@example.com' }));
+    assert.equal(typeof saved?.refreshToken, 'string');
+    const again = await auth.exchangeGrantToken(code, { user: 'abort-code@example.com' });
+    assert.equal(again.refreshToken, saved!.refreshToken);
+    await store.close();
+  });
+
+  it('an already aborted signal fails every method at once; a signal that is not an AbortSignal is INVALID_ARGUMENT', async () => {
+    const store = sqliteStore();
+    const auth = authFor(emu, store);
+    const user = 'abort-now@example.com';
+    await login(emu, auth, user);
+    const signal = AbortSignal.abort();
+    for (const call of [
+      () => auth.getAccessToken({ user }, { signal }),
+      () => auth.getCredentials({ user }, { signal }),
+      () => auth.getToken({ user }, { signal }),
+      () => auth.getRequestHeaders({ user }, { signal }),
+      () => auth.refresh({ user }, { signal }),
+      () => auth.handleUnauthorized({ user }, 'x', { signal }),
+      () => auth.bind({ user }, 'us', { signal }),
+      () => auth.revoke({ user }, { signal }),
+      () => auth.logoutAll({ signal }),
+      () => auth.exchangeGrantToken('1000.x.y', { signal }),
+    ]) {
+      await assert.rejects(call(), isAborted);
+    }
+    assert.equal((await store.getTokens()).length, 1, 'nothing was removed');
+    await assert.rejects(auth.getAccessToken({ user }, { signal: 'soon' as never }), {
+      code: ErrorCode.INVALID_ARGUMENT,
+      message: 'signal must be an AbortSignal',
+    });
+    await store.close();
+  });
+});
