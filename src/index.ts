@@ -10,6 +10,15 @@
 export { ErrorCode, ZohoTokenError, isZohoTokenError, type ZohoTokenErrorOptions } from './errors.js';
 export { redact } from './redact.js';
 export type { AbortOptions } from './abort.js';
+export {
+  CHANNELS,
+  type ChannelName,
+  type CacheMessage,
+  type RefreshStartMessage,
+  type RefreshEndMessage,
+  type RefreshErrorMessage,
+  type LockWaitMessage,
+} from './diagnostics.js';
 export { OAuthToken, type OAuthTokenInit } from './token/oauth-token.js';
 export { UserSignature } from './token/user-signature.js';
 export type { TokenRecord } from './token/token-record.js';

@@ -34,7 +34,7 @@ describe('AbortSignal on ZohoAuth', () => {
     const patient = auth.getAccessToken({ user });
     await assert.rejects(auth.getAccessToken({ user }, { signal: abortAfter(50) }), (error: unknown) => {
       assert.ok(isAborted(error), String(error));
-      assert.equal((error as Error).message, 'getCredentials was aborted by the caller');
+      assert.equal((error as Error).message, 'getAccessToken was aborted by the caller');
       assert.equal(((error as Error).cause as Error).message, 'the request deadline passed');
       return true;
     });

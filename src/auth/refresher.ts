@@ -1,4 +1,5 @@
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
+import { diagnostics } from '../diagnostics.js';
 import type { Logger } from '../logger.js';
 import { redact } from '../redact.js';
 import type { OAuthRequestOptions } from '../oauth/http.js';
@@ -41,6 +42,14 @@ export interface RefreshContext {
   readOwn(id: string): Promise<OAuthToken | null>;
   /** Refuses (UNTRUSTED_ENDPOINT) to send `what` to `url`, and logs it. */
   untrusted(url: string | null | undefined, what: string, id: string | null | undefined, user: string | null): never;
+}
+
+/** What the refresh's diagnostics messages carry from its start. */
+interface RefreshTrace {
+  readonly tokenId: string;
+  readonly reason: RefreshReason;
+  /** `performance.now()` at the start. */
+  readonly started: number;
 }
 
 /** Fields of every log line about one refresh. */
@@ -148,6 +157,8 @@ export class Refresher {
     ctx.log.debug(log, 'refreshing access token');
     let set: TokenSet;
     const request = this.#withinLease();
+    const trace: RefreshTrace = { tokenId: id, reason, started: performance.now() };
+    if (diagnostics.refreshStart.hasSubscribers) diagnostics.refreshStart.publish({ tokenId: id, reason });
     try {
       set = await refreshAccessToken({ accountsUrl }, this.#credentials(), refreshToken, request);
     } catch (error) {
@@ -158,10 +169,14 @@ export class Refresher {
               cause: error,
             })
           : error;
-      return this.#failed(current, accountsUrl, failure, usableMeanwhile, log, after);
+      return this.#failed(current, accountsUrl, failure, usableMeanwhile, log, after, trace);
     }
     await ctx.cooldown.succeeded(id);
-    return this.#save(current, set, accountsUrl, reason, now, log, after);
+    const saved = await this.#save(current, set, accountsUrl, reason, now, log, after);
+    if (diagnostics.refreshEnd.hasSubscribers) {
+      diagnostics.refreshEnd.publish({ tokenId: id, reason, durationMs: performance.now() - trace.started });
+    }
+    return saved;
   }
 
   /**
@@ -175,19 +190,32 @@ export class Refresher {
     usableMeanwhile: boolean,
     log: RefreshLog,
     after: AfterHooks,
+    trace: RefreshTrace,
   ): Promise<OAuthToken> {
     const ctx = this.#ctx;
     const id = idOf(current);
+    const publish = (failure: unknown, cooldownMs: number): void => {
+      if (!diagnostics.refreshError.hasSubscribers) return;
+      diagnostics.refreshError.publish({
+        tokenId: trace.tokenId,
+        reason: trace.reason,
+        durationMs: performance.now() - trace.started,
+        code: failure instanceof ZohoTokenError ? failure.code : 'UNKNOWN',
+        cooldownMs,
+      });
+    };
     if (isZohoTokenError(error, ErrorCode.INVALID_GRANT) && !isBound(ctx.known, current)) {
       // Kept, not buried; cooled down so a guessed data center is not asked again on every call.
       // In this process only: a `bind` by an operator's process must take effect at once.
       const unbound = this.#unboundRejected(current, accountsUrl, error);
       const cooldownMs = await ctx.cooldown.failed(undefined, id, unbound, ctx.clock.now());
+      publish(unbound, cooldownMs);
       const failed = { token: current.with(), error: unbound, cooldownMs, servedCurrent: false };
       after.push(() => ctx.events.emit('failed', failed));
       throw cooldownMs > 0 ? withRetryAfter(unbound, cooldownMs) : unbound;
     }
     if (isZohoTokenError(error, ErrorCode.INVALID_GRANT)) {
+      publish(error, 0);
       ctx.cooldown.forget(id);
       await this.#bury(current, error, after);
       throw authRequired(
@@ -196,6 +224,7 @@ export class Refresher {
       );
     }
     const cooldownMs = await ctx.cooldown.failed(ctx.store.lock, id, error, ctx.clock.now());
+    publish(error, cooldownMs);
     const failed = { token: current.with(), error, cooldownMs, servedCurrent: usableMeanwhile };
     after.push(() => ctx.events.emit('failed', failed));
     if (usableMeanwhile) {

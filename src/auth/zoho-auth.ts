@@ -18,6 +18,7 @@ import {
   exchangeEnvironment,
   type KnownEnvironments,
 } from './data-center-binding.js';
+import { CACHE_HIT, CACHE_MISS, diagnostics } from '../diagnostics.js';
 import { abortedError, signalOf, untilAborted, type AbortOptions } from '../abort.js';
 import { AuthEvents, type ZohoAuthEventName, type ZohoAuthListener } from './auth-events.js';
 import { withAfterHooks, type AfterHooks } from './events.js';
@@ -239,7 +240,11 @@ export class ZohoAuth {
    *   …; with `retryAfterMs` while the token cools down); the store's errors (`STORE_ERROR`, …).
    */
   async getAccessToken(who: TokenRef, options?: AbortOptions): Promise<string> {
-    return (await this.getCredentials(who, options)).accessToken;
+    const signal = signalOf(options);
+    if (signal?.aborted) throw abortedError('getAccessToken', signal);
+    const hit = this.#cached(who);
+    if (hit !== undefined) return hit.creds.accessToken;
+    return (await untilAborted(signal, 'getAccessToken', this.#load(who))).creds.accessToken;
   }
 
   /**
@@ -499,9 +504,10 @@ export class ZohoAuth {
    * store read (which measures first) may serve it again.
    */
   #cached(who: TokenRef): CacheEntry | undefined {
-    const hit = this.#cache.lookup(who, this.#clock.now());
-    if (hit === undefined || this.#config.clockSync === 'off' || !this.#serverClock.needsSync()) return hit;
-    return undefined;
+    let hit = this.#cache.lookup(who, this.#clock.now());
+    if (hit !== undefined && this.#config.clockSync !== 'off' && this.#serverClock.needsSync()) hit = undefined;
+    if (diagnostics.cache.hasSubscribers) diagnostics.cache.publish(hit === undefined ? CACHE_MISS : CACHE_HIT);
+    return hit;
   }
 
   /** A cache miss. Concurrent misses for one user or id share one store read (and one refresh). */

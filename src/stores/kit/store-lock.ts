@@ -4,6 +4,7 @@ import { checkLockArguments, type LockHandle, type LockOptions, type TokenStore 
 import type { Logger } from '../../logger.js';
 import { backoffMs } from './backoff.js';
 import { abortedError, untilAborted } from '../../abort.js';
+import { diagnostics, type LockWaitMessage } from '../../diagnostics.js';
 
 /** The lock every ZohoAuth (in any process) takes before refreshing or revoking token `id`. */
 export function refreshLockName(id: string): string {
@@ -59,8 +60,10 @@ export async function withStoreLock<T>(
   } catch (error) {
     // A lock that ignored the signal may still be granted: give it back at once.
     acquiring.then((late) => late?.release()).catch(() => undefined);
+    if (signal?.aborted) publishWait(name, 'aborted', waitStarted);
     throw error;
   }
+  publishWait(name, handle === null ? 'timeout' : 'acquired', waitStarted);
   const waitedMs = Date.now() - waitStarted;
   if (handle === null) {
     options.log.warn({ lock: name, waitedMs }, 'lock wait ran out');
@@ -77,6 +80,11 @@ export async function withStoreLock<T>(
       options.log.warn({ lock: name, err: error }, 'lock release failed; the lease will expire it');
     }
   }
+}
+
+function publishWait(lock: string, outcome: LockWaitMessage['outcome'], started: number): void {
+  if (diagnostics.lockWait.hasSubscribers)
+    diagnostics.lockWait.publish({ lock, outcome, waitedMs: Date.now() - started });
 }
 
 /** How a backend takes and gives back one leased lock; `owner` is a fresh random id per acquire. */

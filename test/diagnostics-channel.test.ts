@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { after, describe, it } from 'node:test';
+import { CHANNELS, ErrorCode } from 'zoho-token-store';
+import { CLIENT, HOUR, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
+
+const emu = await emulator();
+after(() => emu.close());
+
+describe('node:diagnostics_channel', () => {
+  it('publishes cache hits and misses, refresh start/end/error and lock waits, without a secret', async () => {
+    const messages: [string, Record<string, unknown>][] = [];
+    const listeners = Object.entries(CHANNELS).map(([key, name]) => {
+      const listener = (message: unknown): void => void messages.push([key, message as Record<string, unknown>]);
+      subscribe(name, listener);
+      return [name, listener] as const;
+    });
+    const store = sqliteStore();
+    try {
+      const auth = authFor(emu, store);
+      const user = 'channels@example.com';
+      const token = await login(emu, auth, user);
+      messages.length = 0;
+      await auth.getAccessToken({ user }); // remembered by the login: a hit
+      emu.clock.advance(HOUR);
+      const fresh = await auth.getAccessToken({ user }); // expired: a miss, then one refresh
+      assert.deepEqual(
+        messages.map(([key, m]) =>
+          key === 'cache'
+            ? `cache:${m.hit}`
+            : key === 'lockWait'
+              ? `lock:${m.lock}:${m.outcome}`
+              : `${key}:${m.tokenId}:${m.reason}`,
+        ),
+        [
+          'cache:true',
+          'cache:false',
+          `lock:refresh:${token.id}:acquired`,
+          `refreshStart:${token.id}:expiry`,
+          `refreshEnd:${token.id}:expiry`,
+        ],
+      );
+      const end = messages.at(-1)![1];
+      assert.ok(typeof end.durationMs === 'number' && end.durationMs >= 0, `durationMs ${end.durationMs}`);
+
+      messages.length = 0;
+      emu.clock.advance(HOUR);
+      emu.faults.inject({ kind: 'status', status: 503, target: 'token', times: 1 });
+      await assert.rejects(auth.getAccessToken({ user }), { code: ErrorCode.SERVER_ERROR });
+      const error = messages.find(([key]) => key === 'refreshError')?.[1];
+      assert.equal(error?.code, ErrorCode.SERVER_ERROR);
+      assert.equal(error?.tokenId, token.id);
+      assert.ok((error?.cooldownMs as number) > 0, `cooldownMs ${error?.cooldownMs}`);
+
+      const text = JSON.stringify(messages);
+      for (const secret of [CLIENT.clientSecret, token.refreshToken!, token.accessToken!, fresh]) {
+        assert.ok(!text.includes(secret), 'no secret in a message');
+      }
+    } finally {
+      for (const [name, listener] of listeners) unsubscribe(name, listener);
+      await store.close();
+    }
+  });
+});
