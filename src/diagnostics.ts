@@ -7,46 +7,52 @@ import { channel } from 'node:diagnostics_channel';
  * subscriber, publishing costs one property read.
  */
 export const CHANNELS = Object.freeze({
-  /** {@link CacheMessage}: `getAccessToken` and friends served from memory, or not. */
+  /** `CacheMessage`: `getAccessToken` and friends served from memory, or not. */
   cache: 'zoho-token-store:cache',
-  /** {@link RefreshStartMessage}: a refresh is about to call the accounts server (under the lock). */
+  /** `RefreshStartMessage`: a refresh is about to call the accounts server (under the lock). */
   refreshStart: 'zoho-token-store:refresh:start',
-  /** {@link RefreshEndMessage}: the refreshed token was saved. */
+  /** `RefreshEndMessage`: the refreshed token was saved. */
   refreshEnd: 'zoho-token-store:refresh:end',
-  /** {@link RefreshErrorMessage}: the refresh failed; `cooldownMs` says for how long the token now waits. */
+  /** `RefreshErrorMessage`: the refresh failed; `cooldownMs` says for how long the token now waits. */
   refreshError: 'zoho-token-store:refresh:error',
-  /** {@link LockWaitMessage}: a store lock was acquired, timed out or aborted, and how long it took. */
+  /** `LockWaitMessage`: a store lock was acquired, timed out or aborted, and how long it took. */
   lockWait: 'zoho-token-store:lock:wait',
 });
 
 /** A name of {@link CHANNELS}. */
 export type ChannelName = keyof typeof CHANNELS;
 
-/** On {@link CHANNELS.cache}. */
+/** The message on `CHANNELS.cache`. */
 export interface CacheMessage {
   /** True when served from memory without touching the store. */
   readonly hit: boolean;
 }
 
-/** On {@link CHANNELS.refreshStart}. */
+/** The message on `CHANNELS.refreshStart`. */
 export interface RefreshStartMessage {
+  /** The token's id in the store. */
   readonly tokenId: string;
   /** `expiry`, `rejected` (a 401 from the API) or `operator` (`refresh()`). */
   readonly reason: string;
 }
 
-/** On {@link CHANNELS.refreshEnd}. */
+/** The message on `CHANNELS.refreshEnd`. */
 export interface RefreshEndMessage {
+  /** The token's id in the store. */
   readonly tokenId: string;
+  /** As in `RefreshStartMessage`. */
   readonly reason: string;
   /** Time of the call to the accounts server and the save, in ms. */
   readonly durationMs: number;
 }
 
-/** On {@link CHANNELS.refreshError}. */
+/** The message on `CHANNELS.refreshError`. */
 export interface RefreshErrorMessage {
+  /** The token's id in the store. */
   readonly tokenId: string;
+  /** As in `RefreshStartMessage`. */
   readonly reason: string;
+  /** Time from the start of the refresh to the failure, in ms. */
   readonly durationMs: number;
   /** The error's `code` (`THROTTLED`, `NETWORK`, `INVALID_GRANT`, …), or `UNKNOWN`. */
   readonly code: string;
@@ -54,10 +60,11 @@ export interface RefreshErrorMessage {
   readonly cooldownMs: number;
 }
 
-/** On {@link CHANNELS.lockWait}. */
+/** The message on `CHANNELS.lockWait`. */
 export interface LockWaitMessage {
   /** The lock's name (`refresh:<id>`, `exchange:<hash>`): never a secret. */
   readonly lock: string;
+  /** Taken; not taken before the wait ran out; or the caller's signal ended the wait. */
   readonly outcome: 'acquired' | 'timeout' | 'aborted';
   /** Time spent waiting, in ms. */
   readonly waitedMs: number;
