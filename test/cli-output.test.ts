@@ -67,3 +67,31 @@ describe('CLI output: stored values as printed', () => {
     assert.ok(written[0]!.includes('\u009b'));
   });
 });
+
+describe('CLI output: coloured columns', () => {
+  const columns = [
+    { header: 'NAME', value: (r: { name: string }) => r.name },
+    { header: 'STATUS', value: () => 'ok', style: () => 'green' as const },
+  ];
+  const render = (colour: boolean, rows: { name: string }[]): string => {
+    const written: string[] = [];
+    const out = new Output(
+      { stdout: { write: (t: string) => written.push(t) }, stderr: { write: () => true }, env: {} },
+      { json: false, showSecrets: false, verbose: false, colour },
+    );
+    out.result(
+      () => out.table(columns, rows),
+      () => rows,
+    );
+    return written.join('');
+  };
+
+  it('colours the styled cells only, after padding and escaping: a stored escape stays escaped', () => {
+    const rows = [{ name: 'a\u001b[31mb' }, { name: 'c' }];
+    assert.equal(
+      render(true, rows),
+      'NAME        STATUS\na\\x1b[31mb  \u001b[32mok\u001b[39m\nc           \u001b[32mok\u001b[39m\n',
+    );
+    assert.equal(render(false, rows), 'NAME        STATUS\na\\x1b[31mb  ok\nc           ok\n');
+  });
+});

@@ -1,22 +1,20 @@
 // The zoho-tokens CLI as a user runs it: the BUILT bin in a child process, against an in-process
 // emulator and SQLite files in a temp dir. Stdout, stderr and exit codes are checked by value.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { OAuthToken, SqliteStore } from 'zoho-token-store';
 import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator';
+import { BIN, ensureBuilt } from './helpers/built-bin.js';
 import { MARIADB, POSTGRES, skipUnlessReachable } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { openRawDefault } from './helpers/sqlite-drivers.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = join(ROOT, 'dist', 'cli', 'main.js');
 const CLIENT_ID = '1000.CLITESTCLIENTAAAAAAAAAAAAAAAAA';
 const CLIENT_SECRET = 'c11e5ec12e7c11e5ec12e7c11e5ec12e7c11e5ec1';
 const SCOPES = ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ'];
@@ -38,12 +36,6 @@ let callbackPort: number;
 const dir = tempDir('cli');
 const mysqlSkip = await skipUnlessReachable(MARIADB);
 let dbCount = 0;
-
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -139,14 +131,7 @@ async function login(db: string, user: string, extra: string[] = [], env: Record
 }
 
 before(async () => {
-  if (!existsSync(BIN) || statSync(BIN).mtimeMs < newestMtime(join(ROOT, 'src'))) {
-    try {
-      execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
-    } catch (error) {
-      // tsc still emits on type errors (those are `npm run typecheck`'s job); only a missing bin stops us.
-      if (!existsSync(BIN)) throw error;
-    }
-  }
+  ensureBuilt();
   callbackPort = await freePort();
   emu = await startZohoEmulator({
     clients: [
@@ -166,7 +151,7 @@ describe('zoho-tokens CLI', () => {
     assert.match(main.stdout, /Usage: zoho-tokens \[options\] \[command\]/);
     assert.match(
       main.stdout,
-      /Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 {2}usage error.*\n {2}3 {2}authentication required.*\n {2}4 .*\n {2}5 {2}token store error.*\n {2}6 {2}no such token/,
+      /Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 {2}usage error.*\n {2}3 {2}authentication required.*\n {2}4 .*\n {2}5 {2}token store error.*\n {2}6 {2}no such token\n {2}7 {2}cancelled/,
     );
     for (const command of [
       'login',
@@ -179,6 +164,7 @@ describe('zoho-tokens CLI', () => {
       'purge',
       'migrate',
       'rotate-key',
+      'completion',
     ]) {
       const run = await cli([command, '--help']);
       assertExit(run, 0);
@@ -339,7 +325,7 @@ describe('zoho-tokens CLI', () => {
     assert.doesNotMatch(missing.stderr, raw);
     assert.ok(missing.stderr.includes('x\\x9b2J\\u202ey'), missing.stderr);
 
-    const deleted = await cli([...at(db), 'delete', '1']);
+    const deleted = await cli([...at(db), 'delete', '1', '--yes']);
     assertExit(deleted, 0);
     assert.doesNotMatch(deleted.stdout + deleted.stderr, raw);
     assert.equal(deleted.stdout, `Deleted token 1 (${shownUser}) from the store.\n`);
@@ -421,7 +407,7 @@ describe('zoho-tokens CLI', () => {
     await login(db, 'alice@example.com');
     const [token] = await storedTokens(db);
     const count = emu.stats().revokeSuccesses;
-    const run = await cli([...at(db), 'revoke', '1']);
+    const run = await cli([...at(db), 'revoke', '1', '--yes']);
     assertExit(run, 0);
     assert.equal(run.stdout, 'Revoked token 1 (alice@example.com) at Zoho and deleted it from the store.\n');
     assert.equal(emu.stats().revokeSuccesses, count + 1);
@@ -455,9 +441,15 @@ describe('zoho-tokens CLI', () => {
     await login(db, 'bob@example.com');
     const [, bob] = await storedTokens(db);
     const revokes = emu.stats().revokeRequests;
-    const run = await cli([...at(db), 'delete', '--user', 'bob@example.com', '--json']);
+    const run = await cli([...at(db), 'delete', '--user', 'bob@example.com', '--json', '--yes']);
     assertExit(run, 0);
-    assert.deepEqual(JSON.parse(run.stdout), { id: '2', user: 'bob@example.com', clientId: CLIENT_ID, deleted: true });
+    assert.deepEqual(JSON.parse(run.stdout), {
+      id: '2',
+      user: 'bob@example.com',
+      clientId: CLIENT_ID,
+      dryRun: false,
+      deleted: true,
+    });
     assert.equal(run.stderr, 'note: the refresh token of token 2 stays valid at Zoho until revoked\n');
     assert.deepEqual(
       (await storedTokens(db)).map((t) => t.userName),
@@ -465,7 +457,7 @@ describe('zoho-tokens CLI', () => {
     );
     assert.equal(emu.stats().revokeRequests, revokes);
     assert.ok(emu.tokenInfo(bob!.refreshToken!));
-    assertExit(await cli([...at(db), 'delete', '2']), 6);
+    assertExit(await cli([...at(db), 'delete', '2', '--yes']), 6);
   });
 
   it('purge --expired-for lists with --dry-run, then deletes only the stale tokens', async () => {
@@ -503,7 +495,7 @@ describe('zoho-tokens CLI', () => {
     assert.equal(lines.length, 3);
     assert.equal((await storedTokens(db)).length, 4);
 
-    const json = await cli([...at(db), 'purge', '--expired-for', '1h', '--dead', '--json']);
+    const json = await cli([...at(db), 'purge', '--expired-for', '1h', '--dead', '--json', '--yes']);
     assertExit(json, 0);
     const out = JSON.parse(json.stdout) as {
       dryRun: boolean;
@@ -533,7 +525,7 @@ describe('zoho-tokens CLI', () => {
     const to = newDb();
     await login(from, 'alice@example.com');
     await login(from, 'bob@example.com');
-    await cli([...at(from), 'delete', '1']);
+    await cli([...at(from), 'delete', '1', '--yes']);
     await login(from, 'carol@example.com');
     const source = await storedTokens(from);
     const run = await cli(['migrate', '--from', `sqlite:${from}`, '--to', `sqlite:${to}`]);
@@ -843,7 +835,7 @@ describe('zoho-tokens CLI', () => {
     raw.run('UPDATE oauthtoken SET accounts_url = ?, api_domain = ? WHERE id = ?', evilUrl, evilUrl, token!.id);
     raw.close();
     for (const command of ['refresh', 'revoke']) {
-      const run = await cli([...at(db), command, token!.id!]);
+      const run = await cli([...at(db), command, token!.id!, ...(command === 'revoke' ? ['--yes'] : [])]);
       assertExit(run, 5);
       assert.match(
         run.stderr,
@@ -912,8 +904,8 @@ describe('zoho-tokens CLI', () => {
         ['list'],
         ['show', '1'],
         ['list', '--json'],
-        ['delete', '1'],
-        ['purge', '--dead'],
+        ['delete', '1', '--yes'],
+        ['purge', '--dead', '--yes'],
         ['refresh', '1'],
         ['bind', '1', '--dc', 'EU'],
         ['migrate', '--to', 'memory:'],

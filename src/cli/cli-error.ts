@@ -2,7 +2,7 @@ import { isZohoTokenError } from '../errors.js';
 import { ExitCode, exitCodeForErrorCode } from './exit-codes.js';
 
 /** Codes of the CLI's own errors (library errors keep their ZohoTokenError code). */
-export type CliErrorCode = 'USAGE' | 'NOT_FOUND' | 'MIGRATION_FAILED' | 'TIMEOUT' | 'ROTATION_INCOMPLETE';
+export type CliErrorCode = 'USAGE' | 'NOT_FOUND' | 'MIGRATION_FAILED' | 'TIMEOUT' | 'ROTATION_INCOMPLETE' | 'CANCELLED';
 
 const EXIT_BY_CLI_CODE: Record<CliErrorCode, ExitCode> = {
   USAGE: ExitCode.USAGE,
@@ -10,6 +10,7 @@ const EXIT_BY_CLI_CODE: Record<CliErrorCode, ExitCode> = {
   MIGRATION_FAILED: ExitCode.STORE,
   TIMEOUT: ExitCode.ERROR,
   ROTATION_INCOMPLETE: ExitCode.STORE,
+  CANCELLED: ExitCode.CANCELLED,
 };
 
 /** An error the CLI raises itself; `exitCode` overrides the default of its code. */

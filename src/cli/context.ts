@@ -68,6 +68,11 @@ export class CliContext {
     return this.openStore(url, { mustExist: true });
   }
 
+  /** A person can be asked: stdin and stderr are terminals (the question goes to stderr). */
+  get interactive(): boolean {
+    return this.io.prompt !== undefined && this.io.stderrIsTty === true;
+  }
+
   get encryptionEnabled(): boolean {
     return (this.io.env[DEFAULT_KEYS_ENV] ?? '').trim() !== '';
   }

@@ -18,6 +18,8 @@ export const ExitCode = {
   STORE: 5,
   /** No stored token matches the given id or user. */
   NOT_FOUND: 6,
+  /** A destructive command was not confirmed at its prompt: nothing was changed. */
+  CANCELLED: 7,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -73,4 +75,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   3  authentication required: the user must log in (again), or bind the token to its data center
   4  Zoho unreachable, failing or throttling; store lock busy: retry later
   5  token store error (bad store URL, store file missing, I/O, SQL, corrupt or undecryptable row, row naming an untrusted server)
-  6  no such token`;
+  6  no such token
+  7  cancelled at the confirmation prompt: nothing was changed`;

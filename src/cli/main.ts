@@ -15,11 +15,15 @@ process.exitCode = await run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
+  stdoutIsTty: process.stdout.isTTY === true,
+  stderrIsTty: process.stderr.isTTY === true,
   prompt: process.stdin.isTTY
     ? async (question) => {
         const rl = createInterface({ input: process.stdin, output: process.stderr });
+        // End of input (Ctrl+D) is an empty answer, not a question left pending forever.
+        const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
         try {
-          return await rl.question(question);
+          return await Promise.race([rl.question(question), closed]);
         } finally {
           rl.close();
         }

@@ -1,3 +1,4 @@
+import { styleText } from 'node:util';
 import { isEncryptedValue } from '../crypto/field-cipher.js';
 import { redact, scrubText } from '../redact.js';
 import { classifyError } from './cli-error.js';
@@ -9,6 +10,10 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Asks a question on the terminal; undefined when stdin is not a TTY (then nothing is prompted). */
   readonly prompt?: ((question: string) => Promise<string>) | undefined;
+  /** Whether stdout is a terminal: the status column is coloured only there. */
+  readonly stdoutIsTty?: boolean | undefined;
+  /** Whether stderr is a terminal: confirmations are asked only when stdin and stderr are. */
+  readonly stderrIsTty?: boolean | undefined;
 }
 
 export interface OutputOptions {
@@ -18,12 +23,27 @@ export interface OutputOptions {
   showSecrets: boolean;
   /** Stack traces and causes on errors. */
   verbose: boolean;
+  /** Colour the columns that have a style (see colourEnabled); off unless set. */
+  colour?: boolean;
 }
+
+/** A colour node:util's styleText knows. */
+export type Style = Parameters<typeof styleText>[0];
 
 export interface Column<T> {
   header: string;
   value: (row: T) => string;
+  /** The cell's colour on a colour terminal; the text is the same without it. */
+  style?: (row: T) => Style | undefined;
 }
+
+/** One output line made of parts, some coloured: each part is scrubbed and escaped before it is coloured. */
+export class StyledLine {
+  constructor(readonly parts: readonly { text: string; style?: Style | undefined }[]) {}
+}
+
+/** What a command's human result is made of. */
+export type HumanLine = string | StyledLine;
 
 /**
  * All CLI output goes through here, so redaction is decided in one place: secrets are printed only
@@ -65,18 +85,29 @@ export class Output {
   }
 
   /** The command's result: `human()` lines, or `json()` as one JSON document. */
-  result(human: () => string | string[], json: () => unknown): void {
+  result(human: () => string | readonly HumanLine[], json: () => unknown): void {
     if (this.options.json) {
       this.#write(this.#io.stdout, `${JSON.stringify(json(), null, 2)}\n`, !this.options.showSecrets, false);
-    } else {
-      const text = human();
-      this.#write(
-        this.#io.stdout,
-        `${Array.isArray(text) ? text.join('\n') : text}\n`,
-        !this.options.showSecrets,
-        true,
-      );
+      return;
     }
+    const text = human();
+    const lines = typeof text === 'string' ? [text] : text;
+    const scrub = !this.options.showSecrets;
+    const rendered = lines.map((line) =>
+      typeof line === 'string'
+        ? this.#render(line, scrub)
+        : line.parts
+            .map(({ text: part, style }) => {
+              const safe = this.#render(part, scrub);
+              // Coloured after escaping: the only escape sequences on the line are these. colourEnabled
+              // decided already (for io.stdout, which need not be process.stdout): styleText must not re-check.
+              return style !== undefined && this.options.colour === true
+                ? styleText(style, safe, { validateStream: false })
+                : safe;
+            })
+            .join(''),
+    );
+    this.#io.stdout.write(`${rendered.join('\n')}\n`);
   }
 
   /** Progress and warnings: stderr, in both modes, so stdout stays one JSON document. */
@@ -96,13 +127,31 @@ export class Output {
     this.#write(this.#io.stderr, text, true, true);
   }
 
-  /** Aligned columns; every cell is made printable first, so a stored value can neither break a row nor the alignment. */
-  table<T>(columns: Column<T>[], rows: readonly T[]): string[] {
-    const cells = rows.map((row) => columns.map((c) => printable(c.value(row))));
-    const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
-    const format = (values: string[]): string =>
-      values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
-    return [format(columns.map((c) => c.header)), ...cells.map(format)];
+  /**
+   * Aligned columns; every cell is made printable first, so a stored value can neither break a row
+   * nor the alignment. Cells are padded before they are coloured, so colour cannot shift a column.
+   */
+  table<T>(columns: Column<T>[], rows: readonly T[]): HumanLine[] {
+    if (this.options.colour !== true || !columns.some((c) => c.style)) return this.plainTable(columns, rows);
+    const { header, cells } = alignedCells(columns, rows);
+    return [
+      header,
+      ...cells.map(
+        (padded, r) =>
+          new StyledLine(
+            padded.flatMap((text, i) => [
+              ...(i === 0 ? [] : [{ text: '  ' }]),
+              { text, style: columns[i]!.style?.(rows[r]!) },
+            ]),
+          ),
+      ),
+    ];
+  }
+
+  /** The same table without colour, for text that is not a result (a confirmation on stderr). */
+  plainTable<T>(columns: Column<T>[], rows: readonly T[]): string[] {
+    const { header, cells } = alignedCells(columns, rows);
+    return [header, ...cells.map((padded) => padded.join('  '))];
   }
 
   /**
@@ -110,9 +159,21 @@ export class Output {
    * echoes a value) is escaped too; line breaks of the text itself stay. JSON is written exact.
    */
   #write(stream: CliIo['stdout'], text: string, scrub: boolean, human: boolean): void {
-    const safe = scrub ? scrubText(text, this.#secrets) : text;
-    stream.write(human ? printableLines(safe) : safe);
+    stream.write(human ? this.#render(text, scrub) : scrub ? scrubText(text, this.#secrets) : text);
   }
+
+  #render(text: string, scrub: boolean): string {
+    return printableLines(scrub ? scrubText(text, this.#secrets) : text);
+  }
+}
+
+/** The header line and every row's cells, made printable and padded to their column (the last one not). */
+function alignedCells<T>(columns: Column<T>[], rows: readonly T[]): { header: string; cells: string[][] } {
+  const cells = rows.map((row) => columns.map((c) => printable(c.value(row))));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  const pad = (values: string[]): string[] =>
+    values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!)));
+  return { header: pad(columns.map((c) => c.header)).join('  '), cells: cells.map(pad) };
 }
 
 /**

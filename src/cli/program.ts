@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { classifyError } from './cli-error.js';
+import { colourEnabled } from './colour.js';
 import type { ContextOf } from './command-context.js';
 import { registerBind } from './commands/bind.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDelete } from './commands/delete.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerList } from './commands/list.js';
@@ -86,6 +88,7 @@ export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext
       json: options.json === true,
       showSecrets: options.showSecrets === true,
       verbose: options.verbose === true,
+      colour: colourEnabled(io, options.json === true),
     };
     const ctx = new CliContext(io, out, options);
     contexts.set(action, ctx);
@@ -110,6 +113,7 @@ export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext
   registerMigrate(program, withGlobals, contextOf);
   registerRotateKey(program, withGlobals, contextOf);
   registerEmulator(program, contextOf);
+  registerCompletion(program, contextOf);
   return program;
 }
 

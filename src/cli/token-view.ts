@@ -1,7 +1,7 @@
 import type { OAuthToken } from '../token/oauth-token.js';
 import { describeEnvironment } from './data-center.js';
 import { humanizeDuration } from './duration.js';
-import { printable, type Column, type Output } from './output.js';
+import { printable, type Column, type Output, type Style } from './output.js';
 
 /** ZohoAuth's default refresh margin: within it, the next use of the token refreshes it. */
 export const EXPIRING_MS = 300_000;
@@ -21,6 +21,32 @@ export function tokenStatus(token: OAuthToken, now: number): TokenStatus {
   }
   if (token.refreshToken) return token.accessToken ? 'expired' : 'no access token';
   return 'login required';
+}
+
+/** The colour of each status on a colour terminal: usable, mints one on next use, or needs a login. */
+const STATUS_STYLE: Record<TokenStatus, Style> = {
+  valid: 'green',
+  expiring: 'yellow',
+  expired: 'yellow',
+  'no access token': 'yellow',
+  'login required': 'red',
+};
+
+/**
+ * The `--status` groups of `list`: `valid` has a usable access token now (`valid`, `expiring`);
+ * `expired` has none but a refresh token mints one on next use (`expired`, `no access token`);
+ * `dead` needs a new login (`login required`, what `purge --dead` deletes).
+ */
+export const STATUS_GROUPS = {
+  valid: ['valid', 'expiring'],
+  expired: ['expired', 'no access token'],
+  dead: ['login required'],
+} as const satisfies Record<string, readonly TokenStatus[]>;
+
+export type StatusGroup = keyof typeof STATUS_GROUPS;
+
+export function inStatusGroup(status: TokenStatus, group: StatusGroup): boolean {
+  return (STATUS_GROUPS[group] as readonly TokenStatus[]).includes(status);
 }
 
 /** `59m 58s`, `expired 3h 2m ago`, or `-` without an access token expiry. */
@@ -113,6 +139,6 @@ export function listColumns(now: number): Column<OAuthToken>[] {
     { header: 'CLIENT', value: (t) => t.clientId ?? '-' },
     { header: 'DATA CENTER', value: describeEnvironment },
     { header: 'EXPIRES IN', value: (t) => expiresIn(t, now) },
-    { header: 'STATUS', value: (t) => tokenStatus(t, now) },
+    { header: 'STATUS', value: (t) => tokenStatus(t, now), style: (t) => STATUS_STYLE[tokenStatus(t, now)] },
   ];
 }

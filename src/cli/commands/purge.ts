@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { usageError } from '../cli-error.js';
 import type { ContextOf } from '../command-context.js';
+import { addConfirmOptions, confirm, requireConsent, type ConfirmOptions } from '../confirm.js';
 import { humanizeDuration, parseDuration } from '../duration.js';
 import { byId, listColumns, tokenStatus, tokenView } from '../token-view.js';
 
-interface PurgeOptions {
+interface PurgeOptions extends ConfirmOptions {
   expiredFor?: number;
   dead?: boolean;
-  dryRun?: boolean;
 }
 
 /** Which tokens a purge removes; a token with no expiry is never "expired for" any duration. */
@@ -19,7 +19,7 @@ export function purgeable(token: OAuthToken, now: number, options: PurgeOptions)
 }
 
 export function registerPurge(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {
-  withGlobals(program.command('purge'))
+  addConfirmOptions(withGlobals(program.command('purge')), 'list what would be deleted, delete nothing')
     .description('Delete stale tokens from the store (local only, like delete): a clean-up policy')
     .option(
       '--expired-for <duration>',
@@ -30,37 +30,45 @@ export function registerPurge(program: Command, withGlobals: (c: Command) => Com
       '--dead',
       'also tokens that can never be used again (status "login required": no refresh token, no valid access token)',
     )
-    .option('--dry-run', 'list what would be deleted, delete nothing')
     .addHelpText(
       'after',
       `
 Stores do not record when a token was last used. A token used through ZohoAuth is refreshed on use,
 so "access token expired more than 30d ago" means "nobody used it for 30 days". Tokens without an
 expiry are kept unless --dead selects them. Purge does not revoke at Zoho: revoke live tokens first
-if they must stop working.
+if they must stop working. On a terminal it lists the tokens and asks first; elsewhere it needs --yes.
 
 Examples:
   zoho-tokens purge --expired-for 30d --dry-run
-  zoho-tokens purge --expired-for 30d --dead`,
+  zoho-tokens purge --expired-for 30d --dead
+  zoho-tokens purge --dead --yes               # from cron or CI`,
     )
     .action(async (options: PurgeOptions, command: Command) => {
       const ctx = contextOf(command);
       if (options.expiredFor === undefined && !options.dead)
         throw usageError('purge needs --expired-for <duration> and/or --dead');
+      requireConsent(ctx, 'purge', options);
       const store = await ctx.openExistingStore();
       const now = Date.now();
       const selected = (await store.getTokens()).filter((t) => purgeable(t, now, options)).sort(byId);
-      if (!options.dryRun) for (const token of selected) await store.deleteToken(token.id!);
       const policy = [
         options.expiredFor === undefined ? null : `expired more than ${humanizeDuration(options.expiredFor)} ago`,
         options.dead ? 'dead' : null,
       ]
         .filter((s) => s !== null)
         .join(' or ');
+      const what = `${selected.length} token${selected.length === 1 ? '' : 's'} ${policy}`;
+      if (!options.dryRun && selected.length > 0) {
+        // The plain table (no colour, no secrets): it goes to stderr with the question.
+        await confirm(ctx, options, [
+          `Delete ${what} from the store (Zoho is not told)?`,
+          ...ctx.out.plainTable(listColumns(now), selected),
+        ]);
+        for (const token of selected) await store.deleteToken(token.id!);
+      }
       ctx.out.result(
         () => {
           if (selected.length === 0) return `No token matches (${policy}).`;
-          const what = `${selected.length} token${selected.length === 1 ? '' : 's'} ${policy}`;
           const head = options.dryRun ? `Would delete ${what} (dry run, nothing deleted):` : `Deleted ${what}:`;
           return [head, ...ctx.out.table(listColumns(now), selected)];
         },
