@@ -1,5 +1,5 @@
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import { apiError, httpExchange, readText, type TextAnswer } from '../http/http-exchange.js';
+import { apiError, httpExchange, readText, type HttpExchangeRequest, type TextAnswer } from '../http/http-exchange.js';
 import type { AccessCredentials } from '../auth/token-cache.js';
 import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
@@ -33,11 +33,17 @@ export interface ZohoRequestOptions {
   query?:
     | Readonly<Record<string, string | number | boolean | null | undefined | readonly (string | number | boolean)[]>>
     | URLSearchParams;
-  /** Sent as JSON (a string is sent as is). */
+  /**
+   * The request body. `FormData` is sent as `multipart/form-data` (attachments, photos, file
+   * uploads), `URLSearchParams` as a form, a `Blob`, `ArrayBuffer` or typed array as raw bytes
+   * (`application/octet-stream` unless `headers` name a type), a string as is (as JSON unless
+   * `headers` name a type), anything else as JSON. Not a stream: a body must survive the one
+   * retry after a 401 (pass a `Blob` or bytes instead).
+   */
   body?: unknown;
   /** Extra headers; an `Authorization` header here is ignored. */
   headers?: Readonly<Record<string, string>>;
-  /** Caller cancellation: aborts the request (the error is `NETWORK`). */
+  /** Caller cancellation: aborts the request (the error is `ABORTED`). */
   signal?: AbortSignal;
 }
 
@@ -92,8 +98,8 @@ export class ZohoClient {
    * `path` is relative to the API domain, e.g. `/crm/v8/users`. Resolves to the parsed JSON, or null.
    *
    * @throws {@link ZohoTokenError} `API_ERROR` (with `status`, `apiCode`) for a non-2xx answer;
-   *   `MALFORMED_RESPONSE` for a 2xx body that is not JSON; `NETWORK` when no answer came in time
-   *   or `signal` aborted; `INVALID_ARGUMENT` for a bad method, path or options; and the errors of
+   *   `MALFORMED_RESPONSE` for a 2xx body that is not JSON; `NETWORK` when no answer came in time;
+   *   `ABORTED` when `signal` fired; `INVALID_ARGUMENT` for a bad method, path or options; and the errors of
    *   {@link ZohoAuth.getAccessToken} (`AUTH_REQUIRED`, `UNTRUSTED_ENDPOINT`, …).
    */
   async request<T = unknown>(method: string, path: string, options: ZohoRequestOptions): Promise<T | null> {
@@ -110,17 +116,12 @@ export class ZohoClient {
       );
     }
     const target = options.query === undefined ? path : path + queryString(options.query);
-    const body =
-      options.body === undefined
-        ? undefined
-        : typeof options.body === 'string'
-          ? options.body
-          : JSON.stringify(options.body);
+    const { body, contentType } = encodeBody(options.body);
 
     let creds = await this.auth.getCredentials(who, { signal: options.signal });
     // A stored api_domain may have been tampered with: the token goes to a trusted one only.
     this.auth.checkApiDomain(creds);
-    let answer = await this.#call(verb, target, creds, body, options);
+    let answer = await this.#call(verb, target, creds, body, contentType, options);
     if (answer.status === 401) {
       const error = apiError(`${verb} ${path}`, answer, [creds.accessToken]);
       if (!TOKEN_REJECTED.has(error.apiCode ?? '')) throw error;
@@ -134,7 +135,7 @@ export class ZohoClient {
       }
       creds = await this.auth.getCredentials(who, { signal: options.signal });
       this.auth.checkApiDomain(creds);
-      answer = await this.#call(verb, target, creds, body, options);
+      answer = await this.#call(verb, target, creds, body, contentType, options);
     }
     const { status, text } = answer;
     if (status < 200 || status > 299) throw apiError(`${verb} ${path}`, answer, [creds.accessToken]);
@@ -167,7 +168,8 @@ export class ZohoClient {
     method: string,
     target: string,
     creds: AccessCredentials,
-    body: string | undefined,
+    body: RequestBody | undefined,
+    contentType: string | undefined,
     options: ZohoRequestOptions,
   ): Promise<TextAnswer> {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -176,14 +178,41 @@ export class ZohoClient {
         if (name.toLowerCase() !== 'authorization') headers[name] = options.headers[name]!;
     }
     headers.authorization = `Zoho-oauthtoken ${creds.accessToken}`;
-    if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
-      headers['content-type'] = 'application/json';
+    // FormData and URLSearchParams carry their own type (and multipart boundary): fetch sets it.
+    if (contentType !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
+      headers['content-type'] = contentType;
     return httpExchange(
       { method, url: creds.apiDomain + target, headers, body, secrets: [creds.accessToken] },
       { fetch: this.#fetch, timeoutMs: this.#timeoutMs, signal: options.signal, onTimeout: 'abandon' },
       readText,
     );
   }
+}
+
+type RequestBody = NonNullable<HttpExchangeRequest['body']>;
+
+/** The body as fetch sends it, and the content type to set when the caller names none. */
+function encodeBody(value: unknown): { body: RequestBody | undefined; contentType: string | undefined } {
+  if (value === undefined) return { body: undefined, contentType: undefined };
+  if (typeof value === 'string') return { body: value, contentType: 'application/json' };
+  if (value instanceof FormData || value instanceof URLSearchParams) return { body: value, contentType: undefined };
+  if (value instanceof Blob)
+    return { body: value, contentType: value.type === '' ? 'application/octet-stream' : undefined };
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return { body: value, contentType: 'application/octet-stream' };
+  }
+  if (value instanceof ReadableStream || isNodeStream(value)) {
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      'body: a stream cannot be sent again after a 401 refresh; pass a Blob, bytes or FormData',
+      { field: 'body' },
+    );
+  }
+  return { body: JSON.stringify(value), contentType: 'application/json' };
+}
+
+function isNodeStream(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { pipe?: unknown }).pipe === 'function';
 }
 
 /** `options` itself names the token (no allocation on the hot path); exactly one of user, id, token. */

@@ -7,7 +7,8 @@ export interface HttpExchangeRequest {
   readonly method: string;
   readonly url: string | URL;
   readonly headers: Record<string, string>;
-  readonly body?: string | undefined;
+  /** A body fetch can send again as it is (no stream: a request may be retried). */
+  readonly body?: string | FormData | URLSearchParams | Blob | ArrayBuffer | ArrayBufferView | undefined;
   readonly secrets: readonly string[];
 }
 
@@ -64,7 +65,12 @@ export function attemptExchange<T>(
 ): Promise<T> {
   const { timeoutMs, signal } = limits;
   const controller = limits.onTimeout === 'abandon' ? undefined : new AbortController();
-  const init: RequestInit = { method: request.method, headers: request.headers, body: request.body };
+  // Every typed array is a valid body for fetch; Node 20's BodyInit type lists only some of them.
+  const init: RequestInit = {
+    method: request.method,
+    headers: request.headers,
+    body: request.body as RequestInit['body'],
+  };
   const fetchSignal = controller?.signal ?? signal;
   if (fetchSignal !== undefined) init.signal = fetchSignal;
   // One promise and at most one timer (cheaper than Promise.race); an abandoned exchange settles into the void.
@@ -117,7 +123,7 @@ export function attemptExchange<T>(
 
 /**
  * One attempt ({@link attemptExchange}) whose failures are typed: `NETWORK` for a network error or
- * a timeout ("got no answer") and for a caller's abort ("was aborted by the caller").
+ * a timeout ("got no answer"), `ABORTED` for a caller's abort ("was aborted by the caller").
  */
 export async function httpExchange<T>(
   request: HttpExchangeRequest,
