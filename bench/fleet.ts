@@ -12,6 +12,8 @@ import { startZohoEmulator, type ZohoEmulator } from 'zoho-token-store/emulator'
 import { Fleet, type FleetStoreSpec, type FleetTask } from '../test/fixtures/fleet-worker.js';
 import { benchToken } from './fixtures.js';
 import { fmt, measure, type Summary } from './measure.js';
+import type { SectionResult } from './section.js';
+import type { Panel } from './svg-chart.js';
 
 const SIZE = 10_000;
 const SAMPLES = 1_000;
@@ -37,6 +39,8 @@ const token = (i: number): OAuthToken => benchToken(i, CLIENT);
 
 interface Target {
   name: string;
+  /** The name on the chart, where space is short. */
+  label: string;
   /** How the fleet's workers open the same data. */
   spec: FleetStoreSpec;
   /** A store holding SIZE tokens; resolves to it and the ids of the tokens. */
@@ -66,6 +70,7 @@ function targets(dir: string): Target[] {
   return [
     {
       name: 'SQLite file (synchronous=FULL)',
+      label: 'SQLite file (FULL)',
       spec: { kind: 'sqlite', file },
       open: async () => {
         // Fill without fsync, then reopen with the defaults (as bench/stores.ts does).
@@ -78,6 +83,7 @@ function targets(dir: string): Target[] {
     },
     {
       name: 'PostgreSQL',
+      label: 'PostgreSQL',
       spec: { kind: 'postgres', url: PG_URL, table: NAME },
       open: async () => {
         const { PostgresStore } = await import('zoho-token-store/postgres');
@@ -107,6 +113,7 @@ function targets(dir: string): Target[] {
     },
     {
       name: 'MySQL (MariaDB)',
+      label: 'MySQL (MariaDB)',
       spec: { kind: 'mysql', url: MYSQL_URL, table: NAME },
       open: async () => {
         const { MySqlStore } = await import('zoho-token-store/mysql');
@@ -123,6 +130,7 @@ function targets(dir: string): Target[] {
     },
     {
       name: 'Redis',
+      label: 'Redis',
       spec: { kind: 'redis', url: REDIS_URL, prefix },
       open: async () => {
         const { RedisStore } = await import('zoho-token-store/redis');
@@ -136,6 +144,7 @@ function targets(dir: string): Target[] {
 
 interface Row {
   name: string;
+  label: string;
   byId?: Summary;
   byUser?: Summary;
   update?: Summary;
@@ -144,6 +153,9 @@ interface Row {
   freshMs?: number;
   note?: string;
 }
+
+/** Milliseconds as the table and the chart print them. */
+const fmtMs = (value: number): string => value.toFixed(1);
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -210,6 +222,7 @@ async function coordination(
 /** The official TypeScript SDK's DBStore on its own database and official table, at SIZE tokens. */
 async function officialDbStore(): Promise<Row> {
   const name = 'Official TypeScript SDK DBStore (MySQL, a connection per operation)';
+  const label = 'official SDK DBStore (MySQL)';
   const database = `zts_fleet_sdk_${process.pid}`;
   const { default: mysql } = await import('mysql2/promise');
   const admin = await mysql.createConnection({ uri: MYSQL_URL });
@@ -270,6 +283,7 @@ async function officialDbStore(): Promise<Row> {
     });
     return {
       name,
+      label,
       byId,
       byUser,
       update,
@@ -278,6 +292,7 @@ async function officialDbStore(): Promise<Row> {
   } catch (error) {
     return {
       name,
+      label,
       note: `could not be driven (${String(error)}); reference figure, not measured here: about 1–2 ms per operation, a new connection each time`,
     };
   } finally {
@@ -286,7 +301,38 @@ async function officialDbStore(): Promise<Row> {
   }
 }
 
-export async function fleetBench(): Promise<string> {
+/** The chart: one panel per measure, a bar per store that has it. */
+function fleetChart(rows: Row[]): NonNullable<SectionResult['chart']> {
+  const panel = (title: string, unit: 'µs' | 'ms', value: (row: Row) => number | undefined): Panel => ({
+    title,
+    unit,
+    ...(unit === 'ms' ? { format: fmtMs } : {}),
+    bars: rows.flatMap((row) => {
+      const v = value(row);
+      return v === undefined ? [] : [{ label: row.label, value: v }];
+    }),
+  });
+  return {
+    title: `Fleet: server stores at ${SIZE.toLocaleString('en-US')} stored tokens, and one refresh across ${WORKERS} processes (shorter is faster)`,
+    panels: [
+      panel('findTokenById, median', 'µs', (r) => r.byId?.medianUs),
+      panel('findToken by user, median', 'µs', (r) => r.byUser?.medianUs),
+      panel('saveToken update, median', 'µs', (r) => r.update?.medianUs),
+      panel(
+        `Expired token → all ${WORKERS * CALLERS} callers served (${WORKERS} processes × ${CALLERS}), median of ${ROUNDS} rounds`,
+        'ms',
+        (r) => r.refreshMs,
+      ),
+      panel(
+        `Token fresh → all ${WORKERS * CALLERS} callers served (the floor: a store read each)`,
+        'ms',
+        (r) => r.freshMs,
+      ),
+    ],
+  };
+}
+
+export async function fleetBench(): Promise<SectionResult> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'zts-bench-fleet-'));
   // Many timed rounds refresh one refresh token: lift Zoho's 10-per-10-minutes limit for the bench.
@@ -300,16 +346,16 @@ export async function fleetBench(): Promise<string> {
     for (const [n, target] of all.entries()) {
       const ready = opened[n]!;
       if (ready.status === 'rejected') {
-        rows.push({ name: target.name, note: `failed: ${String(ready.reason)}` });
+        rows.push({ name: target.name, label: target.label, note: `failed: ${String(ready.reason)}` });
         continue;
       }
       const { store, ids } = ready.value;
       try {
         const ops = await storeOps(store, ids);
         const coord = await coordination(emu, fleet, store, target.spec, `fleet-bench-${n}@example.com`);
-        rows.push({ name: target.name, ...ops, ...coord });
+        rows.push({ name: target.name, label: target.label, ...ops, ...coord });
       } catch (error) {
-        rows.push({ name: target.name, note: `failed: ${String(error)}` });
+        rows.push({ name: target.name, label: target.label, note: `failed: ${String(error)}` });
       } finally {
         await store.close();
       }
@@ -322,7 +368,7 @@ export async function fleetBench(): Promise<string> {
     rmSync(dir, { recursive: true, force: true });
   }
   const us = (s: Summary | undefined): string => (s === undefined ? '—' : `${fmt(s.medianUs)} / ${fmt(s.p99Us)}`);
-  const ms = (v: number | undefined): string => (v === undefined ? '—' : v.toFixed(1));
+  const ms = (v: number | undefined): string => (v === undefined ? '—' : fmtMs(v));
   const out = [
     '## Fleet: server stores, and one refresh across processes',
     '',
@@ -345,5 +391,5 @@ export async function fleetBench(): Promise<string> {
       .join(' / ')} on ${cpus().length} cores)`,
     '',
   ];
-  return out.join('\n');
+  return { markdown: out.join('\n'), chart: fleetChart(rows) };
 }

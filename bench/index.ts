@@ -1,28 +1,47 @@
 /**
- * `npm run bench`: prints Markdown tables of every benchmark.
- *   --only stores|lifecycle|file|fleet|cli    one section
+ * `npm run bench`: prints Markdown tables of every benchmark, and draws the charts of the sections
+ * that have one (stores, fleet) from this run's figures into docs/benchmarks/<section>.svg.
+ *   --only stores|lifecycle|file|fleet    one section
  *   --sizes 1000,10000                    stored-token counts for the store section
+ *   --charts DIR                          where the charts go (default docs/benchmarks; `none`: nowhere)
  */
-import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { SectionResult } from './section.js';
+import { barChartSvg } from './svg-chart.js';
 
 const { values } = parseArgs({
-  options: { sizes: { type: 'string', default: '1000,10000,100000' }, only: { type: 'string' } },
+  options: {
+    sizes: { type: 'string', default: '1000,10000,100000' },
+    only: { type: 'string' },
+    charts: { type: 'string', default: fileURLToPath(new URL('../docs/benchmarks/', import.meta.url)) },
+  },
 });
 const sizes = values.sizes.split(',').map(Number);
 
-const sections: Record<string, () => Promise<string>> = {
+const sections: Record<string, () => Promise<SectionResult>> = {
   stores: async () => (await import('./stores.js')).storesBench(sizes),
-  lifecycle: async () => (await import('./lifecycle.js')).lifecycleBench(),
-  file: async () => (await import('./file-store.js')).fileStoreBench(),
+  lifecycle: async () => ({ markdown: await (await import('./lifecycle.js')).lifecycleBench() }),
+  file: async () => ({ markdown: await (await import('./file-store.js')).fileStoreBench() }),
   fleet: async () => (await import('./fleet.js')).fleetBench(),
-  cli: async () => (await import('./cli.js')).cliBench(),
+  cli: async () => ({ markdown: await (await import('./cli.js')).cliBench() }),
 };
 
-console.log(
-  `# zoho-token-store benchmark\n\nNode.js ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), ${new Date().toISOString()}\n`,
-);
+const started = new Date().toISOString();
+const machine = `Node.js ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`;
+const load = `load average ${loadavg()[0]!.toFixed(2)} at the start`;
+const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+console.log(`# zoho-token-store benchmark\n\n${machine}, ${started}, ${load}\n`);
 for (const [name, run] of Object.entries(sections)) {
   if (values.only && values.only !== name) continue;
-  console.log(await run());
+  const { markdown, chart } = await run();
+  console.log(markdown);
+  if (chart === undefined || values.charts === 'none') continue;
+  mkdirSync(values.charts, { recursive: true });
+  const file = join(values.charts, `${name}.svg`);
+  writeFileSync(file, barChartSvg({ ...chart, caption: `${command}, ${started}; ${machine}; ${load}.` }));
+  console.error(`chart: ${relative(process.cwd(), file)}`);
 }

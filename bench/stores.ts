@@ -12,6 +12,8 @@ import { MemoryStore, OAuthToken, SqliteStore, type TokenStore } from 'zoho-toke
 import type { SqliteDatabase, SqliteDriverName } from 'zoho-token-store';
 import { BENCH_CLIENT, benchToken } from './fixtures.js';
 import { fmt, fmtRate, measure, type Summary } from './measure.js';
+import type { SectionResult } from './section.js';
+import type { Bar } from './svg-chart.js';
 
 const CLIENT = BENCH_CLIENT;
 const SAMPLES = 2_000;
@@ -30,6 +32,8 @@ interface Opened {
 
 interface Target {
   name: string;
+  /** The name on the chart, where space is short. */
+  label: string;
   /** A store holding `size` tokens with ids 1..size, ready to measure. */
   open(size: number): Promise<Opened>;
   cleanup?(): void;
@@ -78,6 +82,7 @@ function sqliteTargets(dir: string): Target[] {
     targets.push(
       {
         name: `SqliteStore (:memory:, ${driver})`,
+        label: `SQLite :memory: (${driver})`,
         open: async (size) => {
           const opened = withRaw(open(':memory:'));
           await fill(opened.store, size);
@@ -86,6 +91,7 @@ function sqliteTargets(dir: string): Target[] {
       },
       {
         name: `SqliteStore (file, synchronous=FULL, the default, ${driver})`,
+        label: `SQLite file, FULL (${driver})`,
         open: async (size) => {
           const filename = join(dir, `bench-${driver}-${size}.db`);
           // Filling is not what is measured: fill without fsync, then reopen with the defaults.
@@ -97,6 +103,7 @@ function sqliteTargets(dir: string): Target[] {
       },
       {
         name: `SqliteStore (file, synchronous=NORMAL, ${driver})`,
+        label: `SQLite file, NORMAL (${driver})`,
         open: async (size) => {
           const opened = withRaw(open(join(dir, `bench-normal-${driver}-${size}.db`)), { synchronous: 'NORMAL' });
           await fill(opened.store, size);
@@ -116,6 +123,7 @@ function targets(): Target[] {
   return [
     {
       name: 'MemoryStore',
+      label: 'MemoryStore',
       open: async (size) => {
         const store = new MemoryStore();
         await fill(store, size);
@@ -128,13 +136,16 @@ function targets(): Target[] {
 
 type Row = [operation: string, results: Summary[]];
 
-export async function storesBench(sizes: number[]): Promise<string> {
+export async function storesBench(sizes: number[]): Promise<SectionResult> {
   const out: string[] = [
     '## Stores',
     '',
     `Per operation: median / p99 latency in µs (${SAMPLES} samples each), and operations per second for saves. "100 at once": 100 concurrent saves per round, time per save. SqliteStore runs on each SQLite driver this runtime has (${process.version}); "raw lookup by id" is a bare prepared \`SELECT … WHERE id = ?\` on the same driver and table, and "findTokenById ÷ raw" the ratio of their medians.`,
     '',
   ];
+  // The chart: one panel per operation, a bar per store, at the largest size.
+  const largest = sizes.indexOf(Math.max(...sizes));
+  const panels = new Map<string, Bar[]>();
   for (const target of targets()) {
     const rows: Row[] = [
       ['findTokenById', []],
@@ -199,7 +210,18 @@ export async function storesBench(sizes: number[]): Promise<string> {
     }
     if (ratios.length > 0) out.push(`| findTokenById ÷ raw | ${ratios.join(' | ')} |`);
     out.push('');
+    for (const [name, results] of rows) {
+      const bars = panels.get(name) ?? [];
+      bars.push({ label: target.label, value: results[largest]!.medianUs });
+      panels.set(name, bars);
+    }
     target.cleanup?.();
   }
-  return out.join('\n');
+  return {
+    markdown: out.join('\n'),
+    chart: {
+      title: `Stores: median latency per operation at ${sizes[largest]!.toLocaleString('en-US')} stored tokens (shorter is faster)`,
+      panels: [...panels].map(([name, bars]) => ({ title: name, unit: 'µs', bars })),
+    },
+  };
 }
