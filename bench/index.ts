@@ -32,7 +32,8 @@ const sections: Record<string, () => Promise<SectionResult>> = {
 
 const started = new Date().toISOString();
 const machine = `Node.js ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`;
-const load = `load average ${loadavg()[0]!.toFixed(2)} at the start`;
+const load1 = (): string => loadavg()[0]!.toFixed(2);
+const load = `load average ${load1()} at the start`;
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
 console.log(`# zoho-token-store benchmark\n\n${machine}, ${started}, ${load}\n`);
 for (const [name, run] of Object.entries(sections)) {
@@ -42,6 +43,8 @@ for (const [name, run] of Object.entries(sections)) {
   if (chart === undefined || values.charts === 'none') continue;
   mkdirSync(values.charts, { recursive: true });
   const file = join(values.charts, `${name}.svg`);
-  writeFileSync(file, barChartSvg({ ...chart, caption: `${command}, ${started}; ${machine}; ${load}.` }));
+  // Figures move with the machine's load (2 shared cores): the caption says how busy it was.
+  const caption = `${command}, ${started}; ${machine}; ${load}, ${load1()} after this section.`;
+  writeFileSync(file, barChartSvg({ ...chart, caption }));
   console.error(`chart: ${relative(process.cwd(), file)}`);
 }
