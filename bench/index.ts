@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: prints Markdown tables of every benchmark, and draws the charts of the sections
  * that have one (stores, fleet) from this run's figures into docs/benchmarks/<section>.svg.
- *   --only stores|lifecycle|file|fleet    one section
+ *   --only stores|lifecycle|file|fleet|cli    one section
  *   --sizes 1000,10000                    stored-token counts for the store section
  *   --charts DIR                          where the charts go (default docs/benchmarks; `none`: nowhere)
  */
