@@ -126,3 +126,19 @@ describe('AbortSignal on ZohoAuth', () => {
     await store.close();
   });
 });
+
+describe('AbortSignal: nothing starts for a caller already past its deadline', () => {
+  it('refresh and handleUnauthorized with an aborted signal cost no call to Zoho', async () => {
+    const store = sqliteStore();
+    const auth = authFor(emu, store);
+    const user = 'abort-nothing@example.com';
+    const token = await login(emu, auth, user);
+    const before = emu.stats().accessTokensIssued;
+    const signal = AbortSignal.abort();
+    await assert.rejects(auth.refresh({ user }, { signal }), isAborted);
+    await assert.rejects(auth.handleUnauthorized({ user }, token.accessToken!, { signal }), isAborted);
+    await sleep(100);
+    assert.equal(emu.stats().accessTokensIssued, before);
+    await store.close();
+  });
+});

@@ -151,3 +151,29 @@ describe('logger adapters, with the real libraries', () => {
     assertNoSecret(text);
   });
 });
+
+describe('winston with other levels', () => {
+  it('syslog levels: warn is logged as warning, nothing is dropped', () => {
+    const out = sink();
+    const logger = winston.createLogger({
+      levels: winston.config.syslog.levels,
+      level: 'debug',
+      format: winston.format.json(),
+      transports: [new winston.transports.Stream({ stream: out.stream })],
+    });
+    const adapted = winstonLogger(logger);
+    adapted.debug('d');
+    adapted.info('i');
+    adapted.warn({ tokenId: '1' }, 'w');
+    adapted.error('e');
+    assert.deepEqual(
+      out
+        .text()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .map((e) => `${e.level}:${e.message}`),
+      ['debug:d', 'info:i', 'warning:w', 'error:e'],
+    );
+  });
+});

@@ -234,3 +234,32 @@ describe('store options in URLs: postgres://, mysql://, redis://', () => {
     );
   });
 });
+
+describe('store URLs: what a hostile or mistyped URL cannot do', () => {
+  it('a #fragment is refused rather than read one way by openStore and another by the driver', async () => {
+    for (const url of [
+      `sqlite:${dir}/frag.db#x`,
+      'redis://127.0.0.1:6379/15?prefix=review%23x#frag',
+      'postgres://postgres@127.0.0.1:5432/test#?table=zz',
+    ]) {
+      await refused(openStore(url), ErrorCode.INVALID_STORE_URL, /a store URL takes no #fragment \(write # as %23\)/);
+    }
+    assert.equal(existsSync(join(dir, 'frag.db')), false);
+  });
+
+  it('the tail of a password split by an unencoded & or ? is never printed as a parameter name', async () => {
+    for (const url of [
+      'postgres://postgres@127.0.0.1:5432/test?password=ab&Secr3tTail=',
+      'redis://127.0.0.1:6379/0?password=ab&Secr3tTail',
+      'postgres://postgres:ab?Secr3t@127.0.0.1:5432/test',
+    ]) {
+      await assert.rejects(openStore(url), (error: unknown) => {
+        assert.ok(error instanceof ZohoTokenError, String(error));
+        assert.equal(error.code, ErrorCode.INVALID_STORE_URL);
+        assert.ok(!error.message.includes('Secr3t'), error.message);
+        if (url.includes('password=')) assert.match(error.message, /percent-encode & \? # in a password/);
+        return true;
+      });
+    }
+  });
+});

@@ -10,6 +10,7 @@ smoke_work="$(mktemp -d)"
 smoke_on_exit=()
 trap 'for hook in "${smoke_on_exit[@]}"; do eval "$hook" || true; done; rm -rf "$smoke_work"' EXIT
 smoke_cache="${XDG_CACHE_HOME:-$HOME/.cache}/zoho-token-store"
+mkdir -p "$smoke_cache"
 
 smoke_tarball() {
   if [ -n "${SMOKE_TARBALL:-}" ]; then
@@ -28,8 +29,18 @@ cached_install() { # cache-subfolder package@version… → prints the subfolder
   local dir="$smoke_cache/$1"
   shift
   if [ ! -f "$dir/.installed" ]; then
-    npm install --prefix "$dir" --no-save --no-audit --no-fund --no-package-lock --silent "$@" >&2
-    touch "$dir/.installed"
+    # Installed beside the cache and moved in whole: a failed install (this runs inside $(…),
+    # where set -e does not stop it) is never marked done, and two runs never share a half.
+    local tmp
+    tmp="$(mktemp -d "$smoke_cache/.install-XXXXXX")" || return 1
+    if ! npm install --prefix "$tmp" --no-save --no-audit --no-fund --no-package-lock --silent "$@" >&2; then
+      rm -rf "$tmp"
+      echo "smoke: npm install $* failed" >&2
+      return 1
+    fi
+    touch "$tmp/.installed"
+    rm -rf "$dir"
+    mv "$tmp" "$dir" || { rm -rf "$tmp"; [ -f "$dir/.installed" ] || return 1; }
   fi
   echo "$dir"
 }

@@ -286,6 +286,7 @@ export class ZohoAuth {
       });
     }
     const signal = signalOf(options);
+    if (signal?.aborted) throw abortedError('handleUnauthorized', signal);
     return untilAborted(signal, 'handleUnauthorized', this.#handleUnauthorized(who, rejectedAccessToken));
   }
 
@@ -327,7 +328,10 @@ export class ZohoAuth {
    * for operators (the CLI's `refresh`). Returns the new token (a copy).
    */
   async refresh(who: TokenRef, options?: AbortOptions): Promise<OAuthToken> {
-    return untilAborted(signalOf(options), 'refresh', this.#refresh(who));
+    const signal = signalOf(options);
+    // Checked before the work starts: a caller past its deadline must not cost a refresh at Zoho.
+    if (signal?.aborted) throw abortedError('refresh', signal);
+    return untilAborted(signal, 'refresh', this.#refresh(who));
   }
 
   async #refresh(who: TokenRef): Promise<OAuthToken> {
@@ -448,7 +452,9 @@ export class ZohoAuth {
    * Revokes the refresh token at Zoho (at the token's own accounts server) and deletes the stored
    * token. A token Zoho no longer knows is deleted too; on any other failure (network, throttle)
    * the token stays stored and the error is thrown, so the revoke can be retried. Resolves false
-   * when nothing was stored.
+   * when nothing was stored. Aborted (`signal`) before its lock or request, it revokes nothing;
+   * aborted while the request is in flight, Zoho may have revoked it: the token stays stored, and
+   * calling `revoke` again deletes it.
    */
   async revoke(who: TokenRef, options?: AbortOptions): Promise<boolean> {
     const signal = signalOf(options);

@@ -151,6 +151,8 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     );
   }
   const rest = match?.[2] ?? '';
+  // A URL parser drops a #fragment while a split at "?" would keep it: one reading only.
+  if (rest.includes('#')) throw badUrl('a store URL takes no #fragment (write # as %23)');
   const queryAt = rest.indexOf('?');
   const beforeQuery = queryAt === -1 ? rest : rest.slice(0, queryAt);
   const split = splitStoreUrl(scheme.family, name, queryAt === -1 ? '' : rest.slice(queryAt + 1), given);

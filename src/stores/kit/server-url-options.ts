@@ -81,20 +81,32 @@ const MYSQL_URL_PARTS = new Set(['host', 'port', 'database', 'user', 'password']
  * A parameter the driver does not read would be silently ignored: refused, and a store option
  * (`?table=`) given to a store's own `url` points to where it belongs.
  */
-function unknownParameter(driver: string, key: string, known: readonly string[]): ZohoTokenError {
+function unknownParameter(driver: string, key: string, known: readonly string[], url: URL): ZohoTokenError {
   if (STORE_OPTION_NAMES.has(key)) {
     return bad(`url: ?${key}= is a store option: give it as the ${key} option, or open the store with openStore(url)`);
+  }
+  // An unencoded & or ? in a password splits it, and its tail would look like a parameter name.
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key) || url.searchParams.has('password')) {
+    return bad(
+      `url: an unknown ${driver} option in the query (not named: it may be part of a password; percent-encode & ? # in a password) (known: ${known.join(', ')})`,
+    );
   }
   return bad(`url: unknown ${driver} option ?${key}= (known: ${known.join(', ')})`);
 }
 
+/** A fragment is dropped by the drivers' URL parsers, silently changing what a URL says. */
+function refuseFragment(url: URL): void {
+  if (url.hash !== '') throw bad('url: a store URL takes no #fragment (write # as %23)');
+}
+
 /** Checks the query of a `mysql://` URL (already parsed by the caller). */
 export function checkMySqlUrlOptions(url: URL): void {
+  refuseFragment(url);
   for (const [key, raw] of url.searchParams) {
     if (MYSQL_URL_PARTS.has(key))
       throw bad(`url: give the ${key} in the URL itself (mysql://user:password@host:port/database), not as ?${key}=`);
     const kind = Object.hasOwn(MYSQL_OPTIONS, key) ? MYSQL_OPTIONS[key] : undefined;
-    if (kind === undefined) throw unknownParameter('mysql2', key, Object.keys(MYSQL_OPTIONS));
+    if (kind === undefined) throw unknownParameter('mysql2', key, Object.keys(MYSQL_OPTIONS), url);
     const value = mysqlValue(raw);
     const ok =
       kind === 'any' ||
@@ -162,7 +174,10 @@ export function checkPostgresUrl(url: string): void {
     }
   }
   const query = parsed.searchParams;
-  for (const key of query.keys()) if (!PG_PARAMETERS.includes(key)) throw unknownParameter('pg', key, PG_PARAMETERS);
+  refuseFragment(parsed);
+  for (const key of query.keys()) {
+    if (!PG_PARAMETERS.includes(key)) throw unknownParameter('pg', key, PG_PARAMETERS, parsed);
+  }
   const sslmode = query.get('sslmode');
   if (sslmode !== null && !PG_SSLMODES.has(sslmode))
     throw bad(`url: ?sslmode= must be one of ${[...PG_SSLMODES].join(', ')}`);
@@ -201,10 +216,11 @@ export function checkRedisUrl(url: string): number {
     return db;
   };
   const query = parsed.searchParams;
+  refuseFragment(parsed);
   for (const key of query.keys()) {
     // ioredis turns every query parameter into a client option: a keyPrefix would hide the store's keys.
     if (key === 'keyPrefix') throw bad('url: ?keyPrefix= is not supported: the store names its keys with ?prefix=');
-    if (!REDIS_PARAMETERS.includes(key)) throw unknownParameter('ioredis', key, REDIS_PARAMETERS);
+    if (!REDIS_PARAMETERS.includes(key)) throw unknownParameter('ioredis', key, REDIS_PARAMETERS, parsed);
   }
   const family = query.get('family');
   if (family !== null && !['0', '4', '6'].includes(family)) throw bad('url: ?family= must be 4, 6 or 0');
