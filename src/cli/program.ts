@@ -6,6 +6,7 @@ import type { ContextOf } from './command-context.js';
 import { registerBind } from './commands/bind.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDelete } from './commands/delete.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerList } from './commands/list.js';
 import { registerLogin } from './commands/login.js';
@@ -112,6 +113,7 @@ export function buildProgram(io: CliIo, out: Output, onContext: (ctx: CliContext
   registerPurge(program, withGlobals, contextOf);
   registerMigrate(program, withGlobals, contextOf);
   registerRotateKey(program, withGlobals, contextOf);
+  registerDoctor(program, withGlobals, contextOf);
   registerEmulator(program, contextOf);
   registerCompletion(program, contextOf);
   return program;

@@ -167,6 +167,18 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   return ready(() => scheme.open(target, split.options, mustExist), split.fromUrl);
 }
 
+/**
+ * The file of a `sqlite:` or `file:` store URL, without opening it (`zoho-tokens doctor` checks its
+ * mode before the store tightens it); undefined for other schemes and `sqlite::memory:`.
+ */
+export function localStoreFile(url: string): { family: 'sqlite' | 'file'; filename: string } | undefined {
+  const match = /^(sqlite|file):([^?]*)/is.exec(url);
+  const family = match?.[1]?.toLowerCase();
+  if (match === null || (family !== 'sqlite' && family !== 'file')) return undefined;
+  const filename = localPath(match[2] ?? '', family);
+  return filename === ':memory:' ? undefined : { family, filename };
+}
+
 /** The path of a `sqlite:` or `file:` URL: `x:///abs` → `/abs`; `x://host/…` names a host, which a local file has no use for. */
 function localPath(rest: string, scheme: 'sqlite' | 'file'): string {
   let path = rest;

@@ -12,7 +12,7 @@ export const MAX_LOCK_NAME_LENGTH = 255;
 
 // The SERVER's clock, in UTC epoch ms: every host compares leases against the same clock, and
 // UTC_TIMESTAMP does not depend on a session's time_zone.
-const NOW_MS = "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)";
+export const NOW_MS = "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)";
 
 /**
  * Leased locks in a side table. `GET_LOCK` would be bound to one connection, which a pool hands
