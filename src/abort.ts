@@ -14,7 +14,9 @@ export interface AbortOptions {
 export function signalOf(options: AbortOptions | undefined): AbortSignal | undefined {
   const signal = options?.signal;
   if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) {
+  // Duck-typed: a signal of another realm or an AbortController polyfill is a signal too.
+  const candidate = signal as { aborted?: unknown; addEventListener?: unknown } | null;
+  if (typeof candidate?.aborted !== 'boolean' || typeof candidate.addEventListener !== 'function') {
     throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'signal must be an AbortSignal', { field: 'signal' });
   }
   return signal;
