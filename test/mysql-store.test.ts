@@ -11,7 +11,7 @@ import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.
 import { saveInChild } from './helpers/saver.js';
 import { MARIADB, skipUnlessReachable } from './helpers/services.js';
 import { readyStore } from './helpers/ready-store.js';
-import { OFFICIAL_LAYOUT } from './helpers/official-layout.js';
+import { OFFICIAL_LAYOUT, sdkRow } from './helpers/official-layout.js';
 
 const URL = `mysql://root@${MARIADB.host}:${MARIADB.port}/test`;
 const skip = await skipUnlessReachable(MARIADB);
@@ -107,22 +107,7 @@ describe('MySqlStore (MariaDB)', { skip }, () => {
       for (let i = 1; i <= 12; i++) {
         await admin().query(
           `INSERT INTO ${table}(id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain) VALUES ?`,
-          [
-            [
-              [
-                String(i),
-                `user${i}@x.com`,
-                'cid',
-                'csecret',
-                `r${i}`,
-                `a${i}`,
-                null,
-                String(1_700_000_000_000 + i),
-                i % 2 ? 'https://cb' : null,
-                'https://www.zohoapis.com',
-              ],
-            ],
-          ],
+          [[sdkRow(i, i % 2 ? 'https://cb' : null)]],
         );
       }
       const store = await readyStore(new MySqlStore({ url: URL, table }));

@@ -11,7 +11,7 @@ import { ODD_ID_ROWS, assertOddIdsLeaveNumberingAlone } from './helpers/odd-ids.
 import { saveInChild } from './helpers/saver.js';
 import { SQLITE_DRIVERS, openRaw, skipUnless } from './helpers/sqlite-drivers.js';
 import { tempDir } from './helpers/temp.js';
-import { OFFICIAL_LAYOUT } from './helpers/official-layout.js';
+import { OFFICIAL_LAYOUT, sdkRow } from './helpers/official-layout.js';
 
 const dir = tempDir('sqlite-extras');
 let n = 0;
@@ -100,16 +100,7 @@ for (const driver of SQLITE_DRIVERS) {
       for (let i = 1; i <= 11; i++) {
         db.run(
           'insert into oauthtoken (id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain) values (?,?,?,?,?,?,?,?,?,?)',
-          String(i),
-          `user${i}@x.com`,
-          'cid',
-          'csecret',
-          `r${i}`,
-          `a${i}`,
-          null,
-          String(1_700_000_000_000 + i),
-          'https://cb',
-          'https://www.zohoapis.com',
+          ...sdkRow(i),
         );
       }
       db.close();

@@ -16,3 +16,19 @@ export const OFFICIAL_LAYOUT = [
   'api_domain',
   'accounts_url',
 ] as const;
+
+/** Row `i` as an official SDK writes it into that table: the ten official columns, expiry as text, no grant token. */
+export function sdkRow(i: number, redirectUrl: string | null = 'https://cb'): (string | null)[] {
+  return [
+    String(i),
+    `user${i}@x.com`,
+    'cid',
+    'csecret',
+    `r${i}`,
+    `a${i}`,
+    null,
+    String(1_700_000_000_000 + i),
+    redirectUrl,
+    'https://www.zohoapis.com',
+  ];
+}

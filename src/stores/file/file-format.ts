@@ -7,37 +7,20 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { ErrorCode, ZohoTokenError } from '../../errors.js';
-import { recordToRow } from '../kit/columns.js';
+import { OFFICIAL_COLUMNS, recordToRow } from '../kit/columns.js';
 import { parseExpiry, type TokenRecord } from '../../token/token-record.js';
 
 export type FileFormat = 'typescript' | 'python';
 
-/** The TypeScript SDK's header (`file_store.js`, `this.headers`). */
-export const TYPESCRIPT_HEADER = [
-  'id',
-  'user_mail',
-  'client_id',
-  'client_secret',
-  'refresh_token',
-  'access_token',
-  'grant_token',
-  'expiry_time',
-  'redirect_url',
-  'api_domain',
-] as const;
-/** The Python SDK's header (`file_store.py`, `self.headers`). */
-export const PYTHON_HEADER = [
-  'id',
-  'user_name',
-  'client_id',
-  'client_secret',
-  'refresh_token',
-  'access_token',
-  'grant_token',
-  'expiry_time',
-  'redirect_uri',
-  'api_domain',
-] as const;
+/** The table's columns with the names one SDK's token file uses instead. */
+function fileHeader(renamed: Readonly<Partial<Record<(typeof OFFICIAL_COLUMNS)[number], string>>>): readonly string[] {
+  return Object.freeze(OFFICIAL_COLUMNS.map((column) => renamed[column] ?? column));
+}
+
+/** The TypeScript SDK's header (`file_store.js`, `this.headers`): the table's, with `user_mail`. */
+export const TYPESCRIPT_HEADER = fileHeader({ user_name: 'user_mail' });
+/** The Python SDK's header (`file_store.py`, `self.headers`): the table's, with `redirect_uri`. */
+export const PYTHON_HEADER = fileHeader({ redirect_url: 'redirect_uri' });
 /** Ours, after the official ten: both SDKs read columns by position and ignore an 11th. */
 export const ACCOUNTS_URL_COLUMN = 'accounts_url';
 
