@@ -13,6 +13,12 @@ export interface StoreLockSuiteOptions {
    * `lock`. Called once per test; the suite closes both.
    */
   createPair(): Promise<[TokenStore, TokenStore]>;
+  /**
+   * Whether the lock honours `LockOptions.signal`. A lock may ignore it (ZohoAuth then stops
+   * waiting by itself and gives back a late grant); set `false` to skip that test.
+   * @default true
+   */
+  honoursSignal?: boolean;
 }
 
 function lockOf(store: TokenStore): StoreLock {
@@ -123,6 +129,28 @@ export function describeStoreLock(runner: SuiteRunner, options: StoreLockSuiteOp
       );
       assert.equal(most, 1);
     });
+
+    if (options.honoursSignal !== false) {
+      test('an aborted wait rejects ABORTED and never takes the lock afterwards', async (a, b) => {
+        const lock = name();
+        const held = await a.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+        assert.ok(held);
+        const controller = new AbortController();
+        const waiting = b.acquire(lock, { leaseMs: 60_000, waitMs: 10_000, signal: controller.signal });
+        await sleep(30);
+        controller.abort(new Error('request deadline'));
+        await assert.rejects(waiting, (error: unknown) => isZohoTokenError(error, ErrorCode.ABORTED));
+        await held.release();
+        await sleep(100); // a poller that kept going after the abort would take the free lock now
+        const next = await a.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+        assert.ok(next, 'the aborted waiter must not hold the lock');
+        await next.release();
+        await assert.rejects(
+          b.acquire(lock, { leaseMs: 60_000, waitMs: 0, signal: AbortSignal.abort() }),
+          (error: unknown) => isZohoTokenError(error, ErrorCode.ABORTED),
+        );
+      });
+    }
 
     test('bad arguments are typed errors', async (a) => {
       const invalid = (error: unknown): boolean => {

@@ -29,6 +29,7 @@ import { mkdir, readFile, readlink, rename, rmdir, stat, unlink, utimes, writeFi
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { abortedError } from '../../abort.js';
 import type { ZohoTokenError } from '../../errors.js';
 import { PRIVATE_DIRECTORY_MODE } from './file-mode.js';
 import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
@@ -53,6 +54,8 @@ export interface FileLockOptions {
   waitMs: number;
   /** Ends the lock this long after it was taken, for its holder and for everyone else. */
   leaseMs?: number;
+  /** Stops the polling: the wait ends as if it ran out (the caller reports the abort). */
+  signal?: AbortSignal;
 }
 
 export interface HeldFileLock {
@@ -119,8 +122,11 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
     const held = await tryLock(lockPath, owner, me, options);
     if (held) return held;
     const left = deadline - Date.now();
-    if (left <= 0) return null;
-    await sleep(Math.min(left, backoffMs(attempt, { baseMs: 1, capMs: 50 })));
+    if (left <= 0 || options.signal?.aborted) return null;
+    const pause = Math.min(left, backoffMs(attempt, { baseMs: 1, capMs: 50 }));
+    // An abort ends the pause at once: a cancelled caller must not keep the lock directory polled.
+    const aborted = await sleep(pause, false, { signal: options.signal }).catch(() => true);
+    if (aborted) return null;
   }
 }
 
@@ -421,14 +427,23 @@ export class FileStoreLock implements StoreLock {
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
     this.#assertOpen();
     checkLockArguments(name, options);
-    const { leaseMs, waitMs } = options;
+    const { leaseMs, waitMs, signal } = options;
+    if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
     let held: HeldFileLock | null;
     try {
-      held = await acquireFileLock(this.pathOf(name), { staleMs: leaseMs, waitMs, leaseMs });
+      held = await acquireFileLock(this.pathOf(name), {
+        staleMs: leaseMs,
+        waitMs,
+        leaseMs,
+        ...(signal === undefined ? {} : { signal }),
+      });
     } catch (error) {
       throw this.#toError('cannot take a lock', error);
     }
-    if (held === null) return null;
+    if (held === null) {
+      if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
+      return null;
+    }
     const lock = held;
     this.#held++;
     let released = false;
