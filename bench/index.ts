@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: prints Markdown tables of every benchmark, and draws the charts of the sections
  * that have one (stores, fleet) from this run's figures into docs/benchmarks/<section>.svg.
- *   --only stores|lifecycle|file|fleet|cli    one section
+ *   --only stores|lifecycle|file|fleet|cli|scale    one section
+ *   --scale-stores sqlite,postgres        the scale section on these stores only (words of their names)
+ *   --scale-sizes 10000,100000,1000000    token counts of the scale section (the default)
  *   --sizes 1000,10000                    stored-token counts for the store section
  *   --charts DIR                          where the charts go (default docs/benchmarks; `none`: nowhere)
  */
@@ -17,6 +19,8 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1000,10000,100000' },
     only: { type: 'string' },
+    'scale-stores': { type: 'string' },
+    'scale-sizes': { type: 'string', default: '10000,100000,1000000' },
     charts: { type: 'string', default: fileURLToPath(new URL('../docs/benchmarks/', import.meta.url)) },
   },
 });
@@ -28,6 +32,12 @@ const sections: Record<string, () => Promise<SectionResult>> = {
   file: async () => ({ markdown: await (await import('./file-store.js')).fileStoreBench() }),
   fleet: async () => (await import('./fleet.js')).fleetBench(),
   cli: async () => ({ markdown: await (await import('./cli.js')).cliBench() }),
+  // A million tokens per store: long (see docs/benchmarks.md), so only with --only scale.
+  scale: async () =>
+    (await import('./scale.js')).scaleBench(
+      values['scale-stores']?.split(','),
+      values['scale-sizes'].split(',').map(Number),
+    ),
 };
 
 const started = new Date().toISOString();
@@ -37,7 +47,7 @@ const load = `load average ${load1()} at the start`;
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
 console.log(`# zoho-token-store benchmark\n\n${machine}, ${started}, ${load}\n`);
 for (const [name, run] of Object.entries(sections)) {
-  if (values.only && values.only !== name) continue;
+  if (values.only ? values.only !== name : name === 'scale') continue;
   const { markdown, chart } = await run();
   console.log(markdown);
   if (chart === undefined || values.charts === 'none') continue;
