@@ -30,9 +30,9 @@ export function getRecord(call: ApiCall, module: ModuleSpec, id: string): Answer
 
 /** `POST /crm/v8/{module}`: inserts; 201 all added, 207 some, 400 none. */
 export function createRecords(call: ApiCall, module: ModuleSpec): Answer {
-  const data = dataOf(call);
-  if (!Array.isArray(data)) return data;
-  const results = data.map((item, index) => {
+  const body = dataOf(call);
+  if ('error' in body) return body.error;
+  const results = body.data.map((item, index) => {
     const checked = checkValues(call, module, item, index, 'create');
     if ('error' in checked) return checked.error;
     const record = call.crm.insert(module.apiName, withFullName(module, checked.values), call.user);
@@ -46,9 +46,9 @@ export function createRecords(call: ApiCall, module: ModuleSpec): Answer {
  * 200 all updated, 207 some, 400 none.
  */
 export function updateRecords(call: ApiCall, module: ModuleSpec, pathId?: string): Answer {
-  const data = dataOf(call);
-  if (!Array.isArray(data)) return data;
-  const results = data.map((item, index) => {
+  const body = dataOf(call);
+  if ('error' in body) return body.error;
+  const results = body.data.map((item, index) => {
     const checked = checkValues(call, module, item, index, 'update');
     if ('error' in checked) return checked.error;
     const raw = (item as Record<string, unknown>)['id'];
@@ -118,19 +118,20 @@ function statusOf(results: readonly Record<string, unknown>[], allOk: number): n
 }
 
 /** The `data` array of a write body, or the whole-request error. */
-function dataOf(call: ApiCall): unknown[] | Answer {
+function dataOf(call: ApiCall): { readonly data: unknown[] } | { readonly error: Answer } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(call.ctx.body.toString('utf8'));
   } catch {
-    return [400, apiError('INVALID_DATA', 'body')];
+    return { error: [400, apiError('INVALID_DATA', 'body')] };
   }
   const data = typeof parsed === 'object' && parsed !== null && 'data' in parsed ? parsed.data : undefined;
-  if (!Array.isArray(data) || data.length === 0) return requiredParamMissing('data');
+  if (!Array.isArray(data) || data.length === 0) return { error: requiredParamMissing('data') };
   if (data.length > MAX_RECORDS_PER_CALL) {
-    return [400, apiError('LIMIT_EXCEEDED', 'Maximum number of records exceeded', { limit: MAX_RECORDS_PER_CALL })];
+    const limit = apiError('LIMIT_EXCEEDED', 'Maximum number of records exceeded', { limit: MAX_RECORDS_PER_CALL });
+    return { error: [400, limit] };
   }
-  return data;
+  return { data };
 }
 
 type Checked = { readonly values: Record<string, unknown> } | { readonly error: Record<string, unknown> };
