@@ -425,6 +425,66 @@ describe('CRM records', () => {
     assert.deepEqual((await call('GET', '/Leads/search?word=a')).body?.['code'], 'INVALID_DATA');
   });
 
+  test('upsert: updates the duplicate (default and given duplicate_check_fields), else inserts', async () => {
+    const { call } = await setup();
+    const first = await call('POST', '/Leads', { data: [{ Last_Name: 'Lovelace', Email: 'ada@x.example' }] });
+    const ada = idOf(first);
+    const upsert = await call('POST', '/Leads/upsert', {
+      data: [
+        { Last_Name: 'Lovelace', Email: 'ADA@x.example', Company: 'Engines' },
+        { Last_Name: 'Babbage', Email: 'charles@x.example' },
+        { Company: 'no name, no match' },
+      ],
+    });
+    assert.equal(upsert.status, 207);
+    const [updated, inserted, failed] = data(upsert);
+    assert.deepEqual(
+      [updated?.['action'], updated?.['duplicate_field'], updated?.['message'], (updated?.['details'] as Json)['id']],
+      ['update', 'Email', 'record updated', ada],
+    );
+    assert.deepEqual(
+      [inserted?.['action'], inserted?.['duplicate_field'], inserted?.['message'], inserted?.['code']],
+      ['insert', null, 'record added', 'SUCCESS'],
+    );
+    assert.equal(failed?.['code'], 'MANDATORY_NOT_FOUND');
+    assert.equal(data(await call('GET', `/Leads/${ada}`))[0]?.['Company'], 'Engines');
+
+    const byName = await call('POST', '/Leads/upsert', {
+      data: [{ Last_Name: 'Babbage', Company: 'Difference' }],
+      duplicate_check_fields: ['Last_Name'],
+    });
+    assert.equal(byName.status, 200);
+    assert.equal(data(byName)[0]?.['duplicate_field'], 'Last_Name');
+    assert.equal((await call('GET', '/Leads/actions/count')).body?.['count'], 2);
+    const badChecks = await call('POST', '/Leads/upsert', {
+      data: [{ Last_Name: 'X' }],
+      duplicate_check_fields: ['Nope'],
+    });
+    assert.equal(badChecks.body?.['code'], 'INVALID_DATA');
+  });
+
+  test('list: ids, sort_by / sort_order, per_page / page; count', async () => {
+    const { emu, call } = await setup();
+    assert.deepEqual(await call('GET', '/Deals/actions/count'), { status: 200, body: { count: 0 } });
+    const ids: string[] = [];
+    for (const name of ['A', 'B', 'C']) {
+      ids.push(idOf(await call('POST', '/Accounts', { data: [{ Account_Name: name }] })));
+      emu.clock.advance(1000);
+    }
+    await call('PUT', `/Accounts/${ids[0]}`, { data: [{ Phone: '1' }] });
+    const names = async (query: string) =>
+      data(await call('GET', `/Accounts?fields=Account_Name&${query}`)).map((r) => r['Account_Name']);
+    assert.deepEqual(await names(''), ['A', 'B', 'C']);
+    assert.deepEqual(await names('sort_by=id&sort_order=desc'), ['C', 'B', 'A']);
+    assert.deepEqual(await names('sort_by=Modified_Time&sort_order=desc'), ['A', 'C', 'B']);
+    assert.deepEqual(await names(`ids=${ids[2]},${ids[0]}`), ['A', 'C']);
+    const page2 = await call('GET', '/Accounts?per_page=2&page=2');
+    assert.deepEqual(page2.body?.['info'], { per_page: 2, count: 1, page: 2, more_records: false });
+    assert.deepEqual(await call('GET', '/Accounts?per_page=2&page=3'), { status: 204, body: undefined });
+    assert.deepEqual((await call('GET', '/Accounts?sort_by=Phone')).body?.['details'], { param_name: 'sort_by' });
+    assert.equal((await call('GET', '/Accounts/actions/count')).body?.['count'], 3);
+  });
+
   test('routing: INVALID_MODULE, INVALID_URL_PATTERN, INVALID_REQUEST_METHOD; module names are case-insensitive', async () => {
     const { call } = await setup();
     assert.deepEqual(await call('GET', '/Widgets'), {

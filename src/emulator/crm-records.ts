@@ -5,11 +5,36 @@ import { userRef, type CrmRecord } from './crm-store.js';
 /** Zoho's limit for one insert, update or delete call. */
 const MAX_RECORDS_PER_CALL = 100;
 
-/** `GET /crm/v8/{module}`: a page of records; an empty page is 204 with no body, as Zoho. */
+const SORTABLE = new Set(['id', 'Created_Time', 'Modified_Time']);
+
+/**
+ * `GET /crm/v8/{module}`: a page of records; an empty page is 204 with no body, as Zoho. `ids=`
+ * picks records, `sort_by` (`id`, `Created_Time`, `Modified_Time`) and `sort_order` (`asc`,
+ * `desc`) order them; without `sort_by` they come oldest first.
+ */
 export function listRecords(call: ApiCall, module: ModuleSpec): Answer {
   const url = call.ctx.url;
   const { page, perPage } = paging(url);
-  const all = call.crm.records(module.apiName);
+  let all = call.crm.records(module.apiName);
+  const ids = url.searchParams.get('ids');
+  if (ids !== null) {
+    const wanted = new Set(ids.split(',').map((id) => id.trim()));
+    all = all.filter((r) => wanted.has(r.id));
+  }
+  const sortBy = url.searchParams.get('sort_by');
+  const sortOrder = url.searchParams.get('sort_order');
+  if (sortBy !== null && !SORTABLE.has(sortBy)) {
+    return [400, apiError('INVALID_DATA', 'invalid data', { param_name: 'sort_by' })];
+  }
+  if (sortOrder !== null && sortOrder !== 'asc' && sortOrder !== 'desc') {
+    return [400, apiError('INVALID_DATA', 'invalid data', { param_name: 'sort_order' })];
+  }
+  if (sortBy !== null) {
+    const key = (r: CrmRecord) => String(r[sortBy] ?? '');
+    // Ids have equal length and times one format: string order is their order.
+    all = [...all].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+  if (sortOrder === 'desc') all = [...all].reverse();
   const slice = all.slice((page - 1) * perPage, page * perPage);
   if (slice.length === 0) return [204];
   const fields = fieldsParam(url);
@@ -22,6 +47,11 @@ export function listRecords(call: ApiCall, module: ModuleSpec): Answer {
   ];
 }
 
+/** `GET /crm/v8/{module}/actions/count`: `{ count }` of the module's records. */
+export function countRecords(call: ApiCall, module: ModuleSpec): Answer {
+  return [200, { count: call.crm.records(module.apiName).length }];
+}
+
 /** `GET /crm/v8/{module}/{id}`: 204 for an id that does not exist (or was deleted), as Zoho. */
 export function getRecord(call: ApiCall, module: ModuleSpec, id: string): Answer {
   const record = call.crm.record(module.apiName, id);
@@ -32,12 +62,7 @@ export function getRecord(call: ApiCall, module: ModuleSpec, id: string): Answer
 export function createRecords(call: ApiCall, module: ModuleSpec): Answer {
   const body = dataOf(call);
   if ('error' in body) return body.error;
-  const results = body.data.map((item, index) => {
-    const checked = checkValues(call, module, item, index, 'create');
-    if ('error' in checked) return checked.error;
-    const record = call.crm.insert(module.apiName, withFullName(module, checked.values), call.user);
-    return success('record added', timesOf(record));
-  });
+  const results = body.data.map((item, index) => insertOne(call, module, item, index));
   return [statusOf(results, 201), { data: results }];
 }
 
@@ -49,27 +74,107 @@ export function updateRecords(call: ApiCall, module: ModuleSpec, pathId?: string
   const body = dataOf(call);
   if ('error' in body) return body.error;
   const results = body.data.map((item, index) => {
-    const checked = checkValues(call, module, item, index, 'update');
-    if ('error' in checked) return checked.error;
-    const raw = (item as Record<string, unknown>)['id'];
+    const raw = isObject(item) ? item['id'] : undefined;
     const id = pathId ?? (typeof raw === 'string' || typeof raw === 'number' ? String(raw) : undefined);
-    if (id === undefined) {
-      return apiError('MANDATORY_NOT_FOUND', 'required field not found', {
-        api_name: 'id',
-        json_path: `$.data[${index}].id`,
-      });
-    }
-    const old = call.crm.record(module.apiName, id);
-    if (old === undefined) {
-      return apiError('INVALID_DATA', 'the id given seems to be invalid', {
-        api_name: 'id',
-        json_path: `$.data[${index}].id`,
-      });
-    }
-    const record = call.crm.update(module.apiName, id, withFullName(module, checked.values, old), call.user)!;
-    return success('record updated', timesOf(record));
+    return updateOne(call, module, id, item, index);
   });
   return [statusOf(results, 200), { data: results }];
+}
+
+/** The fields Zoho checks for duplicates by default in an upsert (its system-defined unique fields). */
+const DEFAULT_DUPLICATE_CHECK: Readonly<Record<string, readonly string[]>> = {
+  Leads: ['Email'],
+  Contacts: ['Email'],
+  Accounts: ['Account_Name'],
+  Deals: ['Deal_Name'],
+};
+
+/**
+ * `POST /crm/v8/{module}/upsert`: each record updates the first stored record with the same value
+ * in one of `duplicate_check_fields` (default: the module's unique field, e.g. Email for Leads;
+ * text compared case-insensitively), else is inserted. Each result carries `action`
+ * (`insert`/`update`) and `duplicate_field`; 200 all done, 207 some, 400 none.
+ */
+export function upsertRecords(call: ApiCall, module: ModuleSpec): Answer {
+  const body = dataOf(call);
+  if ('error' in body) return body.error;
+  const given = body.duplicateCheckFields;
+  if (
+    given !== undefined &&
+    (!Array.isArray(given) || !given.every((f) => typeof f === 'string' && fieldOf(module, f)))
+  ) {
+    return [400, apiError('INVALID_DATA', 'invalid data', { api_name: 'duplicate_check_fields' })];
+  }
+  const checks = (given as string[] | undefined) ?? DEFAULT_DUPLICATE_CHECK[module.apiName] ?? [];
+  const results = body.data.map((item, index) => {
+    let duplicate: { field: string; record: CrmRecord } | undefined;
+    if (isObject(item)) {
+      for (const field of checks) {
+        const value = item[field];
+        if (typeof value !== 'string' && typeof value !== 'number') continue;
+        const wanted = String(value).toLowerCase();
+        const record = call.crm
+          .records(module.apiName)
+          .find((r) => r[field] !== undefined && String(r[field]).toLowerCase() === wanted);
+        if (record !== undefined) {
+          duplicate = { field, record };
+          break;
+        }
+      }
+    }
+    const result =
+      duplicate === undefined
+        ? insertOne(call, module, item, index)
+        : updateOne(call, module, duplicate.record.id, item, index);
+    if (result['status'] !== 'success') return result;
+    const { code, details, message, status } = result;
+    return {
+      code,
+      duplicate_field: duplicate?.field ?? null,
+      action: duplicate === undefined ? 'insert' : 'update',
+      details,
+      message,
+      status,
+    };
+  });
+  return [statusOf(results, 200), { data: results }];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function insertOne(call: ApiCall, module: ModuleSpec, item: unknown, index: number): Record<string, unknown> {
+  const checked = checkValues(call, module, item, index, 'create');
+  if ('error' in checked) return checked.error;
+  const record = call.crm.insert(module.apiName, withFullName(module, checked.values), call.user);
+  return success('record added', timesOf(record));
+}
+
+function updateOne(
+  call: ApiCall,
+  module: ModuleSpec,
+  id: string | undefined,
+  item: unknown,
+  index: number,
+): Record<string, unknown> {
+  const checked = checkValues(call, module, item, index, 'update');
+  if ('error' in checked) return checked.error;
+  if (id === undefined) {
+    return apiError('MANDATORY_NOT_FOUND', 'required field not found', {
+      api_name: 'id',
+      json_path: `$.data[${index}].id`,
+    });
+  }
+  const old = call.crm.record(module.apiName, id);
+  if (old === undefined) {
+    return apiError('INVALID_DATA', 'the id given seems to be invalid', {
+      api_name: 'id',
+      json_path: `$.data[${index}].id`,
+    });
+  }
+  const record = call.crm.update(module.apiName, id, withFullName(module, checked.values, old), call.user)!;
+  return success('record updated', timesOf(record));
 }
 
 /** `DELETE /crm/v8/{module}?ids=a,b` and `DELETE /crm/v8/{module}/{id}`: 200 all deleted, 207 some, 400 none. */
@@ -118,7 +223,9 @@ function statusOf(results: readonly Record<string, unknown>[], allOk: number): n
 }
 
 /** The `data` array of a write body, or the whole-request error. */
-function dataOf(call: ApiCall): { readonly data: unknown[] } | { readonly error: Answer } {
+function dataOf(
+  call: ApiCall,
+): { readonly data: unknown[]; readonly duplicateCheckFields?: unknown } | { readonly error: Answer } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(call.ctx.body.toString('utf8'));
@@ -131,7 +238,11 @@ function dataOf(call: ApiCall): { readonly data: unknown[] } | { readonly error:
     const limit = apiError('LIMIT_EXCEEDED', 'Maximum number of records exceeded', { limit: MAX_RECORDS_PER_CALL });
     return { error: [400, limit] };
   }
-  return { data };
+  const checks =
+    typeof parsed === 'object' && parsed !== null && 'duplicate_check_fields' in parsed
+      ? { duplicateCheckFields: parsed.duplicate_check_fields }
+      : {};
+  return { data, ...checks };
 }
 
 type Checked = { readonly values: Record<string, unknown> } | { readonly error: Record<string, unknown> };

@@ -1,6 +1,14 @@
 import { apiError, INVALID_REQUEST_METHOD, type Answer, type ApiCall } from './crm-api.js';
 import { findModule, type ModuleSpec } from './crm-metadata.js';
-import { createRecords, deleteRecords, getRecord, listRecords, updateRecords } from './crm-records.js';
+import {
+  countRecords,
+  createRecords,
+  deleteRecords,
+  getRecord,
+  listRecords,
+  updateRecords,
+  upsertRecords,
+} from './crm-records.js';
 import { searchRecords } from './crm-search.js';
 import { getFields, getModules } from './crm-settings.js';
 import { empty, json, type EmulatorReply } from './exchange.js';
@@ -132,6 +140,18 @@ const ROUTES: CrmRoute[] = [
     path: ['{module}', 'search'],
     scope: moduleScope('READ'),
     handle: (call, { module }) => searchRecords(call, module!),
+  },
+  {
+    method: 'GET',
+    path: ['{module}', 'actions', 'count'],
+    scope: moduleScope('READ'),
+    handle: (call, { module }) => countRecords(call, module!),
+  },
+  {
+    method: 'POST',
+    path: ['{module}', 'upsert'],
+    scope: moduleScope('CREATE', 'WRITE'),
+    handle: (call, { module }) => upsertRecords(call, module!),
   },
   { method: 'GET', path: ['{module}'], scope: moduleScope('READ'), handle: (c, p) => listRecords(c, p.module!) },
   {
