@@ -576,7 +576,7 @@ describe('CRM API', () => {
     assert.equal(missing.status, 400);
     assert.equal((missing.body?.['data'] as Json[])[0]?.['code'], 'MANDATORY_NOT_FOUND');
     assert.equal((await api(emu.url, '/crm/v8/settings/modules', access)).status, 200);
-    assert.equal((await api(emu.url, '/crm/v8/Contacts', access)).body?.['code'], 'INVALID_MODULE');
+    assert.equal((await api(emu.url, '/crm/v8/Widgets', access)).body?.['code'], 'INVALID_MODULE');
   });
 
   test('scope mismatch, missing and garbled header', async (t) => {

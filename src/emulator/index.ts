@@ -48,12 +48,19 @@
  *   `AUTHENTICATION_FAILURE`.
  * - Scopes (case-insensitive): a granted `ZohoCRM.<groups>.<OP>` covers a need when its groups are
  *   a prefix of the needed ones and OP is ALL or the needed operation. Needs: users → users.READ,
- *   org → org.READ, settings/modules → settings.modules.READ, Leads GET → modules.leads.READ,
- *   Leads POST → modules.leads.CREATE. So `ZohoCRM.modules.ALL` and `ZohoCRM.modules.leads.ALL`
- *   open Leads, `ZohoCRM.settings.ALL` opens settings. Missing → 401 `OAUTH_SCOPE_MISMATCH`.
- * - CRM: one org per DC; users are whoever got a code there. `GET /crm/v8/Leads` with no records
- *   and `GET /crm/v8/Leads/{id}` for an unknown id answer 204 (as Zoho); `fields` is optional.
- *   Inserts need `Last_Name`; 201 all added / 207 some / 400 none.
+ *   org → org.READ, settings/modules → settings.modules.READ, settings/fields →
+ *   settings.fields.READ, records → modules.<module>.READ / CREATE / UPDATE / DELETE (WRITE also
+ *   covers the last three). So `ZohoCRM.modules.ALL` and `ZohoCRM.modules.leads.ALL` open Leads,
+ *   `ZohoCRM.settings.ALL` opens settings. Missing → 401 `OAUTH_SCOPE_MISMATCH`.
+ * - CRM: one org per DC; users are whoever got a code there. Modules Leads, Contacts, Accounts and
+ *   Deals with their standard fields (`GET /crm/v8/settings/modules`, `…/settings/fields?module=`);
+ *   records: list, get, create, update, upsert, delete, search (`criteria`, `email`, `phone`,
+ *   `word`), `actions/count`, with Zoho's shapes: `data` arrays, per-record `SUCCESS` or errors
+ *   (`INVALID_DATA`, `MANDATORY_NOT_FOUND`), writes 201/200 all done, 207 some, 400 none; an empty
+ *   list or search and `GET /{module}/{id}` for an unknown or deleted id answer 204 (as Zoho);
+ *   `fields` is optional (Zoho v8 requires it); values are checked by field type, fields the
+ *   module does not have are stored as sent; module names are case-insensitive; another
+ *   capitalized name is `INVALID_MODULE`.
  * - Token responses carry `scope` (space-separated) besides Zoho's documented fields.
  * - An injected `status` 401 on the API answers Zoho's JSON `INVALID_TOKEN` body (a revoked or
  *   evicted token, as a client sees it); other statuses answer an HTML error page.
