@@ -592,7 +592,7 @@ describe('CRM API', () => {
     assert.deepEqual(await api(emu.url, '/crm/v8/org', access), { status: 401, body: mismatch });
     assert.deepEqual(await api(emu.url, '/crm/v8/Leads', access), { status: 401, body: mismatch });
     assert.deepEqual(await api(emu.url, '/crm/v8/org'), { status: 401, body: AUTH_FAILURE });
-    assert.deepEqual(await api(emu.url, '/crm/v8/org', undefined, { headers: { authorization: `Bearer ${access}` } }), {
+    assert.deepEqual(await api(emu.url, '/crm/v8/org', undefined, { headers: { authorization: `Token ${access}` } }), {
       status: 401,
       body: AUTH_FAILURE,
     });
@@ -602,6 +602,37 @@ describe('CRM API', () => {
     assert.equal((await api(emu.url, '/crm/v8/Leads', leadsOnly)).status, 204);
     assert.equal((await api(emu.url, '/crm/v8/users', leadsOnly)).status, 401);
     assert.deepEqual(emu.stats().byError, { OAUTH_SCOPE_MISMATCH: 3, AUTHENTICATION_FAILURE: 2, INVALID_TOKEN: 1 });
+  });
+
+  test('Authorization: Bearer is accepted as Zoho documents it, Zoho-oauthtoken too; schemes are case-insensitive', async (t) => {
+    const emu = await start(t);
+    const { access } = await selfClient(emu);
+    const org = (authorization: string) => api(emu.url, '/crm/v8/org', undefined, { headers: { authorization } });
+    for (const header of [
+      `Zoho-oauthtoken ${access}`,
+      `Bearer ${access}`,
+      `bearer ${access}`,
+      `BEARER  ${access} `,
+      `zoho-oauthtoken ${access}`,
+    ]) {
+      const res = await org(header);
+      assert.equal(res.status, 200, header.split(' ')[0]);
+      assert.equal(((res.body?.['org'] as Json[])[0] as Json)['company_name'], 'Emulated Org');
+    }
+    const users = await api(emu.url, '/crm/v8/users?type=CurrentUser', undefined, {
+      headers: { authorization: `Bearer ${access}` },
+    });
+    assert.equal(((users.body?.['users'] as Json[])[0] as Json)['email'], USER);
+    // Wrong schemes, a scheme with no token and a dead Bearer token keep Zoho's error shapes.
+    assert.deepEqual(await org(`Basic ${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org(`Token ${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org(`Bearer${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org('Bearer '), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org('Bearer 1000.garbage'), { status: 401, body: INVALID_TOKEN });
+    emu.clock.advance(3600_000);
+    assert.deepEqual(await org(`Bearer ${access}`), { status: 401, body: INVALID_TOKEN });
+    assert.deepEqual(emu.stats().byError, { AUTHENTICATION_FAILURE: 4, INVALID_TOKEN: 2 });
+    assert.equal(emu.stats().apiSuccesses, 6);
   });
 
   test('deadTokenError: AUTHENTICATION_FAILURE for dead tokens', async (t) => {

@@ -44,8 +44,9 @@
  *   `await emu.approve(authUrl, { user })` which returns the redirect URL.
  * - Dead access tokens (expired, revoked, evicted, unknown) → 401 `INVALID_TOKEN`, or
  *   `AUTHENTICATION_FAILURE` with `deadTokenError: 'AUTHENTICATION_FAILURE'`; a live token used at
- *   another DC is always `INVALID_TOKEN`; a missing or non-`Zoho-oauthtoken` header →
- *   `AUTHENTICATION_FAILURE`.
+ *   another DC is always `INVALID_TOKEN`. The API takes `Authorization: Zoho-oauthtoken <token>` or
+ *   `Authorization: Bearer <token>` (as Zoho's "Using the Access token" documents; scheme names
+ *   case-insensitive); a missing header or any other scheme → `AUTHENTICATION_FAILURE`.
  * - Scopes (case-insensitive): a granted `ZohoCRM.<groups>.<OP>` covers a need when its groups are
  *   a prefix of the needed ones and OP is ALL or the needed operation. Needs: users → users.READ,
  *   org → org.READ, settings/modules → settings.modules.READ, Leads GET → modules.leads.READ,
