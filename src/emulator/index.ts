@@ -62,17 +62,32 @@
  *   applies per request; injected `throttle` answers Zoho's Access Denied body on token/revoke and
  *   HTTP 429 `TOO_MANY_REQUESTS` on the API. Faults are applied after the request is read and
  *   classified, so faulted requests count in `grantRequests` / `refreshRequests` etc.
- * - Times come from `emu.clock` (a manual clock: it moves only via `advance` / `set`).
+ * - Times come from `emu.clock`: in process a manual clock by default (it moves only via
+ *   `advance` / `set`); with `clock: 'real'` (the standalone server's default) it follows the host's
+ *   clock and `advance` / `set` shift it.
+ * - Admin API (`admin` option; always on in the standalone server unless `--no-admin`): JSON under
+ *   `/__admin/…` on every listener, outside Zoho's surface, bypassing faults and stats; refuses
+ *   requests with an `Origin` header, needs `Authorization: Bearer <admin token>` when a token is
+ *   set, and a token is required to serve it on a non-loopback host. See docs/emulator.md.
  *
  * @packageDocumentation
  */
 export { startZohoEmulator } from './emulator.js';
 export type { GrantCodeRequest, ZohoEmulator } from './emulator.js';
-export { createEmulatorClock } from './clock.js';
+export { createEmulatorClock, createRealEmulatorClock } from './clock.js';
+export { loadEmulatorConfig, parseEmulatorConfig } from './config-file.js';
+export type { EmulatorConfigFile } from './config-file.js';
 export type { EmulatorClock } from './clock.js';
 export type { FaultControls, FaultHandle, FaultKind, FaultSpec, FaultTarget } from './faults.js';
 export { CLASSIC_THROTTLE_DESCRIPTION } from './options.js';
-export type { DeadTokenError, EmulatorClient, EmulatorLimits, ZohoEmulatorOptions } from './options.js';
+export type {
+  DeadTokenError,
+  EmulatorAdminOptions,
+  EmulatorClient,
+  EmulatorLimits,
+  EmulatorUser,
+  ZohoEmulatorOptions,
+} from './options.js';
 export type { EmulatorObserver, RequestEvent, TokenIssuedEvent } from './observer.js';
 export type { EmulatorStats } from './stats.js';
 export type { TokenInfo } from './state.js';

@@ -21,6 +21,7 @@ export async function handleAuthPage(ctx: RequestContext): Promise<EmulatorReply
   if (core.autoApprove !== undefined) {
     return finishDecision(decide(core, request, { approve: true, user: core.autoApprove.user }));
   }
+  core.pending.shown(params, ctx.dc);
   return html(
     200,
     renderConsentPage({
@@ -42,9 +43,9 @@ export async function handleDecision(ctx: RequestContext): Promise<EmulatorReply
   const checked = validateAuthRequest(core, params);
   if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const approve = params.get('decision') === 'approve';
-  return finishDecision(
-    decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve }),
-  );
+  const outcome = decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve });
+  if (outcome.ok) core.pending.decided(params);
+  return finishDecision(outcome);
 }
 
 function finishDecision(outcome: ReturnType<typeof decide>): EmulatorReply {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EmulatorClock } from './clock.js';
 import { newTokenString } from './ids.js';
 import { invalid } from './invalid-argument.js';
@@ -92,6 +93,29 @@ export interface TokenInfo {
   readonly refreshToken?: string;
 }
 
+/** A live token as the admin API lists it: never its value. */
+export interface ListedToken {
+  /** First 16 hex digits of the token's SHA-256 (`tokenId`): names it without revealing it. */
+  readonly id: string;
+  readonly type: 'access' | 'refresh';
+  readonly clientId: string;
+  readonly user: string;
+  readonly dc: string;
+  readonly scopes: readonly string[];
+  readonly issuedAt: number;
+  /** Access tokens only. */
+  readonly expiresAt?: number;
+  /** Access tokens minted from a refresh token: that refresh token's id. */
+  readonly refreshTokenId?: string;
+  /** Refresh tokens only: refresh-grant mints in the current throttle window. */
+  readonly throttleWindowMints?: number;
+}
+
+/** The id a token is listed under: a digest, so a listing cannot be replayed as a token. */
+export function tokenId(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
 export type AccessCheck =
   | { readonly ok: true; readonly user: string; readonly scopes: readonly string[]; readonly clientId: string }
   | { readonly ok: false; readonly reason: 'dead' | 'wrong_dc' };
@@ -154,6 +178,10 @@ export class OAuthState {
 
   client(clientId: string): ClientRecord | undefined {
     return this.#clients.get(clientId);
+  }
+
+  clients(): ClientRecord[] {
+    return [...this.#clients.values()];
   }
 
   // --- grant codes -----------------------------------------------------------------------------
@@ -302,6 +330,42 @@ export class OAuthState {
       expiresAt,
       ...(refreshToken === undefined ? {} : { refreshToken }),
     };
+  }
+
+  /**
+   * Every valid refresh token and unexpired access token, oldest first, each named by a digest
+   * (`id`) instead of its value: a listing never hands out a usable token.
+   */
+  listTokens(): ListedToken[] {
+    const now = this.clock.now();
+    const out: ListedToken[] = [];
+    for (const r of this.#refresh.values()) {
+      out.push({
+        id: tokenId(r.token),
+        type: 'refresh',
+        clientId: r.clientId,
+        user: r.user,
+        dc: r.dc,
+        scopes: [...r.scopes],
+        issuedAt: r.createdAt,
+        throttleWindowMints: pruneWindow(r.mints, now - this.options.limits.mintWindowMs).length,
+      });
+    }
+    for (const a of this.#access.values()) {
+      if (a.expiresAt <= now) continue;
+      out.push({
+        id: tokenId(a.token),
+        type: 'access',
+        clientId: a.clientId,
+        user: a.user,
+        dc: a.dc,
+        scopes: [...a.scopes],
+        issuedAt: a.issuedAt,
+        expiresAt: a.expiresAt,
+        ...(a.refreshToken === undefined ? {} : { refreshTokenId: tokenId(a.refreshToken) }),
+      });
+    }
+    return out.sort((x, y) => x.issuedAt - y.issuedAt);
   }
 
   /** Makes every access token expired now (refresh tokens stay valid). Returns how many. */
