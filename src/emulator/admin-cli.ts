@@ -74,8 +74,9 @@ export async function runAdminCommand(
       console.error(`error: ${(error as Error).message} (USAGE)`);
       return 2;
     }
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    console.error(`error: cannot reach the emulator admin API${cause === undefined ? '' : ` (${cause})`}`);
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message;
+    console.error(`error: cannot reach the emulator admin API${why === undefined ? '' : ` (${why})`}`);
     return 1;
   }
 }
