@@ -76,7 +76,6 @@ export { startZohoEmulator } from './emulator.js';
 export type { GrantCodeRequest, ZohoEmulator } from './emulator.js';
 export { createEmulatorClock, createRealEmulatorClock } from './clock.js';
 export { loadEmulatorConfig, parseEmulatorConfig } from './config-file.js';
-export type { EmulatorConfigFile } from './config-file.js';
 export type { EmulatorClock } from './clock.js';
 export type { FaultControls, FaultHandle, FaultKind, FaultSpec, FaultTarget } from './faults.js';
 export { CLASSIC_THROTTLE_DESCRIPTION } from './options.js';
