@@ -207,8 +207,8 @@ describe('admin API', () => {
     assert.equal(added.body['dc'], 'eu');
     const listed = await admin(emu, 'GET', '/clients');
     assert.deepEqual(listed.body['clients'], [
-      { clientId: CLIENT.clientId, redirectUris: CLIENT.redirectUris, dc: 'us' },
-      { clientId: added.body['clientId'], redirectUris: ['http://localhost:9000/cb'], dc: 'eu' },
+      { clientId: CLIENT.clientId, redirectUris: CLIENT.redirectUris, dc: 'us', dataCenters: ['us'] },
+      { clientId: added.body['clientId'], redirectUris: ['http://localhost:9000/cb'], dc: 'eu', dataCenters: ['eu'] },
     ]);
     assert.ok(!JSON.stringify(listed.body).includes(CLIENT.clientSecret));
     // The new client works at its data center.

@@ -531,6 +531,86 @@ describe('data centers', () => {
     assert.equal((await fetch(`${emu.url}/oauth/v2/token/revoke?token=${rt}`, { method: 'POST' })).status, 400);
     assert.equal(emu.stats().byDataCenter['eu'], 3); // exchange, users, refresh
   });
+
+  test('a multi-DC client works in each of its data centers; each knows only the tokens it issued', async (t) => {
+    const MULTI = {
+      clientId: '1000.MULTIDCCLIENT',
+      clientSecret: 'multi-secret',
+      redirectUris: [REDIRECT],
+      dataCenters: ['us', 'eu'],
+    };
+    const emu = await start(t, { dataCenters: ['us', 'eu', 'in'], clients: [MULTI] });
+    const us = emu.environment;
+    const eu = emu.environmentFor('eu');
+    const inDc = emu.environmentFor('in');
+    const grant = (code: string) => ({
+      grant_type: 'authorization_code',
+      client_id: MULTI.clientId,
+      client_secret: MULTI.clientSecret,
+      code,
+    });
+
+    // Self Client codes: the home (first) data center by default, or a named one.
+    const usCode = await emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES });
+    const euCode = await emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES, dc: 'eu' });
+    await assert.rejects(
+      emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES, dc: 'in' }),
+      (error) => isZohoTokenError(error, 'INVALID_ARGUMENT') && error.field === 'dc',
+    );
+    // A code is known only where it was issued (and is not burnt by the wrong server).
+    assert.deepEqual(await tokenCall(eu.accountsUrl, grant(usCode)), { error: 'invalid_code' });
+    const usTokens = await tokenCall(us.accountsUrl, grant(usCode));
+    assert.equal(usTokens['api_domain'], us.apiDomain);
+    const euTokens = await tokenCall(eu.accountsUrl, grant(euCode));
+    assert.equal(euTokens['api_domain'], eu.apiDomain);
+    const usRt = usTokens['refresh_token'] as string;
+    const euRt = euTokens['refresh_token'] as string;
+
+    // The client is known at both accounts servers, but each refreshes only its own refresh tokens.
+    assert.deepEqual(await refresh(eu.accountsUrl, usRt, 'form', MULTI), { error: 'invalid_code' });
+    assert.deepEqual(await refresh(us.accountsUrl, euRt, 'form', MULTI), { error: 'invalid_code' });
+    assert.match(String((await refresh(us.accountsUrl, usRt, 'form', MULTI))['access_token']), TOKEN_SHAPE);
+    assert.match(String((await refresh(eu.accountsUrl, euRt, 'form', MULTI))['access_token']), TOKEN_SHAPE);
+    // A data center the client is not enabled in does not know the client at all.
+    assert.deepEqual(await refresh(inDc.accountsUrl, usRt, 'form', MULTI), { error: 'invalid_client' });
+
+    // Access tokens and revoke are bound the same way.
+    const usAccess = usTokens['access_token'] as string;
+    assert.equal((await api(us.apiDomain, '/crm/v8/org', usAccess)).status, 200);
+    assert.deepEqual(await api(eu.apiDomain, '/crm/v8/org', usAccess), { status: 401, body: INVALID_TOKEN });
+    assert.equal(
+      (await fetch(`${eu.accountsUrl}/oauth/v2/token/revoke?token=${usRt}`, { method: 'POST' })).status,
+      400,
+    );
+    assert.deepEqual(emu.tokenInfo(usRt)?.dc, 'us');
+    assert.deepEqual(emu.tokenInfo(euRt)?.dc, 'eu');
+
+    // Web flow: consent at the EU accounts server issues an EU code; elsewhere, the home DC's.
+    const atEu = new URL(await emu.approve(authUrl(eu.accountsUrl, { client_id: MULTI.clientId }), { user: USER }));
+    assert.equal(atEu.searchParams.get('location'), 'eu');
+    assert.equal(atEu.searchParams.get('accounts-server'), eu.accountsUrl);
+    const atIn = new URL(await emu.approve(authUrl(inDc.accountsUrl, { client_id: MULTI.clientId }), { user: USER }));
+    assert.equal(atIn.searchParams.get('location'), 'us');
+    const webTokens = await tokenCall(eu.accountsUrl, {
+      ...grant(atEu.searchParams.get('code')!),
+      redirect_uri: REDIRECT,
+    });
+    assert.equal(webTokens['api_domain'], eu.apiDomain);
+  });
+
+  test('client dataCenters must be served data centers', async (t) => {
+    const emu = await start(t, { dataCenters: ['us', 'eu'] });
+    for (const [client, field] of [
+      [{ ...CLIENT, dataCenters: ['us', 'jp'] }, 'dataCenters'],
+      [{ ...CLIENT, dataCenters: [] }, 'dataCenters'],
+      [{ ...CLIENT, dc: 'jp', dataCenters: ['us'] }, 'dc'],
+    ] as const) {
+      assert.throws(
+        () => emu.addClient(client),
+        (error) => isZohoTokenError(error, 'INVALID_ARGUMENT') && error.field === field,
+      );
+    }
+  });
 });
 
 describe('CRM API', () => {

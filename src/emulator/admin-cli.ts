@@ -16,7 +16,7 @@ export const ADMIN_COMMANDS = [
 
 /** The admin subcommands' help, appended to the server's help. */
 export const ADMIN_HELP = (usage: string): string => `Commands that drive a running emulator through its admin API:
-  ${usage} code --user EMAIL --scopes S [--client-id ID] [--access-type online] [--expires-in 3m]
+  ${usage} code --user EMAIL --scopes S [--client-id ID] [--dc DC] [--access-type online] [--expires-in 3m]
                                   mint a Self Client grant code (prints the code)
   ${usage} consents               list consent pages shown and not yet answered
   ${usage} approve --user EMAIL [--id ID | --auth-url URL]
@@ -27,7 +27,7 @@ export const ADMIN_HELP = (usage: string): string => `Commands that drive a runn
   ${usage} fault add --kind K [--target T] [--times N] [--status S] [--ms MS] [--dc DC]
   ${usage} fault list | fault clear [--target T] | fault remove ID
   ${usage} stats [reset]          read or reset the counters
-  ${usage} client add [--client-id ID] [--client-secret S] [--redirect-uri URL]... [--dc DC] | client list
+  ${usage} client add [--client-id ID] [--client-secret S] [--redirect-uri URL]... [--dc DC]... | client list
   ${usage} user add EMAIL [--dc DC]... | user list
   ${usage} tokens                 live tokens (ids, users, expiry; never the token values)
   Common: --url URL (default $ZOHO_EMULATOR_URL), --admin-token T (default $ZOHO_EMULATOR_ADMIN_TOKEN), --json`;
@@ -124,6 +124,7 @@ function plan(command: string, args: readonly string[]): Call {
         'client-id': { type: 'string' },
         'access-type': { type: 'string' },
         'expires-in': { type: 'string' },
+        dc: { type: 'string' },
       });
       return {
         values,
@@ -135,6 +136,7 @@ function plan(command: string, args: readonly string[]): Call {
           ...(values['client-id'] === undefined ? {} : { clientId: values['client-id'] }),
           ...(values['access-type'] === undefined ? {} : { accessType: values['access-type'] }),
           ...(values['expires-in'] === undefined ? {} : { expiresIn: values['expires-in'] }),
+          ...(values['dc'] === undefined ? {} : { dc: values['dc'] }),
         },
         show: (body) => String((body as { code: string }).code),
       };
@@ -229,7 +231,7 @@ function plan(command: string, args: readonly string[]): Call {
           'client-id': { type: 'string' },
           'client-secret': { type: 'string' },
           'redirect-uri': { type: 'string', multiple: true },
-          dc: { type: 'string' },
+          dc: { type: 'string', multiple: true },
         },
         1,
       );
@@ -244,13 +246,14 @@ function plan(command: string, args: readonly string[]): Call {
           ...(values['client-id'] === undefined ? {} : { clientId: values['client-id'] }),
           ...(values['client-secret'] === undefined ? {} : { clientSecret: values['client-secret'] }),
           ...(values['redirect-uri'] === undefined ? {} : { redirectUris: values['redirect-uri'] }),
-          ...(values['dc'] === undefined ? {} : { dc: values['dc'] }),
+          // Several --dc: a multi-DC client, the first its home.
+          ...(values['dc'] === undefined ? {} : { dataCenters: values['dc'] }),
         },
         show: (body) => {
-          const c = body as { clientId: string; clientSecret: string; dc: string };
+          const c = body as { clientId: string; clientSecret: string; dataCenters: string[] };
           // A secret given by flag is not echoed back; a generated one is shown once (it is the emulator's).
           const secret = values['client-secret'] === undefined ? c.clientSecret : '(as given)';
-          return `client_id:     ${c.clientId}\nclient_secret: ${secret}\ndc:            ${c.dc}`;
+          return `client_id:     ${c.clientId}\nclient_secret: ${secret}\ndata centers:  ${c.dataCenters.join(' ')}`;
         },
       };
     }

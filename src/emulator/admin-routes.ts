@@ -8,6 +8,7 @@ import { isEmail, issueGrantCode } from './grant-code.js';
 import { BodyTooLarge, readBody } from './http-io.js';
 import { newClientId, newClientSecret } from './ids.js';
 import { invalid } from './invalid-argument.js';
+import type { ClientRecord } from './state.js';
 import { parseAdminDuration, parseAdminTime } from './admin-time.js';
 
 /** Where the admin API lives: a prefix Zoho never uses, so it cannot be mistaken for Zoho's surface. */
@@ -132,6 +133,7 @@ function mintCode(core: EmulatorCore, body: Json): Json {
     scopes: body['scopes'] as string,
     ...(body['accessType'] === undefined ? {} : { accessType: body['accessType'] as 'offline' }),
     ...(body['expiresIn'] === undefined ? {} : { expiresInMs: parseAdminDuration(body['expiresIn'], 'expiresIn') }),
+    ...(body['dc'] === undefined ? {} : { dc: body['dc'] as string }),
   });
   return { ...issued, accountsUrl: core.urlOf(issued.dc) };
 }
@@ -151,9 +153,13 @@ function clientIdOf(core: EmulatorCore, body: Json): string {
 
 function decidePending(core: EmulatorCore, body: Json, approve: boolean): Json {
   let query: URLSearchParams;
+  let dc: string | undefined;
   if (typeof body['url'] === 'string') {
     if (!URL.canParse(body['url'])) throw invalid('url', 'url must be an absolute authorization URL');
-    query = new URL(body['url']).searchParams;
+    const url = new URL(body['url']);
+    query = url.searchParams;
+    // The data center whose listener the URL names (a multi-DC client consents there).
+    dc = core.options.dataCenters.find((loc) => new URL(core.urlOf(loc)).origin === url.origin);
   } else {
     const pending = core.pending.list();
     const id = body['id'];
@@ -167,13 +173,18 @@ function decidePending(core: EmulatorCore, body: Json, approve: boolean): Json {
       );
     }
     query = new URLSearchParams(found.query);
+    dc = found.dc;
   }
   let user: string | undefined;
   if (approve) {
     user = body['user'] as string;
     if (!isEmail(user)) throw invalid('user', 'user must be an email');
   }
-  return { location: decideConsent(core, query, user) };
+  if (body['dc'] !== undefined) {
+    if (typeof body['dc'] !== 'string') throw invalid('dc', 'dc must be a string');
+    dc = body['dc'];
+  }
+  return { location: decideConsent(core, query, user, dc) };
 }
 
 function setAutoApprove(core: EmulatorCore, body: Json): Json {
@@ -241,9 +252,14 @@ function resetStats(core: EmulatorCore): Json {
   return { reset: true };
 }
 
-function clientView(client: { clientId: string; redirectUris: readonly string[]; dc: string }): Json {
+function clientView(client: ClientRecord): Json {
   // Never the secret: it was given (or printed) once, when the client was added.
-  return { clientId: client.clientId, redirectUris: client.redirectUris, dc: client.dc };
+  return {
+    clientId: client.clientId,
+    redirectUris: client.redirectUris,
+    dc: client.dc,
+    dataCenters: client.dataCenters,
+  };
 }
 
 function addClient(core: EmulatorCore, body: Json): Json {
@@ -253,11 +269,15 @@ function addClient(core: EmulatorCore, body: Json): Json {
   if (!Array.isArray(redirectUris) || redirectUris.some((u) => typeof u !== 'string'))
     throw invalid('redirectUris', 'redirectUris must be a list of URLs');
   if (body['dc'] !== undefined && typeof body['dc'] !== 'string') throw invalid('dc', 'dc must be a string');
+  const enabled = body['dataCenters'];
+  if (enabled !== undefined && (!Array.isArray(enabled) || enabled.some((dc) => typeof dc !== 'string')))
+    throw invalid('dataCenters', 'dataCenters must be a list of data center locations');
   const record = core.state.addClient({
     clientId: clientId as string,
     clientSecret: clientSecret as string,
     redirectUris: redirectUris as string[],
     ...(body['dc'] === undefined ? {} : { dc: body['dc'] as string }),
+    ...(enabled === undefined ? {} : { dataCenters: enabled as string[] }),
   });
   // The secret is answered once, here: the caller may have let the emulator generate it.
   return { ...clientView(record), clientSecret: record.clientSecret };

@@ -63,6 +63,7 @@ const client = shape({
   clientSecret: str,
   redirectUris: list(str),
   dc: str,
+  dataCenters: list(str),
 });
 
 /** `"ana@example.com"` or `{"email": …, "dataCenters": [...]}`. */

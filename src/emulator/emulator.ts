@@ -165,10 +165,11 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     return env;
   };
 
-  const decideUrl = async (authUrl: string | URL, user: string | undefined): Promise<string> =>
-    decideConsent(core, new URL(authUrl).searchParams, user);
-
   const dcByOrigin = new Map([...listeners].map(([dc, listener]) => [new URL(listener.url).origin, dc] as const));
+  const decideUrl = async (authUrl: string | URL, user: string | undefined): Promise<string> => {
+    const url = new URL(authUrl);
+    return decideConsent(core, url.searchParams, user, dcByOrigin.get(url.origin));
+  };
   const fetch = createFetch(core, (origin) => (closing.signal.aborted ? undefined : dcByOrigin.get(origin)));
 
   let closed: Promise<void> | undefined;

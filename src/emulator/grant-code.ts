@@ -15,6 +15,11 @@ export interface GrantCodeRequest {
   readonly accessType?: 'offline' | 'online';
   /** Code lifetime in ms. @default the `selfClientCodeLifetimeMs` option (3 minutes) */
   readonly expiresInMs?: number;
+  /**
+   * The data center issuing the code, for a client enabled in several (its tokens then live
+   * there only). @default the client's home `dc`
+   */
+  readonly dc?: string;
 }
 
 /** A minted Self Client code and what it grants. */
@@ -49,8 +54,12 @@ export function issueGrantCode(core: EmulatorCore, request: GrantCodeRequest): I
   const lifetimeMs = request.expiresInMs ?? core.options.selfClientCodeLifetimeMs;
   if (typeof lifetimeMs !== 'number' || !Number.isFinite(lifetimeMs) || lifetimeMs <= 0)
     throw invalid('expiresInMs', 'expiresInMs must be > 0');
+  const dc = request.dc ?? client.dc;
+  if (typeof dc !== 'string' || !client.dataCenters.includes(dc))
+    throw invalid('dc', `the client is enabled in ${client.dataCenters.join(', ')}, not "${String(dc)}"`);
   const issued = core.state.issueCode({
     clientId: client.clientId,
+    dc,
     user: request.user,
     scopes,
     offline: accessType === 'offline',
@@ -63,13 +72,13 @@ export function issueGrantCode(core: EmulatorCore, request: GrantCodeRequest): I
       retryAfterMs: issued.retryAfterMs,
     });
   }
-  core.crm(client.dc).user(request.user);
+  core.crm(dc).user(request.user);
   return {
     code: issued.code,
     clientId: client.clientId,
     user: request.user,
     scopes,
-    dc: client.dc,
+    dc,
     expiresAt: core.clock.now() + lifetimeMs,
   };
 }

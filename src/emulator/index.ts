@@ -62,6 +62,12 @@
  *   applies per request; injected `throttle` answers Zoho's Access Denied body on token/revoke and
  *   HTTP 429 `TOO_MANY_REQUESTS` on the API. Faults are applied after the request is read and
  *   classified, so faulted requests count in `grantRequests` / `refreshRequests` etc.
+ * - Multi-DC clients (`dataCenters` on a client; Zoho's multi-DC setting, one id and secret): the
+ *   client is known at each listed accounts server, but each data center knows only the codes and
+ *   tokens it issued: another's code or refresh token answers `invalid_code`, another's access
+ *   token `INVALID_TOKEN`, revoking another's refresh token HTTP 400. A data center the client is
+ *   not enabled in answers `invalid_client`. Consent at an enabled data center's listener issues
+ *   the code there; elsewhere at the client's home `dc`. Self Client codes take `dc`.
  * - Times come from `emu.clock`: in process a manual clock by default (it moves only via
  *   `advance` / `set`); with `clock: 'real'` (the standalone server's default) it follows the host's
  *   clock and `advance` / `set` shift it.

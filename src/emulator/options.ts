@@ -10,8 +10,17 @@ export interface EmulatorClient {
   readonly clientSecret: string;
   /** Exact-match redirect URIs for the web flow. May be empty for a Self Client. @default [] */
   readonly redirectUris?: readonly string[];
-  /** The data center the client is registered in. @default the emulator's default data center */
+  /**
+   * The data center the client is registered in (its home). @default the first of `dataCenters`,
+   * else the emulator's default data center
+   */
   readonly dc?: string;
+  /**
+   * Data centers the client is enabled in, as Zoho's multi-DC setting allows (same id and secret
+   * everywhere). Each data center knows only the codes and tokens it issued: a refresh token from
+   * one answers `invalid_code` at another's accounts server. @default [dc]
+   */
+  readonly dataCenters?: readonly string[];
 }
 
 /** A user known from the start (listed by the CRM users API before any consent). */

@@ -19,7 +19,10 @@ export interface ClientRecord {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly redirectUris: readonly string[];
+  /** Home data center: where its codes are issued unless another enabled one is named. */
   readonly dc: string;
+  /** Data centers the client is enabled in (Zoho's multi-DC setting), `dc` first. */
+  readonly dataCenters: readonly string[];
 }
 
 interface CodeRecord {
@@ -122,6 +125,8 @@ export type AccessCheck =
 
 export interface IssueCodeRequest {
   readonly clientId: string;
+  /** The data center issuing the code (one the client is enabled in). @default the client's home `dc` */
+  readonly dc?: string;
   readonly user: string;
   readonly scopes: readonly string[];
   readonly offline: boolean;
@@ -159,9 +164,17 @@ export class OAuthState {
     if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
       throw invalid('clientSecret', 'clientSecret must be a non-empty string');
     }
-    const dc = client.dc ?? this.options.defaultDataCenter;
+    const enabled = client.dataCenters;
+    if (enabled !== undefined && (!Array.isArray(enabled) || enabled.length === 0))
+      throw invalid('dataCenters', "a client's dataCenters must list at least one data center");
+    const dc = client.dc ?? enabled?.[0] ?? this.options.defaultDataCenter;
     if (!this.options.dataCenters.includes(dc))
       throw invalid('dc', `client dc "${dc}" is not one of the emulator's dataCenters`);
+    for (const other of enabled ?? []) {
+      if (!this.options.dataCenters.includes(other))
+        throw invalid('dataCenters', `client data center "${String(other)}" is not one of the emulator's dataCenters`);
+    }
+    const dataCenters = [...new Set([dc, ...(enabled ?? [])])];
     const redirectUris = [...(client.redirectUris ?? [])];
     for (const uri of redirectUris) {
       if (!URL.canParse(uri)) throw invalid('redirectUris', 'every redirect URI must be an absolute URL');
@@ -171,6 +184,7 @@ export class OAuthState {
       clientSecret: client.clientSecret,
       redirectUris,
       dc,
+      dataCenters,
     });
     this.#clients.set(record.clientId, record);
     return record;
@@ -203,12 +217,14 @@ export class OAuthState {
     if (!budget.ok) return budget;
     const now = this.clock.now();
     this.#pruneCodes(now);
+    const dc = request.dc ?? client.dc;
+    if (!client.dataCenters.includes(dc)) throw invalid('dc', `the client is not enabled in data center "${dc}"`);
     const code = newTokenString();
     this.#codes.set(code, {
       clientId: client.clientId,
       user: request.user,
       scopes: [...request.scopes],
-      dc: client.dc,
+      dc,
       offline: request.offline,
       redirectUri: request.redirectUri,
       forceConsent: request.forceConsent,
@@ -225,14 +241,16 @@ export class OAuthState {
   checkClient(clientId: string | undefined, secret: string | undefined, dc: string): OAuthError | ClientRecord {
     if (clientId === undefined || clientId === '') return 'invalid_request';
     const client = this.#clients.get(clientId);
-    if (client === undefined || client.dc !== dc) return 'invalid_client';
+    if (client === undefined || !client.dataCenters.includes(dc)) return 'invalid_client';
     if (secret === undefined || secret === '') return 'invalid_request';
     return client.clientSecret === secret ? client : 'invalid_client_secret';
   }
 
-  exchangeCode(client: ClientRecord, code: string, redirectUri: string | undefined): TokenOutcome {
+  /** Code exchange at data center `dc`: a code is known only where it was issued. */
+  exchangeCode(client: ClientRecord, code: string, redirectUri: string | undefined, dc: string): TokenOutcome {
     const now = this.clock.now();
     const record = this.#codes.get(code);
+    if (record !== undefined && record.dc !== dc) return { ok: false, error: 'invalid_code' };
     if (record === undefined || record.clientId !== client.clientId || record.expiresAt <= now) {
       if (record !== undefined && record.expiresAt <= now) this.#codes.delete(code);
       return { ok: false, error: 'invalid_code' };
@@ -260,9 +278,10 @@ export class OAuthState {
     };
   }
 
-  refresh(client: ClientRecord, refreshToken: string): TokenOutcome {
+  /** Refresh at data center `dc`: each data center knows only the refresh tokens it issued. */
+  refresh(client: ClientRecord, refreshToken: string, dc: string): TokenOutcome {
     const record = this.#refresh.get(refreshToken);
-    if (record === undefined || record.clientId !== client.clientId || record.dc !== client.dc) {
+    if (record === undefined || record.clientId !== client.clientId || record.dc !== dc) {
       return { ok: false, error: 'invalid_code' };
     }
     const now = this.clock.now();
