@@ -214,7 +214,38 @@ describe('standalone emulator driven by curl only', { skip: noCurl }, () => {
   });
 });
 
-describe('standalone emulator refuses an open admin API', { skip: noCurl }, () => {
+describe('standalone emulator options', { skip: noCurl }, () => {
+  const dir = tempDir('emu-curl-options');
+
+  test('--manual-clock stops time; --no-admin serves no admin API; a bad config file does not start', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ clients: [{ clientId: 'x', clientSecret: 'curl-bad-secret', dc: 5 }] }));
+    const manual = startStandalone(['--port', '0', '--manual-clock'], { ZOHO_EMULATOR_ADMIN_TOKEN: '' });
+    const noAdmin = startStandalone(['--port', '0', '--no-admin'], { ZOHO_EMULATOR_ADMIN_TOKEN: '' });
+    const broken = startStandalone(['--config', bad], {});
+    await assert.rejects(broken.url, /exited \(1\) before listening/);
+    try {
+      const [manualUrl, noAdminUrl] = await Promise.all([manual.url, noAdmin.url]);
+      const first = await curl([`${manualUrl}/__admin/clock`]);
+      assert.equal(first.body['mode'], 'manual');
+      const second = await curl([`${manualUrl}/__admin/clock`]);
+      assert.equal(second.body['now'], first.body['now'], 'a manual clock stands still');
+      assert.deepEqual(await curl([`${noAdminUrl}/__admin/clock`]), {
+        status: 404,
+        body: { status: 'failure', error: 'not_found' },
+      });
+    } finally {
+      manual.child.kill('SIGTERM');
+      noAdmin.child.kill('SIGTERM');
+    }
+    assert.match((await manual.exit).out, /clock: {10}manual \(moves only with "clock advance"\)\n/);
+    assert.match((await noAdmin.exit).out, /admin API: {6}off\n/);
+    const { code, err } = await broken.exit;
+    assert.equal(code, 1);
+    assert.equal(err, `INVALID_ARGUMENT: config file ${bad}: clients[0].dc must be a non-empty string\n`);
+    assert.ok(!err.includes('curl-bad-secret'));
+  });
+
   test('a non-loopback host without an admin token does not start', async () => {
     const run = startStandalone(['--port', '0', '--host', '0.0.0.0'], { ZOHO_EMULATOR_ADMIN_TOKEN: '' });
     await assert.rejects(run.url);
