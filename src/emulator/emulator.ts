@@ -35,7 +35,8 @@ export interface ZohoEmulator {
    * Registers (or replaces) a client, as the `clients` option does.
    *
    * @throws `ZohoTokenError` `INVALID_ARGUMENT` (with `field`) for an empty id or secret, a
-   *   `dc` the emulator does not serve, or a redirect URI that is not an absolute URL.
+   *   `dc` or `dataCenters` entry the emulator does not serve, or a redirect URI that is not an
+   *   absolute URL.
    */
   addClient(client: EmulatorClient): void;
   /**
