@@ -410,8 +410,8 @@ export class RedisStore implements TokenStore {
   async #observe(keys: readonly IndexKey[], ids: readonly string[], seen?: Observed): Promise<TokenRecord[]> {
     const reply = await OBSERVE.run(
       this.client,
-      keys.map((k) => k.key),
-      [this.#keys.token(''), ...keys.map((k) => k.kind), ...ids],
+      [this.#keys.token(''), ...keys.map((k) => k.key)],
+      [...keys.map((k) => k.kind), ...ids],
     );
     const [prints, rows] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (!Array.isArray(prints) || !Array.isArray(rows)) throw badReply();
