@@ -67,9 +67,19 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 class Processes {
   readonly dir = mkdtempSync(join(tmpdir(), 'zts-redis-topology-'));
   readonly byPort = new Map<number, ChildProcess>();
+  // Should the test process die without its cleanup, its servers die with it.
+  readonly #onExit = (): void => {
+    for (const child of this.byPort.values()) child.kill('SIGKILL');
+  };
+
+  constructor() {
+    process.once('exit', this.#onExit);
+  }
 
   start(port: number, args: string[]): void {
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    const child = spawn('redis-server', [...args, '--logfile', join(this.dir, `redis-${port}.log`)], {
+      stdio: 'ignore',
+    });
     child.on('error', () => {});
     this.byPort.set(port, child);
   }
@@ -87,7 +97,8 @@ class Processes {
 
   async close(): Promise<void> {
     await Promise.all([...this.byPort.keys()].map((port) => this.kill(port)));
-    rmSync(this.dir, { recursive: true, force: true });
+    process.removeListener('exit', this.#onExit);
+    if (process.env['ZTS_KEEP_REDIS_LOGS'] !== '1') rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -121,7 +132,8 @@ export interface RedisCluster {
 
 /**
  * 3 masters and 3 replicas on free ports, `cluster-node-timeout` 1 s so that a killed master's
- * replica takes over within about 2 s. Resolves once every node reports `cluster_state:ok`.
+ * replica takes over within about 2 s. Resolves once every node reports `cluster_state:ok` and
+ * every replica is in sync with its master.
  */
 export async function startRedisCluster(): Promise<RedisCluster> {
   const processes = new Processes();
@@ -137,6 +149,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         join(processes.dir, `nodes-${port}.conf`),
         '--cluster-node-timeout',
         '1000',
+        // A replica may take over whatever its last contact with the master: the tests kill
+        // masters on purpose and want the failover, not the safety margin.
+        '--cluster-replica-validity-factor',
+        '0',
       ]);
     }
     for (const port of ports)
@@ -150,6 +166,13 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       await until(`cluster_state:ok on ${port}`, async () =>
         (await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
       );
+    }
+    // A replica still in its first sync cannot take over: wait until each has its master's data.
+    for (const port of ports) {
+      await until(`node ${port} a master or a replica in sync`, async () => {
+        const info = await cli(port, 'INFO', 'replication');
+        return info.includes('role:master') || info.includes('master_link_status:up');
+      });
     }
     const live = async (): Promise<number> => {
       for (const port of ports) if ((await cli(port, 'PING')).includes('PONG')) return port;
