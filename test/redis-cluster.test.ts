@@ -8,6 +8,7 @@ import { Cluster } from 'ioredis';
 import { ErrorCode, OAuthToken, isZohoTokenError, openStore } from 'zoho-token-store';
 import { RedisStore } from 'zoho-token-store/redis';
 import { describeStoreLock, describeTokenStore } from 'zoho-token-store/testing';
+import { inspectRedisLocks } from '../src/stores/redis/redis-inspect.js';
 import { cli, skipUnlessRedisServer, startRedisCluster, type RedisCluster } from './helpers/redis-cluster.js';
 
 const BASE = `zts-cluster:${process.pid}:`;
@@ -89,6 +90,8 @@ describe('RedisStore on a Redis Cluster', { skip: skipUnlessRedisServer() }, () 
         );
       }
       const handle = await store.lock.acquire('refresh:1', { leaseMs: 5000, waitMs: 0 });
+      // What `zoho-tokens doctor` reports: the lock, found on the master of the store's slot.
+      assert.deepEqual(await inspectRedisLocks(store.client, store.keyPrefix), { locks: 1, expiredLocks: [] });
       const keys = await keysOnMasters(admin, `{${prefix}}*`);
       // 3 tokens × (hash + 4 index keys) + ids, last-id, revision and the lock.
       assert.equal(keys.length, 19);
