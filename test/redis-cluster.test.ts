@@ -109,7 +109,8 @@ describe('RedisStore on a Redis Cluster', { skip: skipUnlessRedisServer() }, () 
 
     it('stores of different prefixes spread over the masters', async () => {
       const owners = new Set<number>();
-      for (let i = 0; i < 12; i++) owners.add(await cluster.masterOf(`{${BASE}tenant-${i}:}`));
+      // Fixed names (nothing is written): the slots, hence the masters, are the same on every run.
+      for (let i = 0; i < 12; i++) owners.add(await cluster.masterOf(`{tenant-${i}:}`));
       assert.equal(owners.size, 3, 'twelve prefixes land on all three masters');
     });
 
