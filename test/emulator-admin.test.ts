@@ -457,16 +457,20 @@ describe('emulator admin subcommands', () => {
     assert.equal(code.code, 0, code.err);
     assert.match(code.out, /^1000\.[0-9a-f]{32}\.[0-9a-f]{32}\n$/);
     assert.match(String((await exchange(emu, code.out.trim()))['access_token']), TOKEN_SHAPE);
-    const [clock, fault, usage, refused] = await Promise.all([
+    const [clock, fault, usage, refused, help] = await Promise.all([
       emulatorCli(['clock', 'advance', '90m', '--url', emu.url, '--admin-token', 'cli-admin-token']),
       emulatorCli(['fault', 'add', '--kind', 'status', '--target', 'api', '--status', '500', '--times', '1'], env),
       emulatorCli(['fault', 'add', '--target', 'api'], env),
       emulatorCli(['stats'], { ZOHO_EMULATOR_URL: emu.url }),
+      emulatorCli(['code', '--help']),
     ]);
     assert.deepEqual([clock.code, clock.out], [0, '2030-01-01T01:30:00.000Z (manual clock)\n']);
     assert.deepEqual([fault.code, fault.out], [0, 'fault 1 added\n']);
     assert.equal(emu.faults.list()[0]?.spec.status, 500);
     assert.deepEqual([usage.code, usage.err], [2, 'error: fault needs --kind (USAGE)\n']);
     assert.deepEqual([refused.code, refused.err], [1, 'error: admin token missing or wrong\n']);
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^Commands that drive a running emulator through its admin API:\n/);
+    assert.match(help.out, /npm run emulator -- code --user EMAIL --scopes S/);
   });
 });

@@ -50,8 +50,13 @@ class UsageError extends Error {}
 export async function runAdminCommand(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
+  usage = 'zoho-tokens emulator',
 ): Promise<number> {
   const [command, ...rest] = args;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(ADMIN_HELP(usage));
+    return 0;
+  }
   try {
     const call = plan(command!, rest);
     const url = (call.values['url'] as string | undefined) ?? env['ZOHO_EMULATOR_URL'];

@@ -41,7 +41,7 @@ ${ADMIN_HELP(usage)}`;
  */
 export async function main(args: string[] = process.argv.slice(2), usage = 'npm run emulator --'): Promise<number> {
   const HELP = help(usage);
-  if (args[0] !== undefined && ADMIN_COMMANDS.includes(args[0])) return runAdminCommand(args);
+  if (args[0] !== undefined && ADMIN_COMMANDS.includes(args[0])) return runAdminCommand(args, process.env, usage);
   let values;
   try {
     ({ values } = parseArgs({
