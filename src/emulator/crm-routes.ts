@@ -55,9 +55,13 @@ export async function handleApi(ctx: RequestContext): Promise<EmulatorReply> {
   return reply(status, body);
 }
 
-/** The access token of a `Zoho-oauthtoken` Authorization header, if any. */
+/**
+ * The access token of the Authorization header, if any. Zoho takes `Zoho-oauthtoken <token>` or,
+ * per its accounts documentation ("Using the Access token"), `Bearer <token>`; scheme names are
+ * case-insensitive (RFC 9110 §11.1). Any other scheme answers `AUTHENTICATION_FAILURE`.
+ */
 export function accessTokenOf(ctx: RequestContext): string | undefined {
-  return /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.request.header('authorization') ?? '')?.[1];
+  return /^(?:Zoho-oauthtoken|Bearer)\s+(\S+)\s*$/i.exec(ctx.request.header('authorization') ?? '')?.[1];
 }
 
 /** What a route's path placeholders matched. */

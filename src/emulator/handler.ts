@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN_PREFIX, handleAdmin } from './admin-routes.js';
-import { withCanonicalApiAuthorization } from './api-authorization.js';
 import { renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
 import { accessTokenOf, handleApi, INVALID_TOKEN } from './crm-routes.js';
@@ -77,7 +76,7 @@ async function dispatch(core: EmulatorCore, dc: string, request: EmulatorRequest
   const ctx: RequestContext = {
     core,
     dc,
-    request: route === handleApi ? withCanonicalApiAuthorization(request) : request,
+    request,
     url,
     body,
     params: () => (params ??= readParams(request, url, body)),
