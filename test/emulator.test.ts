@@ -278,8 +278,8 @@ describe('web flow', () => {
     const page = await fetch(authUrl(emu.url));
     assert.equal(page.status, 200);
     const html = await page.text();
-    assert.match(html, /Approve/);
-    assert.match(html, /Deny/);
+    assert.match(html, />Accept</);
+    assert.match(html, />Reject</);
     const approved = await consent(html, emu.url, 'approve');
     assert.equal(approved.status, 302);
     const location = new URL(approved.headers.get('location')!);

@@ -1,5 +1,5 @@
 import { decide, validateAuthRequest } from './authorize.js';
-import { renderConsentPage, renderErrorPage } from './consent-page.js';
+import { OTHER_USER_FIELD, pageCsp, renderConsentPage, renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
 import { html, json, redirect, type EmulatorReply } from './exchange.js';
 import { notify } from './observer.js';
@@ -21,15 +21,21 @@ export async function handleAuthPage(ctx: RequestContext): Promise<EmulatorReply
   if (core.autoApprove !== undefined) {
     return finishDecision(decide(core, request, { approve: true, user: core.autoApprove.user }));
   }
+  const accounts = [request.loginHint ?? '', core.options.defaultUser, ...core.options.users].filter(
+    (user, i, all) => user !== '' && all.indexOf(user) === i,
+  );
   return html(
     200,
     renderConsentPage({
       action: DECISION_PATH,
       params: new Map(params),
       clientId: request.client.clientId,
+      appName: request.client.name,
       scopes: request.scopes,
-      user: request.loginHint ?? core.options.defaultUser,
+      accounts,
     }),
+    // The decision redirects the form's navigation to the client: its origin must be allowed.
+    pageCsp([sourceOf(request.redirectUri)]),
   );
 }
 
@@ -43,8 +49,18 @@ export async function handleDecision(ctx: RequestContext): Promise<EmulatorReply
   if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const approve = params.get('decision') === 'approve';
   return finishDecision(
-    decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve }),
+    decide(
+      core,
+      checked.request,
+      approve ? { approve, user: params.get('user') || params.get(OTHER_USER_FIELD) || '' } : { approve },
+    ),
   );
+}
+
+/** A CSP source for a redirect URI: its origin, or its scheme for an app's custom scheme. */
+function sourceOf(uri: string): string {
+  const url = new URL(uri);
+  return url.origin === 'null' ? url.protocol : url.origin;
 }
 
 function finishDecision(outcome: ReturnType<typeof decide>): EmulatorReply {

@@ -12,6 +12,8 @@ export interface EmulatorClient {
   readonly redirectUris?: readonly string[];
   /** The data center the client is registered in. @default the emulator's default data center */
   readonly dc?: string;
+  /** The application's name, shown on the consent page. @default the client id */
+  readonly name?: string;
 }
 
 /** The limits Zoho enforces; every one can be changed for a test. */
@@ -76,8 +78,13 @@ export interface ZohoEmulatorOptions {
     /** The email the approval is given as. */
     readonly user: string;
   };
-  /** Pre-filled user email on the consent page when the request has no `login_hint`. @default '' */
+  /** Pre-selected user email on the consent page when the request has no `login_hint`. @default '' */
   readonly defaultUser?: string;
+  /**
+   * Test users (emails) the consent page's account chooser offers, besides `login_hint` and
+   * `defaultUser`; "Use another account" is always there too. @default []
+   */
+  readonly users?: readonly string[];
   /** Faults active from the start (see `emu.faults.inject`). @default [] */
   readonly faults?: readonly FaultSpec[];
   /** `company_name` of each data center's org. @default 'Emulated Org' */
@@ -108,6 +115,7 @@ export interface ResolvedOptions {
   readonly deadTokenError: DeadTokenError;
   readonly throttleDescription: string;
   readonly defaultUser: string;
+  readonly users: readonly string[];
   readonly companyName: string;
   readonly maxBodyBytes: number;
 }
@@ -150,9 +158,16 @@ export function resolveOptions(options: ZohoEmulatorOptions): ResolvedOptions {
     deadTokenError: options.deadTokenError ?? 'INVALID_TOKEN',
     throttleDescription: options.throttleDescription ?? CLASSIC_THROTTLE_DESCRIPTION,
     defaultUser: options.defaultUser ?? '',
+    users: users(options.users ?? []),
     companyName: options.companyName ?? 'Emulated Org',
     maxBodyBytes: positive(options.maxBodyBytes ?? 1_048_576, 'maxBodyBytes'),
   };
+}
+
+function users(value: readonly string[]): readonly string[] {
+  if (!Array.isArray(value) || !value.every((u) => typeof u === 'string' && /^[^\s@]+@[^\s@]+$/.test(u)))
+    throw invalid('users', 'users must be a list of emails');
+  return Object.freeze([...new Set(value)]);
 }
 
 function positive(value: number, field: string): number {

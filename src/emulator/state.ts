@@ -19,6 +19,8 @@ export interface ClientRecord {
   readonly clientSecret: string;
   readonly redirectUris: readonly string[];
   readonly dc: string;
+  /** Shown on the consent page. */
+  readonly name: string;
 }
 
 interface CodeRecord {
@@ -138,6 +140,8 @@ export class OAuthState {
     const dc = client.dc ?? this.options.defaultDataCenter;
     if (!this.options.dataCenters.includes(dc))
       throw invalid('dc', `client dc "${dc}" is not one of the emulator's dataCenters`);
+    if (client.name !== undefined && (typeof client.name !== 'string' || client.name.trim() === ''))
+      throw invalid('name', 'name must be a non-empty string');
     const redirectUris = [...(client.redirectUris ?? [])];
     for (const uri of redirectUris) {
       if (!URL.canParse(uri)) throw invalid('redirectUris', 'every redirect URI must be an absolute URL');
@@ -147,6 +151,7 @@ export class OAuthState {
       clientSecret: client.clientSecret,
       redirectUris,
       dc,
+      name: client.name?.trim() ?? client.clientId,
     });
     this.#clients.set(record.clientId, record);
     return record;
