@@ -264,7 +264,7 @@ export function createPortal(options: PortalOptions): Hono {
       } catch {
         return c.redirect('/admin?notice=failed', 303);
       }
-      return c.redirect(`/admin?notice=${action}d`, 303);
+      return c.redirect(`/admin?notice=${action === 'refresh' ? 'refreshed' : 'revoked'}`, 303);
     });
   }
 
