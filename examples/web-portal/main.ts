@@ -44,6 +44,11 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   }
   if (real && !env.ZOHO_CLIENT_SECRET) throw new Error('ZOHO_CLIENT_SECRET is not set');
   const store = await openStore(env.ZOHO_TOKEN_STORE ?? 'sqlite:portal.db');
+  if (emu !== undefined) {
+    // The emulator starts empty each time: the tokens it issued in an earlier run can never work again.
+    for (const token of await store.getTokens())
+      if (token.clientId === EMULATOR_CLIENT.clientId && token.id) await store.deleteToken(token.id);
+  }
   const auth = new ZohoAuth({
     store,
     environment: emu?.environment ?? environmentOf(env.ZOHO_DC ?? 'US'),
