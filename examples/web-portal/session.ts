@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
-import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
+import { generateSignedCookie, getSignedCookie } from 'hono/cookie';
 
 /** What the cookie holds. */
 export interface Session {
@@ -51,10 +51,10 @@ export async function readSession(c: Context, config: SessionConfig): Promise<Se
   return { csrf: randomToken() };
 }
 
-/** Writes the session back (the whole cookie is re-signed). */
+/** Writes the session back: the whole cookie re-signed, replacing any written earlier in this answer. */
 export async function writeSession(c: Context, config: SessionConfig, session: Session): Promise<void> {
   const value = Buffer.from(JSON.stringify(session), 'utf8').toString('base64url');
-  await setSignedCookie(c, COOKIE, value, config.secret, {
+  const cookie = await generateSignedCookie(COOKIE, value, config.secret, {
     path: '/',
     httpOnly: true,
     sameSite: 'Lax',
@@ -62,9 +62,5 @@ export async function writeSession(c: Context, config: SessionConfig, session: S
     maxAge: MAX_AGE_SEC,
     ...(config.secure ? { prefix: 'host' as const } : {}),
   });
-}
-
-/** Forgets the session (a new one starts on the next page). */
-export function clearSession(c: Context, config: SessionConfig): void {
-  deleteCookie(c, COOKIE, { path: '/', secure: config.secure, ...(config.secure ? { prefix: 'host' as const } : {}) });
+  c.header('set-cookie', cookie);
 }
