@@ -166,3 +166,41 @@ describe('web portal: headers, session cookie, CSRF, state', () => {
     }
   });
 });
+
+describe('web portal: the callback’s data center', () => {
+  test('a user of another data center is exchanged and served there (location, accounts-server)', async (t) => {
+    const emu = await startZohoEmulator({
+      dataCenters: ['us', 'eu'],
+      clients: [{ ...CLIENT, dc: 'eu', redirectUris: [REDIRECT] }],
+    });
+    t.after(() => emu.close());
+    const eu = emu.environmentFor('eu');
+    const auth = new ZohoAuth({
+      store: new MemoryStore(),
+      environment: emu.environment,
+      environments: [eu],
+      ...CLIENT,
+      redirectUrl: REDIRECT,
+      clock: emu.clock,
+    });
+    const app = createPortal({
+      auth,
+      scopes: ['ZohoCRM.users.READ', 'ZohoCRM.modules.leads.ALL'],
+      sessionSecret: 'unit-test-session-secret',
+      secure: true,
+    });
+    const home = await app.request(`${PORTAL}/`);
+    const login = await app.request(`${PORTAL}/login`, { headers: { cookie: cookieOf(home) } });
+    assert.ok(login.headers.get('location')!.startsWith(`${emu.url}/oauth/v2/auth?`), 'consent at the default DC');
+    const callback = new URL(await emu.approve(login.headers.get('location')!, { user: ALICE }));
+    assert.equal(callback.searchParams.get('location'), 'eu');
+    assert.equal(callback.searchParams.get('accounts-server'), eu.accountsUrl);
+    const done = await app.request(callback.href, { headers: { cookie: cookieOf(login) } });
+    assert.equal(done.status, 303);
+    const [token] = await auth.store.getTokens();
+    assert.equal(token?.accountsUrl, eu.accountsUrl);
+    assert.equal(token?.apiDomain, eu.apiDomain);
+    const dashboard = await app.request(`${PORTAL}/dashboard`, { headers: { cookie: cookieOf(done) } });
+    assert.match(await dashboard.text(), new RegExp(`data-testid="email">${ALICE}<`));
+  });
+});
