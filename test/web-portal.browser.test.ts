@@ -148,7 +148,7 @@ describe('web portal in a real browser', { skip: SKIP }, () => {
     port = await freePort();
     emu = await startZohoEmulator({
       clients: [{ ...CLIENT, name: APP_NAME, redirectUris: [`http://127.0.0.1:${port}/oauth/callback`] }],
-      users: [ALICE, BOB],
+      users: [{ email: ALICE }, { email: BOB }],
     });
     portal = await startPortal();
     browser = await chromium.launch({

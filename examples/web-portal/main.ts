@@ -39,7 +39,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   if (!real) {
     emu = await startZohoEmulator({
       clients: [{ ...EMULATOR_CLIENT, name: 'Zoho portal (example)', redirectUris: [redirectUrl] }],
-      users: ['alice.smith@example.com', 'bob.jones@example.com'],
+      users: [{ email: 'alice.smith@example.com' }, { email: 'bob.jones@example.com' }],
     });
   }
   if (real && !env.ZOHO_CLIENT_SECRET) throw new Error('ZOHO_CLIENT_SECRET is not set');

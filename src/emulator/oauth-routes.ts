@@ -15,15 +15,21 @@ export async function handleAuthPage(ctx: RequestContext): Promise<EmulatorReply
   const faulted = await ctx.faulted('auth');
   if (faulted !== undefined) return faulted;
   const params = ctx.url.searchParams;
-  const checked = validateAuthRequest(core, params);
+  const checked = validateAuthRequest(core, params, ctx.dc);
   if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const { request } = checked;
   if (core.autoApprove !== undefined) {
     return finishDecision(decide(core, request, { approve: true, user: core.autoApprove.user }));
   }
-  const accounts = [request.loginHint ?? '', core.options.defaultUser, ...core.options.users].filter(
-    (user, i, all) => user !== '' && all.indexOf(user) === i,
-  );
+  core.pending.shown(params, ctx.dc);
+  const accounts = [
+    request.loginHint ?? '',
+    core.options.defaultUser,
+    ...core
+      .crm(request.client.dc)
+      .users()
+      .map((user) => user.email),
+  ].filter((user, i, all) => user !== '' && all.indexOf(user) === i);
   return html(
     200,
     renderConsentPage({
@@ -45,16 +51,13 @@ export async function handleDecision(ctx: RequestContext): Promise<EmulatorReply
   const faulted = await ctx.faulted('auth');
   if (faulted !== undefined) return faulted;
   const params = await ctx.params();
-  const checked = validateAuthRequest(core, params);
+  const checked = validateAuthRequest(core, params, ctx.dc);
   if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const approve = params.get('decision') === 'approve';
-  return finishDecision(
-    decide(
-      core,
-      checked.request,
-      approve ? { approve, user: params.get('user') || params.get(OTHER_USER_FIELD) || '' } : { approve },
-    ),
-  );
+  const user = params.get('user') || params.get(OTHER_USER_FIELD) || '';
+  const outcome = decide(core, checked.request, approve ? { approve, user } : { approve });
+  if (outcome.ok) core.pending.decided(params);
+  return finishDecision(outcome);
 }
 
 /** A CSP source for a redirect URI: its origin, or its scheme for an app's custom scheme. */
@@ -103,11 +106,11 @@ export async function handleToken(ctx: RequestContext): Promise<EmulatorReply> {
   if (category === 'grant') {
     const code = params.get('code');
     if (code === undefined || code === '') return fail('invalid_request');
-    outcome = core.state.exchangeCode(client, code, params.get('redirect_uri'));
+    outcome = core.state.exchangeCode(client, code, params.get('redirect_uri'), dc);
   } else {
     const refreshToken = params.get('refresh_token');
     if (refreshToken === undefined || refreshToken === '') return fail('invalid_request');
-    outcome = core.state.refresh(client, refreshToken);
+    outcome = core.state.refresh(client, refreshToken, dc);
   }
   if (!outcome.ok) return fail(outcome.error);
   observe('issued');
