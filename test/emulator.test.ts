@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { isZohoTokenError } from '../src/errors.js';
@@ -278,8 +279,8 @@ describe('web flow', () => {
     const page = await fetch(authUrl(emu.url));
     assert.equal(page.status, 200);
     const html = await page.text();
-    assert.match(html, /Approve/);
-    assert.match(html, /Deny/);
+    assert.match(html, />Accept</);
+    assert.match(html, />Reject</);
     const approved = await consent(html, emu.url, 'approve');
     assert.equal(approved.status, 302);
     const location = new URL(approved.headers.get('location')!);
@@ -304,6 +305,70 @@ describe('web flow', () => {
     assert.match(String(body['refresh_token']), TOKEN_SHAPE);
     const me = await api(emu.url, '/crm/v8/users?type=CurrentUser', body['access_token'] as string);
     assert.equal((me.body?.['users'] as Json[])[0]?.['email'], USER);
+  });
+
+  test('the consent page: app name, account chooser, scopes in words, its own CSP', async (t) => {
+    const emu = await start(t, {
+      clients: [{ ...CLIENT, name: 'Acme <Portal>' }],
+      defaultUser: 'd@x.com',
+      users: [{ email: 'u1@x.com' }, { email: 'd@x.com' }],
+    });
+    const page = await fetch(authUrl(emu.url, { login_hint: 'h@x.com' }));
+    const html = await page.text();
+    assert.match(html, /<span class="app-name">Acme &#60;Portal&#62;<\/span> would like to access/);
+    const accounts = [...html.matchAll(/<input type="radio" name="user" value="([^"]*)"( checked)?>/g)];
+    assert.deepEqual(
+      accounts.map((m) => [m[1], m[2] !== undefined]),
+      [
+        ['h@x.com', true],
+        ['d@x.com', false],
+        ['u1@x.com', false],
+        ['', false],
+      ],
+      'login_hint first and selected, then defaultUser, then the org\'s users, then "Use another account"',
+    );
+    assert.match(html, /<label class="other-email" for="user-other">/);
+    assert.match(html, /View, create, update and delete records in all modules \(Zoho CRM\)/);
+    assert.match(html, /View users of your organization \(Zoho CRM\)/);
+    assert.match(html, /View, create, update and delete settings \(Zoho CRM\)/);
+    assert.doesNotMatch(html, /<script|<link|src=/, 'no script, no external asset');
+    // The inline style is allowed by its hash; the decision may redirect to the client's origin.
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+    const hash = createHash('sha256').update(style, 'utf8').digest('base64');
+    assert.equal(
+      page.headers.get('content-security-policy'),
+      `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self' http://localhost:3000; frame-ancestors 'none'; base-uri 'none'`,
+    );
+
+    // "Use another account": the chooser's user is empty and the typed e-mail is used.
+    const form = /<form id="approve-form" method="POST" action="([^"]+)">([\s\S]*?)<\/form>/.exec(html)!;
+    const fields = new URLSearchParams();
+    for (const m of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+      fields.append(m[1]!, decodeHtml(m[2]!));
+    fields.append('user', '');
+    fields.append('user_other', 'other@x.com');
+    fields.append('decision', 'approve');
+    const approved = await fetch(new URL(decodeHtml(form[1]!), emu.url), {
+      method: 'POST',
+      body: fields,
+      redirect: 'manual',
+    });
+    const code = new URL(approved.headers.get('location')!).searchParams.get('code')!;
+    const body = await exchange(emu.url, code, { redirect_uri: REDIRECT });
+    assert.equal(emu.tokenInfo(body['access_token'] as string)?.user, 'other@x.com');
+
+    // No test user: an e-mail box; the app name defaults to the client id.
+    const plain = await start(t);
+    const bare = await (await fetch(authUrl(plain.url))).text();
+    assert.match(bare, /<input id="user-email" type="email" name="user" required autocomplete="email">/);
+    assert.match(bare, new RegExp(`<span class="app-name">${CLIENT.clientId}</span>`));
+  });
+
+  test('a client name is checked', async () => {
+    await assert.rejects(
+      startZohoEmulator({ clients: [{ ...CLIENT, name: ' ' }] }),
+      (e) => isZohoTokenError(e, 'INVALID_ARGUMENT') && e.field === 'name',
+    );
   });
 
   test('Deny → error=access_denied with state', async (t) => {

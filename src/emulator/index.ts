@@ -39,7 +39,11 @@
  * - Auth request: any DC's listener accepts it; the redirect's `location` / `accounts-server`
  *   name the client's DC (as Zoho's global login does). Unknown client, unregistered
  *   redirect_uri, response_type ≠ code or no scope → HTTP 400 error page, never a redirect.
- *   Deny → `redirect_uri?error=access_denied&state=…`. Scripts can skip the HTML with
+ *   The consent page looks like Zoho's: the client's `name`, an account chooser (`login_hint`,
+ *   `defaultUser`, the users of the client's data center, "Use another account"), the scopes in
+ *   words, Reject / Accept; one inline style sheet allowed by its hash in the page's CSP, no
+ *   script, no external asset.
+ *   Reject → `redirect_uri?error=access_denied&state=…`. Scripts can skip the HTML with
  *   `autoApprove: { user }` / `emu.setAutoApprove(user)` (GET answers the 302 at once) or
  *   `await emu.approve(authUrl, { user })` which returns the redirect URL.
  * - Dead access tokens (expired, revoked, evicted, unknown) → 401 `INVALID_TOKEN`, or

@@ -21,6 +21,8 @@ export interface EmulatorClient {
    * one answers `invalid_code` at another's accounts server. @default [dc]
    */
   readonly dataCenters?: readonly string[];
+  /** The application's name, shown on the consent page. @default the client id */
+  readonly name?: string;
 }
 
 /** A user known from the start (listed by the CRM users API before any consent). */
@@ -89,7 +91,7 @@ export interface ZohoEmulatorOptions {
    * @default 'manual'
    */
   readonly clock?: 'manual' | 'real';
-  /** Users known from the start, by email. @default [] */
+  /** Users known from the start, by email (the consent page's account chooser offers them). @default [] */
   readonly users?: readonly EmulatorUser[];
   /** Serve the admin HTTP API under `/__admin/`. @default undefined (off) */
   readonly admin?: EmulatorAdminOptions;
@@ -117,7 +119,7 @@ export interface ZohoEmulatorOptions {
     /** The email the approval is given as. */
     readonly user: string;
   };
-  /** Pre-filled user email on the consent page when the request has no `login_hint`. @default '' */
+  /** Pre-selected user email on the consent page when the request has no `login_hint`. @default '' */
   readonly defaultUser?: string;
   /** Faults active from the start (see `emu.faults.inject`). @default [] */
   readonly faults?: readonly FaultSpec[];

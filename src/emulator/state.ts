@@ -21,6 +21,8 @@ export interface ClientRecord {
   readonly redirectUris: readonly string[];
   /** Home data center: where its codes are issued unless another enabled one is named. */
   readonly dc: string;
+  /** Shown on the consent page. */
+  readonly name: string;
   /** Data centers the client is enabled in (Zoho's multi-DC setting), `dc` first. */
   readonly dataCenters: readonly string[];
 }
@@ -170,6 +172,8 @@ export class OAuthState {
     const dc = client.dc ?? enabled?.[0] ?? this.options.defaultDataCenter;
     if (!this.options.dataCenters.includes(dc))
       throw invalid('dc', `client dc "${dc}" is not one of the emulator's dataCenters`);
+    if (client.name !== undefined && (typeof client.name !== 'string' || client.name.trim() === ''))
+      throw invalid('name', 'name must be a non-empty string');
     for (const other of enabled ?? []) {
       if (!this.options.dataCenters.includes(other))
         throw invalid('dataCenters', `client data center "${String(other)}" is not one of the emulator's dataCenters`);
@@ -185,6 +189,7 @@ export class OAuthState {
       redirectUris,
       dc,
       dataCenters,
+      name: client.name?.trim() ?? client.clientId,
     });
     this.#clients.set(record.clientId, record);
     return record;
