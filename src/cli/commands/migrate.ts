@@ -11,12 +11,19 @@ import type { OAuthToken, OAuthTokenInit } from '../../token/oauth-token.js';
 import { CliError, classifyError, usageError } from '../cli-error.js';
 import type { ContextOf } from '../command-context.js';
 import { printable, safeUrl } from '../output.js';
+import { mapAsync, prefetch } from '../prefetch.js';
 import { ProgressLine } from '../progress.js';
 
 interface MigrateOptions {
   from?: string;
   to: string;
   batchSize: string;
+}
+
+/** A source page with the target's tokens under the same ids (null where none). */
+interface TargetPage {
+  page: OAuthToken[];
+  existing: (OAuthToken | null)[];
 }
 
 /** Counts of one run; `--json` prints it as is. */
@@ -97,8 +104,7 @@ Examples:
 
       // Pass 1: every id the target already holds must be the same user's token of the same client.
       let total = 0;
-      for await (const page of pages()) {
-        const existing = await findTokensById(target, ids(page));
+      for await (const { page, existing } of prefetch(withTargetRows(pages()))) {
         page.forEach((token, i) => {
           const other = existing[i];
           if (other && !sameOwner(token, other)) {
@@ -116,8 +122,10 @@ Examples:
       const progress = new ProgressLine(sink, 'Copied', total);
       progress.update(0);
       try {
-        for await (const page of pages()) {
-          await copyPage(page, target, report);
+        // The next page is read and looked up while this one is written: a page's write touches
+        // only its own ids, so the next page's target rows are the same before and after it.
+        for await (const { page, existing } of prefetch(withTargetRows(pages()))) {
+          await copyPage(page, existing, target, report);
           report.read += page.length;
           progress.update(report.read);
         }
@@ -133,8 +141,16 @@ Examples:
         () => ({ from: safeUrl(from), to: safeUrl(options.to), ...report }),
       );
 
-      async function copyPage(page: OAuthToken[], store: TokenStore, counts: MigrationReport): Promise<void> {
-        const before = await findTokensById(store, ids(page));
+      function withTargetRows(source: AsyncIterable<OAuthToken[]>): AsyncIterable<TargetPage> {
+        return mapAsync(source, async (page) => ({ page, existing: await findTokensById(target, ids(page)) }));
+      }
+
+      async function copyPage(
+        page: OAuthToken[],
+        before: (OAuthToken | null)[],
+        store: TokenStore,
+        counts: MigrationReport,
+      ): Promise<void> {
         const changed: OAuthToken[] = [];
         let created = 0;
         page.forEach((token, i) => {
