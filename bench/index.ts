@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: prints Markdown tables of every benchmark, and draws the charts of the sections
  * that have one (stores, fleet) from this run's figures into docs/benchmarks/<section>.svg.
- *   --only stores|lifecycle|file|fleet|cli    one section
+ *   --only stores|lifecycle|file|fleet|cli|migrate    one section
  *   --sizes 1000,10000                    stored-token counts for the store section
  *   --charts DIR                          where the charts go (default docs/benchmarks; `none`: nowhere)
  */
@@ -28,6 +28,7 @@ const sections: Record<string, () => Promise<SectionResult>> = {
   file: async () => ({ markdown: await (await import('./file-store.js')).fileStoreBench() }),
   fleet: async () => (await import('./fleet.js')).fleetBench(),
   cli: async () => ({ markdown: await (await import('./cli.js')).cliBench() }),
+  migrate: async () => ({ markdown: await (await import('./migrate.js')).migrateBench() }),
 };
 
 const started = new Date().toISOString();

@@ -23,6 +23,7 @@ export { OAuthToken, type OAuthTokenInit } from './token/oauth-token.js';
 export { UserSignature } from './token/user-signature.js';
 export type { TokenRecord } from './token/token-record.js';
 export type { TokenStore, StoreLock, LockHandle, LockOptions } from './stores/kit/token-store.js';
+export type { IterateTokensOptions } from './stores/kit/store-paging.js';
 export { MemoryStore } from './stores/memory.js';
 export {
   SqliteStore,

@@ -16,6 +16,14 @@ import { checkId, findMatch, snapshotToken } from '../kit/matching.js';
 import { storeErrors } from '../kit/store-errors.js';
 import { StoreLifecycle } from '../kit/store-lifecycle.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
+import {
+  checkBatchSize,
+  checkIds,
+  compareIds,
+  pagesOfIds,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from '../kit/store-paging.js';
 
 const errors = storeErrors('FileStore');
 
@@ -163,6 +171,57 @@ export class FileStore implements TokenStore {
         this.#writer.enqueue({ kind: 'save', snapshot, settle: { resolve, reject } }),
       );
     });
+  }
+
+  /**
+   * Saves the tokens as `saveToken` would, in order, in one write of the file (one journal append
+   * and fsync under one lock). A refused token fails alone: the others are still saved.
+   */
+  saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      const snapshots = snapshotBatch(tokens);
+      // Queued together, the saves form one batch of the writer (group commit).
+      const results = await Promise.allSettled(
+        snapshots.map(
+          (snapshot) =>
+            new Promise<string>((resolve, reject) =>
+              this.#writer.enqueue({ kind: 'save', snapshot, settle: { resolve, reject } }),
+            ),
+        ),
+      );
+      results.forEach((result, i) => {
+        if (result.status === 'fulfilled') tokens[i]!.id = result.value;
+      });
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+  }
+
+  /** The tokens with these ids, in that order (`null` where none), from one snapshot. */
+  findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    return this.#lifecycle.run(async () => {
+      const keys = checkIds(ids);
+      const table = await this.#read();
+      return keys.map((key) => {
+        const record = key === null ? undefined : table.index.get(key);
+        return record ? tokenFromRecord(record) : null;
+      });
+    });
+  }
+
+  /** Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    const size = checkBatchSize(options);
+    const ids = await this.#lifecycle.run(async () => [...(await this.#read()).index.values()].map((r) => r.id));
+    yield* pagesOfIds(ids.sort(compareIds), size, (page) =>
+      this.#lifecycle.run(async () => {
+        const table = await this.#read();
+        return page.flatMap((id) => {
+          const record = table.index.get(id);
+          return record ? [tokenFromRecord(record)] : [];
+        });
+      }),
+    );
   }
 
   deleteToken(id: string): Promise<void> {

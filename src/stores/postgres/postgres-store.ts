@@ -23,7 +23,16 @@ import {
 import { PostgresLock } from './postgres-lock.js';
 import { INDEX_SUFFIXES, statements } from './postgres-schema.js';
 import { checkPostgresUrl } from '../kit/server-url-options.js';
-import { checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
+import { COLUMNS, checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
+import {
+  checkBatchSize,
+  checkIds,
+  inIdOrder,
+  keysetPages,
+  planBatch,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from '../kit/store-paging.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import { backoffMs } from '../kit/backoff.js';
 
@@ -226,25 +235,73 @@ export class PostgresStore implements TokenStore {
 
   saveToken(token: OAuthToken): Promise<void> {
     return this.#lifecycle.run(async () => {
-      const snapshot = snapshotToken(token, 'saveToken');
-      const secrets = secretsOf(snapshot);
+      token.id = await this.#save(snapshotToken(token, 'saveToken'));
+    });
+  }
+
+  /**
+   * Saves the tokens in order as `saveToken` would, in one transaction: the candidates of the whole
+   * batch read (and locked) with one query, planned together, new rows written with one multi-row
+   * INSERT. When that transaction fails (a refusal, a concurrent writer) it is rolled back and the
+   * batch is saved token by token, which gives `saveToken`'s outcome for each.
+   */
+  saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      const snapshots = snapshotBatch(tokens);
+      if (snapshots.length === 0) return;
+      const secrets = snapshots.flatMap((snapshot) => secretsOf(snapshot));
       await this.#init();
-      for (let attempt = 1; ; attempt++) {
-        try {
-          token.id = await this.#withClient(secrets, (client) => this.#saveOnce(client, snapshot));
-          return;
-        } catch (error) {
-          if (!(error instanceof LostRace) && !RETRYABLE.has(codeOf(error))) {
-            throw toStoreError(error, [...secrets, ...this.#urlSecrets]);
-          }
-          if (attempt >= SAVE_ATTEMPTS) {
-            throw errors.conflict(error instanceof LostRace ? undefined : error, safeSecrets(secrets));
-          }
-          // Jittered pause, so the racers do not collide again in lockstep.
-          await sleep(backoffMs(attempt));
+      try {
+        const ids = await this.#withClient(secrets, (client) => this.#saveBatchOnce(client, snapshots));
+        ids.forEach((id, i) => (tokens[i]!.id = id));
+        return;
+      } catch (error) {
+        if (!isZohoTokenError(error) && !RETRYABLE.has(codeOf(error))) {
+          throw toStoreError(error, [...secrets, ...this.#urlSecrets]);
         }
       }
+      for (const [i, snapshot] of snapshots.entries()) tokens[i]!.id = await this.#save(snapshot);
     });
+  }
+
+  /** The tokens with these ids, in that order (`null` where none), with one query. */
+  findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    return this.#lifecycle.run(async () => {
+      const keys = checkIds(ids);
+      const wanted = keys.filter((key): key is string => key !== null).map(encodeText);
+      if (wanted.length === 0) return keys.map(() => null);
+      const rows = decodeRows((await this.#run(this.#sql.byIds, [wanted], [])).rows);
+      return inIdOrder(keys, rows).map((record) => record && tokenFromRecord(record));
+    });
+  }
+
+  /** Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    this.#lifecycle.assertOpen();
+    const size = checkBatchSize(options);
+    yield* keysetPages(size, async (after, limit) =>
+      decodeRows((await this.#run(this.#sql.page, [encodeText(after ?? ''), limit], [])).rows).map(tokenFromRecord),
+    );
+  }
+
+  /** One save with its retries (a lost race plans again); returns the row's id. */
+  async #save(snapshot: OAuthToken): Promise<string> {
+    const secrets = secretsOf(snapshot);
+    await this.#init();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#withClient(secrets, (client) => this.#saveOnce(client, snapshot));
+      } catch (error) {
+        if (!(error instanceof LostRace) && !RETRYABLE.has(codeOf(error))) {
+          throw toStoreError(error, [...secrets, ...this.#urlSecrets]);
+        }
+        if (attempt >= SAVE_ATTEMPTS) {
+          throw errors.conflict(error instanceof LostRace ? undefined : error, safeSecrets(secrets));
+        }
+        // Jittered pause, so the racers do not collide again in lockstep.
+        await sleep(backoffMs(attempt));
+      }
+    }
   }
 
   deleteToken(id: string): Promise<void> {
@@ -313,6 +370,43 @@ export class PostgresStore implements TokenStore {
     const numeric = numericId(record.id);
     if (numeric !== null) await client.query(sql.bumpHighWater, [numeric]);
     return record.id;
+  }
+
+  /** A batch in BEGIN … COMMIT on `client`: one candidate query, one INSERT; returns each token's id. */
+  async #saveBatchOnce(client: PostgresPoolClient, snapshots: readonly OAuthToken[]): Promise<string[]> {
+    const sql = this.#sql;
+    // Taken first, as every inserter does: the batch's plan sees every earlier insert.
+    const [mark] = (await client.query(sql.lockHighWater)).rows;
+    // A table that grew since its last ANALYZE looks tiny to the planner, whose sequential scan
+    // would then compare every row with every value of the batch: the indexes, always.
+    await client.query('SET LOCAL enable_seqscan = off');
+    const plan = await planBatch(
+      snapshots,
+      async (values) => decodeRows((await client.query(sql.candidatesOfBatch, batchParams(values))).rows),
+      async () => {
+        const [largest] = (await client.query(sql.largestId)).rows;
+        return Math.max(Number(mark?.['value'] ?? 0), Number(largest?.['largest'] ?? 0));
+      },
+    );
+    const inserts: TokenRecord[] = [];
+    for (const { record, previous } of plan.writes) {
+      if (previous === null) {
+        inserts.push(record);
+        continue;
+      }
+      const updated = await client.query(sql.update, [...recordToRow(record).slice(1), previous.id].map(encodeText));
+      if (updated.rowCount !== 1) throw new LostRace();
+    }
+    if (inserts.length > 0) {
+      const rows = inserts.map((record) => recordToRow(record).map(encodeText));
+      await client.query(
+        sql.insertMany,
+        COLUMNS.map((_, c) => rows.map((row) => row[c])),
+      );
+      const largest = Math.max(0, ...inserts.map((record) => numericId(record.id) ?? 0));
+      if (largest > 0) await client.query(sql.bumpHighWater, [largest]);
+    }
+    return plan.ids;
   }
 
   /** Creates the schema once; a failure is not remembered, so the next call tries again. */
@@ -469,6 +563,12 @@ function decodeText(value: unknown): unknown {
 
 function decodeRows(rows: Record<string, unknown>[]): TokenRecord[] {
   return rows.map((row) => rowToRecord(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, decodeText(v)]))));
+}
+
+/** The batch candidate query's five arrays (id, user, access, grant, refresh), each value once. */
+function batchParams(values: readonly LookupValues[]): string[][] {
+  const fields = ['id', 'userName', 'accessToken', 'grantToken', 'refreshToken'] as const;
+  return fields.map((field) => [...new Set(values.flatMap((v) => (v[field] === null ? [] : [encodeText(v[field])])))]);
 }
 
 function lookupParams(v: LookupValues): (string | null)[] {

@@ -28,6 +28,16 @@ import { checkRedisUrl } from '../kit/server-url-options.js';
 import { isTopologyUrl, parseTopologyUrl, type RedisNode, type RedisTopology } from './redis-topology-url.js';
 import { COLUMNS, recordToRow, rowToRecord } from '../kit/columns.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
+import {
+  checkBatchSize,
+  checkIds,
+  inIdOrder,
+  compareIds,
+  pagesOfIds,
+  planBatch,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from '../kit/store-paging.js';
 import { backoffMs } from '../kit/backoff.js';
 
 const errors = storeErrors('RedisStore');
@@ -265,6 +275,122 @@ export class RedisStore implements TokenStore {
         await backOff(attempt, deadline);
       }
     });
+  }
+
+  /**
+   * Saves the tokens in order as `saveToken` would, with one read of every candidate and one
+   * atomic write script for the whole batch (optimistic, like a single save). When another writer
+   * keeps changing what the batch read, or a token is refused, the batch is saved token by token,
+   * which gives `saveToken`'s outcome for each.
+   */
+  async saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    this.#lifecycle.assertOpen();
+    const snapshots = snapshotBatch(tokens);
+    if (snapshots.length === 0) return;
+    const secrets = snapshots.flatMap((snapshot) => secretsOf(snapshot));
+    const ids = await this.#run('cannot save tokens', secrets, async () => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const written = await this.#trySaveBatch(snapshots, secrets);
+          if (written !== null) return written;
+        } catch (error) {
+          if (error instanceof ZohoTokenError) return null;
+          throw error;
+        }
+      }
+      return null;
+    });
+    if (ids !== null) {
+      ids.forEach((id, i) => (tokens[i]!.id = id));
+      return;
+    }
+    for (const token of tokens) await this.saveToken(token);
+  }
+
+  /** The tokens with these ids, in that order (`null` where none), with one atomic read. */
+  async findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    this.#lifecycle.assertOpen();
+    const keys = checkIds(ids);
+    const wanted = [...new Set(keys.filter((key): key is string => key !== null))];
+    if (wanted.length === 0) return keys.map(() => null);
+    const records = await this.#run('cannot find tokens', [], () => this.#observe([], wanted));
+    return inIdOrder(keys, records).map((record) => record && tokenFromRecord(record));
+  }
+
+  /**
+   * Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. The ids are
+   * listed once at the start (a few bytes per token); each page then reads its tokens atomically.
+   */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    this.#lifecycle.assertOpen();
+    const size = checkBatchSize(options);
+    const ids = await this.#run('cannot list tokens', [], async () => {
+      const members = await this.client.call('SMEMBERS', [this.#keys.ids]);
+      if (!Array.isArray(members)) throw badReply();
+      return members.map(String).sort(compareIds);
+    });
+    yield* pagesOfIds(ids, size, async (page) =>
+      (await this.#run('cannot list tokens', [], () => this.#observe([], page))).map(tokenFromRecord),
+    );
+  }
+
+  /** One optimistic attempt at a batch: each token's id, or null when another writer interfered. */
+  async #trySaveBatch(snapshots: readonly OAuthToken[], secrets: string[]): Promise<string[] | null> {
+    const seen = new Observed();
+    const plan = await planBatch(
+      snapshots,
+      (values) => {
+        const keys = new Map<string, IndexKey>();
+        for (const v of values) {
+          for (const index of INDEXES) {
+            const value = v[index.field];
+            if (value === null) continue;
+            const key = this.#keys.index(index.name, value);
+            keys.set(key, { key, kind: index.kind });
+          }
+        }
+        const ids = new Set(values.flatMap((v) => (v.id === null ? [] : [v.id])));
+        return this.#observe([...keys.values()], [...ids], seen);
+      },
+      async () => {
+        // The counter must not move before the write: checked like every key read.
+        const last = await this.client.call('GET', [this.#keys.lastId]);
+        seen.note(this.#keys.lastId, 's', last === null ? '' : String(last));
+        return last === null ? 0 : Number(last);
+      },
+    );
+    let largestNew = 0;
+    for (const { record, previous } of plan.writes) {
+      secrets.push(...secretsOf(record));
+      if (previous === null) {
+        const key = this.#keys.token(record.id);
+        if (!seen.has(key)) seen.note(key, 'h', '');
+        largestNew = Math.max(largestNew, numericId(record.id) ?? 0);
+      }
+    }
+    const tx = new Transaction(this.#keys, seen);
+    for (const { record, previous } of plan.writes) {
+      tx.put(this.#keys.token(record.id), recordToHash(record));
+      for (const index of INDEXES) {
+        const before = previous?.[index.field] ?? null;
+        const after = record[index.field];
+        if (before === after) continue;
+        if (before !== null)
+          tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, before), record.id);
+        if (after === null) continue;
+        const key = this.#keys.index(index.name, after);
+        if (index.kind === 's' && !seen.has(key)) {
+          throw new ZohoTokenError(
+            ErrorCode.STORE_ERROR,
+            `${STORE_NAME}: internal error: unchecked ${index.name} index`,
+          );
+        }
+        tx.op(index.kind === 's' ? 'set' : 'sadd', key, record.id);
+      }
+      tx.op('sadd', this.#keys.ids, record.id);
+    }
+    if (largestNew > 0) tx.op('max', this.#keys.lastId, String(largestNew));
+    return (await tx.apply(this.client)) ? plan.ids : null;
   }
 
   async deleteToken(id: string): Promise<void> {
