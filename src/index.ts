@@ -69,6 +69,12 @@ export type {
 } from './auth/events.js';
 export type { ZohoAuthEventMap, ZohoAuthEventName, ZohoAuthListener, RefreshFailedEvent } from './auth/auth-events.js';
 export { ZohoClient, type ZohoClientOptions, type ZohoRequestOptions } from './client/zoho-client.js';
+export type {
+  ZohoBytesResponse,
+  ZohoResponseOf,
+  ZohoResponseType,
+  ZohoStreamResponse,
+} from './client/response-types.js';
 export {
   EncryptedStore,
   withEncryption,

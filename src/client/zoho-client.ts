@@ -1,9 +1,10 @@
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
-import { apiError, httpExchange, readText, type HttpExchangeRequest, type TextAnswer } from '../http/http-exchange.js';
+import { apiError, httpExchange, type HttpExchangeRequest } from '../http/http-exchange.js';
 import type { AccessCredentials } from '../auth/token-cache.js';
 import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
 import type { OAuthToken } from '../token/oauth-token.js';
+import type { ZohoResponseOf, ZohoResponseType } from './response-types.js';
 
 /** The options of `new ZohoClient(options)`; a bad value throws `INVALID_ARGUMENT` naming it. */
 export interface ZohoClientOptions {
@@ -21,8 +22,11 @@ export interface ZohoClientOptions {
   timeoutMs?: number;
 }
 
-/** One API call. Name exactly one of `user`, `id`, `token`. */
-export interface ZohoRequestOptions {
+/**
+ * One API call. Name exactly one of `user`, `id`, `token`. `R` is the {@link responseType}, which
+ * decides what the call resolves to ({@link ZohoResponseOf}).
+ */
+export interface ZohoRequestOptions<R extends ZohoResponseType = ZohoResponseType> {
   /** Call as this Zoho user (email). */
   user?: string;
   /** Call with the stored token of this id. */
@@ -45,6 +49,15 @@ export interface ZohoRequestOptions {
   headers?: Readonly<Record<string, string>>;
   /** Caller cancellation: aborts the request (the error is `ABORTED`). */
   signal?: AbortSignal;
+  /**
+   * What a 2xx answer resolves to: `'json'` the parsed JSON (null for 204 or an empty body);
+   * `'bytes'` `{ status, headers, body: Uint8Array }` (attachments, photos, ZIPs); `'stream'`
+   * `{ status, headers, body: ReadableStream }`, the body left to read; `'response'` the fetch
+   * `Response` itself. A non-2xx answer throws API_ERROR whatever the type. The time limit covers
+   * the whole body for `'json'` and `'bytes'`, the headers only for `'stream'` and `'response'`.
+   * @default 'json'
+   */
+  responseType?: R;
 }
 
 /** Zoho's codes for a dead access token (expired, revoked, evicted): worth one refresh and retry. */
@@ -102,8 +115,13 @@ export class ZohoClient {
    *   `ABORTED` when `signal` fired; `INVALID_ARGUMENT` for a bad method, path or options; and the errors of
    *   {@link ZohoAuth.getAccessToken} (`AUTH_REQUIRED`, `UNTRUSTED_ENDPOINT`, …).
    */
-  async request<T = unknown>(method: string, path: string, options: ZohoRequestOptions): Promise<T | null> {
+  async request<T = unknown, R extends ZohoResponseType = 'json'>(
+    method: string,
+    path: string,
+    options: ZohoRequestOptions<R>,
+  ): Promise<ZohoResponseOf<R, T>> {
     const who = refOf(options);
+    const read = readerOf(options.responseType);
     const verb = typeof method === 'string' ? method.toUpperCase() : '';
     if (!METHOD.test(verb))
       throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'method must be an HTTP method name', { field: 'method' });
@@ -121,7 +139,7 @@ export class ZohoClient {
     let creds = await this.auth.getCredentials(who, { signal: options.signal });
     // A stored api_domain may have been tampered with: the token goes to a trusted one only.
     this.auth.checkApiDomain(creds);
-    let answer = await this.#call(verb, target, creds, body, contentType, options);
+    let answer = await this.#call(verb, target, creds, body, contentType, options, read);
     if (answer.status === 401) {
       const error = apiError(`${verb} ${path}`, answer, [creds.accessToken]);
       if (!TOKEN_REJECTED.has(error.apiCode ?? '')) throw error;
@@ -135,13 +153,14 @@ export class ZohoClient {
       }
       creds = await this.auth.getCredentials(who, { signal: options.signal });
       this.auth.checkApiDomain(creds);
-      answer = await this.#call(verb, target, creds, body, contentType, options);
+      answer = await this.#call(verb, target, creds, body, contentType, options, read);
     }
     const { status, text } = answer;
     if (status < 200 || status > 299) throw apiError(`${verb} ${path}`, answer, [creds.accessToken]);
-    if (status === 204 || text.length === 0) return null;
+    if (read !== readJson) return answer.value as ZohoResponseOf<R, T>;
+    if (status === 204 || text.length === 0) return null as ZohoResponseOf<R, T>;
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text) as ZohoResponseOf<R, T>;
     } catch {
       throw new ZohoTokenError(
         ErrorCode.MALFORMED_RESPONSE,
@@ -154,8 +173,11 @@ export class ZohoClient {
   }
 
   /** `request('GET', …)`. */
-  get<T = unknown>(path: string, options: ZohoRequestOptions): Promise<T | null> {
-    return this.request<T>('GET', path, options);
+  get<T = unknown, R extends ZohoResponseType = 'json'>(
+    path: string,
+    options: ZohoRequestOptions<R>,
+  ): Promise<ZohoResponseOf<R, T>> {
+    return this.request<T, R>('GET', path, options);
   }
 
   /**
@@ -171,7 +193,8 @@ export class ZohoClient {
     body: RequestBody | undefined,
     contentType: string | undefined,
     options: ZohoRequestOptions,
-  ): Promise<TextAnswer> {
+    read: Reader,
+  ): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.headers !== undefined) {
       for (const name of Object.keys(options.headers))
@@ -184,8 +207,64 @@ export class ZohoClient {
     return httpExchange(
       { method, url: creds.apiDomain + target, headers, body, secrets: [creds.accessToken] },
       { fetch: this.#fetch, timeoutMs: this.#timeoutMs, signal: options.signal, onTimeout: 'abandon' },
-      readText,
+      read,
     );
+  }
+}
+
+/** One answer: status, headers and body text (non-2xx, or json), or the value a 2xx resolves to. */
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The body text: always for a non-2xx answer (Zoho's error JSON) and for `'json'`. */
+  readonly text: string;
+  /** For `'bytes'`, `'stream'`, `'response'`: what a 2xx resolves to. */
+  readonly value?: unknown;
+}
+
+type Reader = (response: Response) => Promise<Answer>;
+
+/** The common path: status, headers and text, nothing else allocated. */
+async function readJson(response: Response): Promise<Answer> {
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+async function readBytes(response: Response): Promise<Answer> {
+  if (!response.ok) return readJson(response);
+  const { status, headers } = response;
+  const body = new Uint8Array(await response.arrayBuffer());
+  return { status, headers, text: '', value: { status, headers, body } };
+}
+
+async function readStream(response: Response): Promise<Answer> {
+  if (!response.ok) return readJson(response);
+  const { status, headers } = response;
+  const body = response.body ?? new Blob([]).stream();
+  return { status, headers, text: '', value: { status, headers, body } };
+}
+
+async function readResponse(response: Response): Promise<Answer> {
+  if (!response.ok) return readJson(response);
+  return { status: response.status, headers: response.headers, text: '', value: response };
+}
+
+function readerOf(type: unknown): Reader {
+  switch (type) {
+    case undefined:
+    case 'json':
+      return readJson;
+    case 'bytes':
+      return readBytes;
+    case 'stream':
+      return readStream;
+    case 'response':
+      return readResponse;
+    default:
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_ARGUMENT,
+        "responseType must be 'json', 'bytes', 'stream' or 'response'",
+        { field: 'responseType' },
+      );
   }
 }
 

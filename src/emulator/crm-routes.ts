@@ -1,3 +1,4 @@
+import { attachmentsPath, attachmentsRoute, isReply } from './crm-attachments.js';
 import type { CrmRecord, CrmStore, CrmUser } from './crm-store.js';
 import { empty, json, type EmulatorReply } from './exchange.js';
 import { notify } from './observer.js';
@@ -52,6 +53,14 @@ export async function handleApi(ctx: RequestContext): Promise<EmulatorReply> {
   }
   const crm = core.crm(dc);
   const call: ApiCall = { ctx, crm, user: crm.user(access.user), scopes: access.scopes };
+  const attachments = attachmentsPath(ctx.url.pathname);
+  if (attachments !== undefined) {
+    const findRecord = (module: string, id: string) => (module.toLowerCase() === 'leads' ? crm.lead(id) : undefined);
+    const answer = await attachmentsRoute({ ...call, findRecord }, attachments);
+    if (!isReply(answer)) return reply(answer[0], answer[1]);
+    reply(answer.kind === 'answer' ? answer.status : 500); // counted and observed like any answer
+    return answer;
+  }
   const [status, body] = route(call);
   return reply(status, body);
 }
