@@ -4,6 +4,14 @@ import type { AccessCredentials } from '../auth/token-cache.js';
 import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
 import type { OAuthToken } from '../token/oauth-token.js';
+import {
+  rateLimitPolicy,
+  rateLimitedError,
+  retryAfterMs,
+  waitOrAbort,
+  type RateLimitOptions,
+  type RateLimitPolicy,
+} from './rate-limit.js';
 import type { ZohoResponseOf, ZohoResponseType } from './response-types.js';
 
 /** The options of `new ZohoClient(options)`; a bad value throws `INVALID_ARGUMENT` naming it. */
@@ -20,6 +28,12 @@ export interface ZohoClientOptions {
    * @default 30_000
    */
   timeoutMs?: number;
+  /**
+   * API 429 `TOO_MANY_REQUESTS`: bounded retries honouring `Retry-After`, then `RATE_LIMITED`
+   * with `retryAfterMs`. `{ maxRetries: 0 }` fails at the first 429.
+   * @default { maxRetries: 2, maxTotalWaitMs: 30_000, defaultWaitMs: 1_000 }
+   */
+  rateLimit?: RateLimitOptions;
 }
 
 /**
@@ -68,8 +82,9 @@ const METHOD = /^[A-Z]+$/;
  * Calls the Zoho CRM API as a user: `Authorization: Zoho-oauthtoken <access>` against the token's
  * own API domain, JSON in and out; an API domain that is neither Zoho's nor configured in the auth
  * is refused (UNTRUSTED_ENDPOINT) before anything is sent. A 401 INVALID_TOKEN / AUTHENTICATION_FAILURE makes the auth
- * drop or refresh the token (`handleUnauthorized`) and the call is retried ONCE. Nothing else is
- * retried (API calls need not be idempotent). Other non-2xx answers throw API_ERROR with `status`,
+ * drop or refresh the token (`handleUnauthorized`) and the call is retried ONCE. A 429
+ * `TOO_MANY_REQUESTS` (the request was not processed) is retried after `Retry-After`, within
+ * bounds ({@link ZohoClientOptions.rateLimit}). Nothing else is retried (API calls need not be idempotent). Other non-2xx answers throw API_ERROR with `status`,
  * `apiCode` (Zoho's `code`) and Zoho's message; 204 (and an empty body) resolves to null.
  */
 export class ZohoClient {
@@ -77,6 +92,7 @@ export class ZohoClient {
   readonly auth: ZohoAuth;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
+  readonly #rateLimit: RateLimitPolicy;
 
   /**
    * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` (with `field`) when `auth` is not a ZohoAuth,
@@ -105,12 +121,15 @@ export class ZohoClient {
         field: 'timeoutMs',
       });
     }
+    this.#rateLimit = rateLimitPolicy(options.rateLimit);
   }
 
   /**
    * `path` is relative to the API domain, e.g. `/crm/v8/users`. Resolves to the parsed JSON, or null.
    *
    * @throws {@link ZohoTokenError} `API_ERROR` (with `status`, `apiCode`) for a non-2xx answer;
+   *   `RATE_LIMITED` (with `retryAfterMs`) when 429 `TOO_MANY_REQUESTS` outlasted the retries of
+   *   {@link ZohoClientOptions.rateLimit};
    *   `MALFORMED_RESPONSE` for a 2xx body that is not JSON; `NETWORK` when no answer came in time;
    *   `ABORTED` when `signal` fired; `INVALID_ARGUMENT` for a bad method, path or options; and the errors of
    *   {@link ZohoAuth.getAccessToken} (`AUTH_REQUIRED`, `UNTRUSTED_ENDPOINT`, …).
@@ -140,6 +159,8 @@ export class ZohoClient {
     // A stored api_domain may have been tampered with: the token goes to a trusted one only.
     this.auth.checkApiDomain(creds);
     let answer = await this.#call(verb, target, creds, body, contentType, options, read);
+    if (answer.status === 429)
+      answer = await this.#rateLimited(answer, verb, path, target, creds, body, contentType, options, read);
     if (answer.status === 401) {
       const error = apiError(`${verb} ${path}`, answer, [creds.accessToken]);
       if (!TOKEN_REJECTED.has(error.apiCode ?? '')) throw error;
@@ -154,6 +175,8 @@ export class ZohoClient {
       creds = await this.auth.getCredentials(who, { signal: options.signal });
       this.auth.checkApiDomain(creds);
       answer = await this.#call(verb, target, creds, body, contentType, options, read);
+      if (answer.status === 429)
+        answer = await this.#rateLimited(answer, verb, path, target, creds, body, contentType, options, read);
     }
     const { status, text } = answer;
     if (status < 200 || status > 299) throw apiError(`${verb} ${path}`, answer, [creds.accessToken]);
@@ -178,6 +201,38 @@ export class ZohoClient {
     options: ZohoRequestOptions<R>,
   ): Promise<ZohoResponseOf<R, T>> {
     return this.request<T, R>('GET', path, options);
+  }
+
+  /**
+   * Zoho answered 429: waits as asked (or backs off) and sends again, while within
+   * `rateLimit.maxRetries` and `maxTotalWaitMs`; the caller's signal cuts a wait (ABORTED). Resolves
+   * to the first other answer; throws RATE_LIMITED with the wait Zoho last asked for.
+   */
+  async #rateLimited(
+    first: Answer,
+    verb: string,
+    path: string,
+    target: string,
+    creds: AccessCredentials,
+    body: RequestBody | undefined,
+    contentType: string | undefined,
+    options: ZohoRequestOptions,
+    read: Reader,
+  ): Promise<Answer> {
+    const policy = this.#rateLimit;
+    const what = `${verb} ${path}`;
+    let answer = first;
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      const wait = retryAfterMs(answer.headers, policy.now()) ?? policy.defaultWaitMs * 2 ** (attempt - 1);
+      if (attempt > policy.maxRetries || waited + wait > policy.maxTotalWaitMs) {
+        throw rateLimitedError(what, attempt, wait, apiError(what, answer, [creds.accessToken]));
+      }
+      await waitOrAbort(policy, wait, options.signal, what);
+      waited += wait;
+      answer = await this.#call(verb, target, creds, body, contentType, options, read);
+      if (answer.status !== 429) return answer;
+    }
   }
 
   /**
