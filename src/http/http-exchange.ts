@@ -27,6 +27,11 @@ export interface HttpExchangeLimits {
    * @default 'abort'
    */
   readonly onTimeout?: 'abort' | 'abandon';
+  /**
+   * The caller reads the body after `read` resolved (a stream handed out): the caller's `signal`
+   * stays linked to the request, so it still cancels the body.
+   */
+  readonly bodyOutlivesRead?: boolean;
 }
 
 /** What {@link readText} keeps of a response. */
@@ -76,9 +81,10 @@ export function attemptExchange<T>(
   // One promise and at most one timer (cheaper than Promise.race); an abandoned exchange settles into the void.
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const keepLinked = limits.bodyOutlivesRead === true && controller !== undefined;
     const done = (): void => {
       if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      if (!keepLinked) signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = (): void => {
       done();
