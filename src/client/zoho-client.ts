@@ -12,6 +12,7 @@ import {
   type RateLimitOptions,
   type RateLimitPolicy,
 } from './rate-limit.js';
+import type { ZohoPage, ZohoPageInfo } from './pages.js';
 import type { ZohoResponseOf, ZohoResponseType } from './response-types.js';
 
 /** The options of `new ZohoClient(options)`; a bad value throws `INVALID_ARGUMENT` naming it. */
@@ -72,6 +73,18 @@ export interface ZohoRequestOptions<R extends ZohoResponseType = ZohoResponseTyp
    * @default 'json'
    */
   responseType?: R;
+}
+
+/**
+ * A list call for {@link ZohoClient.pages}: a GET with the options of a request (no body, JSON
+ * answers), plus which array holds the items.
+ */
+export interface ZohoPagesOptions extends Omit<ZohoRequestOptions<'json'>, 'body' | 'responseType'> {
+  /**
+   * The answer's array of items: `data` for records, `users` for `/users`…
+   * @default 'data'
+   */
+  key?: string;
 }
 
 /** Zoho's codes for a dead access token (expired, revoked, evicted): worth one refresh and retry. */
@@ -201,6 +214,75 @@ export class ZohoClient {
     options: ZohoRequestOptions<R>,
   ): Promise<ZohoResponseOf<R, T>> {
     return this.request<T, R>('GET', path, options);
+  }
+
+  /**
+   * Every page of a list endpoint, fetched one at a time as the loop asks: the first with
+   * `options.query` as given (e.g. `{ fields: [...], per_page: 200 }`), each next one with the
+   * previous page's `info.next_page_token` as `page_token` (which, unlike `page`, reaches past
+   * Zoho's 2000th record), or with `page + 1` when Zoho sent no token. Stops after a page whose
+   * `info.more_records` is not true, or at a 204 (no records). Breaking out of the loop sends
+   * nothing more.
+   *
+   * @example
+   * for await (const page of client.pages('/crm/v8/Leads', { user, query: { fields: ['Last_Name'] } }))
+   *   console.log(page.items.length, page.info?.more_records);
+   * @throws {@link ZohoTokenError} as {@link request}; `MALFORMED_RESPONSE` when an answer has no
+   *   array under `key`, or names the same next page token twice.
+   */
+  async *pages<T = Record<string, unknown>>(
+    path: string,
+    options: ZohoPagesOptions,
+  ): AsyncGenerator<ZohoPage<T>, void, undefined> {
+    const { key = 'data', ...rest } = options ?? ({} as ZohoPagesOptions);
+    if (typeof key !== 'string')
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'pages key must be a string', { field: 'key' });
+    const query = searchParamsOf(rest.query);
+    const seen = new Set<string>();
+    for (;;) {
+      const body = await this.request<Record<string, unknown>>('GET', path, { ...rest, query });
+      if (body === null) return; // 204: no (more) records
+      const items = body[key];
+      if (!Array.isArray(items)) {
+        throw new ZohoTokenError(ErrorCode.MALFORMED_RESPONSE, `GET ${path} answered no "${key}" array`);
+      }
+      const info = typeof body.info === 'object' && body.info !== null ? (body.info as ZohoPageInfo) : undefined;
+      yield { items: items as T[], info, body };
+      if (info?.more_records !== true) return;
+      const token = info.next_page_token;
+      if (typeof token === 'string' && token !== '') {
+        if (seen.has(token))
+          throw new ZohoTokenError(ErrorCode.MALFORMED_RESPONSE, `GET ${path} named the same next page twice`);
+        seen.add(token);
+        query.delete('page');
+        query.set('page_token', token);
+      } else {
+        const page = typeof info.page === 'number' ? info.page : Number(query.get('page') ?? '1');
+        query.delete('page_token');
+        query.set('page', String(page + 1));
+      }
+    }
+  }
+
+  /**
+   * Every record of a CRM module (`GET /crm/v8/{module}`), page after page ({@link pages}). Zoho v8
+   * wants `fields` in `options.query`.
+   *
+   * @example
+   * for await (const lead of client.records('Leads', { user, query: { fields: ['Last_Name', 'Email'] } }))
+   *   console.log(lead.id);
+   * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` for a module name that is not an API name; and as {@link pages}.
+   */
+  async *records<T = Record<string, unknown>>(
+    module: string,
+    options: Omit<ZohoPagesOptions, 'key'>,
+  ): AsyncGenerator<T, void, undefined> {
+    if (typeof module !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(module)) {
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'module must be a module API name such as Leads', {
+        field: 'module',
+      });
+    }
+    for await (const page of this.pages<T>(`/crm/v8/${module}`, { ...options, key: 'data' })) yield* page.items;
   }
 
   /**
@@ -369,14 +451,18 @@ function refOf(options: ZohoRequestOptions): TokenRef {
   return token ?? (options as TokenRef);
 }
 
-function queryString(query: NonNullable<ZohoRequestOptions['query']>): string {
-  const params = query instanceof URLSearchParams ? query : new URLSearchParams();
-  if (!(query instanceof URLSearchParams)) {
-    for (const [key, value] of Object.entries(query)) {
-      if (value === null || value === undefined) continue;
-      params.append(key, Array.isArray(value) ? value.join(',') : String(value));
-    }
+function searchParamsOf(query: ZohoRequestOptions['query']): URLSearchParams {
+  if (query instanceof URLSearchParams) return new URLSearchParams(query);
+  const params = new URLSearchParams();
+  if (query === undefined) return params;
+  for (const [key, value] of Object.entries(query)) {
+    if (value === null || value === undefined) continue;
+    params.append(key, Array.isArray(value) ? value.join(',') : String(value));
   }
-  const text = params.toString();
+  return params;
+}
+
+function queryString(query: NonNullable<ZohoRequestOptions['query']>): string {
+  const text = (query instanceof URLSearchParams ? query : searchParamsOf(query)).toString();
   return text.length === 0 ? '' : `?${text}`;
 }

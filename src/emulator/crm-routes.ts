@@ -1,4 +1,5 @@
 import { attachmentsPath, attachmentsRoute, isReply } from './crm-attachments.js';
+import { listPage } from './crm-paging.js';
 import type { CrmRecord, CrmStore, CrmUser } from './crm-store.js';
 import { empty, json, type EmulatorReply } from './exchange.js';
 import { notify } from './observer.js';
@@ -125,21 +126,9 @@ function route(call: ApiCall): Answer {
 }
 
 function listLeads(call: ApiCall): Answer {
-  const url = call.ctx.url;
-  const perPage = clampInt(url.searchParams.get('per_page'), 1, 200, 200);
-  const page = clampInt(url.searchParams.get('page'), 1, Number.MAX_SAFE_INTEGER, 1);
-  const all = call.crm.leads();
-  const slice = all.slice((page - 1) * perPage, page * perPage);
-  // Zoho answers an empty page with 204 and no body.
-  if (slice.length === 0) return [204];
-  const fields = fieldsParam(url);
-  return [
-    200,
-    {
-      data: slice.map((r) => project(r, fields)),
-      info: info(slice.length, page, perPage, page * perPage < all.length),
-    },
-  ];
+  const { ctx } = call;
+  const fields = fieldsParam(ctx.url);
+  return listPage(call.crm, call.crm.leads(), ctx.url, ctx.core.clock.now(), (r) => project(r, fields));
 }
 
 function createLeads(call: ApiCall): Answer {
@@ -211,11 +200,6 @@ function project(record: CrmRecord, fields: string[] | undefined): Record<string
 
 function info(count: number, page: number, perPage: number, more: boolean): Record<string, unknown> {
   return { per_page: perPage, count, page, more_records: more };
-}
-
-function clampInt(raw: string | null, min: number, max: number, fallback: number): number {
-  const n = raw === null ? NaN : Number.parseInt(raw, 10);
-  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
 }
 
 const LEADS_MODULE = Object.freeze({
