@@ -76,6 +76,7 @@ export {
 } from './client/zoho-client.js';
 export type { ZohoPage, ZohoPageInfo } from './client/pages.js';
 export type { RateLimitOptions } from './client/rate-limit.js';
+export { ZOHO_SERVICES, zohoServiceUrl, type ZohoService } from './client/service-hosts.js';
 export type {
   ZohoBytesResponse,
   ZohoResponseOf,

@@ -4,6 +4,7 @@ import type { AccessCredentials } from '../auth/token-cache.js';
 import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
 import type { OAuthToken } from '../token/oauth-token.js';
+import { describeOrigin } from '../auth/trusted-endpoints.js';
 import {
   rateLimitPolicy,
   rateLimitedError,
@@ -14,6 +15,7 @@ import {
 } from './rate-limit.js';
 import type { ZohoPage, ZohoPageInfo } from './pages.js';
 import type { ZohoResponseOf, ZohoResponseType } from './response-types.js';
+import { dataCenterOfApiDomain, zohoServiceUrl, type ZohoService } from './service-hosts.js';
 
 /** The options of `new ZohoClient(options)`; a bad value throws `INVALID_ARGUMENT` naming it. */
 export interface ZohoClientOptions {
@@ -35,6 +37,19 @@ export interface ZohoClientOptions {
    * @default { maxRetries: 2, maxTotalWaitMs: 30_000, defaultWaitMs: 1_000 }
    */
   rateLimit?: RateLimitOptions;
+  /**
+   * The Zoho product calls go to unless a request names another: its API host in the token's own
+   * data center, from the built-in table ({@link ZohoService}) or {@link services}. The token is
+   * sent nowhere else.
+   * @default 'crm' (the token's API domain)
+   */
+  service?: ZohoService | (string & {});
+  /**
+   * API base URLs configured by the application, by service name: one URL for every token, or
+   * one per data center location (`{ eu: 'https://desk.zoho.eu' }`; other data centers use the
+   * built-in table). For products not in the table, or a proxy. Trusted because configured.
+   */
+  services?: Readonly<Record<string, string | Readonly<Record<string, string>>>>;
 }
 
 /**
@@ -65,6 +80,11 @@ export interface ZohoRequestOptions<R extends ZohoResponseType = ZohoResponseTyp
   /** Caller cancellation: aborts the request (the error is `ABORTED`). */
   signal?: AbortSignal;
   /**
+   * Call this Zoho product's API instead of the client's {@link ZohoClientOptions.service}: e.g.
+   * `'desk'` sends the request to `https://desk.zoho.eu` + path for an EU token.
+   */
+  service?: ZohoService | (string & {});
+  /**
    * What a 2xx answer resolves to: `'json'` the parsed JSON (null for 204 or an empty body);
    * `'bytes'` `{ status, headers, body: Uint8Array }` (attachments, photos, ZIPs); `'stream'`
    * `{ status, headers, body: ReadableStream }`, the body left to read; `'response'` the fetch
@@ -93,7 +113,8 @@ const METHOD = /^[A-Z]+$/;
 
 /**
  * Calls the Zoho CRM API as a user: `Authorization: Zoho-oauthtoken <access>` against the token's
- * own API domain, JSON in and out; an API domain that is neither Zoho's nor configured in the auth
+ * own API domain (or, with `service`, another Zoho product's API host of the token's data center),
+ * JSON in and out; an API domain that is neither Zoho's nor configured in the auth
  * is refused (UNTRUSTED_ENDPOINT) before anything is sent. A 401 INVALID_TOKEN / AUTHENTICATION_FAILURE makes the auth
  * drop or refresh the token (`handleUnauthorized`) and the call is retried ONCE. A 429
  * `TOO_MANY_REQUESTS` (the request was not processed) is retried after `Retry-After`, within
@@ -106,6 +127,10 @@ export class ZohoClient {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #rateLimit: RateLimitPolicy;
+  readonly #service: string | undefined;
+  readonly #services: ReadonlyMap<string, string | ReadonlyMap<string, string>>;
+  /** `service apiDomain` → base URL, resolved once. */
+  readonly #serviceUrls = new Map<string, string>();
 
   /**
    * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` (with `field`) when `auth` is not a ZohoAuth,
@@ -135,6 +160,12 @@ export class ZohoClient {
       });
     }
     this.#rateLimit = rateLimitPolicy(options.rateLimit);
+    this.#services = configuredServices(options.services);
+    if (options.service !== undefined && typeof options.service !== 'string')
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.service must be a service name', {
+        field: 'service',
+      });
+    this.#service = options.service === 'crm' && !this.#services.has('crm') ? undefined : options.service;
   }
 
   /**
@@ -171,9 +202,11 @@ export class ZohoClient {
     let creds = await this.auth.getCredentials(who, { signal: options.signal });
     // A stored api_domain may have been tampered with: the token goes to a trusted one only.
     this.auth.checkApiDomain(creds);
-    let answer = await this.#call(verb, target, creds, body, contentType, options, read);
+    const service = options.service ?? this.#service;
+    let url = (service === undefined ? creds.apiDomain : this.#serviceUrl(service, creds)) + target;
+    let answer = await this.#call(verb, url, creds, body, contentType, options, read);
     if (answer.status === 429)
-      answer = await this.#rateLimited(answer, verb, path, target, creds, body, contentType, options, read);
+      answer = await this.#rateLimited(answer, verb, path, url, creds, body, contentType, options, read);
     if (answer.status === 401) {
       const error = apiError(`${verb} ${path}`, answer, [creds.accessToken]);
       if (!TOKEN_REJECTED.has(error.apiCode ?? '')) throw error;
@@ -187,9 +220,10 @@ export class ZohoClient {
       }
       creds = await this.auth.getCredentials(who, { signal: options.signal });
       this.auth.checkApiDomain(creds);
-      answer = await this.#call(verb, target, creds, body, contentType, options, read);
+      url = (service === undefined ? creds.apiDomain : this.#serviceUrl(service, creds)) + target;
+      answer = await this.#call(verb, url, creds, body, contentType, options, read);
       if (answer.status === 429)
-        answer = await this.#rateLimited(answer, verb, path, target, creds, body, contentType, options, read);
+        answer = await this.#rateLimited(answer, verb, path, url, creds, body, contentType, options, read);
     }
     const { status, text } = answer;
     if (status < 200 || status > 299) throw apiError(`${verb} ${path}`, answer, [creds.accessToken]);
@@ -286,6 +320,39 @@ export class ZohoClient {
   }
 
   /**
+   * The API base URL of `service` for this token: configured, else the built-in table's host in
+   * the data center of the token's (already trusted) API domain. A token of a custom environment
+   * (an emulator, a proxy) has no built-in hosts: UNTRUSTED_ENDPOINT, nothing is sent.
+   */
+  #serviceUrl(service: string, creds: AccessCredentials): string {
+    const key = `${service} ${creds.apiDomain}`;
+    const known = this.#serviceUrls.get(key);
+    if (known !== undefined) return known;
+    if (typeof service !== 'string')
+      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'service must be a service name', { field: 'service' });
+    const location = dataCenterOfApiDomain(creds.apiDomain);
+    const configured = this.#services.get(service);
+    let url = typeof configured === 'string' ? configured : configured?.get(location ?? '');
+    if (url === undefined) {
+      if (service === 'crm') url = creds.apiDomain;
+      else {
+        zohoServiceUrl(service, 'us'); // an unknown service is INVALID_ARGUMENT, whatever the token
+        if (location === undefined) {
+          throw new ZohoTokenError(
+            ErrorCode.UNTRUSTED_ENDPOINT,
+            `Not sending an access token to service "${service}": the token's API domain ${describeOrigin(creds.apiDomain)} is no Zoho data center's, so no host of it is trusted; configure it in ZohoClient options.services`,
+            { field: 'service' },
+          );
+        }
+        url = zohoServiceUrl(service, location);
+      }
+    }
+    if (this.#serviceUrls.size >= 1_000) this.#serviceUrls.clear();
+    this.#serviceUrls.set(key, url);
+    return url;
+  }
+
+  /**
    * Zoho answered 429: waits as asked (or backs off) and sends again, while within
    * `rateLimit.maxRetries` and `maxTotalWaitMs`; the caller's signal cuts a wait (ABORTED). Resolves
    * to the first other answer; throws RATE_LIMITED with the wait Zoho last asked for.
@@ -294,7 +361,7 @@ export class ZohoClient {
     first: Answer,
     verb: string,
     path: string,
-    target: string,
+    url: string,
     creds: AccessCredentials,
     body: RequestBody | undefined,
     contentType: string | undefined,
@@ -312,7 +379,7 @@ export class ZohoClient {
       }
       await waitOrAbort(policy, wait, options.signal, what);
       waited += wait;
-      answer = await this.#call(verb, target, creds, body, contentType, options, read);
+      answer = await this.#call(verb, url, creds, body, contentType, options, read);
       if (answer.status !== 429) return answer;
     }
   }
@@ -323,7 +390,7 @@ export class ZohoClient {
    */
   #call(
     method: string,
-    target: string,
+    url: string,
     creds: AccessCredentials,
     body: RequestBody | undefined,
     contentType: string | undefined,
@@ -340,7 +407,7 @@ export class ZohoClient {
     if (contentType !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
       headers['content-type'] = contentType;
     return httpExchange(
-      { method, url: creds.apiDomain + target, headers, body, secrets: [creds.accessToken] },
+      { method, url, headers, body, secrets: [creds.accessToken] },
       {
         fetch: this.#fetch,
         timeoutMs: this.#timeoutMs,
@@ -449,6 +516,45 @@ function refOf(options: ZohoRequestOptions): TokenRef {
     });
   }
   return token ?? (options as TokenRef);
+}
+
+/** Validates `options.services`: http(s) base URLs without credentials, query or fragment. */
+function configuredServices(
+  value: ZohoClientOptions['services'],
+): ReadonlyMap<string, string | ReadonlyMap<string, string>> {
+  const out = new Map<string, string | ReadonlyMap<string, string>>();
+  if (value === undefined) return out;
+  const invalid = (field: string, message: string): ZohoTokenError =>
+    new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `ZohoClient options.${field} ${message}`, { field });
+  if (typeof value !== 'object' || value === null) throw invalid('services', 'must be an object');
+  const baseUrl = (field: string, raw: unknown): string => {
+    let url: URL | undefined;
+    try {
+      url = typeof raw === 'string' ? new URL(raw) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (
+      !url ||
+      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+      url.username ||
+      url.password ||
+      url.search ||
+      url.hash
+    )
+      throw invalid(field, 'must be an http(s) base URL such as https://desk.zoho.eu');
+    return url.href.replace(/\/+$/, '');
+  };
+  for (const [name, entry] of Object.entries(value)) {
+    if (typeof entry === 'string') out.set(name, baseUrl(`services.${name}`, entry));
+    else if (typeof entry === 'object' && entry !== null) {
+      out.set(
+        name,
+        new Map(Object.entries(entry).map(([dc, url]) => [dc, baseUrl(`services.${name}.${dc}`, url)] as const)),
+      );
+    } else throw invalid(`services.${name}`, 'must be a base URL or an object of them by data center');
+  }
+  return out;
 }
 
 function searchParamsOf(query: ZohoRequestOptions['query']): URLSearchParams {
