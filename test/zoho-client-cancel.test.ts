@@ -54,4 +54,20 @@ describe('ZohoClient cancels the HTTP request', () => {
     controller.abort(new Error('enough'));
     await assert.rejects(new Response(answer.body).text());
   });
+
+  test('a fetch other than the built-in one gets a real AbortSignal (it may check the class)', async () => {
+    const auth = authFor(emu, sqliteStore());
+    await login(emu, auth, USER);
+    const signals: unknown[] = [];
+    const client = new ZohoClient({
+      auth,
+      fetch: (input, init) => {
+        signals.push(init?.signal);
+        return fetch(input, init);
+      },
+    });
+    await client.get('/crm/v8/org', { user: USER });
+    assert.equal(signals.length, 1);
+    assert.ok(signals[0] instanceof AbortSignal);
+  });
 });
