@@ -14,12 +14,28 @@ export interface Canceller {
 
 type AbortListener = (this: LightSignal, event: { type: 'abort'; target: LightSignal }) => void;
 
+const NONE: readonly AbortListener[] = Object.freeze([]);
+
 /** The signal: abort listeners are called with `this` the signal, as an EventTarget would. */
 class LightSignal {
   aborted = false;
   reason: unknown = undefined;
   onabort: null = null;
   #listeners: AbortListener[] | undefined;
+  /**
+   * undici asks `events.getMaxListeners` / `getEventListeners` about the signal to raise its limit;
+   * answering as an EventEmitter would (instead of letting them throw) keeps an exception, stack
+   * trace and all, off every request.
+   */
+  readonly _maxListeners = 1500;
+
+  getMaxListeners(): number {
+    return this._maxListeners;
+  }
+
+  listeners(): readonly AbortListener[] {
+    return this.#listeners ?? NONE;
+  }
 
   addEventListener(type: string, listener: AbortListener): void {
     if (type !== 'abort' || typeof listener !== 'function') return;
