@@ -2,13 +2,40 @@ import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { DataCenter } from '../oauth/environment.js';
 import { originOf } from '../auth/trusted-endpoints.js';
 
+/** A Zoho product {@link ZohoClient} knows the API hosts of: `'desk'`, `'projects'`, `'books'`… */
+export type ZohoService =
+  | 'crm'
+  | 'bigin'
+  | 'books'
+  | 'billing'
+  | 'creator'
+  | 'expense'
+  | 'inventory'
+  | 'invoice'
+  | 'workdrive'
+  | 'analytics'
+  | 'assist'
+  | 'campaigns'
+  | 'cliq'
+  | 'commerce'
+  | 'contracts'
+  | 'desk'
+  | 'lens'
+  | 'mail'
+  | 'meeting'
+  | 'people'
+  | 'projects'
+  | 'recruit'
+  | 'sign'
+  | 'webinar';
+
 /**
  * Where each Zoho product's API lives in each data center: the one table of them. Products are
  * reached either on their own host of the data center's Zoho domain (`desk.zoho.eu`,
  * `projectsapi.zohocloud.ca`) or under a path of its `www.zohoapis` API domain
  * (`www.zohoapis.eu/books`), as each product's "multi DC" documentation page says.
  */
-const SERVICES = {
+const SERVICES: Readonly<Record<ZohoService, { readonly apis: string } | { readonly host: string }>> = {
   /** Zoho CRM: the token's own API domain. */
   crm: { apis: '' },
   /** Zoho Bigin: `www.zohoapis.<dc>/bigin`. */
@@ -57,10 +84,7 @@ const SERVICES = {
   sign: { host: 'sign' },
   /** Zoho Webinar: `webinar.zoho.<dc>`. */
   webinar: { host: 'webinar' },
-} as const satisfies Record<string, { apis: string } | { host: string }>;
-
-/** A Zoho product {@link ZohoClient} knows the API hosts of: `'desk'`, `'projects'`, `'books'`… */
-export type ZohoService = keyof typeof SERVICES;
+};
 
 /** The names of every Zoho product in the built-in table. */
 export const ZOHO_SERVICES: readonly ZohoService[] = Object.freeze(Object.keys(SERVICES) as ZohoService[]);
