@@ -531,6 +531,86 @@ describe('data centers', () => {
     assert.equal((await fetch(`${emu.url}/oauth/v2/token/revoke?token=${rt}`, { method: 'POST' })).status, 400);
     assert.equal(emu.stats().byDataCenter['eu'], 3); // exchange, users, refresh
   });
+
+  test('a multi-DC client works in each of its data centers; each knows only the tokens it issued', async (t) => {
+    const MULTI = {
+      clientId: '1000.MULTIDCCLIENT',
+      clientSecret: 'multi-secret',
+      redirectUris: [REDIRECT],
+      dataCenters: ['us', 'eu'],
+    };
+    const emu = await start(t, { dataCenters: ['us', 'eu', 'in'], clients: [MULTI] });
+    const us = emu.environment;
+    const eu = emu.environmentFor('eu');
+    const inDc = emu.environmentFor('in');
+    const grant = (code: string) => ({
+      grant_type: 'authorization_code',
+      client_id: MULTI.clientId,
+      client_secret: MULTI.clientSecret,
+      code,
+    });
+
+    // Self Client codes: the home (first) data center by default, or a named one.
+    const usCode = await emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES });
+    const euCode = await emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES, dc: 'eu' });
+    await assert.rejects(
+      emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES, dc: 'in' }),
+      (error) => isZohoTokenError(error, 'INVALID_ARGUMENT') && error.field === 'dc',
+    );
+    // A code is known only where it was issued (and is not burnt by the wrong server).
+    assert.deepEqual(await tokenCall(eu.accountsUrl, grant(usCode)), { error: 'invalid_code' });
+    const usTokens = await tokenCall(us.accountsUrl, grant(usCode));
+    assert.equal(usTokens['api_domain'], us.apiDomain);
+    const euTokens = await tokenCall(eu.accountsUrl, grant(euCode));
+    assert.equal(euTokens['api_domain'], eu.apiDomain);
+    const usRt = usTokens['refresh_token'] as string;
+    const euRt = euTokens['refresh_token'] as string;
+
+    // The client is known at both accounts servers, but each refreshes only its own refresh tokens.
+    assert.deepEqual(await refresh(eu.accountsUrl, usRt, 'form', MULTI), { error: 'invalid_code' });
+    assert.deepEqual(await refresh(us.accountsUrl, euRt, 'form', MULTI), { error: 'invalid_code' });
+    assert.match(String((await refresh(us.accountsUrl, usRt, 'form', MULTI))['access_token']), TOKEN_SHAPE);
+    assert.match(String((await refresh(eu.accountsUrl, euRt, 'form', MULTI))['access_token']), TOKEN_SHAPE);
+    // A data center the client is not enabled in does not know the client at all.
+    assert.deepEqual(await refresh(inDc.accountsUrl, usRt, 'form', MULTI), { error: 'invalid_client' });
+
+    // Access tokens and revoke are bound the same way.
+    const usAccess = usTokens['access_token'] as string;
+    assert.equal((await api(us.apiDomain, '/crm/v8/org', usAccess)).status, 200);
+    assert.deepEqual(await api(eu.apiDomain, '/crm/v8/org', usAccess), { status: 401, body: INVALID_TOKEN });
+    assert.equal(
+      (await fetch(`${eu.accountsUrl}/oauth/v2/token/revoke?token=${usRt}`, { method: 'POST' })).status,
+      400,
+    );
+    assert.deepEqual(emu.tokenInfo(usRt)?.dc, 'us');
+    assert.deepEqual(emu.tokenInfo(euRt)?.dc, 'eu');
+
+    // Web flow: consent at the EU accounts server issues an EU code; elsewhere, the home DC's.
+    const atEu = new URL(await emu.approve(authUrl(eu.accountsUrl, { client_id: MULTI.clientId }), { user: USER }));
+    assert.equal(atEu.searchParams.get('location'), 'eu');
+    assert.equal(atEu.searchParams.get('accounts-server'), eu.accountsUrl);
+    const atIn = new URL(await emu.approve(authUrl(inDc.accountsUrl, { client_id: MULTI.clientId }), { user: USER }));
+    assert.equal(atIn.searchParams.get('location'), 'us');
+    const webTokens = await tokenCall(eu.accountsUrl, {
+      ...grant(atEu.searchParams.get('code')!),
+      redirect_uri: REDIRECT,
+    });
+    assert.equal(webTokens['api_domain'], eu.apiDomain);
+  });
+
+  test('client dataCenters must be served data centers', async (t) => {
+    const emu = await start(t, { dataCenters: ['us', 'eu'] });
+    for (const [client, field] of [
+      [{ ...CLIENT, dataCenters: ['us', 'jp'] }, 'dataCenters'],
+      [{ ...CLIENT, dataCenters: [] }, 'dataCenters'],
+      [{ ...CLIENT, dc: 'jp', dataCenters: ['us'] }, 'dc'],
+    ] as const) {
+      assert.throws(
+        () => emu.addClient(client),
+        (error) => isZohoTokenError(error, 'INVALID_ARGUMENT') && error.field === field,
+      );
+    }
+  });
 });
 
 describe('CRM API', () => {
@@ -584,7 +664,7 @@ describe('CRM API', () => {
     assert.equal(missing.status, 400);
     assert.equal((missing.body?.['data'] as Json[])[0]?.['code'], 'MANDATORY_NOT_FOUND');
     assert.equal((await api(emu.url, '/crm/v8/settings/modules', access)).status, 200);
-    assert.equal((await api(emu.url, '/crm/v8/Contacts', access)).body?.['code'], 'INVALID_MODULE');
+    assert.equal((await api(emu.url, '/crm/v8/Widgets', access)).body?.['code'], 'INVALID_MODULE');
   });
 
   test('scope mismatch, missing and garbled header', async (t) => {
@@ -600,7 +680,7 @@ describe('CRM API', () => {
     assert.deepEqual(await api(emu.url, '/crm/v8/org', access), { status: 401, body: mismatch });
     assert.deepEqual(await api(emu.url, '/crm/v8/Leads', access), { status: 401, body: mismatch });
     assert.deepEqual(await api(emu.url, '/crm/v8/org'), { status: 401, body: AUTH_FAILURE });
-    assert.deepEqual(await api(emu.url, '/crm/v8/org', undefined, { headers: { authorization: `Bearer ${access}` } }), {
+    assert.deepEqual(await api(emu.url, '/crm/v8/org', undefined, { headers: { authorization: `Token ${access}` } }), {
       status: 401,
       body: AUTH_FAILURE,
     });
@@ -610,6 +690,37 @@ describe('CRM API', () => {
     assert.equal((await api(emu.url, '/crm/v8/Leads', leadsOnly)).status, 204);
     assert.equal((await api(emu.url, '/crm/v8/users', leadsOnly)).status, 401);
     assert.deepEqual(emu.stats().byError, { OAUTH_SCOPE_MISMATCH: 3, AUTHENTICATION_FAILURE: 2, INVALID_TOKEN: 1 });
+  });
+
+  test('Authorization: Bearer is accepted as Zoho documents it, Zoho-oauthtoken too; schemes are case-insensitive', async (t) => {
+    const emu = await start(t);
+    const { access } = await selfClient(emu);
+    const org = (authorization: string) => api(emu.url, '/crm/v8/org', undefined, { headers: { authorization } });
+    for (const header of [
+      `Zoho-oauthtoken ${access}`,
+      `Bearer ${access}`,
+      `bearer ${access}`,
+      `BEARER  ${access} `,
+      `zoho-oauthtoken ${access}`,
+    ]) {
+      const res = await org(header);
+      assert.equal(res.status, 200, header.split(' ')[0]);
+      assert.equal(((res.body?.['org'] as Json[])[0] as Json)['company_name'], 'Emulated Org');
+    }
+    const users = await api(emu.url, '/crm/v8/users?type=CurrentUser', undefined, {
+      headers: { authorization: `Bearer ${access}` },
+    });
+    assert.equal(((users.body?.['users'] as Json[])[0] as Json)['email'], USER);
+    // Wrong schemes, a scheme with no token and a dead Bearer token keep Zoho's error shapes.
+    assert.deepEqual(await org(`Basic ${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org(`Token ${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org(`Bearer${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org('Bearer '), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org('Bearer 1000.garbage'), { status: 401, body: INVALID_TOKEN });
+    emu.clock.advance(3600_000);
+    assert.deepEqual(await org(`Bearer ${access}`), { status: 401, body: INVALID_TOKEN });
+    assert.deepEqual(emu.stats().byError, { AUTHENTICATION_FAILURE: 4, INVALID_TOKEN: 2 });
+    assert.equal(emu.stats().apiSuccesses, 6);
   });
 
   test('deadTokenError: AUTHENTICATION_FAILURE for dead tokens', async (t) => {

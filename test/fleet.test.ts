@@ -1,6 +1,8 @@
 // Issue 4, "one refresh across the fleet": 8 processes × 25 concurrent callers share one store and
 // one expired token; Zoho (the emulator) must see one refresh, and a lock holder killed mid-refresh
 // must cost one more refresh, not a storm. For every server store, and the SQLite file store.
+// Issue 16: the same on a private Redis Cluster and a Sentinel set-up, plus their master killed
+// mid-run: a replica takes over and the fleet still ends with exactly one refresh.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { Fleet, sha256, type FleetStoreSpec, type FleetTask, type GoResult } fro
 import { MARIADB, POSTGRES, REDIS, skipUnlessReachable } from './helpers/services.js';
 import { deleteKeysUnder } from './helpers/redis-keys.js';
 import { readyStore } from './helpers/ready-store.js';
+import { skipUnlessRedisServer, startRedisCluster, startRedisSentinel } from './helpers/redis-cluster.js';
 
 const WORKERS = 8;
 const CALLERS = 25;
@@ -39,6 +42,11 @@ interface StoreCase {
   open(): Promise<TokenStore>;
   /** Removes every table, file or key the case wrote. */
   drop(): Promise<void>;
+  /**
+   * For replicated stores: kills the master that holds the case's keys (a process the harness
+   * started) and resolves with a check that a replica has taken its place.
+   */
+  killMaster?(): Promise<() => Promise<void>>;
 }
 
 const PG_URL = `postgres://postgres@${POSTGRES.host}:${POSTGRES.port}/test`;
@@ -92,13 +100,69 @@ const cases: StoreCase[] = [
   },
 ];
 
+// Private deployments (never the shared Redis): each dies with its case, so only the last test of
+// the case may kill a master. A failover takes about 2-3 s: the stores get a 10 s time limit.
+const topologySkip = skipUnlessRedisServer();
+if (topologySkip === false) {
+  const cluster = await startRedisCluster();
+  after(() => cluster.close());
+  const sentinel = await startRedisSentinel();
+  after(() => sentinel.close());
+  cases.push(
+    {
+      title: 'Redis Cluster',
+      skip: false,
+      user: 'fleet-cluster@example.com',
+      spec: { kind: 'redis', url: cluster.url, prefix, timeoutMs: 10_000 },
+      open: async () => new RedisStore({ url: cluster.url, prefix, timeoutMs: 10_000 }),
+      drop: () => cluster.close(),
+      async killMaster() {
+        const killed = await cluster.masterOf(`{${prefix}}`);
+        await cluster.kill(killed);
+        return async () => {
+          await until(async () => {
+            const now = await cluster.masterOf(`{${prefix}}`).catch(() => killed);
+            return now !== killed;
+          }, "a replica promoted to the killed master's slots");
+        };
+      },
+    },
+    {
+      title: 'Redis Sentinel',
+      skip: false,
+      user: 'fleet-sentinel@example.com',
+      spec: { kind: 'redis', url: sentinel.url, prefix, timeoutMs: 10_000 },
+      open: async () => new RedisStore({ url: sentinel.url, prefix, timeoutMs: 10_000 }),
+      drop: () => sentinel.close(),
+      async killMaster() {
+        const killed = await sentinel.master();
+        await sentinel.kill(killed);
+        return async () => {
+          await until(async () => (await sentinel.master()) !== killed, 'the Sentinels to promote the replica');
+        };
+      },
+    },
+  );
+} else {
+  for (const title of ['Redis Cluster', 'Redis Sentinel']) {
+    cases.push({
+      title,
+      skip: topologySkip,
+      user: '',
+      spec: { kind: 'redis', url: '', prefix },
+      open: () => Promise.reject(new Error('skipped')),
+      drop: async () => {},
+    });
+  }
+}
+
 const emu = await startZohoEmulator({ clients: [CLIENT] });
 after(() => emu.close());
 const fleet = await Fleet.start(WORKERS);
 after(() => fleet.close());
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const started = Date.now(); !condition(); await sleep(2)) {
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (const started = Date.now(); !(await condition()); await sleep(2)) {
     if (Date.now() - started > 10_000) throw new Error(`gave up waiting for ${what}`);
   }
 }
@@ -215,5 +279,33 @@ for (const c of cases) {
         }
       },
     );
+
+    const killMaster = c.killMaster;
+    if (killMaster !== undefined) {
+      test(
+        'the master SIGKILLed mid-refresh: a replica takes over, still exactly one refresh, one token for all',
+        BOUND,
+        async () => {
+          const stale = await expiredToken();
+          await fleet.prepare(task());
+          const refreshesBefore = emu.stats().refreshRequests;
+          // A slow refresh: the lock is taken on the old master, the new token saved on the new one,
+          // and every process waits through the failover.
+          emu.faults.inject({ kind: 'latency', target: 'token', ms: 1500 });
+          try {
+            const served = fleet.go();
+            await until(() => emu.stats().refreshRequests > refreshesBefore, 'the refresh request');
+            const promoted = await killMaster();
+            const { results } = await served;
+            await promoted();
+
+            assert.equal(emu.stats().refreshRequests - refreshesBefore, 1, 'refresh requests at Zoho');
+            await assertOneTokenServed(results, stale, WORKERS);
+          } finally {
+            emu.faults.clear('token');
+          }
+        },
+      );
+    }
   });
 }

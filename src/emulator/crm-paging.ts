@@ -19,16 +19,13 @@ function apiError(code: string, message: string, details: Record<string, unknown
   return { code, details, message, status: 'error' };
 }
 
-function intParam(url: URL, name: string, min: number, max: number, fallback: number): number | undefined {
-  const raw = url.searchParams.get(name);
-  if (raw === null) return fallback;
-  if (!/^\d+$/.test(raw)) return undefined;
-  const value = Number(raw);
-  return value < min || value > max ? undefined : value;
+function intParam(url: URL, name: string, min: number, max: number, fallback: number): number {
+  const n = Number.parseInt(url.searchParams.get(name) ?? '', 10);
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
 }
 
 /**
- * One page of `records` as Zoho's list APIs (v8) answer it: `per_page` (1-200, default 200) and
+ * One page of `records` as Zoho's list APIs (v8) answer it: `per_page` (1-200, default 200; out of range is clamped) and
  * `page` (default 1) reach the first 2000 records; `page_token` (the previous page's
  * `info.next_page_token`, valid 24 hours) goes past them. `info` is Zoho's block: `per_page`,
  * `count`, `page`, `more_records`, `next_page_token`, `previous_page_token`, `page_token_expiry`.
@@ -42,9 +39,6 @@ export function listPage(
   project: (record: CrmRecord) => unknown,
 ): readonly [status: number, body?: unknown] {
   const perPage = intParam(url, 'per_page', 1, 200, 200);
-  if (perPage === undefined) {
-    return [400, apiError('INVALID_DATA', 'the per page value given seems to be invalid', { param_name: 'per_page' })];
-  }
   const tokens = tokensOf.get(crm) ?? new Map<string, PageToken>();
   tokensOf.set(crm, tokens);
   const tokenParam = url.searchParams.get('page_token');
@@ -57,9 +51,6 @@ export function listPage(
     offset = token.offset;
   } else {
     const page = intParam(url, 'page', 1, Number.MAX_SAFE_INTEGER, 1);
-    if (page === undefined) {
-      return [400, apiError('INVALID_DATA', 'the page value given seems to be invalid', { param_name: 'page' })];
-    }
     if (page * perPage > DISCRETE_LIMIT) {
       return [
         400,

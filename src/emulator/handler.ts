@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ADMIN_PREFIX, handleAdmin } from './admin-routes.js';
+import { withCanonicalApiAuthorization } from './api-authorization.js';
 import { renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
 import { accessTokenOf, handleApi, INVALID_TOKEN } from './crm-routes.js';
@@ -40,6 +42,11 @@ export async function handleRequest(core: EmulatorCore, dc: string, request: Emu
 async function dispatch(core: EmulatorCore, dc: string, request: EmulatorRequest): Promise<EmulatorReply> {
   const url = new URL(request.target, 'http://emulator.invalid');
   const method = request.method;
+  if (
+    core.options.admin !== undefined &&
+    (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`))
+  )
+    return handleAdmin(core, request, url);
   const { endpoint, route, allow } = matchRoute(method, url.pathname);
   core.stats.add('requests');
   core.stats.tally('byEndpoint', endpoint);
@@ -70,7 +77,7 @@ async function dispatch(core: EmulatorCore, dc: string, request: EmulatorRequest
   const ctx: RequestContext = {
     core,
     dc,
-    request,
+    request: route === handleApi ? withCanonicalApiAuthorization(request) : request,
     url,
     body,
     params: () => (params ??= readParams(request, url, body)),

@@ -15,12 +15,13 @@ export async function handleAuthPage(ctx: RequestContext): Promise<EmulatorReply
   const faulted = await ctx.faulted('auth');
   if (faulted !== undefined) return faulted;
   const params = ctx.url.searchParams;
-  const checked = validateAuthRequest(core, params);
+  const checked = validateAuthRequest(core, params, ctx.dc);
   if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const { request } = checked;
   if (core.autoApprove !== undefined) {
     return finishDecision(decide(core, request, { approve: true, user: core.autoApprove.user }));
   }
+  core.pending.shown(params, ctx.dc);
   return html(
     200,
     renderConsentPage({
@@ -39,12 +40,12 @@ export async function handleDecision(ctx: RequestContext): Promise<EmulatorReply
   const faulted = await ctx.faulted('auth');
   if (faulted !== undefined) return faulted;
   const params = await ctx.params();
-  const checked = validateAuthRequest(core, params);
+  const checked = validateAuthRequest(core, params, ctx.dc);
   if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const approve = params.get('decision') === 'approve';
-  return finishDecision(
-    decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve }),
-  );
+  const outcome = decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve });
+  if (outcome.ok) core.pending.decided(params);
+  return finishDecision(outcome);
 }
 
 function finishDecision(outcome: ReturnType<typeof decide>): EmulatorReply {
@@ -87,11 +88,11 @@ export async function handleToken(ctx: RequestContext): Promise<EmulatorReply> {
   if (category === 'grant') {
     const code = params.get('code');
     if (code === undefined || code === '') return fail('invalid_request');
-    outcome = core.state.exchangeCode(client, code, params.get('redirect_uri'));
+    outcome = core.state.exchangeCode(client, code, params.get('redirect_uri'), dc);
   } else {
     const refreshToken = params.get('refresh_token');
     if (refreshToken === undefined || refreshToken === '') return fail('invalid_request');
-    outcome = core.state.refresh(client, refreshToken);
+    outcome = core.state.refresh(client, refreshToken, dc);
   }
   if (!outcome.ok) return fail(outcome.error);
   observe('issued');
