@@ -197,7 +197,15 @@ describe('CRM records', () => {
     const list = await call('GET', '/contacts?fields=Last_Name,Email');
     assert.deepEqual(list.body, {
       data: [{ Last_Name: 'Somerville', Email: 'mary@example.org', id: details['id'] }],
-      info: { per_page: 200, count: 1, page: 1, more_records: false },
+      info: {
+        per_page: 200,
+        next_page_token: null,
+        count: 1,
+        page: 1,
+        previous_page_token: null,
+        page_token_expiry: null,
+        more_records: false,
+      },
     });
   });
 
@@ -479,7 +487,16 @@ describe('CRM records', () => {
     assert.deepEqual(await names('sort_by=Modified_Time&sort_order=desc'), ['A', 'C', 'B']);
     assert.deepEqual(await names(`ids=${ids[2]},${ids[0]}`), ['A', 'C']);
     const page2 = await call('GET', '/Accounts?per_page=2&page=2');
-    assert.deepEqual(page2.body?.['info'], { per_page: 2, count: 1, page: 2, more_records: false });
+    const { previous_page_token: previous, ...info2 } = page2.body?.['info'] as Record<string, unknown>;
+    assert.match(String(previous), /^[0-9a-f]{64}$/, "Zoho's v8 info block: a token back to page 1");
+    assert.deepEqual(info2, {
+      per_page: 2,
+      next_page_token: null,
+      count: 1,
+      page: 2,
+      page_token_expiry: info2['page_token_expiry'],
+      more_records: false,
+    });
     assert.deepEqual(await call('GET', '/Accounts?per_page=2&page=3'), { status: 204, body: undefined });
     assert.deepEqual((await call('GET', '/Accounts?sort_by=Phone')).body?.['details'], { param_name: 'sort_by' });
     assert.equal((await call('GET', '/Accounts/actions/count')).body?.['count'], 3);

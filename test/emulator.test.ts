@@ -709,7 +709,15 @@ describe('CRM API', () => {
 
     const list = await api(emu.url, '/crm/v8/Leads?fields=Last_Name', access);
     assert.deepEqual(list.body?.['data'], [{ Last_Name: 'Smith', id }]);
-    assert.deepEqual(list.body?.['info'], { per_page: 200, count: 1, page: 1, more_records: false });
+    assert.deepEqual(list.body?.['info'], {
+      per_page: 200,
+      next_page_token: null,
+      count: 1,
+      page: 1,
+      previous_page_token: null,
+      page_token_expiry: null,
+      more_records: false,
+    });
     const one = await api(emu.url, `/crm/v8/Leads/${id}`, access);
     assert.equal((one.body?.['data'] as Json[])[0]?.['Company'], 'Acme');
     assert.equal(((one.body?.['data'] as Json[])[0]?.['Owner'] as Json)['email'], USER);

@@ -211,10 +211,10 @@ function moveClock(core: EmulatorCore, body: Json): Json {
 
 function faultSpec(body: Json): FaultSpec {
   for (const key of Object.keys(body)) {
-    if (!['kind', 'target', 'dc', 'times', 'ms', 'status'].includes(key))
+    if (!['kind', 'target', 'dc', 'times', 'ms', 'status', 'retryAfterSeconds'].includes(key))
       throw invalid(key, `unknown fault field "${key}"`);
   }
-  for (const key of ['times', 'ms', 'status']) {
+  for (const key of ['times', 'ms', 'status', 'retryAfterSeconds']) {
     if (body[key] !== undefined && typeof body[key] !== 'number') throw invalid(key, `${key} must be a number`);
   }
   if (body['dc'] !== undefined && typeof body['dc'] !== 'string') throw invalid('dc', 'dc must be a string');

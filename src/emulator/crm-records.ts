@@ -1,5 +1,6 @@
-import { apiError, info, paging, requiredParamMissing, type Answer, type ApiCall } from './crm-api.js';
+import { apiError, requiredParamMissing, type Answer, type ApiCall } from './crm-api.js';
 import { fieldOf, findModule, type FieldSpec, type ModuleSpec } from './crm-metadata.js';
+import { listPage } from './crm-paging.js';
 import { userRef, type CrmRecord } from './crm-store.js';
 
 /** Zoho's limit for one insert, update or delete call. */
@@ -14,7 +15,6 @@ const SORTABLE = new Set(['id', 'Created_Time', 'Modified_Time']);
  */
 export function listRecords(call: ApiCall, module: ModuleSpec): Answer {
   const url = call.ctx.url;
-  const { page, perPage } = paging(url);
   let all = call.crm.records(module.apiName);
   const ids = url.searchParams.get('ids');
   if (ids !== null) {
@@ -35,16 +35,9 @@ export function listRecords(call: ApiCall, module: ModuleSpec): Answer {
     all = [...all].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
   if (sortOrder === 'desc') all = [...all].reverse();
-  const slice = all.slice((page - 1) * perPage, page * perPage);
-  if (slice.length === 0) return [204];
   const fields = fieldsParam(url);
-  return [
-    200,
-    {
-      data: slice.map((r) => project(r, fields)),
-      info: info(slice.length, page, perPage, page * perPage < all.length),
-    },
-  ];
+  // Zoho's paging: page/per_page up to the 2000th record, page_token past it (crm-paging.ts).
+  return listPage(call.crm, all, url, call.ctx.core.clock.now(), (r) => project(r, fields));
 }
 
 /** `GET /crm/v8/{module}/actions/count`: `{ count }` of the module's records. */

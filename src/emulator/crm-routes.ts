@@ -1,4 +1,5 @@
 import { apiError, INVALID_REQUEST_METHOD, type Answer, type ApiCall } from './crm-api.js';
+import { attachmentsPath, attachmentsRoute, isReply } from './crm-attachments.js';
 import { findModule, type ModuleSpec } from './crm-metadata.js';
 import {
   countRecords,
@@ -51,6 +52,14 @@ export async function handleApi(ctx: RequestContext): Promise<EmulatorReply> {
   }
   const crm = core.crm(dc);
   const call: ApiCall = { ctx, crm, user: crm.user(access.user), scopes: access.scopes };
+  const attachments = attachmentsPath(ctx.url.pathname);
+  if (attachments !== undefined) {
+    const findRecord = (module: string, id: string) => crm.record(findModule(module)?.apiName ?? module, id);
+    const answer = await attachmentsRoute({ ...call, findRecord }, attachments);
+    if (!isReply(answer)) return reply(answer[0], answer[1]);
+    reply(answer.kind === 'answer' ? answer.status : 500); // counted and observed like any answer
+    return answer;
+  }
   const [status, body] = route(call);
   return reply(status, body);
 }

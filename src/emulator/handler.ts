@@ -155,12 +155,17 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
       if (category === 'api') {
         core.stats.add('apiErrors');
         core.stats.tally('byError', 'TOO_MANY_REQUESTS');
-        return json(429, {
-          code: 'TOO_MANY_REQUESTS',
-          details: {},
-          message: 'You have made too many requests. Please try again later.',
-          status: 'error',
-        });
+        const retryAfter = fault.retryAfterSeconds;
+        return json(
+          429,
+          {
+            code: 'TOO_MANY_REQUESTS',
+            details: {},
+            message: 'You have made too many requests. Please try again later.',
+            status: 'error',
+          },
+          retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
+        );
       }
       if (category === 'auth') return html(429, renderErrorPage('Too Many Requests', 'Injected throttle.'));
       if (category === 'refresh') core.stats.add('refreshThrottled');
