@@ -1,5 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
-import type { ReleaseFeed } from '../kit/lock-waiter.js';
+import { watch } from 'node:fs';
+import type { FeedSubscription, ReleaseFeed } from '../kit/lock-waiter.js';
 
 /**
  * Lock releases by watching the directory of the token file (inotify on Linux, FSEvents on macOS):
@@ -11,29 +11,28 @@ import type { ReleaseFeed } from '../kit/lock-waiter.js';
  */
 export class FileLockFeed implements ReleaseFeed {
   readonly #directory: string;
-  #watcher: FSWatcher | undefined;
 
   constructor(directory: string) {
     this.#directory = directory;
   }
 
-  async start(onRelease: (name: string) => void, onLost: () => void): Promise<void> {
+  async start(onRelease: (name: string) => void, onLost: () => void): Promise<FeedSubscription> {
     const watcher = watch(this.#directory, { persistent: false }, (_event, name) => {
       if (typeof name === 'string' && name.endsWith('.lock')) onRelease(name);
     });
-    this.#watcher = watcher;
+    let open = true;
     // The directory was removed or the watch failed: the waiters poll until the next wait restarts it.
     watcher.on('error', () => {
-      if (this.#watcher !== watcher) return;
-      this.#watcher = undefined;
+      if (!open) return;
+      open = false;
       watcher.close();
       onLost();
     });
-  }
-
-  async stop(): Promise<void> {
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
-    watcher?.close();
+    return {
+      stop: async () => {
+        open = false;
+        watcher.close();
+      },
+    };
   }
 }

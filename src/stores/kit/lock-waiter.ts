@@ -22,11 +22,16 @@ const FEED_IDLE_MS = 10_000;
 export interface ReleaseFeed {
   /**
    * Starts delivering the names of locks released anywhere (any process) to `onRelease`, and
-   * resolves once a release published from then on is delivered. Called once, on the first wait.
-   * Rejecting leaves the store's waiters polling. `onLost` tells that delivery stopped later (a
-   * dropped connection): the next wait starts the feed again.
+   * resolves once a release published from then on is delivered, to the way to stop it. Called on
+   * the first wait (and again after a stop). Rejecting (having freed what it opened) leaves the
+   * store's waiters polling. `onLost` tells that delivery stopped later (a dropped connection,
+   * already freed): the next wait starts the feed again.
    */
-  start(onRelease: (name: string) => void, onLost: () => void): Promise<void>;
+  start(onRelease: (name: string) => void, onLost: () => void): Promise<FeedSubscription>;
+}
+
+/** A started {@link ReleaseFeed}. */
+export interface FeedSubscription {
   /** Stops the delivery and frees what `start` opened (a connection, a watcher). */
   stop(): Promise<void>;
 }
@@ -62,8 +67,8 @@ export class LockWaiter {
   readonly #safetyMs: number;
   readonly #pollCapMs: number;
   readonly #watchers = new Map<string, Set<() => void>>();
-  /** Resolves true once the feed delivers, false if it could not start; undefined before the first wait. */
-  #live: Promise<boolean> | undefined;
+  /** The started feed once it delivers, null if it could not start; undefined while not started. */
+  #live: Promise<FeedSubscription | null> | undefined;
   #closed = false;
   #idleTimer: NodeJS.Timeout | undefined;
 
@@ -90,7 +95,7 @@ export class LockWaiter {
     if (set === undefined) this.#watchers.set(name, (set = new Set()));
     set.add(onRelease);
     clearTimeout(this.#idleTimer);
-    const live = await this.#start();
+    const live = (await this.#start()) !== null;
     const watchers = set;
     return {
       pause: async (attempt, leftMs, signal) => {
@@ -130,7 +135,8 @@ export class LockWaiter {
     this.#closed = true;
     clearTimeout(this.#idleTimer);
     const started = this.#live;
-    if (started !== undefined && (await started)) await this.#feed?.stop().catch(() => undefined);
+    this.#live = undefined;
+    await (await started)?.stop().catch(() => undefined);
   }
 
   /** Stops the feed after FEED_IDLE_MS without a waiter: an idle store holds no extra connection. */
@@ -140,33 +146,29 @@ export class LockWaiter {
       const started = this.#live;
       if (started === undefined || this.#watchers.size > 0 || this.#closed) return;
       this.#live = undefined;
-      void started.then((live) => (live ? this.#feed?.stop() : undefined)).catch(() => undefined);
+      void started.then((subscription) => subscription?.stop()).catch(() => undefined);
     }, FEED_IDLE_MS).unref();
   }
 
   /** Forgets a feed that stopped delivering, so the next wait starts it again. */
-  #restartLater(lost: Promise<boolean>): void {
+  #restartLater(lost: Promise<FeedSubscription | null>): void {
     if (this.#live === lost && !this.#closed) this.#live = undefined;
   }
 
-  #start(): Promise<boolean> {
-    if (this.#feed === undefined || this.#closed) return Promise.resolve(false);
-    const feed = this.#feed;
-    const started = (this.#live ??= feed
+  #start(): Promise<FeedSubscription | null> {
+    if (this.#feed === undefined || this.#closed) return Promise.resolve(null);
+    if (this.#live !== undefined) return this.#live;
+    const started: Promise<FeedSubscription | null> = this.#feed
       .start(
         (name) => this.released(name),
         () => this.#restartLater(started),
       )
-      .then(
-        () => true,
-        // Not fatal: the waiters poll; stop() frees whatever the failed start left open, and
-        // the next wait tries again.
-        () => {
-          void feed.stop().catch(() => undefined);
-          this.#restartLater(started);
-          return false;
-        },
-      ));
+      .catch(() => {
+        // Not fatal: the waiters poll, and the next wait tries again.
+        this.#restartLater(started);
+        return null;
+      });
+    this.#live = started;
     return started;
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ReleaseFeed } from '../kit/lock-waiter.js';
+import type { FeedSubscription, ReleaseFeed } from '../kit/lock-waiter.js';
 
 /** The part of a `pg.Client` the release feed uses: its own connection, outside the pool. */
 export interface ListenClient {
@@ -28,20 +28,23 @@ export function lockChannel(qualifiedLockTable: string): string {
 export class PostgresReleaseFeed implements ReleaseFeed {
   readonly #channel: string;
   readonly #connect: () => ListenClient;
-  #client: ListenClient | undefined;
 
   constructor(channel: string, connect: () => ListenClient) {
     this.#channel = channel;
     this.#connect = connect;
   }
 
-  async start(onRelease: (name: string) => void, onLost: () => void): Promise<void> {
+  async start(onRelease: (name: string) => void, onLost: () => void): Promise<FeedSubscription> {
     const client = this.#connect();
-    this.#client = client;
+    let open = true;
+    const end = async (): Promise<void> => {
+      if (!open) return;
+      open = false;
+      await client.end().catch(() => undefined);
+    };
     const lost = (): void => {
-      if (this.#client !== client) return;
-      this.#client = undefined;
-      client.end().catch(() => undefined);
+      if (!open) return;
+      void end();
       onLost();
     };
     // Without a listener an 'error' would crash the process; a dropped connection is a lost feed.
@@ -50,13 +53,13 @@ export class PostgresReleaseFeed implements ReleaseFeed {
     client.on('notification', (message) => {
       if (message.channel === this.#channel && message.payload) onRelease(message.payload);
     });
-    await client.connect();
-    await client.query(`LISTEN "${this.#channel}"`);
-  }
-
-  async stop(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
-    await client?.end();
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.#channel}"`);
+    } catch (error) {
+      await end();
+      throw error;
+    }
+    return { stop: end };
   }
 }

@@ -1,4 +1,4 @@
-import type { ReleaseFeed } from '../kit/lock-waiter.js';
+import type { FeedSubscription, ReleaseFeed } from '../kit/lock-waiter.js';
 
 /** The part of an ioredis client in subscriber mode the release feed uses. */
 export interface SubscriberClient {
@@ -33,32 +33,34 @@ export function lockChannel(prefix: string): string {
 export class RedisReleaseFeed implements ReleaseFeed {
   readonly #channel: string;
   readonly #client: DuplicableClient;
-  #subscriber: SubscriberClient | undefined;
 
   constructor(channel: string, client: DuplicableClient) {
     this.#channel = channel;
     this.#client = client;
   }
 
-  async start(onRelease: (name: string) => void, onLost: () => void): Promise<void> {
+  async start(onRelease: (name: string) => void, onLost: () => void): Promise<FeedSubscription> {
     const subscriber = this.#client.duplicate();
-    this.#subscriber = subscriber;
+    let open = true;
+    const stop = async (): Promise<void> => {
+      open = false;
+      subscriber.disconnect();
+    };
     // Errors reach nobody (the waiters poll meanwhile); without a listener they would crash the process.
     subscriber.on('error', () => {});
     subscriber.on('end', () => {
-      if (this.#subscriber !== subscriber) return;
-      this.#subscriber = undefined;
-      onLost();
+      if (open) onLost();
+      open = false;
     });
     subscriber.on('message', (channel, message) => {
       if (channel === this.#channel) onRelease(message);
     });
-    await subscriber.subscribe(this.#channel);
-  }
-
-  async stop(): Promise<void> {
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    subscriber?.disconnect();
+    try {
+      await subscriber.subscribe(this.#channel);
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    return { stop };
   }
 }
