@@ -78,11 +78,6 @@ export class LockWaiter {
     this.#pollCapMs = options.pollCapMs ?? DEFAULT_POLL_CAP_MS;
   }
 
-  /** Whether releases are pushed by the backend (else waiters poll). */
-  get notifies(): boolean {
-    return this.#feed !== undefined;
-  }
-
   /** Subscribes to the releases of `name`; resolves once releases from then on will wake it. */
   async watch(name: string): Promise<LockWatch> {
     let heard = false;
