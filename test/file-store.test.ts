@@ -991,9 +991,10 @@ describeStoreLock(
   { describe, it },
   {
     name: 'FileStore (two instances on one file)',
-    createPair: async () => {
+    notifies: true,
+    createPair: async (pair) => {
       const filename = fresh();
-      return [new FileStore({ filename }), new FileStore({ filename })];
+      return [new FileStore({ filename, ...pair }), new FileStore({ filename, ...pair })];
     },
   },
 );

@@ -4,11 +4,13 @@
  *
  * @packageDocumentation
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord } from '../../token/token-record.js';
 import type { FileFormat } from './file-format.js';
 import { FileStoreLock, MIN_STALE_MS } from './file-lock.js';
+import { FileLockFeed } from './file-lock-feed.js';
+import { DEFAULT_SAFETY_POLL_MS, LockWaiter } from '../kit/lock-waiter.js';
 import { SnapshotReader } from './file-snapshot.js';
 import type { FileTable } from './file-table.js';
 import { FileWriter } from './file-writer.js';
@@ -80,6 +82,15 @@ export interface FileStoreOptions {
    * @default 15000
    */
   lockWaitMs?: number;
+  /**
+   * Waiters for a held lock (the `lock` capability: refresh locks) are woken by a watch of the
+   * file's directory when the lock is removed (made on the first wait, stopped after 10 s without
+   * waiters and in `close()`); this is how long, in ms, a waiter waits for it before checking the
+   * lock anyway: the safety net for a change the watch misses (a lease that ran out, a network file
+   * system).
+   * @default 1000
+   */
+  lockPollMs?: number;
 }
 
 /**
@@ -104,6 +115,7 @@ export class FileStore implements TokenStore {
    */
   readonly lock: StoreLock;
   readonly #lock: FileStoreLock;
+  readonly #waiter: LockWaiter;
   readonly #reader: SnapshotReader;
   readonly #writer: FileWriter;
   readonly #lifecycle = new StoreLifecycle(errors);
@@ -127,10 +139,13 @@ export class FileStore implements TokenStore {
     const compactDelayMs = errors.integer(options.compactDelayMs, 'compactDelayMs', 0, 0);
     const lockStaleMs = errors.integer(options.lockStaleMs, 'lockStaleMs', MIN_STALE_MS, 10_000);
     const lockWaitMs = errors.integer(options.lockWaitMs, 'lockWaitMs', 0, 15_000);
+    const lockPollMs = errors.integer(options.lockPollMs, 'lockPollMs', 1, DEFAULT_SAFETY_POLL_MS);
+    this.#waiter = new LockWaiter(new FileLockFeed(dirname(this.filename)), { safetyMs: lockPollMs });
     this.lock = this.#lock = new FileStoreLock(
       this.filename,
       () => this.#lifecycle.assertOpen(),
       (what, error) => errors.wrap(error, what),
+      this.#waiter,
     );
     this.#reader = new SnapshotReader({
       storeName: errors.name,
@@ -285,6 +300,7 @@ export class FileStore implements TokenStore {
    * pending a fold, stops the watch and closes the handles.
    */
   async #release(): Promise<void> {
+    await this.#waiter.close();
     await this.#writer.draining;
     // A pending fold means writes of this store not folded yet: fold them now. A failed fold
     // leaves them safe in the journal.

@@ -108,6 +108,13 @@ export interface LockOptions {
    * ZohoAuth stops waiting by itself and releases a lock granted after the abort.
    */
   signal?: AbortSignal | undefined;
+  /**
+   * Optional: asked each time a waiting `acquire` wakes (a release was heard, or a pause ran out)
+   * before it tries the lock again. When it resolves true, what the lock was wanted for has been
+   * done by the holder (say the token it would refresh is fresh now): `acquire` resolves to `null`
+   * at once, without taking the lock. An error counts as false. A lock may ignore it.
+   */
+  satisfied?: (() => Promise<boolean> | boolean) | undefined;
 }
 
 /** A lock taken by {@link StoreLock.acquire}. */

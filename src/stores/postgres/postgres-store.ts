@@ -21,6 +21,8 @@ import {
   type LookupValues,
 } from '../kit/matching.js';
 import { PostgresLock } from './postgres-lock.js';
+import { lockChannel, PostgresReleaseFeed, type ListenClient } from './postgres-notify.js';
+import { DEFAULT_SAFETY_POLL_MS, LockWaiter } from '../kit/lock-waiter.js';
 import { INDEX_SUFFIXES, statements } from './postgres-schema.js';
 import { checkPostgresUrl } from '../kit/server-url-options.js';
 import { COLUMNS, checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
@@ -111,6 +113,14 @@ export interface PostgresStoreOptions {
    * @default 10000
    */
   connectTimeoutMs?: number;
+  /**
+   * Waiters for a held lock are woken by LISTEN/NOTIFY on a connection of their own (opened on
+   * the first wait, outside the pool, closed after 10 s without waiters and in `close()`); this is
+   * how long, in ms, a waiter waits for a notification before checking the lock anyway: the safety
+   * net for a lost one (a lease that ran out, a dropped connection, a pooler in transaction mode).
+   * @default 1000
+   */
+  lockPollMs?: number;
 }
 
 /** The pool the store builds from a URL: it also ends, and reports idle connections that drop. */
@@ -121,6 +131,7 @@ interface OwnPool extends PostgresPool {
 
 interface PgModule {
   Pool: new (config: { connectionString: string; max: number; connectionTimeoutMillis: number }) => OwnPool;
+  Client: new (config: object) => ListenClient;
 }
 
 /** Suffixes added to the table name; the result must fit PostgreSQL's 63, or names would collide. */
@@ -164,6 +175,7 @@ export class PostgresStore implements TokenStore {
   readonly #urlSecrets: string[];
   #ready: Promise<void> | undefined;
   readonly #lifecycle = new StoreLifecycle(errors);
+  readonly #waiter: LockWaiter;
 
   /**
    * Checks the options and, with `url`, creates the pool (loading `pg`); connects and prepares the
@@ -182,6 +194,9 @@ export class PostgresStore implements TokenStore {
     this.#createTable = errors.boolean(options.createTable, 'createTable', true);
     const poolSize = errors.integer(options.poolSize, 'poolSize', 1, 10);
     const connectTimeoutMs = errors.integer(options.connectTimeoutMs, 'connectTimeoutMs', 0, 10_000);
+    const lockPollMs = errors.integer(options.lockPollMs, 'lockPollMs', 1, DEFAULT_SAFETY_POLL_MS);
+    /** How the release feed opens its connection: like the pool's, outside it. */
+    let listenConfig: (() => object) | undefined;
     this.#sql = statements(this.table, this.schema);
     if (options.pool !== undefined) {
       if (options.url !== undefined) throw invalid('url', 'Give either url or pool, not both');
@@ -189,6 +204,9 @@ export class PostgresStore implements TokenStore {
         throw invalid('pool', 'pool must be a pg.Pool (or have its connect())');
       this.#pool = options.pool;
       this.#urlSecrets = [];
+      // A pg.Pool keeps its connection settings in `options`: a listener connects the same way.
+      const poolOptions = (options.pool as { options?: unknown }).options;
+      if (typeof poolOptions === 'object' && poolOptions !== null) listenConfig = () => poolOptions;
     } else {
       // Never echo the URL: it may carry a password.
       if (typeof options.url !== 'string' || !/^postgres(?:ql)?:\/\//i.test(options.url)) {
@@ -210,8 +228,25 @@ export class PostgresStore implements TokenStore {
       // pool, which then emits 'error': without a listener that would crash the process.
       this.#ownPool.on('error', () => {});
       this.#pool = this.#ownPool;
+      const url = options.url;
+      listenConfig = () => ({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
     }
-    this.lock = new PostgresLock(this.#sql.lockTable, (text, values, secrets) => this.#run(text, values, secrets));
+    const channel = lockChannel(this.#sql.lockTable);
+    const connectListener = listenConfig;
+    this.#waiter = new LockWaiter(
+      connectListener &&
+        new PostgresReleaseFeed(channel, () => {
+          const { Client } = loadDriver<PgModule>('pg', errors.name, 'your own pool as the `pool` option');
+          return new Client(connectListener());
+        }),
+      { safetyMs: lockPollMs },
+    );
+    this.lock = new PostgresLock(
+      this.#sql.lockTable,
+      (text, values, secrets) => this.#run(text, values, secrets),
+      channel,
+      this.#waiter,
+    );
   }
 
   /**
@@ -340,6 +375,7 @@ export class PostgresStore implements TokenStore {
   /** Waits for the calls in progress, then ends the pool if the store created it. Idempotent. */
   close(): Promise<void> {
     return this.#lifecycle.close(async () => {
+      await this.#waiter.close();
       if (this.#ownPool) await this.#ownPool.end().catch(() => {});
     });
   }

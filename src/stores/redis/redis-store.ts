@@ -23,6 +23,8 @@ import {
   type LookupValues,
 } from '../kit/matching.js';
 import { RedisLock } from './redis-lock.js';
+import { isDuplicable, lockChannel, RedisReleaseFeed } from './redis-notify.js';
+import { DEFAULT_SAFETY_POLL_MS, LockWaiter } from '../kit/lock-waiter.js';
 import { APPLY, OBSERVE, type ScriptClient } from './redis-scripts.js';
 import { checkRedisUrl } from '../kit/server-url-options.js';
 import { isTopologyUrl, parseTopologyUrl, type RedisNode, type RedisTopology } from './redis-topology-url.js';
@@ -92,6 +94,15 @@ export interface RedisStoreOptions {
    * @default 5000
    */
   timeoutMs?: number;
+  /**
+   * Waiters for a held lock are woken by pub/sub on the channel `<prefix>lock-released`, through a
+   * duplicate of the client (opened on the first wait, closed after 10 s without waiters and in
+   * `close()`); this is how long, in ms, a waiter waits for a message before checking the lock
+   * anyway: the safety net for a lost one (a lease that ran out, a reconnect). A `client` without
+   * `duplicate()` is polled instead.
+   * @default 1000
+   */
+  lockPollMs?: number;
 }
 
 /** The client the store creates from a URL: also closable. */
@@ -156,6 +167,7 @@ export class RedisStore implements TokenStore {
   readonly lock: StoreLock;
   readonly #client: RedisClientLike;
   readonly #ownClient: OwnClient | null;
+  readonly #waiter: LockWaiter;
   /** The database number of `url` (0 with a `client`: that one is the caller's business). */
   readonly #database: number = 0;
   #databaseCheck: Promise<void> | undefined;
@@ -217,9 +229,17 @@ export class RedisStore implements TokenStore {
       throw errors.invalid('client', 'the client must not have a keyPrefix: use the prefix option');
     }
     this.#keys = new Keys(this.keyPrefix);
+    const lockPollMs = errors.integer(options.lockPollMs, 'lockPollMs', 1, DEFAULT_SAFETY_POLL_MS);
+    const channel = lockChannel(this.keyPrefix);
+    const client = this.#client;
+    this.#waiter = new LockWaiter(isDuplicable(client) ? new RedisReleaseFeed(channel, client) : undefined, {
+      safetyMs: lockPollMs,
+    });
     this.lock = new RedisLock(
       (what, operation) => this.#run(what, [], () => operation(this.client)),
       `${this.keyPrefix}lock:`,
+      channel,
+      this.#waiter,
     );
   }
 
@@ -466,7 +486,10 @@ export class RedisStore implements TokenStore {
 
   /** Waits for the calls in progress, then quits the connection if the store made it. Idempotent. */
   close(): Promise<void> {
-    return this.#lifecycle.close(() => this.#quit());
+    return this.#lifecycle.close(async () => {
+      await this.#waiter.close();
+      await this.#quit();
+    });
   }
 
   async #quit(): Promise<void> {

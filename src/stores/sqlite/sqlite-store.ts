@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { resolve } from 'node:path';
 import { isZohoTokenError, type ZohoTokenError } from '../../errors.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
@@ -21,8 +22,10 @@ import {
   type IterateTokensOptions,
 } from '../kit/store-paging.js';
 import { checkDriver, connect, type SqliteDatabase } from './sqlite-connect.js';
-import type { SqliteConnection, SqliteDriverName, SqliteRow } from './sqlite-driver.js';
+import { isMemoryName, type SqliteConnection, type SqliteDriverName, type SqliteRow } from './sqlite-driver.js';
 import { SqliteLock } from './sqlite-lock.js';
+import { LockWaiter } from '../kit/lock-waiter.js';
+import { processWaiter } from '../kit/process-waiters.js';
 import { createSchema, prepare, type SqliteStatements } from './sqlite-schema.js';
 
 export { NUMERIC_ID } from './sqlite-schema.js';
@@ -196,7 +199,12 @@ export class SqliteStore implements TokenStore {
         statements.deleteById.run(id);
       }
     }, 'immediate');
-    this.lock = new SqliteLock(this.#db, this.table, () => this.#lifecycle.assertOpen());
+    // A file shared by stores of this process: they wake each other's waiters (an in-memory
+    // database is this store's alone).
+    const waiter = isMemoryName(this.filename)
+      ? new LockWaiter(undefined)
+      : processWaiter(`${resolve(this.filename)}\u0000${this.table}`);
+    this.lock = new SqliteLock(this.#db, this.table, () => this.#lifecycle.assertOpen(), waiter);
   }
 
   async findToken(token: OAuthToken): Promise<OAuthToken | null> {
