@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: prints Markdown tables of every benchmark, and draws the charts of the sections
  * that have one (stores, fleet) from this run's figures into docs/benchmarks/<section>.svg.
- *   --only stores|lifecycle|file|fleet|cli|scale    one section
+ *   --only stores|lifecycle|file|fleet|cli|migrate|scale    one section
  *   --scale-stores sqlite,postgres        the scale section on these stores only (words of their names)
  *   --scale-sizes 10000,100000,1000000    token counts of the scale section (the default)
  *   --sizes 1000,10000                    stored-token counts for the store section
@@ -32,6 +32,7 @@ const sections: Record<string, () => Promise<SectionResult>> = {
   file: async () => ({ markdown: await (await import('./file-store.js')).fileStoreBench() }),
   fleet: async () => (await import('./fleet.js')).fleetBench(),
   cli: async () => ({ markdown: await (await import('./cli.js')).cliBench() }),
+  migrate: async () => ({ markdown: await (await import('./migrate.js')).migrateBench() }),
   // A million tokens per store: long (see docs/benchmarks.md), so only with --only scale.
   scale: async () =>
     (await import('./scale.js')).scaleBench(

@@ -4,7 +4,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS, MemoryStore, ZohoAuth, ZohoClient } from 'zoho-token-store';
-import { startZohoEmulator } from 'zoho-token-store/emulator';
+import { startEmulatorProcess } from './emulator-process.js';
 import { fmtRate } from './measure.js';
 
 const CLIENT = {
@@ -37,30 +37,40 @@ async function paired(
   concurrency: number,
   a: () => Promise<unknown>,
   b: () => Promise<unknown>,
-): Promise<[number, number]> {
+): Promise<[number, number, number]> {
   for (let i = 0; i < 4; i++) await elapsed(BATCH, concurrency, i % 2 === 0 ? a : b); // warm-up
   let nsA = 0;
   let nsB = 0;
+  const pairRatios: number[] = [];
   for (let i = 0; i < BATCHES; i++) {
     // Which goes first is random, so neither always follows the other's garbage.
+    let pairA: number;
+    let pairB: number;
     if (Math.random() < 0.5) {
-      nsA += await elapsed(BATCH, concurrency, a);
-      nsB += await elapsed(BATCH, concurrency, b);
+      pairA = await elapsed(BATCH, concurrency, a);
+      pairB = await elapsed(BATCH, concurrency, b);
     } else {
-      nsB += await elapsed(BATCH, concurrency, b);
-      nsA += await elapsed(BATCH, concurrency, a);
+      pairB = await elapsed(BATCH, concurrency, b);
+      pairA = await elapsed(BATCH, concurrency, a);
     }
+    nsA += pairA;
+    nsB += pairB;
+    pairRatios.push(pairA / pairB);
   }
   const total = BATCH * BATCHES;
-  return [(total / nsA) * 1e9, (total / nsB) * 1e9];
+  // The median of the back-to-back pairs' ratios: a burst of load from other processes skews one pair, not the figure.
+  pairRatios.sort((x, y) => x - y);
+  return [(total / nsA) * 1e9, (total / nsB) * 1e9, pairRatios[pairRatios.length >> 1]!];
 }
 
 export async function lifecycleBench(): Promise<string> {
-  const emu = await startZohoEmulator({ clients: [CLIENT] });
+  // The emulator runs in its own process: the client's cost is measured without the server's on its core.
+  const emu = await startEmulatorProcess({ client: CLIENT, users: [USER], scopes: ['ZohoCRM.org.READ'] });
   try {
-    const auth = new ZohoAuth({ store: new MemoryStore(), environment: emu.environment, ...CLIENT, clock: emu.clock });
-    const code = await emu.createGrantCode({ clientId: CLIENT.clientId, user: USER, scopes: ['ZohoCRM.org.READ'] });
-    await auth.exchangeGrantToken(code, { user: USER });
+    const auth = new ZohoAuth({ store: new MemoryStore(), environment: emu.environment, ...CLIENT });
+    await auth.exchangeGrantToken(emu.codes[0]!, { user: USER });
+    let refreshes = 0;
+    auth.on('refreshed', () => void refreshes++);
     const who = { user: USER };
 
     // Cached getAccessToken: one user, sequential awaited calls on one core.
@@ -88,23 +98,24 @@ export async function lifecycleBench(): Promise<string> {
     const rows: string[] = [];
     const ratios: number[] = [];
     for (const concurrency of [1, CONCURRENCY]) {
-      const [bareRate, clientRate] = await paired(concurrency, bare, viaClient);
+      const [bareRate, clientRate, pairRatio] = await paired(concurrency, bare, viaClient);
       ratios.push(clientRate / bareRate);
       const label = concurrency === 1 ? 'sequential' : `concurrency ${concurrency}`;
-      rows.push(`| ${label} | ${fmtRate(bareRate)} | ${fmtRate(clientRate)} | ${(clientRate / bareRate).toFixed(3)} |`);
+      rows.push(
+        `| ${label} | ${fmtRate(bareRate)} | ${fmtRate(clientRate)} | ${(clientRate / bareRate).toFixed(3)} | ${pairRatio.toFixed(3)} |`,
+      );
     }
-    if (emu.stats().refreshRequests !== 0)
-      throw new Error('the bench token was refreshed: the numbers include refreshes');
+    if (refreshes !== 0) throw new Error('the bench token was refreshed: the numbers include refreshes');
 
     return [
       '## Token lifecycle',
       '',
       `Cached \`getAccessToken\` (one user, ${fmtRate(CACHED_CALLS)} sequential awaited calls, one core): **${fmtRate(cachedRate)} calls/s** (target > 1,000,000); with a \`node:diagnostics_channel\` subscriber on \`${CHANNELS.cache}\`: ${fmtRate(subscribedRate)} calls/s (${((subscribedRate / cachedRate) * 100).toFixed(0)}%).`,
       '',
-      `\`ZohoClient.get('/crm/v8/org')\` vs bare \`fetch\` with the same header, on the in-process emulator; ${fmtRate(BATCH * BATCHES)} requests each, in alternating batches of ${BATCH} (target ratio ≥ 0.95):`,
+      `\`ZohoClient.get('/crm/v8/org')\` vs bare \`fetch\` with the same header, on the emulator in a separate process; ${fmtRate(BATCH * BATCHES)} requests each, in alternating batches of ${BATCH} (target ratio ≥ 0.95):`,
       '',
-      '| load | bare fetch req/s | ZohoClient req/s | ratio |',
-      '| --- | ---: | ---: | ---: |',
+      '| load | bare fetch req/s | ZohoClient req/s | ratio | median ratio of the batch pairs |',
+      '| --- | ---: | ---: | ---: | ---: |',
       ...rows,
       '',
       `Lowest ratio: ${Math.min(...ratios).toFixed(3)}.`,

@@ -64,8 +64,11 @@ export interface RefreshErrorMessage {
 export interface LockWaitMessage {
   /** The lock's name (`refresh:<id>`, `exchange:<hash>`): never a secret. */
   readonly lock: string;
-  /** Taken; not taken before the wait ran out; or the caller's signal ended the wait. */
-  readonly outcome: 'acquired' | 'timeout' | 'aborted';
+  /**
+   * Taken; not taken before the wait ran out; the caller's signal ended the wait; or not needed
+   * any more (woken by the release, the waiter found the holder's work done: a fresh token).
+   */
+  readonly outcome: 'acquired' | 'timeout' | 'aborted' | 'done-elsewhere';
   /** Time spent waiting, in ms. */
   readonly waitedMs: number;
 }

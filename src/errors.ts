@@ -69,6 +69,11 @@ export const ErrorCode = {
   /** A CRM API call failed; `apiCode` holds Zoho's `code` (e.g. `INVALID_DATA`). */
   API_ERROR: 'API_ERROR',
   /**
+   * The API kept answering HTTP 429 `TOO_MANY_REQUESTS` (org concurrency or rate limit) after the
+   * client's bounded retries; `retryAfterMs` tells when to try again.
+   */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /**
    * A stored token names an accounts server or API domain that is neither Zoho's nor configured by
    * the application (`environment`, `environments`, `trustedEndpoints`): nothing was sent there.
    */
@@ -90,7 +95,7 @@ export interface ZohoTokenErrorOptions {
   cause?: unknown;
   /** For INVALID_TOKEN / INVALID_ARGUMENT: the field or argument at fault. */
   field?: string;
-  /** For THROTTLED, and a refresh failure while its token cools down: milliseconds until a retry may succeed. */
+  /** For THROTTLED and RATE_LIMITED, and a refresh failure while its token cools down: milliseconds until a retry may succeed. */
   retryAfterMs?: number;
   /** For HTTP errors: the status code. */
   status?: number;
@@ -106,7 +111,7 @@ export class ZohoTokenError extends Error {
   readonly code: ErrorCode;
   /** For INVALID_TOKEN / INVALID_ARGUMENT: the field or argument at fault. */
   declare readonly field?: string;
-  /** For THROTTLED, and a refresh failure while its token cools down: milliseconds until a retry may succeed. */
+  /** For THROTTLED and RATE_LIMITED, and a refresh failure while its token cools down: milliseconds until a retry may succeed. */
   declare readonly retryAfterMs?: number;
   /** For HTTP errors: the status code. */
   declare readonly status?: number;

@@ -23,6 +23,7 @@ export { OAuthToken, type OAuthTokenInit } from './token/oauth-token.js';
 export { UserSignature } from './token/user-signature.js';
 export type { TokenRecord } from './token/token-record.js';
 export type { TokenStore, StoreLock, LockHandle, LockOptions } from './stores/kit/token-store.js';
+export type { IterateTokensOptions } from './stores/kit/store-paging.js';
 export { MemoryStore } from './stores/memory.js';
 export {
   SqliteStore,
@@ -68,7 +69,21 @@ export type {
   TokenDeadEvent,
 } from './auth/events.js';
 export type { ZohoAuthEventMap, ZohoAuthEventName, ZohoAuthListener, RefreshFailedEvent } from './auth/auth-events.js';
-export { ZohoClient, type ZohoClientOptions, type ZohoRequestOptions } from './client/zoho-client.js';
+export {
+  ZohoClient,
+  type ZohoClientOptions,
+  type ZohoPagesOptions,
+  type ZohoRequestOptions,
+} from './client/zoho-client.js';
+export type { ZohoPage, ZohoPageInfo } from './client/pages.js';
+export type { RateLimitOptions } from './client/rate-limit.js';
+export { ZOHO_SERVICES, zohoServiceUrl, type ZohoService } from './client/service-hosts.js';
+export type {
+  ZohoBytesResponse,
+  ZohoResponseOf,
+  ZohoResponseType,
+  ZohoStreamResponse,
+} from './client/response-types.js';
 export {
   EncryptedStore,
   withEncryption,

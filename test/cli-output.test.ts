@@ -8,6 +8,13 @@ describe('CLI output: store URLs as printed', () => {
     assert.equal(safeUrl('postgres://app@db/tokens?password=hunter2&ssl=true'), 'postgres://app@db/tokens?***');
     assert.equal(safeUrl('mysql://root:pw@127.0.0.1/test?password=x'), 'mysql://root:***@127.0.0.1/test?***');
     assert.equal(safeUrl('sqlite:zohooauth.db'), 'sqlite:zohooauth.db');
+    // Node lists are no WHATWG URL: masked by pattern, a password holding @ included.
+    assert.equal(
+      safeUrl('redis+cluster://app:p@ss@10.0.0.1:7000,10.0.0.2:7001/?prefix=x'),
+      'redis+cluster://app:***@10.0.0.1:7000,10.0.0.2:7001/?***',
+    );
+    assert.equal(safeUrl('redis+sentinel://:pw@s1,s2/mymaster'), 'redis+sentinel://:***@s1,s2/mymaster');
+    assert.equal(safeUrl('redis+cluster://h1:7000,h2:7001'), 'redis+cluster://h1:7000,h2:7001');
     assert.equal(safeUrl('redis://127.0.0.1:6379/0'), 'redis://127.0.0.1:6379/0');
   });
 });

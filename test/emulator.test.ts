@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { isZohoTokenError } from '../src/errors.js';
@@ -278,8 +279,8 @@ describe('web flow', () => {
     const page = await fetch(authUrl(emu.url));
     assert.equal(page.status, 200);
     const html = await page.text();
-    assert.match(html, /Approve/);
-    assert.match(html, /Deny/);
+    assert.match(html, />Accept</);
+    assert.match(html, />Reject</);
     const approved = await consent(html, emu.url, 'approve');
     assert.equal(approved.status, 302);
     const location = new URL(approved.headers.get('location')!);
@@ -304,6 +305,70 @@ describe('web flow', () => {
     assert.match(String(body['refresh_token']), TOKEN_SHAPE);
     const me = await api(emu.url, '/crm/v8/users?type=CurrentUser', body['access_token'] as string);
     assert.equal((me.body?.['users'] as Json[])[0]?.['email'], USER);
+  });
+
+  test('the consent page: app name, account chooser, scopes in words, its own CSP', async (t) => {
+    const emu = await start(t, {
+      clients: [{ ...CLIENT, name: 'Acme <Portal>' }],
+      defaultUser: 'd@x.com',
+      users: [{ email: 'u1@x.com' }, { email: 'd@x.com' }],
+    });
+    const page = await fetch(authUrl(emu.url, { login_hint: 'h@x.com' }));
+    const html = await page.text();
+    assert.match(html, /<span class="app-name">Acme &#60;Portal&#62;<\/span> would like to access/);
+    const accounts = [...html.matchAll(/<input type="radio" name="user" value="([^"]*)"( checked)?>/g)];
+    assert.deepEqual(
+      accounts.map((m) => [m[1], m[2] !== undefined]),
+      [
+        ['h@x.com', true],
+        ['d@x.com', false],
+        ['u1@x.com', false],
+        ['', false],
+      ],
+      'login_hint first and selected, then defaultUser, then the org\'s users, then "Use another account"',
+    );
+    assert.match(html, /<label class="other-email" for="user-other">/);
+    assert.match(html, /View, create, update and delete records in all modules \(Zoho CRM\)/);
+    assert.match(html, /View users of your organization \(Zoho CRM\)/);
+    assert.match(html, /View, create, update and delete settings \(Zoho CRM\)/);
+    assert.doesNotMatch(html, /<script|<link|src=/, 'no script, no external asset');
+    // The inline style is allowed by its hash; the decision may redirect to the client's origin.
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+    const hash = createHash('sha256').update(style, 'utf8').digest('base64');
+    assert.equal(
+      page.headers.get('content-security-policy'),
+      `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self' http://localhost:3000; frame-ancestors 'none'; base-uri 'none'`,
+    );
+
+    // "Use another account": the chooser's user is empty and the typed e-mail is used.
+    const form = /<form id="approve-form" method="POST" action="([^"]+)">([\s\S]*?)<\/form>/.exec(html)!;
+    const fields = new URLSearchParams();
+    for (const m of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+      fields.append(m[1]!, decodeHtml(m[2]!));
+    fields.append('user', '');
+    fields.append('user_other', 'other@x.com');
+    fields.append('decision', 'approve');
+    const approved = await fetch(new URL(decodeHtml(form[1]!), emu.url), {
+      method: 'POST',
+      body: fields,
+      redirect: 'manual',
+    });
+    const code = new URL(approved.headers.get('location')!).searchParams.get('code')!;
+    const body = await exchange(emu.url, code, { redirect_uri: REDIRECT });
+    assert.equal(emu.tokenInfo(body['access_token'] as string)?.user, 'other@x.com');
+
+    // No test user: an e-mail box; the app name defaults to the client id.
+    const plain = await start(t);
+    const bare = await (await fetch(authUrl(plain.url))).text();
+    assert.match(bare, /<input id="user-email" type="email" name="user" required autocomplete="email">/);
+    assert.match(bare, new RegExp(`<span class="app-name">${CLIENT.clientId}</span>`));
+  });
+
+  test('a client name is checked', async () => {
+    await assert.rejects(
+      startZohoEmulator({ clients: [{ ...CLIENT, name: ' ' }] }),
+      (e) => isZohoTokenError(e, 'INVALID_ARGUMENT') && e.field === 'name',
+    );
   });
 
   test('Deny → error=access_denied with state', async (t) => {
@@ -531,6 +596,86 @@ describe('data centers', () => {
     assert.equal((await fetch(`${emu.url}/oauth/v2/token/revoke?token=${rt}`, { method: 'POST' })).status, 400);
     assert.equal(emu.stats().byDataCenter['eu'], 3); // exchange, users, refresh
   });
+
+  test('a multi-DC client works in each of its data centers; each knows only the tokens it issued', async (t) => {
+    const MULTI = {
+      clientId: '1000.MULTIDCCLIENT',
+      clientSecret: 'multi-secret',
+      redirectUris: [REDIRECT],
+      dataCenters: ['us', 'eu'],
+    };
+    const emu = await start(t, { dataCenters: ['us', 'eu', 'in'], clients: [MULTI] });
+    const us = emu.environment;
+    const eu = emu.environmentFor('eu');
+    const inDc = emu.environmentFor('in');
+    const grant = (code: string) => ({
+      grant_type: 'authorization_code',
+      client_id: MULTI.clientId,
+      client_secret: MULTI.clientSecret,
+      code,
+    });
+
+    // Self Client codes: the home (first) data center by default, or a named one.
+    const usCode = await emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES });
+    const euCode = await emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES, dc: 'eu' });
+    await assert.rejects(
+      emu.createGrantCode({ clientId: MULTI.clientId, user: USER, scopes: ALL_SCOPES, dc: 'in' }),
+      (error) => isZohoTokenError(error, 'INVALID_ARGUMENT') && error.field === 'dc',
+    );
+    // A code is known only where it was issued (and is not burnt by the wrong server).
+    assert.deepEqual(await tokenCall(eu.accountsUrl, grant(usCode)), { error: 'invalid_code' });
+    const usTokens = await tokenCall(us.accountsUrl, grant(usCode));
+    assert.equal(usTokens['api_domain'], us.apiDomain);
+    const euTokens = await tokenCall(eu.accountsUrl, grant(euCode));
+    assert.equal(euTokens['api_domain'], eu.apiDomain);
+    const usRt = usTokens['refresh_token'] as string;
+    const euRt = euTokens['refresh_token'] as string;
+
+    // The client is known at both accounts servers, but each refreshes only its own refresh tokens.
+    assert.deepEqual(await refresh(eu.accountsUrl, usRt, 'form', MULTI), { error: 'invalid_code' });
+    assert.deepEqual(await refresh(us.accountsUrl, euRt, 'form', MULTI), { error: 'invalid_code' });
+    assert.match(String((await refresh(us.accountsUrl, usRt, 'form', MULTI))['access_token']), TOKEN_SHAPE);
+    assert.match(String((await refresh(eu.accountsUrl, euRt, 'form', MULTI))['access_token']), TOKEN_SHAPE);
+    // A data center the client is not enabled in does not know the client at all.
+    assert.deepEqual(await refresh(inDc.accountsUrl, usRt, 'form', MULTI), { error: 'invalid_client' });
+
+    // Access tokens and revoke are bound the same way.
+    const usAccess = usTokens['access_token'] as string;
+    assert.equal((await api(us.apiDomain, '/crm/v8/org', usAccess)).status, 200);
+    assert.deepEqual(await api(eu.apiDomain, '/crm/v8/org', usAccess), { status: 401, body: INVALID_TOKEN });
+    assert.equal(
+      (await fetch(`${eu.accountsUrl}/oauth/v2/token/revoke?token=${usRt}`, { method: 'POST' })).status,
+      400,
+    );
+    assert.deepEqual(emu.tokenInfo(usRt)?.dc, 'us');
+    assert.deepEqual(emu.tokenInfo(euRt)?.dc, 'eu');
+
+    // Web flow: consent at the EU accounts server issues an EU code; elsewhere, the home DC's.
+    const atEu = new URL(await emu.approve(authUrl(eu.accountsUrl, { client_id: MULTI.clientId }), { user: USER }));
+    assert.equal(atEu.searchParams.get('location'), 'eu');
+    assert.equal(atEu.searchParams.get('accounts-server'), eu.accountsUrl);
+    const atIn = new URL(await emu.approve(authUrl(inDc.accountsUrl, { client_id: MULTI.clientId }), { user: USER }));
+    assert.equal(atIn.searchParams.get('location'), 'us');
+    const webTokens = await tokenCall(eu.accountsUrl, {
+      ...grant(atEu.searchParams.get('code')!),
+      redirect_uri: REDIRECT,
+    });
+    assert.equal(webTokens['api_domain'], eu.apiDomain);
+  });
+
+  test('client dataCenters must be served data centers', async (t) => {
+    const emu = await start(t, { dataCenters: ['us', 'eu'] });
+    for (const [client, field] of [
+      [{ ...CLIENT, dataCenters: ['us', 'jp'] }, 'dataCenters'],
+      [{ ...CLIENT, dataCenters: [] }, 'dataCenters'],
+      [{ ...CLIENT, dc: 'jp', dataCenters: ['us'] }, 'dc'],
+    ] as const) {
+      assert.throws(
+        () => emu.addClient(client),
+        (error) => isZohoTokenError(error, 'INVALID_ARGUMENT') && error.field === field,
+      );
+    }
+  });
 });
 
 describe('CRM API', () => {
@@ -564,7 +709,15 @@ describe('CRM API', () => {
 
     const list = await api(emu.url, '/crm/v8/Leads?fields=Last_Name', access);
     assert.deepEqual(list.body?.['data'], [{ Last_Name: 'Smith', id }]);
-    assert.deepEqual(list.body?.['info'], { per_page: 200, count: 1, page: 1, more_records: false });
+    assert.deepEqual(list.body?.['info'], {
+      per_page: 200,
+      next_page_token: null,
+      count: 1,
+      page: 1,
+      previous_page_token: null,
+      page_token_expiry: null,
+      more_records: false,
+    });
     const one = await api(emu.url, `/crm/v8/Leads/${id}`, access);
     assert.equal((one.body?.['data'] as Json[])[0]?.['Company'], 'Acme');
     assert.equal(((one.body?.['data'] as Json[])[0]?.['Owner'] as Json)['email'], USER);
@@ -576,7 +729,7 @@ describe('CRM API', () => {
     assert.equal(missing.status, 400);
     assert.equal((missing.body?.['data'] as Json[])[0]?.['code'], 'MANDATORY_NOT_FOUND');
     assert.equal((await api(emu.url, '/crm/v8/settings/modules', access)).status, 200);
-    assert.equal((await api(emu.url, '/crm/v8/Contacts', access)).body?.['code'], 'INVALID_MODULE');
+    assert.equal((await api(emu.url, '/crm/v8/Widgets', access)).body?.['code'], 'INVALID_MODULE');
   });
 
   test('scope mismatch, missing and garbled header', async (t) => {
@@ -592,7 +745,7 @@ describe('CRM API', () => {
     assert.deepEqual(await api(emu.url, '/crm/v8/org', access), { status: 401, body: mismatch });
     assert.deepEqual(await api(emu.url, '/crm/v8/Leads', access), { status: 401, body: mismatch });
     assert.deepEqual(await api(emu.url, '/crm/v8/org'), { status: 401, body: AUTH_FAILURE });
-    assert.deepEqual(await api(emu.url, '/crm/v8/org', undefined, { headers: { authorization: `Bearer ${access}` } }), {
+    assert.deepEqual(await api(emu.url, '/crm/v8/org', undefined, { headers: { authorization: `Token ${access}` } }), {
       status: 401,
       body: AUTH_FAILURE,
     });
@@ -602,6 +755,37 @@ describe('CRM API', () => {
     assert.equal((await api(emu.url, '/crm/v8/Leads', leadsOnly)).status, 204);
     assert.equal((await api(emu.url, '/crm/v8/users', leadsOnly)).status, 401);
     assert.deepEqual(emu.stats().byError, { OAUTH_SCOPE_MISMATCH: 3, AUTHENTICATION_FAILURE: 2, INVALID_TOKEN: 1 });
+  });
+
+  test('Authorization: Bearer is accepted as Zoho documents it, Zoho-oauthtoken too; schemes are case-insensitive', async (t) => {
+    const emu = await start(t);
+    const { access } = await selfClient(emu);
+    const org = (authorization: string) => api(emu.url, '/crm/v8/org', undefined, { headers: { authorization } });
+    for (const header of [
+      `Zoho-oauthtoken ${access}`,
+      `Bearer ${access}`,
+      `bearer ${access}`,
+      `BEARER  ${access} `,
+      `zoho-oauthtoken ${access}`,
+    ]) {
+      const res = await org(header);
+      assert.equal(res.status, 200, header.split(' ')[0]);
+      assert.equal(((res.body?.['org'] as Json[])[0] as Json)['company_name'], 'Emulated Org');
+    }
+    const users = await api(emu.url, '/crm/v8/users?type=CurrentUser', undefined, {
+      headers: { authorization: `Bearer ${access}` },
+    });
+    assert.equal(((users.body?.['users'] as Json[])[0] as Json)['email'], USER);
+    // Wrong schemes, a scheme with no token and a dead Bearer token keep Zoho's error shapes.
+    assert.deepEqual(await org(`Basic ${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org(`Token ${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org(`Bearer${access}`), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org('Bearer '), { status: 401, body: AUTH_FAILURE });
+    assert.deepEqual(await org('Bearer 1000.garbage'), { status: 401, body: INVALID_TOKEN });
+    emu.clock.advance(3600_000);
+    assert.deepEqual(await org(`Bearer ${access}`), { status: 401, body: INVALID_TOKEN });
+    assert.deepEqual(emu.stats().byError, { AUTHENTICATION_FAILURE: 4, INVALID_TOKEN: 2 });
+    assert.equal(emu.stats().apiSuccesses, 6);
   });
 
   test('deadTokenError: AUTHENTICATION_FAILURE for dead tokens', async (t) => {

@@ -769,19 +769,22 @@ describe('FileStore across processes', () => {
     const store = new FileStore({ filename });
     for (let i = 0; i < 200; i++)
       await store.saveToken(token(i, { userSignature: `seed-${i}@example.com`, accessToken: `a,"${i}"\nx` }));
-    const reader = child('file-reader.ts', [filename, '2500']);
-    const writers = Promise.all(['w1', 'w2'].map((p) => child('file-saver.ts', [filename, p, '150'])));
+    const stopFile = `${filename}.stop`;
+    const reader = child('file-reader.ts', [filename, stopFile, '50']);
+    await Promise.all(['w1', 'w2'].map((p) => child('file-saver.ts', [filename, p, '150'])));
+    writeFileSync(stopFile, '');
     const report = JSON.parse((await reader).stdout) as {
       reads: number;
       rawReads: number;
       errorCount: number;
       errors: string[];
+      lastCount: number;
       shrank: number;
     };
-    await writers;
     assert.equal(report.errorCount, 0, report.errors.join('\n'));
+    assert.equal(report.rawReads, report.reads);
     assert.equal(report.shrank, 0, 'a later read saw fewer tokens than an earlier one');
-    assert.ok(report.reads > 50, `only ${report.reads} reads`);
+    assert.equal(report.lastCount, 500, 'the reader ends on the 200 seeded and 300 written tokens');
     await store.close();
   });
 
@@ -988,9 +991,10 @@ describeStoreLock(
   { describe, it },
   {
     name: 'FileStore (two instances on one file)',
-    createPair: async () => {
+    notifies: true,
+    createPair: async (pair) => {
       const filename = fresh();
-      return [new FileStore({ filename }), new FileStore({ filename })];
+      return [new FileStore({ filename, ...pair }), new FileStore({ filename, ...pair })];
     },
   },
 );

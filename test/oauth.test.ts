@@ -442,8 +442,11 @@ describe('token endpoint: retries and timeouts', () => {
   test('caller abort stops at once without retrying', async () => {
     await withServer(['hang'], async (server) => {
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 30);
-      const error = await rejection(refresh(server.url, fastOptions({ signal: controller.signal })));
+      const pending = rejection(refresh(server.url, fastOptions({ signal: controller.signal })));
+      // Abort once the server holds the request (a fixed delay loses that race on a loaded machine).
+      while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.abort();
+      const error = await pending;
       assert.equal(error.code, ErrorCode.ABORTED);
       assert.match(error.message, /aborted by the caller/);
       assert.equal(server.requests.length, 1);

@@ -74,7 +74,7 @@ describe('openStore', () => {
     }
     await assert.rejects(
       openStore('mongodb://x'),
-      /known: memory:, sqlite:, file:, postgres:, postgresql:, redis:, rediss:, mysql:, mariadb:/,
+      /known: memory:, sqlite:, file:, postgres:, postgresql:, redis:, rediss:, redis\+cluster:, rediss\+cluster:, redis\+sentinel:, rediss\+sentinel:, mysql:, mariadb:/,
     );
     await assert.rejects(openStore(42 as unknown as string), { code: ErrorCode.INVALID_STORE_URL });
   });

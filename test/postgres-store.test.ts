@@ -105,9 +105,10 @@ describe('PostgresStore', { skip: await skipUnlessReachable(POSTGRES) }, () => {
     { describe, it },
     {
       name: 'PostgresStore (two pools, one table)',
-      createPair: async () => {
+      notifies: true,
+      createPair: async (pair) => {
         const table = fresh('lock');
-        return [new PostgresStore({ url: URL, table }), new PostgresStore({ url: URL, table })];
+        return [new PostgresStore({ url: URL, table, ...pair }), new PostgresStore({ url: URL, table, ...pair })];
       },
     },
   );

@@ -87,9 +87,10 @@ describe('RedisStore', { skip: await skipUnlessReachable(REDIS) }, () => {
     { describe, it },
     {
       name: 'RedisStore (two clients, one prefix)',
-      createPair: async () => {
+      notifies: true,
+      createPair: async (pair) => {
         const prefix = freshPrefix();
-        return [new RedisStore({ url: URL, prefix }), new RedisStore({ url: URL, prefix })];
+        return [new RedisStore({ url: URL, prefix, ...pair }), new RedisStore({ url: URL, prefix, ...pair })];
       },
     },
   );

@@ -99,9 +99,23 @@ export class Refresher {
           this.#ctx.lock,
           () => this.#refreshIfNeeded(id, seen, reason, after),
           () => this.#afterLockTimeout(id, seen, force),
+          () => this.#refreshedElsewhere(id, seen, force),
         ),
       ),
     );
+  }
+
+  /**
+   * Woken while another process holds the lock: the token it refreshed, once saved, or undefined
+   * (then the wait goes on). The same test as under the lock, so answering now is as safe.
+   */
+  async #refreshedElsewhere(id: string, seen: string | null, force: boolean): Promise<OAuthToken | undefined> {
+    const current = await this.#ctx.readOwn(id);
+    if (current === null) return undefined;
+    const now = this.#ctx.clock.now();
+    if (current.accessToken && current.accessToken !== seen && !current.isExpired(now)) return current;
+    if (!force && isFresh(current, now, this.#ctx.config.refreshMarginMs)) return current;
+    return undefined;
   }
 
   /** Another process held the lock too long: its refresh may still have landed. */

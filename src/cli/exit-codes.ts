@@ -57,6 +57,7 @@ const BY_ERROR_CODE: Record<ErrorCode, ExitCode> = {
   SERVER_ERROR: ExitCode.UNAVAILABLE,
   AUTH_REQUIRED: ExitCode.AUTH_REQUIRED,
   API_ERROR: ExitCode.ERROR,
+  RATE_LIMITED: ExitCode.UNAVAILABLE,
   // A row naming a server nobody configured: tampered or foreign data, like an undecryptable row.
   UNTRUSTED_ENDPOINT: ExitCode.STORE,
   // Zoho rejected an unbound row's refresh token at the guessed data center: bind it, or log in again.

@@ -222,6 +222,7 @@ export function safeUrl(url: string): string {
     if (parsed.search !== '') parsed.search = '?***';
     return parsed.toString();
   } catch {
-    return url;
+    // Not a WHATWG URL (a node list such as redis+cluster://u:pw@a:7000,b:7001/): mask by pattern.
+    return url.replace(/^([^:/?#]+:\/\/[^:/?#@]*):[^/?#]*@/, '$1:***@').replace(/\?.*$/s, '?***');
   }
 }

@@ -5,6 +5,8 @@ import type { ClientRecord } from './state.js';
 /** A validated `GET /oauth/v2/auth` request. */
 export interface AuthRequest {
   readonly client: ClientRecord;
+  /** The data center that will issue the code: the one asked when the client is enabled there, else its home. */
+  readonly dc: string;
   readonly redirectUri: string;
   readonly scopes: readonly string[];
   readonly offline: boolean;
@@ -30,6 +32,7 @@ type Params = ReadonlyMap<string, string> | URLSearchParams;
 export function validateAuthRequest(
   core: EmulatorCore,
   params: Params,
+  askedDc?: string,
 ): { ok: true; request: AuthRequest } | AuthPageError {
   const clientId = params.get('client_id') ?? '';
   const client = core.state.client(clientId);
@@ -57,6 +60,8 @@ export function validateAuthRequest(
     ok: true,
     request: {
       client,
+      // A multi-DC client consents where it was asked (Zoho: the user's DC); others at home.
+      dc: askedDc !== undefined && client.dataCenters.includes(askedDc) ? askedDc : client.dc,
       redirectUri,
       scopes,
       offline: (params.get('access_type') ?? '').toLowerCase() === 'offline',
@@ -87,6 +92,7 @@ export function decide(
     return pageError('invalid_request', 400, 'Invalid User', 'A user email is required to approve.');
   const issued = core.state.issueCode({
     clientId: request.client.clientId,
+    dc: request.dc,
     user,
     scopes: request.scopes,
     offline: request.offline,
@@ -95,10 +101,10 @@ export function decide(
     lifetimeMs: core.options.codeLifetimeMs,
   });
   if (!issued.ok) return codeLimitError(issued.retryAfterMs);
-  core.crm(request.client.dc).user(user);
+  core.crm(request.dc).user(user);
   location.searchParams.append('code', issued.code);
-  location.searchParams.append('location', request.client.dc);
-  location.searchParams.append('accounts-server', core.urlOf(request.client.dc));
+  location.searchParams.append('location', request.dc);
+  location.searchParams.append('accounts-server', core.urlOf(request.dc));
   if (request.state !== undefined) location.searchParams.append('state', request.state);
   return { ok: true, location: location.href };
 }

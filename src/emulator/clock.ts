@@ -24,11 +24,7 @@ export function createEmulatorClock(start: number = Date.now()): EmulatorClock {
   return Object.freeze({
     now: (): number => current,
     advance: (ms: number): void => {
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-        throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'clock.advance(ms) needs a finite number >= 0', {
-          field: 'ms',
-        });
-      }
+      assertAdvance(ms);
       current += ms;
     },
     set: (epochMs: number): void => {
@@ -36,6 +32,35 @@ export function createEmulatorClock(start: number = Date.now()): EmulatorClock {
       current = epochMs;
     },
   });
+}
+
+/**
+ * A clock that follows real time (`Date.now()`) from `start`, shifted by `advance` / `set`: the
+ * standalone emulator's default, so tokens and throttle windows expire on their own while a test
+ * can still jump ahead. `set` moves the offset; time keeps running from the new point.
+ */
+export function createRealEmulatorClock(start: number = Date.now()): EmulatorClock {
+  assertTime(start, 'start');
+  let offset = start - Date.now();
+  return Object.freeze({
+    now: (): number => Date.now() + offset,
+    advance: (ms: number): void => {
+      assertAdvance(ms);
+      offset += ms;
+    },
+    set: (epochMs: number): void => {
+      assertTime(epochMs, 'epochMs');
+      offset = epochMs - Date.now();
+    },
+  });
+}
+
+function assertAdvance(ms: number): void {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'clock.advance(ms) needs a finite number >= 0', {
+      field: 'ms',
+    });
+  }
 }
 
 function assertTime(value: number, name: string): void {

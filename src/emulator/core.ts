@@ -4,6 +4,7 @@ import type { FaultRegistry } from './faults.js';
 import { invalid } from './invalid-argument.js';
 import type { EmulatorObserver } from './observer.js';
 import type { ResolvedOptions } from './options.js';
+import type { PendingConsents } from './pending-consents.js';
 import type { OAuthState } from './state.js';
 import type { StatsRecorder } from './stats.js';
 
@@ -21,6 +22,8 @@ export interface EmulatorCore {
   urlOf(dc: string): string;
   /** Approve `GET /oauth/v2/auth` at once as this user (undefined: show the page). */
   autoApprove: { readonly user: string } | undefined;
+  /** Consent pages shown and not decided yet (for the admin API). */
+  readonly pending: PendingConsents;
   /** Aborted by `close()`: cancels injected latency waits. */
   readonly closing: AbortSignal;
 }

@@ -1,25 +1,25 @@
-import type { CrmRecord, CrmStore, CrmUser } from './crm-store.js';
+import { apiError, INVALID_REQUEST_METHOD, type Answer, type ApiCall } from './crm-api.js';
+import { attachmentsPath, attachmentsRoute, isReply } from './crm-attachments.js';
+import { findModule, type ModuleSpec } from './crm-metadata.js';
+import {
+  countRecords,
+  createRecords,
+  deleteRecords,
+  getRecord,
+  listRecords,
+  updateRecords,
+  upsertRecords,
+} from './crm-records.js';
+import { searchRecords } from './crm-search.js';
+import { getFields, getModules } from './crm-settings.js';
 import { empty, json, type EmulatorReply } from './exchange.js';
 import { notify } from './observer.js';
 import type { RequestContext } from './request-context.js';
-import { scopesCover, type ScopeNeed } from './scopes.js';
-
-const MAX_RECORDS_PER_INSERT = 100;
-
-function apiError(code: string, message: string, details: Record<string, unknown> = {}): Record<string, unknown> {
-  return { code, details, message, status: 'error' };
-}
+import { scopesCover } from './scopes.js';
 
 export const INVALID_TOKEN = apiError('INVALID_TOKEN', 'invalid oauth token');
 const AUTHENTICATION_FAILURE = apiError('AUTHENTICATION_FAILURE', 'Authentication failed');
 const SCOPE_MISMATCH = apiError('OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL');
-
-interface ApiCall {
-  readonly ctx: RequestContext;
-  readonly crm: CrmStore;
-  readonly user: CrmUser;
-  readonly scopes: readonly string[];
-}
 
 /** `/crm/v8/…`: authenticates the `Zoho-oauthtoken`, then routes; answers Zoho's JSON shapes. */
 export async function handleApi(ctx: RequestContext): Promise<EmulatorReply> {
@@ -52,170 +52,211 @@ export async function handleApi(ctx: RequestContext): Promise<EmulatorReply> {
   }
   const crm = core.crm(dc);
   const call: ApiCall = { ctx, crm, user: crm.user(access.user), scopes: access.scopes };
+  const attachments = attachmentsPath(ctx.url.pathname);
+  if (attachments !== undefined) {
+    const findRecord = (module: string, id: string) => crm.record(findModule(module)?.apiName ?? module, id);
+    const answer = await attachmentsRoute({ ...call, findRecord }, attachments);
+    if (!isReply(answer)) return reply(answer[0], answer[1]);
+    reply(answer.kind === 'answer' ? answer.status : 500); // counted and observed like any answer
+    return answer;
+  }
   const [status, body] = route(call);
   return reply(status, body);
 }
 
-/** The access token of a `Zoho-oauthtoken` Authorization header, if any. */
+/**
+ * The access token of the Authorization header, if any. Zoho takes `Zoho-oauthtoken <token>` or,
+ * per its accounts documentation ("Using the Access token"), `Bearer <token>`; scheme names are
+ * case-insensitive (RFC 9110 §11.1). Any other scheme answers `AUTHENTICATION_FAILURE`.
+ */
 export function accessTokenOf(ctx: RequestContext): string | undefined {
-  return /^Zoho-oauthtoken\s+(\S+)\s*$/i.exec(ctx.request.header('authorization') ?? '')?.[1];
+  return /^(?:Zoho-oauthtoken|Bearer)\s+(\S+)\s*$/i.exec(ctx.request.header('authorization') ?? '')?.[1];
 }
 
-type Answer = readonly [status: number, body?: unknown];
+/** What a route's path placeholders matched. */
+export interface RouteParams {
+  /** `{module}`: a module the org has. */
+  readonly module?: ModuleSpec;
+  /** `{id}`: a record id as given. */
+  readonly id?: string;
+}
+
+/** The scope a route needs: groups such as `['modules', 'leads']` and the accepted operations. */
+export interface RouteScope {
+  readonly groups: readonly string[];
+  /** Any of these (besides `ALL`) grants access, e.g. `['CREATE', 'WRITE']`. */
+  readonly operations: readonly string[];
+}
+
+/**
+ * One CRM API route. `path` lists the segments after `/crm/v8`: literals match exactly,
+ * `{module}` matches a module of the org (case-insensitively; another capitalized name is
+ * INVALID_MODULE) and `{id}` any segment. The first route whose path matches wins; a matching
+ * path with another method is INVALID_REQUEST_METHOD.
+ */
+export interface CrmRoute {
+  readonly method: string;
+  readonly path: readonly string[];
+  readonly scope: (params: RouteParams) => RouteScope;
+  readonly handle: (call: ApiCall, params: RouteParams) => Answer;
+}
+
+const moduleScope =
+  (...operations: string[]) =>
+  (params: RouteParams): RouteScope => ({
+    groups: ['modules', params.module!.apiName.toLowerCase()],
+    operations,
+  });
+const fixedScope = (groups: string[], operations: string[]) => (): RouteScope => ({ groups, operations });
+
+/**
+ * The routes served, in matching order. More can be added with {@link addCrmRoutes} (in their own
+ * files, e.g. attachments).
+ */
+const ROUTES: CrmRoute[] = [
+  {
+    method: 'GET',
+    path: ['users'],
+    scope: fixedScope(['users'], ['READ']),
+    handle: (call) => {
+      const type = call.ctx.url.searchParams.get('type') ?? 'AllUsers';
+      const users = type === 'CurrentUser' ? [call.user] : call.crm.users();
+      return [200, { users, info: { per_page: 200, count: users.length, page: 1, more_records: false } }];
+    },
+  },
+  {
+    method: 'GET',
+    path: ['org'],
+    scope: fixedScope(['org'], ['READ']),
+    handle: (call) => [200, { org: [call.crm.org] }],
+  },
+  {
+    method: 'GET',
+    path: ['settings', 'modules'],
+    scope: fixedScope(['settings', 'modules'], ['READ']),
+    handle: (call) => getModules(call),
+  },
+  {
+    method: 'GET',
+    path: ['settings', 'modules', '{module}'],
+    scope: fixedScope(['settings', 'modules'], ['READ']),
+    handle: (call, { module }) => getModules(call, module),
+  },
+  {
+    method: 'GET',
+    path: ['settings', 'fields'],
+    scope: fixedScope(['settings', 'fields'], ['READ']),
+    handle: (call) => getFields(call),
+  },
+  {
+    method: 'GET',
+    path: ['{module}', 'search'],
+    scope: moduleScope('READ'),
+    handle: (call, { module }) => searchRecords(call, module!),
+  },
+  {
+    method: 'GET',
+    path: ['{module}', 'actions', 'count'],
+    scope: moduleScope('READ'),
+    handle: (call, { module }) => countRecords(call, module!),
+  },
+  {
+    method: 'POST',
+    path: ['{module}', 'upsert'],
+    scope: moduleScope('CREATE', 'WRITE'),
+    handle: (call, { module }) => upsertRecords(call, module!),
+  },
+  { method: 'GET', path: ['{module}'], scope: moduleScope('READ'), handle: (c, p) => listRecords(c, p.module!) },
+  {
+    method: 'POST',
+    path: ['{module}'],
+    scope: moduleScope('CREATE', 'WRITE'),
+    handle: (c, p) => createRecords(c, p.module!),
+  },
+  {
+    method: 'PUT',
+    path: ['{module}'],
+    scope: moduleScope('UPDATE', 'WRITE'),
+    handle: (c, p) => updateRecords(c, p.module!),
+  },
+  {
+    method: 'DELETE',
+    path: ['{module}'],
+    scope: moduleScope('DELETE', 'WRITE'),
+    handle: (c, p) => deleteRecords(c, p.module!),
+  },
+  {
+    method: 'GET',
+    path: ['{module}', '{id}'],
+    scope: moduleScope('READ'),
+    handle: (c, p) => getRecord(c, p.module!, p.id!),
+  },
+  {
+    method: 'PUT',
+    path: ['{module}', '{id}'],
+    scope: moduleScope('UPDATE', 'WRITE'),
+    handle: (c, p) => updateRecords(c, p.module!, p.id!),
+  },
+  {
+    method: 'DELETE',
+    path: ['{module}', '{id}'],
+    scope: moduleScope('DELETE', 'WRITE'),
+    handle: (c, p) => deleteRecords(c, p.module!, p.id!),
+  },
+];
+
+/** Adds routes, matched after the built-in ones (for routes in files of their own, e.g. attachments). */
+export function addCrmRoutes(...routes: CrmRoute[]): void {
+  ROUTES.push(...routes);
+}
+
+/** Segments that are never module names. */
+const RESERVED = new Set(['users', 'org', 'settings']);
+
+type Match = { route: CrmRoute; params: RouteParams } | { unknownModule: true } | undefined;
+
+function match(route: CrmRoute, parts: readonly string[]): Match {
+  if (route.path.length !== parts.length) return undefined;
+  let module: ModuleSpec | undefined;
+  let id: string | undefined;
+  for (let i = 0; i < parts.length; i++) {
+    const pattern = route.path[i]!;
+    const part = parts[i]!;
+    if (pattern === '{module}') {
+      if (RESERVED.has(part)) return undefined;
+      module = findModule(part);
+      // A capitalized name that is no module: Zoho's INVALID_MODULE rather than a bad URL.
+      if (module === undefined) return /^[A-Z][A-Za-z0-9_]*$/.test(part) ? { unknownModule: true } : undefined;
+    } else if (pattern === '{id}') id = part;
+    else if (pattern !== part) return undefined;
+  }
+  return { route, params: { ...(module === undefined ? {} : { module }), ...(id === undefined ? {} : { id }) } };
+}
 
 function route(call: ApiCall): Answer {
   const { ctx } = call;
-  const method = ctx.request.method;
   const parts = ctx.url.pathname.split('/').filter(Boolean).slice(2); // drop "crm", "v8"
-  const [first, second, ...rest] = parts;
-  const need = (groups: string[], operation: string): boolean =>
-    scopesCover(call.scopes, { groups, operation } satisfies ScopeNeed);
-  const wrongMethod: Answer = [
-    400,
-    apiError('INVALID_REQUEST_METHOD', 'The http request method type is not a valid one'),
-  ];
-
-  if (first === 'users' && second === undefined) {
-    if (method !== 'GET') return wrongMethod;
-    if (!need(['users'], 'READ')) return [401, SCOPE_MISMATCH];
-    const type = ctx.url.searchParams.get('type') ?? 'AllUsers';
-    const users = type === 'CurrentUser' ? [call.user] : call.crm.users();
-    return [200, { users, info: info(users.length, 1, 200, false) }];
-  }
-  if (first === 'org' && second === undefined) {
-    if (method !== 'GET') return wrongMethod;
-    if (!need(['org'], 'READ')) return [401, SCOPE_MISMATCH];
-    return [200, { org: [call.crm.org] }];
-  }
-  if (first === 'settings' && second === 'modules' && rest.length === 0) {
-    if (method !== 'GET') return wrongMethod;
-    if (!need(['settings', 'modules'], 'READ')) return [401, SCOPE_MISMATCH];
-    return [200, { modules: [LEADS_MODULE] }];
-  }
-  if (first !== undefined && first.toLowerCase() === 'leads' && rest.length === 0) {
-    if (second === undefined && method === 'GET') {
-      if (!need(['modules', 'leads'], 'READ')) return [401, SCOPE_MISMATCH];
-      return listLeads(call);
+  let pathMatched = false;
+  let unknownModule = false;
+  for (const candidate of ROUTES) {
+    const found = match(candidate, parts);
+    if (found === undefined) continue;
+    if ('unknownModule' in found) {
+      unknownModule = true;
+      continue;
     }
-    if (second === undefined && method === 'POST') {
-      if (!need(['modules', 'leads'], 'CREATE')) return [401, SCOPE_MISMATCH];
-      return createLeads(call);
+    if (candidate.method !== ctx.request.method) {
+      pathMatched = true;
+      continue;
     }
-    if (second !== undefined && method === 'GET') {
-      if (!need(['modules', 'leads'], 'READ')) return [401, SCOPE_MISMATCH];
-      const record = call.crm.lead(second);
-      // Zoho answers 204 No Content for an id that does not exist.
-      return record === undefined ? [204] : [200, { data: [project(record, fieldsParam(ctx.url))] }];
-    }
-    return wrongMethod;
+    const scope = candidate.scope(found.params);
+    const granted = scope.operations.some((operation) => scopesCover(call.scopes, { groups: scope.groups, operation }));
+    if (!granted) return [401, SCOPE_MISMATCH];
+    return candidate.handle(call, found.params);
   }
-  if (first !== undefined && /^[A-Z][A-Za-z0-9_]*$/.test(first) && !['users', 'org', 'settings'].includes(first)) {
+  if (pathMatched) return INVALID_REQUEST_METHOD;
+  if (unknownModule) {
     return [400, apiError('INVALID_MODULE', 'the module name given seems to be invalid', { resource_path_index: 0 })];
   }
   return [404, apiError('INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one')];
 }
-
-function listLeads(call: ApiCall): Answer {
-  const url = call.ctx.url;
-  const perPage = clampInt(url.searchParams.get('per_page'), 1, 200, 200);
-  const page = clampInt(url.searchParams.get('page'), 1, Number.MAX_SAFE_INTEGER, 1);
-  const all = call.crm.leads();
-  const slice = all.slice((page - 1) * perPage, page * perPage);
-  // Zoho answers an empty page with 204 and no body.
-  if (slice.length === 0) return [204];
-  const fields = fieldsParam(url);
-  return [
-    200,
-    {
-      data: slice.map((r) => project(r, fields)),
-      info: info(slice.length, page, perPage, page * perPage < all.length),
-    },
-  ];
-}
-
-function createLeads(call: ApiCall): Answer {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(call.ctx.body.toString('utf8'));
-  } catch {
-    return [400, apiError('INVALID_DATA', 'body')];
-  }
-  const data = typeof parsed === 'object' && parsed !== null && 'data' in parsed ? parsed.data : undefined;
-  if (!Array.isArray(data) || data.length === 0) {
-    return [400, apiError('REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param: 'data' })];
-  }
-  if (data.length > MAX_RECORDS_PER_INSERT) {
-    return [400, apiError('LIMIT_EXCEEDED', 'Maximum number of records exceeded', { limit: MAX_RECORDS_PER_INSERT })];
-  }
-  const results = data.map((item: unknown, index: number) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      return apiError('INVALID_DATA', 'invalid data', { expected_data_type: 'jsonobject', index });
-    }
-    const fields = item as Record<string, unknown>;
-    if (typeof fields['Last_Name'] !== 'string' || fields['Last_Name'] === '') {
-      return apiError('MANDATORY_NOT_FOUND', 'required field not found', {
-        api_name: 'Last_Name',
-        json_path: `$.data[${index}].Last_Name`,
-      });
-    }
-    const record = call.crm.addLead(withoutSystemFields(fields), call.user);
-    const by = { name: call.user.full_name, id: call.user.id };
-    return {
-      code: 'SUCCESS',
-      details: {
-        Modified_Time: record['Modified_Time'],
-        Modified_By: by,
-        Created_Time: record['Created_Time'],
-        id: record.id,
-        Created_By: by,
-      },
-      message: 'record added',
-      status: 'success',
-    };
-  });
-  const ok = results.filter((r) => r['status'] === 'success').length;
-  // All added: 201; some: 207 (multi-status); none: 400 — as Zoho's insert API.
-  return [ok === results.length ? 201 : ok === 0 ? 400 : 207, { data: results }];
-}
-
-const SYSTEM_FIELDS = new Set(['id', 'Owner', 'Created_By', 'Modified_By', 'Created_Time', 'Modified_Time']);
-
-function withoutSystemFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(fields).filter(([key]) => !SYSTEM_FIELDS.has(key)));
-}
-
-function fieldsParam(url: URL): string[] | undefined {
-  const raw = url.searchParams.get('fields');
-  return raw === null
-    ? undefined
-    : raw
-        .split(',')
-        .map((f) => f.trim())
-        .filter(Boolean);
-}
-
-/** `fields=` is optional here (Zoho v8 requires it); when given, only those fields and `id` come back. */
-function project(record: CrmRecord, fields: string[] | undefined): Record<string, unknown> {
-  if (fields === undefined) return record;
-  return Object.fromEntries(Object.entries(record).filter(([key]) => key === 'id' || fields.includes(key)));
-}
-
-function info(count: number, page: number, perPage: number, more: boolean): Record<string, unknown> {
-  return { per_page: perPage, count, page, more_records: more };
-}
-
-function clampInt(raw: string | null, min: number, max: number, fallback: number): number {
-  const n = raw === null ? NaN : Number.parseInt(raw, 10);
-  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
-}
-
-const LEADS_MODULE = Object.freeze({
-  api_name: 'Leads',
-  module_name: 'Leads',
-  singular_label: 'Lead',
-  plural_label: 'Leads',
-  api_supported: true,
-  creatable: true,
-  viewable: true,
-  generated_type: 'default',
-});

@@ -19,15 +19,18 @@ export type CrmRecord = Record<string, unknown> & { readonly id: string };
 
 /**
  * One data center's CRM org: its users (anyone who got a token there), the org itself and the
- * Leads module. Each data center has its own store, as each Zoho DC holds its own orgs.
+ * records of its modules (crm-metadata.ts). Each data center has its own store, as each Zoho DC holds its own orgs.
  */
 export class CrmStore {
   readonly #nextId: () => string;
   readonly #users = new Map<string, CrmUser>();
-  readonly #leads = new Map<string, CrmRecord>();
+  /** Records by module API name, then id (insertion order: oldest first). */
+  readonly #records = new Map<string, Map<string, CrmRecord>>();
   readonly org: Readonly<Record<string, unknown>>;
   readonly #roleId: string;
   readonly #profileId: string;
+  /** When the org's modules and fields were last changed: its creation (they never change). */
+  readonly metadataTime: number;
 
   constructor(
     readonly dc: string,
@@ -35,6 +38,7 @@ export class CrmStore {
     private readonly clock: EmulatorClock,
   ) {
     this.#nextId = createIdSequence();
+    this.metadataTime = clock.now();
     this.#roleId = this.#nextId();
     this.#profileId = this.#nextId();
     this.org = Object.freeze({
@@ -87,30 +91,73 @@ export class CrmStore {
     return [...this.#users.values()];
   }
 
-  /** Adds a lead owned by and created by `owner`; returns the stored record. */
-  addLead(fields: Record<string, unknown>, owner: CrmUser): CrmRecord {
+  /** A user of this org by id. */
+  userById(id: string): CrmUser | undefined {
+    for (const user of this.#users.values()) if (user.id === id) return user;
+    return undefined;
+  }
+
+  /** Stores a new record of `module`, owned by `owner` unless `fields` name an Owner; returns it. */
+  insert(module: string, fields: Record<string, unknown>, by: CrmUser): CrmRecord {
     const time = zohoTime(this.clock.now());
-    const by = { name: owner.full_name, id: owner.id, email: owner.email };
+    const who = userRef(by);
     const record: CrmRecord = {
+      Owner: who,
       ...fields,
       id: this.#nextId(),
-      Owner: by,
-      Created_By: by,
-      Modified_By: by,
+      Created_By: who,
+      Modified_By: who,
       Created_Time: time,
       Modified_Time: time,
     };
-    this.#leads.set(record.id, record);
+    this.#module(module).set(record.id, record);
     return record;
   }
 
-  leads(): CrmRecord[] {
-    return [...this.#leads.values()];
+  /** Merges `fields` into a stored record (a `null` clears a field); undefined when there is none. */
+  update(module: string, id: string, fields: Record<string, unknown>, by: CrmUser): CrmRecord | undefined {
+    const records = this.#module(module);
+    const old = records.get(id);
+    if (old === undefined) return undefined;
+    const merged: Record<string, unknown> = { ...old };
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === null) delete merged[key];
+      else merged[key] = value;
+    }
+    const record: CrmRecord = {
+      ...merged,
+      id,
+      Modified_By: userRef(by),
+      Modified_Time: zohoTime(this.clock.now()),
+    };
+    records.set(id, record);
+    return record;
   }
 
-  lead(id: string): CrmRecord | undefined {
-    return this.#leads.get(id);
+  /** Removes a record; false when there is none. */
+  remove(module: string, id: string): boolean {
+    return this.#module(module).delete(id);
   }
+
+  /** The records of a module, oldest first. */
+  records(module: string): CrmRecord[] {
+    return [...this.#module(module).values()];
+  }
+
+  record(module: string, id: string): CrmRecord | undefined {
+    return this.#module(module).get(id);
+  }
+
+  #module(module: string): Map<string, CrmRecord> {
+    let records = this.#records.get(module);
+    if (records === undefined) this.#records.set(module, (records = new Map()));
+    return records;
+  }
+}
+
+/** How records refer to a user (`Owner`, `Created_By`, …). */
+export function userRef(user: CrmUser): { name: string; id: string; email: string } {
+  return { name: user.full_name, id: user.id, email: user.email };
 }
 
 /** Zoho's timestamp format: ISO 8601 with an explicit offset and no milliseconds. */

@@ -1,31 +1,21 @@
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import type { Environment } from '../oauth/environment.js';
-import { decide, validateAuthRequest, type AuthPageError } from './authorize.js';
-import { createEmulatorClock, type EmulatorClock } from './clock.js';
+import { ADMIN_PREFIX } from './admin-routes.js';
+import { createEmulatorClock, createRealEmulatorClock, type EmulatorClock } from './clock.js';
+import { decideConsent } from './consent-decision.js';
 import { crmStores, type EmulatorCore } from './core.js';
 import { FaultRegistry, type FaultControls } from './faults.js';
 import { createFetch } from './fetch-handler.js';
+import { issueGrantCode, type GrantCodeRequest } from './grant-code.js';
 import { invalid } from './invalid-argument.js';
 import { createRequestHandler } from './node-listener.js';
-import { resolveOptions, type EmulatorClient, type ZohoEmulatorOptions } from './options.js';
-import { parseScopes } from './scopes.js';
+import { resolveOptions, type EmulatorClient, type EmulatorUser, type ZohoEmulatorOptions } from './options.js';
+import { PendingConsents } from './pending-consents.js';
 import { listen, type Listener } from './server.js';
 import { OAuthState, type TokenInfo } from './state.js';
 import { StatsRecorder, type EmulatorStats } from './stats.js';
 
-/** Input of the Self Client path. */
-export interface GrantCodeRequest {
-  /** A client added with the `clients` option or `addClient`. */
-  readonly clientId: string;
-  /** The user's email. */
-  readonly user: string;
-  /** Scope list, or Zoho's comma-separated string. */
-  readonly scopes: readonly string[] | string;
-  /** `offline` yields a refresh token on exchange. @default 'offline' */
-  readonly accessType?: 'offline' | 'online';
-  /** Code lifetime in ms. @default the `selfClientCodeLifetimeMs` option (3 minutes) */
-  readonly expiresInMs?: number;
-}
+export type { GrantCodeRequest } from './grant-code.js';
 
 /** A running emulator. Every member is per instance; nothing is shared between emulators. */
 export interface ZohoEmulator {
@@ -45,9 +35,22 @@ export interface ZohoEmulator {
    * Registers (or replaces) a client, as the `clients` option does.
    *
    * @throws `ZohoTokenError` `INVALID_ARGUMENT` (with `field`) for an empty id or secret, a
-   *   `dc` the emulator does not serve, or a redirect URI that is not an absolute URL.
+   *   `dc` or `dataCenters` entry the emulator does not serve, or a redirect URI that is not an
+   *   absolute URL.
    */
   addClient(client: EmulatorClient): void;
+  /**
+   * Adds a user to the org of each data center listed (default: every one), as the `users`
+   * option does; users who consent are added on their own.
+   *
+   * @throws `ZohoTokenError` `INVALID_ARGUMENT` (with `field`) for a bad email or an unserved data center.
+   */
+  addUser(user: EmulatorUser): void;
+  /**
+   * Base URL of the admin HTTP API (`<url>/__admin`) when the `admin` option is set, else undefined.
+   * Every data center's listener serves it.
+   */
+  readonly adminUrl: string | undefined;
   /** Self Client: a grant code (`1000.<32 hex>.<32 hex>`) exchangeable without a redirect URI. */
   createGrantCode(request: GrantCodeRequest): Promise<string>;
   /**
@@ -93,7 +96,7 @@ export interface ZohoEmulator {
 /** Starts the emulator: one HTTP listener per data center on `host`. */
 export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Promise<ZohoEmulator> {
   const resolved = resolveOptions(options);
-  const clock = createEmulatorClock(options.now);
+  const clock = resolved.clock === 'real' ? createRealEmulatorClock(options.now) : createEmulatorClock(options.now);
   const stats = new StatsRecorder();
   const faults = new FaultRegistry();
   for (const spec of options.faults ?? []) faults.inject(spec);
@@ -116,8 +119,19 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
       return listener.url;
     },
     autoApprove: options.autoApprove === undefined ? undefined : { user: options.autoApprove.user },
+    pending: new PendingConsents(clock),
     closing: closing.signal,
   };
+  const addUser = (user: EmulatorUser): void => {
+    if (typeof user?.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(user.email))
+      throw invalid('users.email', 'a user needs an email');
+    const dcs = user.dataCenters ?? resolved.dataCenters;
+    for (const dc of dcs) {
+      if (!resolved.dataCenters.includes(dc)) throw invalid('users.dataCenters', `no data center "${dc}"`);
+    }
+    for (const dc of dcs) core.crm(dc).user(user.email);
+  };
+  for (const user of options.users ?? []) addUser(user);
 
   const order = [resolved.defaultDataCenter, ...resolved.dataCenters.filter((dc) => dc !== resolved.defaultDataCenter)];
   try {
@@ -152,16 +166,11 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     return env;
   };
 
+  const dcByOrigin = new Map([...listeners].map(([dc, listener]) => [new URL(listener.url).origin, dc] as const));
   const decideUrl = async (authUrl: string | URL, user: string | undefined): Promise<string> => {
     const url = new URL(authUrl);
-    const checked = validateAuthRequest(core, url.searchParams);
-    if (!checked.ok) throw authError(checked);
-    const outcome = decide(core, checked.request, user === undefined ? { approve: false } : { approve: true, user });
-    if (!outcome.ok) throw authError(outcome);
-    return outcome.location;
+    return decideConsent(core, url.searchParams, user, dcByOrigin.get(url.origin));
   };
-
-  const dcByOrigin = new Map([...listeners].map(([dc, listener]) => [new URL(listener.url).origin, dc] as const));
   const fetch = createFetch(core, (origin) => (closing.signal.aborted ? undefined : dcByOrigin.get(origin)));
 
   let closed: Promise<void> | undefined;
@@ -173,32 +182,9 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
     clock,
     faults,
     addClient: (client) => void state.addClient(client),
-    createGrantCode: async (request) => {
-      const client = state.client(request.clientId);
-      if (client === undefined) throw new ZohoTokenError(ErrorCode.INVALID_CLIENT, 'unknown clientId');
-      if (typeof request.user !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(request.user))
-        throw invalid('user', 'user must be an email');
-      const scopes = parseScopes(request.scopes);
-      if (scopes.length === 0) throw invalid('scopes', 'at least one scope is required');
-      const lifetimeMs = request.expiresInMs ?? resolved.selfClientCodeLifetimeMs;
-      if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0) throw invalid('expiresInMs', 'expiresInMs must be > 0');
-      const issued = state.issueCode({
-        clientId: client.clientId,
-        user: request.user,
-        scopes,
-        offline: (request.accessType ?? 'offline') === 'offline',
-        redirectUri: undefined,
-        forceConsent: true,
-        lifetimeMs,
-      });
-      if (!issued.ok) {
-        throw new ZohoTokenError(ErrorCode.THROTTLED, 'grant code limit reached for this client', {
-          retryAfterMs: issued.retryAfterMs,
-        });
-      }
-      core.crm(client.dc).user(request.user);
-      return issued.code;
-    },
+    addUser,
+    adminUrl: resolved.admin === undefined ? undefined : core.urlOf(resolved.defaultDataCenter) + ADMIN_PREFIX,
+    createGrantCode: async (request: GrantCodeRequest) => issueGrantCode(core, request).code,
     approve: (authUrl, as) => decideUrl(authUrl, as.user),
     deny: (authUrl) => decideUrl(authUrl, undefined),
     setAutoApprove: (user) => {
@@ -218,17 +204,4 @@ export async function startZohoEmulator(options: ZohoEmulatorOptions = {}): Prom
         await Promise.all([...listeners.values()].map((l) => l.close()));
       })()),
   };
-}
-
-function authError(failure: AuthPageError): ZohoTokenError {
-  switch (failure.reason) {
-    case 'invalid_client':
-      return new ZohoTokenError(ErrorCode.INVALID_CLIENT, failure.message);
-    case 'invalid_redirect_uri':
-      return new ZohoTokenError(ErrorCode.INVALID_REDIRECT_URI, failure.message);
-    case 'throttled':
-      return new ZohoTokenError(ErrorCode.THROTTLED, failure.message, { retryAfterMs: failure.retryAfterMs ?? 0 });
-    case 'invalid_request':
-      return new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, failure.message);
-  }
 }

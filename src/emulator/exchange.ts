@@ -1,3 +1,5 @@
+import { pageCsp } from './consent-page.js';
+
 /**
  * What one request and its answer look like to the emulator's routes, whichever transport carried
  * them: the `node:http` listener (node-listener.ts) and `emu.fetch` (fetch-handler.ts) both adapt
@@ -41,9 +43,14 @@ export function json(status: number, body: unknown, headers: Readonly<Record<str
   return answer(status, 'application/json;charset=UTF-8', Buffer.from(JSON.stringify(body), 'utf8'), headers);
 }
 
-/** An HTML page (the consent page, error pages). */
-export function html(status: number, page: string): EmulatorReply {
-  return answer(status, 'text/html;charset=UTF-8', Buffer.from(page, 'utf8'));
+/** An HTML page (the consent page, error pages), with its CSP (see `pageCsp`). */
+export function html(status: number, page: string, csp: string = pageCsp()): EmulatorReply {
+  return answer(status, 'text/html;charset=UTF-8', Buffer.from(page, 'utf8'), {
+    'content-security-policy': csp,
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  });
 }
 
 /** A 302 to `location` (never followed by the emulator itself). */

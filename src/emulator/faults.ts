@@ -27,6 +27,8 @@ export interface FaultSpec {
   readonly ms?: number;
   /** For `status`: the HTTP status to answer. @default 503 */
   readonly status?: number;
+  /** For `throttle` on the API: the 429 carries `Retry-After: <seconds>`. @default no header */
+  readonly retryAfterSeconds?: number;
 }
 
 /** A live fault, as returned by `inject`. */
@@ -34,9 +36,11 @@ export interface FaultHandle {
   /** Unique per emulator, increasing from 1. */
   readonly id: number;
   /** The spec with its defaults filled in. */
-  readonly spec: Readonly<Required<Omit<FaultSpec, 'dc'>>> & {
+  readonly spec: Readonly<Required<Omit<FaultSpec, 'dc' | 'retryAfterSeconds'>>> & {
     /** The data center it is limited to, or `undefined` for every one. */
     readonly dc: string | undefined;
+    /** The API throttle's `Retry-After` seconds, or `undefined` for none. */
+    readonly retryAfterSeconds: number | undefined;
   };
   /** Requests it still applies to (Infinity until cleared). */
   readonly remaining: number;
@@ -64,7 +68,11 @@ export interface FaultDecision {
   /** Total extra delay in ms (0 for none). */
   readonly latencyMs: number;
   /** The first non-latency fault that matched, if any. */
-  readonly fault?: { readonly kind: Exclude<FaultKind, 'latency'>; readonly status: number };
+  readonly fault?: {
+    readonly kind: Exclude<FaultKind, 'latency'>;
+    readonly status: number;
+    readonly retryAfterSeconds?: number | undefined;
+  };
   /** Kinds applied, for the stats. */
   readonly applied: readonly FaultKind[];
 }
@@ -77,6 +85,7 @@ interface Entry {
   readonly times: number;
   readonly ms: number;
   readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
   remaining: number;
 }
 
@@ -98,6 +107,9 @@ export class FaultRegistry implements FaultControls {
     const status = spec.status ?? 503;
     if (!Number.isInteger(status) || status < 100 || status > 599)
       throw invalid('status', 'fault status must be an HTTP status');
+    const retryAfterSeconds = spec.retryAfterSeconds;
+    if (retryAfterSeconds !== undefined && !(Number.isInteger(retryAfterSeconds) && retryAfterSeconds >= 0))
+      throw invalid('retryAfterSeconds', 'fault retryAfterSeconds must be an integer >= 0');
     const entry: Entry = {
       id: this.#nextId++,
       kind: spec.kind,
@@ -106,6 +118,7 @@ export class FaultRegistry implements FaultControls {
       times,
       ms,
       status,
+      retryAfterSeconds,
       remaining: times,
     };
     this.#entries.push(entry);
@@ -129,7 +142,7 @@ export class FaultRegistry implements FaultControls {
       if (e.target !== 'all' && e.target !== target) continue;
       if (e.dc !== undefined && e.dc !== dc) continue;
       if (e.kind === 'latency') latencyMs += e.ms;
-      else if (fault === undefined) fault = { kind: e.kind, status: e.status };
+      else if (fault === undefined) fault = { kind: e.kind, status: e.status, retryAfterSeconds: e.retryAfterSeconds };
       else continue; // only one terminal fault per request; later ones keep their budget
       e.remaining -= 1;
       applied.push(e.kind);
@@ -152,6 +165,7 @@ export class FaultRegistry implements FaultControls {
         times: entry.times,
         ms: entry.ms,
         status: entry.status,
+        retryAfterSeconds: entry.retryAfterSeconds,
       },
       get remaining() {
         return isLive() ? entry.remaining : 0;

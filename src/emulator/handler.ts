@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ADMIN_PREFIX, handleAdmin } from './admin-routes.js';
 import { renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
 import { accessTokenOf, handleApi, INVALID_TOKEN } from './crm-routes.js';
@@ -40,6 +41,11 @@ export async function handleRequest(core: EmulatorCore, dc: string, request: Emu
 async function dispatch(core: EmulatorCore, dc: string, request: EmulatorRequest): Promise<EmulatorReply> {
   const url = new URL(request.target, 'http://emulator.invalid');
   const method = request.method;
+  if (
+    core.options.admin !== undefined &&
+    (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`))
+  )
+    return handleAdmin(core, request, url);
   const { endpoint, route, allow } = matchRoute(method, url.pathname);
   core.stats.add('requests');
   core.stats.tally('byEndpoint', endpoint);
@@ -149,12 +155,17 @@ async function applyFaults(ctx: RequestContext, category: RequestCategory): Prom
       if (category === 'api') {
         core.stats.add('apiErrors');
         core.stats.tally('byError', 'TOO_MANY_REQUESTS');
-        return json(429, {
-          code: 'TOO_MANY_REQUESTS',
-          details: {},
-          message: 'You have made too many requests. Please try again later.',
-          status: 'error',
-        });
+        const retryAfter = fault.retryAfterSeconds;
+        return json(
+          429,
+          {
+            code: 'TOO_MANY_REQUESTS',
+            details: {},
+            message: 'You have made too many requests. Please try again later.',
+            status: 'error',
+          },
+          retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
+        );
       }
       if (category === 'auth') return html(429, renderErrorPage('Too Many Requests', 'Injected throttle.'));
       if (category === 'refresh') core.stats.add('refreshThrottled');

@@ -21,9 +21,15 @@ export function createRequestHandler(
       },
       body: req,
     };
+    let dropped = false;
+    // Closed before our answer went out (and not by a `reset` fault): the client gave up.
+    res.once('close', () => {
+      if (!res.writableFinished && !dropped) core.stats.add('clientAborts');
+    });
     handleRequest(core, dc, request)
       .then((reply) => {
         if (reply.kind === 'drop') {
+          dropped = true;
           req.socket.destroy();
           return;
         }

@@ -1,5 +1,5 @@
 import { decide, validateAuthRequest } from './authorize.js';
-import { renderConsentPage, renderErrorPage } from './consent-page.js';
+import { OTHER_USER_FIELD, pageCsp, renderConsentPage, renderErrorPage } from './consent-page.js';
 import type { EmulatorCore } from './core.js';
 import { html, json, redirect, type EmulatorReply } from './exchange.js';
 import { notify } from './observer.js';
@@ -15,21 +15,33 @@ export async function handleAuthPage(ctx: RequestContext): Promise<EmulatorReply
   const faulted = await ctx.faulted('auth');
   if (faulted !== undefined) return faulted;
   const params = ctx.url.searchParams;
-  const checked = validateAuthRequest(core, params);
+  const checked = validateAuthRequest(core, params, ctx.dc);
   if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const { request } = checked;
   if (core.autoApprove !== undefined) {
     return finishDecision(decide(core, request, { approve: true, user: core.autoApprove.user }));
   }
+  core.pending.shown(params, ctx.dc);
+  const accounts = [
+    request.loginHint ?? '',
+    core.options.defaultUser,
+    ...core
+      .crm(request.client.dc)
+      .users()
+      .map((user) => user.email),
+  ].filter((user, i, all) => user !== '' && all.indexOf(user) === i);
   return html(
     200,
     renderConsentPage({
       action: DECISION_PATH,
       params: new Map(params),
       clientId: request.client.clientId,
+      appName: request.client.name,
       scopes: request.scopes,
-      user: request.loginHint ?? core.options.defaultUser,
+      accounts,
     }),
+    // The decision redirects the form's navigation to the client: its origin must be allowed.
+    pageCsp([sourceOf(request.redirectUri)]),
   );
 }
 
@@ -39,12 +51,19 @@ export async function handleDecision(ctx: RequestContext): Promise<EmulatorReply
   const faulted = await ctx.faulted('auth');
   if (faulted !== undefined) return faulted;
   const params = await ctx.params();
-  const checked = validateAuthRequest(core, params);
+  const checked = validateAuthRequest(core, params, ctx.dc);
   if (!checked.ok) return html(checked.status, renderErrorPage(checked.title, checked.message));
   const approve = params.get('decision') === 'approve';
-  return finishDecision(
-    decide(core, checked.request, approve ? { approve, user: params.get('user') ?? '' } : { approve }),
-  );
+  const user = params.get('user') || params.get(OTHER_USER_FIELD) || '';
+  const outcome = decide(core, checked.request, approve ? { approve, user } : { approve });
+  if (outcome.ok) core.pending.decided(params);
+  return finishDecision(outcome);
+}
+
+/** A CSP source for a redirect URI: its origin, or its scheme for an app's custom scheme. */
+function sourceOf(uri: string): string {
+  const url = new URL(uri);
+  return url.origin === 'null' ? url.protocol : url.origin;
 }
 
 function finishDecision(outcome: ReturnType<typeof decide>): EmulatorReply {
@@ -87,11 +106,11 @@ export async function handleToken(ctx: RequestContext): Promise<EmulatorReply> {
   if (category === 'grant') {
     const code = params.get('code');
     if (code === undefined || code === '') return fail('invalid_request');
-    outcome = core.state.exchangeCode(client, code, params.get('redirect_uri'));
+    outcome = core.state.exchangeCode(client, code, params.get('redirect_uri'), dc);
   } else {
     const refreshToken = params.get('refresh_token');
     if (refreshToken === undefined || refreshToken === '') return fail('invalid_request');
-    outcome = core.state.refresh(client, refreshToken);
+    outcome = core.state.refresh(client, refreshToken, dc);
   }
   if (!outcome.ok) return fail(outcome.error);
   observe('issued');

@@ -10,8 +10,41 @@ export interface EmulatorClient {
   readonly clientSecret: string;
   /** Exact-match redirect URIs for the web flow. May be empty for a Self Client. @default [] */
   readonly redirectUris?: readonly string[];
-  /** The data center the client is registered in. @default the emulator's default data center */
+  /**
+   * The data center the client is registered in (its home). @default the first of `dataCenters`,
+   * else the emulator's default data center
+   */
   readonly dc?: string;
+  /**
+   * Data centers the client is enabled in, as Zoho's multi-DC setting allows (same id and secret
+   * everywhere). Each data center knows only the codes and tokens it issued: a refresh token from
+   * one answers `invalid_code` at another's accounts server. @default [dc]
+   */
+  readonly dataCenters?: readonly string[];
+  /** The application's name, shown on the consent page. @default the client id */
+  readonly name?: string;
+}
+
+/** A user known from the start (listed by the CRM users API before any consent). */
+export interface EmulatorUser {
+  /** The user's email. */
+  readonly email: string;
+  /** Data centers whose org has the user. @default every data center served */
+  readonly dataCenters?: readonly string[];
+}
+
+/**
+ * The admin HTTP API under `/__admin/` (never part of Zoho's surface): mint Self Client codes,
+ * approve consents, move the clock, inject faults, read counters, add clients and users, list
+ * tokens. Off unless this option is given.
+ */
+export interface EmulatorAdminOptions {
+  /**
+   * When set, every admin request needs `Authorization: Bearer <token>`. Required when `host` is
+   * not a loopback address: the admin API is never served to the network without it.
+   * @default undefined (no token: loopback only)
+   */
+  readonly token?: string;
 }
 
 /** The limits Zoho enforces; every one can be changed for a test. */
@@ -52,6 +85,16 @@ export interface ZohoEmulatorOptions {
   readonly defaultDataCenter?: string;
   /** Start time of the emulator clock, epoch milliseconds. @default Date.now() */
   readonly now?: number;
+  /**
+   * `manual`: time stands still until `emu.clock.advance` / `set` moves it (tests). `real`: time
+   * follows the host's clock from `now`, and `advance` / `set` shift it (the standalone server).
+   * @default 'manual'
+   */
+  readonly clock?: 'manual' | 'real';
+  /** Users known from the start, by email (the consent page's account chooser offers them). @default [] */
+  readonly users?: readonly EmulatorUser[];
+  /** Serve the admin HTTP API under `/__admin/`. @default undefined (off) */
+  readonly admin?: EmulatorAdminOptions;
   /** Access token lifetime in seconds. @default 3600 */
   readonly accessTokenLifetimeSec?: number;
   /** Lifetime of web-flow grant codes in ms. @default 120_000 (2 minutes) */
@@ -76,7 +119,7 @@ export interface ZohoEmulatorOptions {
     /** The email the approval is given as. */
     readonly user: string;
   };
-  /** Pre-filled user email on the consent page when the request has no `login_hint`. @default '' */
+  /** Pre-selected user email on the consent page when the request has no `login_hint`. @default '' */
   readonly defaultUser?: string;
   /** Faults active from the start (see `emu.faults.inject`). @default [] */
   readonly faults?: readonly FaultSpec[];
@@ -110,6 +153,9 @@ export interface ResolvedOptions {
   readonly defaultUser: string;
   readonly companyName: string;
   readonly maxBodyBytes: number;
+  readonly clock: 'manual' | 'real';
+  /** undefined: the admin API is off. */
+  readonly admin: { readonly token: string | undefined } | undefined;
 }
 
 export function resolveOptions(options: ZohoEmulatorOptions): ResolvedOptions {
@@ -122,8 +168,21 @@ export function resolveOptions(options: ZohoEmulatorOptions): ResolvedOptions {
     throw invalid('defaultDataCenter', `defaultDataCenter "${defaultDataCenter}" is not in dataCenters`);
   }
   const limits = options.limits ?? {};
+  const host = options.host ?? '127.0.0.1';
+  if (options.clock !== undefined && options.clock !== 'manual' && options.clock !== 'real')
+    throw invalid('clock', 'clock must be "manual" or "real"');
+  let admin: ResolvedOptions['admin'];
+  if (options.admin !== undefined) {
+    const token = options.admin.token;
+    if (token !== undefined && (typeof token !== 'string' || token.length < 8))
+      throw invalid('admin.token', 'admin.token must be a string of at least 8 characters');
+    // The admin API mints codes and moves time: never hand that to the network without a token.
+    if (token === undefined && !isLoopback(host))
+      throw invalid('admin.token', `the admin API on non-loopback host "${host}" needs admin.token`);
+    admin = { token };
+  }
   return {
-    host: options.host ?? '127.0.0.1',
+    host,
     port: port(options.port ?? 0, 'port'),
     ports: Object.fromEntries(Object.entries(options.ports ?? {}).map(([dc, p]) => [dc, port(p, `ports.${dc}`)])),
     dataCenters,
@@ -152,7 +211,15 @@ export function resolveOptions(options: ZohoEmulatorOptions): ResolvedOptions {
     defaultUser: options.defaultUser ?? '',
     companyName: options.companyName ?? 'Emulated Org',
     maxBodyBytes: positive(options.maxBodyBytes ?? 1_048_576, 'maxBodyBytes'),
+    clock: options.clock ?? 'manual',
+    admin,
   };
+}
+
+/** `127.0.0.0/8`, `::1` and `localhost`: addresses no other host can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
 }
 
 function positive(value: number, field: string): number {

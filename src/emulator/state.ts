@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EmulatorClock } from './clock.js';
 import { newTokenString } from './ids.js';
 import { invalid } from './invalid-argument.js';
@@ -18,7 +19,12 @@ export interface ClientRecord {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly redirectUris: readonly string[];
+  /** Home data center: where its codes are issued unless another enabled one is named. */
   readonly dc: string;
+  /** Shown on the consent page. */
+  readonly name: string;
+  /** Data centers the client is enabled in (Zoho's multi-DC setting), `dc` first. */
+  readonly dataCenters: readonly string[];
 }
 
 interface CodeRecord {
@@ -92,12 +98,37 @@ export interface TokenInfo {
   readonly refreshToken?: string;
 }
 
+/** A live token as the admin API lists it: never its value. */
+export interface ListedToken {
+  /** First 16 hex digits of the token's SHA-256 (`tokenId`): names it without revealing it. */
+  readonly id: string;
+  readonly type: 'access' | 'refresh';
+  readonly clientId: string;
+  readonly user: string;
+  readonly dc: string;
+  readonly scopes: readonly string[];
+  readonly issuedAt: number;
+  /** Access tokens only. */
+  readonly expiresAt?: number;
+  /** Access tokens minted from a refresh token: that refresh token's id. */
+  readonly refreshTokenId?: string;
+  /** Refresh tokens only: refresh-grant mints in the current throttle window. */
+  readonly throttleWindowMints?: number;
+}
+
+/** The id a token is listed under: a digest, so a listing cannot be replayed as a token. */
+export function tokenId(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
 export type AccessCheck =
   | { readonly ok: true; readonly user: string; readonly scopes: readonly string[]; readonly clientId: string }
   | { readonly ok: false; readonly reason: 'dead' | 'wrong_dc' };
 
 export interface IssueCodeRequest {
   readonly clientId: string;
+  /** The data center issuing the code (one the client is enabled in). @default the client's home `dc` */
+  readonly dc?: string;
   readonly user: string;
   readonly scopes: readonly string[];
   readonly offline: boolean;
@@ -135,9 +166,19 @@ export class OAuthState {
     if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
       throw invalid('clientSecret', 'clientSecret must be a non-empty string');
     }
-    const dc = client.dc ?? this.options.defaultDataCenter;
+    const enabled = client.dataCenters;
+    if (enabled !== undefined && (!Array.isArray(enabled) || enabled.length === 0))
+      throw invalid('dataCenters', "a client's dataCenters must list at least one data center");
+    const dc = client.dc ?? enabled?.[0] ?? this.options.defaultDataCenter;
     if (!this.options.dataCenters.includes(dc))
       throw invalid('dc', `client dc "${dc}" is not one of the emulator's dataCenters`);
+    if (client.name !== undefined && (typeof client.name !== 'string' || client.name.trim() === ''))
+      throw invalid('name', 'name must be a non-empty string');
+    for (const other of enabled ?? []) {
+      if (!this.options.dataCenters.includes(other))
+        throw invalid('dataCenters', `client data center "${String(other)}" is not one of the emulator's dataCenters`);
+    }
+    const dataCenters = [...new Set([dc, ...(enabled ?? [])])];
     const redirectUris = [...(client.redirectUris ?? [])];
     for (const uri of redirectUris) {
       if (!URL.canParse(uri)) throw invalid('redirectUris', 'every redirect URI must be an absolute URL');
@@ -147,6 +188,8 @@ export class OAuthState {
       clientSecret: client.clientSecret,
       redirectUris,
       dc,
+      dataCenters,
+      name: client.name?.trim() ?? client.clientId,
     });
     this.#clients.set(record.clientId, record);
     return record;
@@ -154,6 +197,10 @@ export class OAuthState {
 
   client(clientId: string): ClientRecord | undefined {
     return this.#clients.get(clientId);
+  }
+
+  clients(): ClientRecord[] {
+    return [...this.#clients.values()];
   }
 
   // --- grant codes -----------------------------------------------------------------------------
@@ -175,12 +222,14 @@ export class OAuthState {
     if (!budget.ok) return budget;
     const now = this.clock.now();
     this.#pruneCodes(now);
+    const dc = request.dc ?? client.dc;
+    if (!client.dataCenters.includes(dc)) throw invalid('dc', `the client is not enabled in data center "${dc}"`);
     const code = newTokenString();
     this.#codes.set(code, {
       clientId: client.clientId,
       user: request.user,
       scopes: [...request.scopes],
-      dc: client.dc,
+      dc,
       offline: request.offline,
       redirectUri: request.redirectUri,
       forceConsent: request.forceConsent,
@@ -197,14 +246,16 @@ export class OAuthState {
   checkClient(clientId: string | undefined, secret: string | undefined, dc: string): OAuthError | ClientRecord {
     if (clientId === undefined || clientId === '') return 'invalid_request';
     const client = this.#clients.get(clientId);
-    if (client === undefined || client.dc !== dc) return 'invalid_client';
+    if (client === undefined || !client.dataCenters.includes(dc)) return 'invalid_client';
     if (secret === undefined || secret === '') return 'invalid_request';
     return client.clientSecret === secret ? client : 'invalid_client_secret';
   }
 
-  exchangeCode(client: ClientRecord, code: string, redirectUri: string | undefined): TokenOutcome {
+  /** Code exchange at data center `dc`: a code is known only where it was issued. */
+  exchangeCode(client: ClientRecord, code: string, redirectUri: string | undefined, dc: string): TokenOutcome {
     const now = this.clock.now();
     const record = this.#codes.get(code);
+    if (record !== undefined && record.dc !== dc) return { ok: false, error: 'invalid_code' };
     if (record === undefined || record.clientId !== client.clientId || record.expiresAt <= now) {
       if (record !== undefined && record.expiresAt <= now) this.#codes.delete(code);
       return { ok: false, error: 'invalid_code' };
@@ -232,9 +283,10 @@ export class OAuthState {
     };
   }
 
-  refresh(client: ClientRecord, refreshToken: string): TokenOutcome {
+  /** Refresh at data center `dc`: each data center knows only the refresh tokens it issued. */
+  refresh(client: ClientRecord, refreshToken: string, dc: string): TokenOutcome {
     const record = this.#refresh.get(refreshToken);
-    if (record === undefined || record.clientId !== client.clientId || record.dc !== client.dc) {
+    if (record === undefined || record.clientId !== client.clientId || record.dc !== dc) {
       return { ok: false, error: 'invalid_code' };
     }
     const now = this.clock.now();
@@ -302,6 +354,42 @@ export class OAuthState {
       expiresAt,
       ...(refreshToken === undefined ? {} : { refreshToken }),
     };
+  }
+
+  /**
+   * Every valid refresh token and unexpired access token, oldest first, each named by a digest
+   * (`id`) instead of its value: a listing never hands out a usable token.
+   */
+  listTokens(): ListedToken[] {
+    const now = this.clock.now();
+    const out: ListedToken[] = [];
+    for (const r of this.#refresh.values()) {
+      out.push({
+        id: tokenId(r.token),
+        type: 'refresh',
+        clientId: r.clientId,
+        user: r.user,
+        dc: r.dc,
+        scopes: [...r.scopes],
+        issuedAt: r.createdAt,
+        throttleWindowMints: pruneWindow(r.mints, now - this.options.limits.mintWindowMs).length,
+      });
+    }
+    for (const a of this.#access.values()) {
+      if (a.expiresAt <= now) continue;
+      out.push({
+        id: tokenId(a.token),
+        type: 'access',
+        clientId: a.clientId,
+        user: a.user,
+        dc: a.dc,
+        scopes: [...a.scopes],
+        issuedAt: a.issuedAt,
+        expiresAt: a.expiresAt,
+        ...(a.refreshToken === undefined ? {} : { refreshTokenId: tokenId(a.refreshToken) }),
+      });
+    }
+    return out.sort((x, y) => x.issuedAt - y.issuedAt);
   }
 
   /** Makes every access token expired now (refresh tokens stay valid). Returns how many. */

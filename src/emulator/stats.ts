@@ -48,6 +48,11 @@ export interface EmulatorStats {
   apiErrors: number;
   /** Answered by an injected `status`, `malformed` or `reset` fault. */
   apiFaulted: number;
+  /**
+   * Requests (any route) whose client closed the connection before the answer was written: a
+   * cancelled fetch, a client's timeout. Injected `reset` faults are not counted.
+   */
+  clientAborts: number;
   /** Grant codes handed out (web flow and Self Client). */
   codesIssued: number;
   /** Refresh tokens minted (by code exchanges). */
@@ -94,6 +99,7 @@ function empty(): EmulatorStats {
     apiSuccesses: 0,
     apiErrors: 0,
     apiFaulted: 0,
+    clientAborts: 0,
     codesIssued: 0,
     refreshTokensIssued: 0,
     accessTokensIssued: 0,

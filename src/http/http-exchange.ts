@@ -1,6 +1,8 @@
 import { abortedError as abortedBy } from '../abort.js';
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { sanitizeCause, scrubText } from '../redact.js';
+import { arm, disarm, timeoutError } from './deadlines.js';
+import { isLight, newCanceller, type LightController } from './light-abort.js';
 
 /** One HTTP request. `secrets` (tokens, client secrets) are scrubbed from any error it causes. */
 export interface HttpExchangeRequest {
@@ -27,6 +29,11 @@ export interface HttpExchangeLimits {
    * @default 'abort'
    */
   readonly onTimeout?: 'abort' | 'abandon';
+  /**
+   * The caller reads the body after `read` resolved (a stream handed out): the caller's `signal`
+   * stays linked to the request, so it still cancels the body.
+   */
+  readonly bodyOutlivesRead?: boolean;
 }
 
 /** What {@link readText} keeps of a response. */
@@ -64,7 +71,7 @@ export function attemptExchange<T>(
   read: (response: Response) => Promise<T>,
 ): Promise<T> {
   const { timeoutMs, signal } = limits;
-  const controller = limits.onTimeout === 'abandon' ? undefined : new AbortController();
+  const controller = limits.onTimeout === 'abandon' ? undefined : newCanceller(limits.fetch);
   // Every typed array is a valid body for fetch; Node 20's BodyInit type lists only some of them.
   const init: RequestInit = {
     method: request.method,
@@ -76,9 +83,10 @@ export function attemptExchange<T>(
   // One promise and at most one timer (cheaper than Promise.race); an abandoned exchange settles into the void.
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const keepLinked = limits.bodyOutlivesRead === true && controller !== undefined;
     const done = (): void => {
       if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      if (!keepLinked) signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = (): void => {
       done();
@@ -130,6 +138,8 @@ export async function httpExchange<T>(
   limits: HttpExchangeLimits,
   read: (response: Response) => Promise<T>,
 ): Promise<T> {
+  const controller = limits.onTimeout === 'abandon' ? undefined : newCanceller(limits.fetch);
+  if (isLight(controller)) return lightExchange(request, limits, read, controller);
   try {
     return await attemptExchange(request, limits, read);
   } catch (error) {
@@ -138,10 +148,51 @@ export async function httpExchange<T>(
   }
 }
 
-function timeoutError(ms: number): Error {
-  const error = new Error(`timed out after ${ms} ms`);
-  error.name = 'TimeoutError';
-  return error;
+/**
+ * The same with Node's own fetch, which really aborts on the light signal: no race is needed, so
+ * no promise or closure of ours per request (the API hot path); the timer and the caller's
+ * signal abort the fetch, and it rejects with their reason.
+ */
+async function lightExchange<T>(
+  request: HttpExchangeRequest,
+  limits: HttpExchangeLimits,
+  read: (response: Response) => Promise<T>,
+  controller: LightController,
+): Promise<T> {
+  const { timeoutMs, signal } = limits;
+  if (signal?.aborted) throw abortedError(request, signal);
+  const init: RequestInit = {
+    method: request.method,
+    headers: request.headers,
+    body: request.body as RequestInit['body'],
+    signal: controller.signal,
+  };
+  const deadline = timeoutMs > 0 ? arm(controller, timeoutMs) : undefined;
+  const link = signal === undefined ? undefined : new SignalLink(signal, controller);
+  try {
+    return await read(await limits.fetch(request.url, init));
+  } catch (error) {
+    if (signal?.aborted) throw abortedError(request, signal);
+    throw networkError(request, error);
+  } finally {
+    if (deadline !== undefined) disarm(deadline);
+    // A body handed out to be read later stays cancellable by the caller's signal.
+    if (link !== undefined && limits.bodyOutlivesRead !== true) link.unlink();
+  }
+}
+
+/** The caller's signal aborting one request (a function listener: polyfilled signals take no objects). */
+class SignalLink {
+  readonly #signal: AbortSignal;
+  readonly #onAbort: () => void;
+  constructor(signal: AbortSignal, controller: LightController) {
+    this.#signal = signal;
+    this.#onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+  unlink(): void {
+    this.#signal.removeEventListener('abort', this.#onAbort);
+  }
 }
 
 /** Method, origin and path only: never a query string or credentials in a message. */

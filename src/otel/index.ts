@@ -8,7 +8,7 @@
  * | `zoho_token_store.cache.lookups` | counter | `{lookup}` | `zoho.cache.hit` (boolean) |
  * | `zoho_token_store.refresh.duration` | histogram | `ms` | `zoho.refresh.reason`, `zoho.refresh.outcome` (`ok`, `error`), `error.type` (the error code) |
  * | `zoho_token_store.refresh.cooldown` | histogram | `ms` | `error.type`: the back-off a failed refresh started |
- * | `zoho_token_store.lock.wait` | histogram | `ms` | `zoho.lock.outcome` (`acquired`, `timeout`, `aborted`) |
+ * | `zoho_token_store.lock.wait` | histogram | `ms` | `zoho.lock.outcome` (`acquired`, `timeout`, `aborted`, `done-elsewhere`) |
  *
  * Spans: `zoho_token_store.refresh` from a refresh's start to its end, with `zoho.token.id` and
  * `zoho.refresh.reason`; status ERROR with `error.type` when it failed. No attribute holds a secret.

@@ -19,6 +19,13 @@ import { OAuthToken, SECRET_FIELDS, type OAuthTokenInit, type SecretField } from
 import type { TokenRecord } from '../token/token-record.js';
 import { keyMatches, matchKeys, snapshotToken, type MatchKey } from './kit/matching.js';
 import type { LockHandle, LockOptions, StoreLock, TokenStore } from './kit/token-store.js';
+import {
+  findTokensById,
+  iterateTokensOf,
+  saveTokensOf,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from './kit/store-paging.js';
 
 const errors = storeErrors('EncryptedStore');
 /** The encrypted fields the matching rules look rows up by. */
@@ -185,21 +192,63 @@ export class EncryptedStore implements TokenStore {
   saveToken(token: OAuthToken): Promise<void> {
     return this.#lifecycle.run(async () => {
       const snapshot = snapshotToken(token, 'saveToken');
-      // Rows the token's keys hit under an older key or in plaintext would be invisible to the inner
-      // store's matching (a duplicate insert, a missed conflict): move them to the current key first.
-      for (const variant of this.#variants.slice(1)) {
-        const probe = this.#probe(snapshot, variant, true);
-        if (probe === null) continue;
-        // Each pass moves one row to the current key; a token has at most 3 lookup keys.
-        for (let pass = 0; pass < 3; pass++) {
-          const found = await this.store.findToken(probe);
-          if (found === null || (await this.#reencrypt(found)) === 0) break;
-        }
-      }
+      await this.#moveOlderRows(snapshot);
       const encrypted = this.#encryptToken(snapshot);
       await this.store.saveToken(encrypted);
       token.id = encrypted.id;
     });
+  }
+
+  /**
+   * Encrypts the tokens and hands them to the inner store's `saveTokens` (token by token when it
+   * has none), so the batch is one transaction or pipeline there; rules as `saveToken`.
+   */
+  saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      const snapshots = snapshotBatch(tokens);
+      for (const snapshot of snapshots) await this.#moveOlderRows(snapshot);
+      const encrypted = snapshots.map((snapshot) => this.#encryptToken(snapshot));
+      try {
+        await saveTokensOf(this.store, encrypted);
+      } finally {
+        // The ids of the tokens saved before a refusal are set too.
+        encrypted.forEach((copy, i) => {
+          if (copy.id) tokens[i]!.id = copy.id;
+        });
+      }
+    });
+  }
+
+  /** The inner store's tokens with these ids, decrypted; see {@link TokenStore.findTokensById}. */
+  findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    return this.#lifecycle.run(async () => {
+      return (await findTokensById(this.store, ids)).map((token) => token && this.#decryptToken(token));
+    });
+  }
+
+  /** The inner store's pages, decrypted; see {@link TokenStore.iterateTokens}. */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    this.#lifecycle.assertOpen();
+    for await (const page of iterateTokensOf(this.store, options)) {
+      this.#lifecycle.assertOpen();
+      yield page.map((token) => this.#decryptToken(token));
+    }
+  }
+
+  /**
+   * Rows the token's keys hit under an older key or in plaintext would be invisible to the inner
+   * store's matching (a duplicate insert, a missed conflict): moves them to the current key first.
+   */
+  async #moveOlderRows(snapshot: OAuthToken): Promise<void> {
+    for (const variant of this.#variants.slice(1)) {
+      const probe = this.#probe(snapshot, variant, true);
+      if (probe === null) continue;
+      // Each pass moves one row to the current key; a token has at most 3 lookup keys.
+      for (let pass = 0; pass < 3; pass++) {
+        const found = await this.store.findToken(probe);
+        if (found === null || (await this.#reencrypt(found)) === 0) break;
+      }
+    }
   }
 
   deleteToken(id: string): Promise<void> {

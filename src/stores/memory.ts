@@ -11,6 +11,14 @@ import { RecordIndex } from './kit/record-index.js';
 import { storeErrors } from './kit/store-errors.js';
 import { StoreLifecycle } from './kit/store-lifecycle.js';
 import type { TokenStore } from './kit/token-store.js';
+import {
+  checkBatchSize,
+  checkIds,
+  compareIds,
+  pagesOfIds,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from './kit/store-paging.js';
 
 /**
  * In-process store: the reference implementation of the contract. Nothing survives the process.
@@ -33,6 +41,45 @@ export class MemoryStore implements TokenStore {
     if (plan.kind === 'insert' && plan.needsId) record.id = nextId(this.#rows.largestId);
     this.#rows.set(record);
     token.id = record.id;
+  }
+
+  /**
+   * Saves the tokens in order as `saveToken` would, at once (nothing else runs in between); on a
+   * refusal, the tokens before it are saved and the rest are not.
+   */
+  async saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    this.#lifecycle.assertOpen();
+    const snapshots = snapshotBatch(tokens);
+    snapshots.forEach((snapshot, i) => {
+      const plan = planSave(snapshot, (values) => this.#rows.candidates(values));
+      const record = { ...plan.record };
+      if (plan.kind === 'insert' && plan.needsId) record.id = nextId(this.#rows.largestId);
+      this.#rows.set(record);
+      tokens[i]!.id = record.id;
+    });
+  }
+
+  /** The tokens with these ids, in that order (`null` where none). */
+  async findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    this.#lifecycle.assertOpen();
+    return checkIds(ids).map((key) => {
+      const record = key === null ? undefined : this.#rows.get(key);
+      return record ? tokenFromRecord(record) : null;
+    });
+  }
+
+  /** Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    this.#lifecycle.assertOpen();
+    const size = checkBatchSize(options);
+    const ids = [...this.#rows.values()].map((r) => r.id).sort(compareIds);
+    yield* pagesOfIds(ids, size, (page) => {
+      this.#lifecycle.assertOpen();
+      return page.flatMap((id) => {
+        const record = this.#rows.get(id);
+        return record ? [tokenFromRecord(record)] : [];
+      });
+    });
   }
 
   async deleteToken(id: string): Promise<void> {

@@ -69,6 +69,10 @@ const SCHEMES: Record<string, Scheme> = {
   postgresql: { family: 'postgres', local: false, open: openPostgres },
   redis: { family: 'redis', local: false, open: openRedis },
   rediss: { family: 'redis', local: false, open: openRedis },
+  'redis+cluster': { family: 'redis', local: false, open: openRedis },
+  'rediss+cluster': { family: 'redis', local: false, open: openRedis },
+  'redis+sentinel': { family: 'redis', local: false, open: openRedis },
+  'rediss+sentinel': { family: 'redis', local: false, open: openRedis },
   mysql: { family: 'mysql', local: false, open: openMySql },
   mariadb: { family: 'mysql', local: false, open: openMySql },
 };
@@ -120,6 +124,8 @@ export const STORE_URL_FORMS = [
   'mysql://user:password@host:3306/database',
   'redis://host:6379/0',
   'rediss://host:6380/0',
+  'redis+cluster://host1:6379,host2:6379',
+  'redis+sentinel://host1:26379,host2:26379/mymaster/0',
   'sqlite:path.db?table=tokens',
   'postgres://user:password@host:5432/database?schema=zoho&table=tokens',
   'redis://host:6379/0?prefix=app%3A',
@@ -129,7 +135,8 @@ export const STORE_URL_FORMS = [
  * Opens a store from a URL: `memory:`, `sqlite:path/to.db` (relative to the working directory),
  * `sqlite:/abs/path.db`, `sqlite:///abs/path.db`, `sqlite::memory:`, `file:path/to/sdk_tokens.txt` (the
  * official SDKs' token file), `postgres://…` (or
- * `postgresql://…`), `mysql://…` (or `mariadb://…`), `redis://…` / `rediss://…`. Server drivers load only when their scheme is used.
+ * `postgresql://…`), `mysql://…` (or `mariadb://…`), `redis://…` / `rediss://…`, `redis+cluster://host:port,…` (Redis Cluster) and
+ * `redis+sentinel://host:port,…/<master name>` (Sentinel), `rediss+…` with TLS. Server drivers load only when their scheme is used.
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<TokenStore> {
   if (typeof url !== 'string') throw badUrl('The store URL must be a string');

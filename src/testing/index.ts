@@ -14,4 +14,4 @@ export {
   type TokenStoreSuiteOptions,
 } from './token-store-suite.js';
 export { HOSTILE_VALUES } from './hostile-values.js';
-export { describeStoreLock, type StoreLockSuiteOptions } from './store-lock-suite.js';
+export { describeStoreLock, type LockPairOptions, type StoreLockSuiteOptions } from './store-lock-suite.js';

@@ -10,15 +10,31 @@ export interface StoreLockSuiteOptions {
   name: string;
   /**
    * Two stores over the SAME data (as two processes sharing one database would have), both with a
-   * `lock`. Called once per test; the suite closes both.
+   * `lock`. Called once per test; the suite closes both. With `notifies`, the wake-up tests pass
+   * `lockPollMs`: the stores' safety poll (how long a waiter waits for a release notification
+   * before checking the lock anyway).
    */
-  createPair(): Promise<[TokenStore, TokenStore]>;
+  createPair(options?: LockPairOptions): Promise<[TokenStore, TokenStore]>;
   /**
    * Whether the lock honours `LockOptions.signal`. A lock may ignore it (ZohoAuth then stops
    * waiting by itself and gives back a late grant); set `false` to skip that test.
    * @default true
    */
   honoursSignal?: boolean;
+  /**
+   * Whether the stores wake their waiters when a lock is released in another process (LISTEN/NOTIFY,
+   * pub/sub, a directory watch) rather than polling: then the suite also checks that a waiter is
+   * woken well within a long safety poll, and that a lock freed without a notification is still
+   * taken through that poll.
+   * @default false
+   */
+  notifies?: boolean;
+}
+
+/** What {@link StoreLockSuiteOptions.createPair} is asked for by the wake-up tests. */
+export interface LockPairOptions {
+  /** The safety poll of both stores, in ms (their `lockPollMs` option). */
+  lockPollMs: number;
 }
 
 function lockOf(store: TokenStore): StoreLock {
@@ -35,9 +51,13 @@ const name = (): string => `refresh:${process.pid}-${++serial}-${Math.random().t
  * expires (a crashed holder), a waiter served once the lock is free, and typed errors.
  */
 export function describeStoreLock(runner: SuiteRunner, options: StoreLockSuiteOptions): void {
-  const test = (title: string, body: (a: StoreLock, b: StoreLock) => Promise<void>): void => {
+  const test = (
+    title: string,
+    body: (a: StoreLock, b: StoreLock) => Promise<void>,
+    pair: LockPairOptions | undefined = undefined,
+  ): void => {
     runner.it(title, async () => {
-      const [a, b] = await options.createPair();
+      const [a, b] = await (pair === undefined ? options.createPair() : options.createPair(pair));
       try {
         await body(lockOf(a), lockOf(b));
       } finally {
@@ -150,6 +170,46 @@ export function describeStoreLock(runner: SuiteRunner, options: StoreLockSuiteOp
           (error: unknown) => isZohoTokenError(error, ErrorCode.ABORTED),
         );
       });
+    }
+
+    if (options.notifies === true) {
+      test(
+        'a waiter is woken by the release, long before its safety poll',
+        async (a, b) => {
+          const lock = name();
+          const first = await a.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+          assert.ok(first);
+          let gotAt = 0;
+          const second = b.acquire(lock, { leaseMs: 60_000, waitMs: 30_000 }).then((held) => {
+            gotAt = Date.now();
+            return held;
+          });
+          // Long enough for the waiter to find the lock taken and start listening (a new connection).
+          await sleep(500);
+          assert.equal(gotAt, 0, 'the waiter must not get a held lock');
+          const releasedAt = Date.now();
+          await first.release();
+          const got = await second;
+          assert.ok(got, 'the waiter got the lock');
+          // A behaviour check, not a benchmark: woken, it is served long before the 10 s poll.
+          assert.ok(gotAt - releasedAt < 5_000, `served ${gotAt - releasedAt} ms after the release`);
+          await got.release();
+        },
+        { lockPollMs: 10_000 },
+      );
+
+      test(
+        'a lock freed without a notification (its lease ran out) is still taken, through the safety poll',
+        async (a, b) => {
+          const lock = name();
+          const crashed = await a.acquire(lock, { leaseMs: 300, waitMs: 0 });
+          assert.ok(crashed);
+          const got = await b.acquire(lock, { leaseMs: 60_000, waitMs: 20_000 });
+          assert.ok(got, 'the waiter took the lock once the lease ran out, with no release to hear');
+          await got.release();
+        },
+        { lockPollMs: 200 },
+      );
     }
 
     test('bad arguments are typed errors', async (a) => {

@@ -4,6 +4,7 @@ import { OAuthToken, type OAuthTokenInit } from '../token/oauth-token.js';
 import { UserSignature } from '../token/user-signature.js';
 import type { TokenStore } from '../stores/kit/token-store.js';
 import { HOSTILE_VALUES } from './hostile-values.js';
+import { compareIds, findTokensById, iterateTokensOf, saveTokensOf } from '../stores/kit/store-paging.js';
 
 /** The parts of a test runner the suite needs: node:test, Vitest, Jest and Mocha all fit. */
 export interface SuiteRunner {
@@ -598,6 +599,118 @@ export function describeTokenStore(runner: SuiteRunner, options: TokenStoreSuite
         await store.saveToken(b);
         assert.notEqual(b.id, a.id);
         assertSame(await store.findToken(new OAuthToken({ ...CLIENT, refreshToken: a.refreshToken })), b);
+      });
+    });
+
+    describe('paging: iterateTokens and saveTokens (or their fallbacks)', () => {
+      const collect = async (store: TokenStore, batchSize?: number): Promise<OAuthToken[][]> => {
+        const pages: OAuthToken[][] = [];
+        for await (const page of iterateTokensOf(store, batchSize === undefined ? undefined : { batchSize }))
+          pages.push(page);
+        return pages;
+      };
+
+      test('pages hold every token exactly once, in id order, for batch sizes 1, 2, 7 and large', async (store) => {
+        const tokens = Array.from({ length: 23 }, () => full());
+        await saveTokensOf(store, tokens);
+        const expected = tokens
+          .map((t) => tokenValues(t))
+          .sort((a, b) => compareIds(String(a!['id']), String(b!['id'])));
+        for (const size of [1, 2, 7, 10_000, undefined]) {
+          const pages = await collect(store, size);
+          const limit = size ?? 500;
+          assert.ok(
+            pages.every((page) => page.length >= 1 && page.length <= limit),
+            `page sizes for ${size}`,
+          );
+          assert.equal(pages.length, Math.ceil(23 / limit), `page count for ${size}`);
+          assert.deepEqual(pages.flat().map(tokenValues), expected, `batchSize ${size}`);
+        }
+        await store.deleteTokens();
+        assert.deepEqual(await collect(store, 3), []);
+      });
+
+      test('saveTokens saves in order like saveToken: ids set, a later token updates an earlier one', async (store) => {
+        const stored = full();
+        await store.saveToken(stored);
+        const a = full();
+        const b = full({ id: '777' });
+        const aAgain = new OAuthToken({ ...CLIENT, userSignature: a.userSignature, accessToken: unique('access') });
+        const storedAgain = new OAuthToken({ id: stored.id, expiresAt: 1_800_000_000_000 });
+        await saveTokensOf(store, [a, b, aAgain, storedAgain]);
+        assert.equal(b.id, '777');
+        assert.equal(aAgain.id, a.id);
+        assert.equal(storedAgain.id, stored.id);
+        assert.ok(Number(a.id) > Number(stored.id), 'a new id continues the numbering');
+        assertSame(await store.findTokenById(a.id!), a.with({ accessToken: aAgain.accessToken }));
+        assertSame(await store.findTokenById(stored.id!), stored.with({ expiresAt: 1_800_000_000_000 }));
+        assertSame(await store.findTokenById('777'), b);
+        assert.equal((await store.getTokens()).length, 3);
+        await saveTokensOf(store, []);
+        assert.equal((await store.getTokens()).length, 3);
+      });
+
+      test('saveTokens rejects with the first refusal; the tokens before it are saved', async (store) => {
+        const before = full();
+        const holder = full();
+        await store.saveToken(holder);
+        // Its user is one row and its refresh token another: TOKEN_CONFLICT, as saveToken.
+        const refused = full({ userSignature: before.userSignature, refreshToken: holder.refreshToken });
+        await rejectsWith(saveTokensOf(store, [before, refused, full()]), ErrorCode.TOKEN_CONFLICT);
+        assert.ok(before.id, 'the token before the refusal has its id');
+        assertSame(await store.findTokenById(before.id!), before);
+        assertSame(await store.findTokenById(holder.id!), holder);
+        const bad = store as unknown as Record<string, (arg?: unknown) => Promise<unknown>>;
+        if (typeof bad['saveTokens'] === 'function') {
+          await rejectsWith(bad['saveTokens'].call(store, 'tokens'), ErrorCode.INVALID_ARGUMENT);
+          await rejectsWith(bad['saveTokens'].call(store, [{ refreshToken: 'x' }]), ErrorCode.INVALID_ARGUMENT);
+        }
+      });
+
+      test('findTokensById answers in the order asked, null where none, ids compared exactly', async (store) => {
+        const [a, b] = [full(), full()];
+        await saveTokensOf(store, [a, b]);
+        const found = await findTokensById(store, [b.id!, '999999', a.id!, b.id!, `0${a.id!}`, `${a.id!} `, '']);
+        assert.deepEqual(found.map(tokenValues), [
+          tokenValues(b),
+          null,
+          tokenValues(a),
+          tokenValues(b),
+          null,
+          null,
+          null,
+        ]);
+        assert.deepEqual(await findTokensById(store, []), []);
+        await rejectsWith(findTokensById(store, 'ids' as unknown as string[]), ErrorCode.INVALID_ARGUMENT);
+        await rejectsWith(findTokensById(store, [5] as unknown as string[]), ErrorCode.INVALID_ARGUMENT);
+      });
+
+      test('iterateTokens refuses a batch size that is not an integer of 1 to 10,000', async (store) => {
+        await store.saveToken(full());
+        for (const batchSize of [0, -1, 1.5, 10_001, Number.NaN, '5']) {
+          await rejectsWith(collect(store, batchSize as number), ErrorCode.INVALID_ARGUMENT);
+        }
+      });
+
+      test('tokens stored for the whole iteration come exactly once while others are saved and deleted', async (store) => {
+        const tokens = Array.from({ length: 30 }, () => full());
+        await saveTokensOf(store, tokens);
+        const ids = new Set(tokens.map((t) => t.id!));
+        const sorted = [...ids].sort(compareIds);
+        const doomed = sorted[20]!;
+        const seen: string[] = [];
+        let round = 0;
+        for await (const page of iterateTokensOf(store, { batchSize: 4 })) {
+          seen.push(...page.map((t) => t.id!));
+          if (round++ > 2) continue;
+          // Meanwhile: new tokens, updates of listed and unlisted ones, a delete ahead of the cursor.
+          await saveTokensOf(store, [full(), full()]);
+          await store.saveToken(new OAuthToken({ id: sorted[round]!, accessToken: unique('access') }));
+          await store.saveToken(new OAuthToken({ id: sorted[25 + round]!, accessToken: unique('access') }));
+          if (round === 2) await store.deleteToken(doomed);
+        }
+        assert.equal(new Set(seen).size, seen.length, 'no token comes twice');
+        for (const id of ids) if (id !== doomed) assert.ok(seen.includes(id), `token ${id} is missing`);
       });
     });
 

@@ -1,6 +1,7 @@
-// The fleet test of issue 4, "one refresh across the fleet", for any store a worker can open from a
-// spec (a URL and a table or prefix): test/fleet.test.ts runs it on every server store, other files
-// on the same servers behind a pooler or a proxy.
+// The fleet test of issue 4, "one refresh across the fleet" (8 processes × 25 callers, and a lock
+// holder killed mid-refresh), for any store a worker can open from a spec: used by files that run
+// it on a store of their own (test/postgres-pgbouncer.test.ts). test/fleet.test.ts keeps its own
+// copy of these two tests, with the Redis Cluster and Sentinel failover cases on top.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';

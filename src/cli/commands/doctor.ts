@@ -57,7 +57,7 @@ async function inspectLocks(store: TokenStore): Promise<LockInspection | undefin
   const { RedisStore } = await import('../../stores/redis/redis-store.js');
   if (!(store instanceof RedisStore)) return undefined;
   const { inspectRedisLocks } = await import('../../stores/redis/redis-inspect.js');
-  return inspectRedisLocks(store.client, store.prefix);
+  return inspectRedisLocks(store.client, store.keyPrefix);
 }
 
 export function registerDoctor(program: Command, withGlobals: (c: Command) => Command, contextOf: ContextOf): void {

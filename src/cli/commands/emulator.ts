@@ -6,7 +6,7 @@ export function registerEmulator(program: Command, contextOf: ContextOf): void {
   program
     .command('emulator')
     .description(
-      'Run the local Zoho accounts + CRM emulator (for trying the CLI without Zoho); "emulator --help" for its options',
+      'Run the local Zoho accounts + CRM emulator (for trying the CLI without Zoho), or drive a running one (code, clock, fault, stats…); "emulator --help" for both',
     )
     // Everything after "emulator" is the emulator CLI's own command line (its own --help too).
     .helpOption(false)

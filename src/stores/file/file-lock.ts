@@ -27,13 +27,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, rmSync, type Stats } from 'node:fs';
 import { mkdir, readFile, readlink, rename, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortedError } from '../../abort.js';
 import type { ZohoTokenError } from '../../errors.js';
 import { PRIVATE_DIRECTORY_MODE } from './file-mode.js';
 import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
 import { backoffMs } from '../kit/backoff.js';
+import type { LockWaiter, LockWatch } from '../kit/lock-waiter.js';
 
 /** The floor for the stale time: two refreshes (at most one a second) fit in it. */
 export const MIN_STALE_MS = 2000;
@@ -56,6 +57,10 @@ export interface FileLockOptions {
   leaseMs?: number;
   /** Stops the polling: the wait ends as if it ran out (the caller reports the abort). */
   signal?: AbortSignal;
+  /** Wakes the wait when the lock directory is removed (keyed by its base name); else it polls. */
+  waiter?: LockWaiter;
+  /** Asked after each wake-up: true ends the wait at once, as if it ran out (LockOptions.satisfied). */
+  satisfied?: (() => Promise<boolean> | boolean) | undefined;
 }
 
 export interface HeldFileLock {
@@ -112,21 +117,47 @@ function removeAtExit(cleanup: () => void): void {
 export async function acquireFileLock(lockPath: string, options: FileLockOptions): Promise<HeldFileLock | null> {
   const me = await identityOf();
   const deadline = Date.now() + options.waitMs;
-  for (let attempt = 0; ; attempt++) {
-    const owner: Owner = {
-      ...me,
-      pid: process.pid,
-      id: randomUUID(),
-      expiresAt: options.leaseMs === undefined ? null : Date.now() + options.leaseMs,
-    };
-    const held = await tryLock(lockPath, owner, me, options);
-    if (held) return held;
-    const left = deadline - Date.now();
-    if (left <= 0 || options.signal?.aborted) return null;
-    const pause = Math.min(left, backoffMs(attempt, { baseMs: 1, capMs: 50 }));
-    // An abort ends the pause at once: a cancelled caller must not keep the lock directory polled.
-    const aborted = await sleep(pause, false, { signal: options.signal }).catch(() => true);
-    if (aborted) return null;
+  const key = basename(lockPath);
+  let watch: LockWatch | undefined;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0 && options.satisfied !== undefined && (await isSatisfied(options.satisfied))) return null;
+      const owner: Owner = {
+        ...me,
+        pid: process.pid,
+        id: randomUUID(),
+        expiresAt: options.leaseMs === undefined ? null : Date.now() + options.leaseMs,
+      };
+      const held = await tryLock(lockPath, owner, me, options);
+      if (held) return held;
+      const left = deadline - Date.now();
+      if (left <= 0 || options.signal?.aborted) return null;
+      if (options.waiter !== undefined && watch === undefined) {
+        // Watched once found taken, then tried again at once: a removal before the watch is not missed.
+        watch = await options.waiter.watch(key);
+        continue;
+      }
+      if (watch !== undefined) {
+        await watch.pause(attempt, left, options.signal);
+        if (options.signal?.aborted) return null;
+        continue;
+      }
+      const pause = Math.min(left, backoffMs(attempt, { baseMs: 1, capMs: 50 }));
+      // An abort ends the pause at once: a cancelled caller must not keep the lock directory polled.
+      const aborted = await sleep(pause, false, { signal: options.signal }).catch(() => true);
+      if (aborted) return null;
+    }
+  } finally {
+    watch?.end();
+  }
+}
+
+/** A failing check just means: try the lock. */
+async function isSatisfied(satisfied: () => Promise<boolean> | boolean): Promise<boolean> {
+  try {
+    return await satisfied();
+  } catch {
+    return false;
   }
 }
 
@@ -411,12 +442,19 @@ export class FileStoreLock implements StoreLock {
   readonly #filename: string;
   readonly #assertOpen: () => void;
   readonly #toError: (what: string, error: unknown) => ZohoTokenError;
+  readonly #waiter: LockWaiter | undefined;
   #held = 0;
 
-  constructor(filename: string, assertOpen: () => void, toError: (what: string, error: unknown) => ZohoTokenError) {
+  constructor(
+    filename: string,
+    assertOpen: () => void,
+    toError: (what: string, error: unknown) => ZohoTokenError,
+    waiter?: LockWaiter,
+  ) {
     this.#filename = filename;
     this.#assertOpen = assertOpen;
     this.#toError = toError;
+    this.#waiter = waiter;
   }
 
   /** The lock directory of a name: a hash, so any name is a safe file name. */
@@ -427,7 +465,7 @@ export class FileStoreLock implements StoreLock {
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
     this.#assertOpen();
     checkLockArguments(name, options);
-    const { leaseMs, waitMs, signal } = options;
+    const { leaseMs, waitMs, signal, satisfied } = options;
     if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
     let held: HeldFileLock | null;
     try {
@@ -436,6 +474,8 @@ export class FileStoreLock implements StoreLock {
         waitMs,
         leaseMs,
         ...(signal === undefined ? {} : { signal }),
+        ...(this.#waiter === undefined ? {} : { waiter: this.#waiter }),
+        ...(satisfied === undefined ? {} : { satisfied }),
       });
     } catch (error) {
       throw this.#toError('cannot take a lock', error);
@@ -458,6 +498,8 @@ export class FileStoreLock implements StoreLock {
         } catch (error) {
           throw this.#toError('cannot release a lock', error);
         }
+        // Waiters of this process are woken at once (the directory watch tells the others).
+        this.#waiter?.released(basename(this.pathOf(name)));
       },
     };
   }

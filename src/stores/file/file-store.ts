@@ -4,11 +4,13 @@
  *
  * @packageDocumentation
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord } from '../../token/token-record.js';
 import type { FileFormat } from './file-format.js';
 import { FileStoreLock, MIN_STALE_MS } from './file-lock.js';
+import { FileLockFeed } from './file-lock-feed.js';
+import { DEFAULT_SAFETY_POLL_MS, LockWaiter } from '../kit/lock-waiter.js';
 import { SnapshotReader } from './file-snapshot.js';
 import type { FileTable } from './file-table.js';
 import { FileWriter } from './file-writer.js';
@@ -16,6 +18,14 @@ import { checkId, findMatch, snapshotToken } from '../kit/matching.js';
 import { storeErrors } from '../kit/store-errors.js';
 import { StoreLifecycle } from '../kit/store-lifecycle.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
+import {
+  checkBatchSize,
+  checkIds,
+  compareIds,
+  pagesOfIds,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from '../kit/store-paging.js';
 
 const errors = storeErrors('FileStore');
 
@@ -72,6 +82,15 @@ export interface FileStoreOptions {
    * @default 15000
    */
   lockWaitMs?: number;
+  /**
+   * Waiters for a held lock (the `lock` capability: refresh locks) are woken by a watch of the
+   * file's directory when the lock is removed (made on the first wait, stopped after 10 s without
+   * waiters and in `close()`); this is how long, in ms, a waiter waits for it before checking the
+   * lock anyway: the safety net for a change the watch misses (a lease that ran out, a network file
+   * system).
+   * @default 1000
+   */
+  lockPollMs?: number;
 }
 
 /**
@@ -96,6 +115,7 @@ export class FileStore implements TokenStore {
    */
   readonly lock: StoreLock;
   readonly #lock: FileStoreLock;
+  readonly #waiter: LockWaiter;
   readonly #reader: SnapshotReader;
   readonly #writer: FileWriter;
   readonly #lifecycle = new StoreLifecycle(errors);
@@ -119,10 +139,13 @@ export class FileStore implements TokenStore {
     const compactDelayMs = errors.integer(options.compactDelayMs, 'compactDelayMs', 0, 0);
     const lockStaleMs = errors.integer(options.lockStaleMs, 'lockStaleMs', MIN_STALE_MS, 10_000);
     const lockWaitMs = errors.integer(options.lockWaitMs, 'lockWaitMs', 0, 15_000);
+    const lockPollMs = errors.integer(options.lockPollMs, 'lockPollMs', 1, DEFAULT_SAFETY_POLL_MS);
+    this.#waiter = new LockWaiter(new FileLockFeed(dirname(this.filename)), { safetyMs: lockPollMs });
     this.lock = this.#lock = new FileStoreLock(
       this.filename,
       () => this.#lifecycle.assertOpen(),
       (what, error) => errors.wrap(error, what),
+      this.#waiter,
     );
     this.#reader = new SnapshotReader({
       storeName: errors.name,
@@ -163,6 +186,57 @@ export class FileStore implements TokenStore {
         this.#writer.enqueue({ kind: 'save', snapshot, settle: { resolve, reject } }),
       );
     });
+  }
+
+  /**
+   * Saves the tokens as `saveToken` would, in order, in one write of the file (one journal append
+   * and fsync under one lock). A refused token fails alone: the others are still saved.
+   */
+  saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      const snapshots = snapshotBatch(tokens);
+      // Queued together, the saves form one batch of the writer (group commit).
+      const results = await Promise.allSettled(
+        snapshots.map(
+          (snapshot) =>
+            new Promise<string>((resolve, reject) =>
+              this.#writer.enqueue({ kind: 'save', snapshot, settle: { resolve, reject } }),
+            ),
+        ),
+      );
+      results.forEach((result, i) => {
+        if (result.status === 'fulfilled') tokens[i]!.id = result.value;
+      });
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+  }
+
+  /** The tokens with these ids, in that order (`null` where none), from one snapshot. */
+  findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    return this.#lifecycle.run(async () => {
+      const keys = checkIds(ids);
+      const table = await this.#read();
+      return keys.map((key) => {
+        const record = key === null ? undefined : table.index.get(key);
+        return record ? tokenFromRecord(record) : null;
+      });
+    });
+  }
+
+  /** Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    const size = checkBatchSize(options);
+    const ids = await this.#lifecycle.run(async () => [...(await this.#read()).index.values()].map((r) => r.id));
+    yield* pagesOfIds(ids.sort(compareIds), size, (page) =>
+      this.#lifecycle.run(async () => {
+        const table = await this.#read();
+        return page.flatMap((id) => {
+          const record = table.index.get(id);
+          return record ? [tokenFromRecord(record)] : [];
+        });
+      }),
+    );
   }
 
   deleteToken(id: string): Promise<void> {
@@ -226,6 +300,7 @@ export class FileStore implements TokenStore {
    * pending a fold, stops the watch and closes the handles.
    */
   async #release(): Promise<void> {
+    await this.#waiter.close();
     await this.#writer.draining;
     // A pending fold means writes of this store not folded yet: fold them now. A failed fold
     // leaves them safe in the journal.

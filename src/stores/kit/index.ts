@@ -28,3 +28,16 @@ export {
   type SavePlan,
 } from './matching.js';
 export { refreshLockName } from './store-lock.js';
+export {
+  iterateTokensOf,
+  saveTokensOf,
+  findTokensById,
+  planBatch,
+  checkBatchSize,
+  compareIds,
+  DEFAULT_BATCH_SIZE,
+  MAX_BATCH_SIZE,
+  type IterateTokensOptions,
+  type BatchPlan,
+  type BatchWrite,
+} from './store-paging.js';

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkLockArguments, type LockHandle, type LockOptions, type TokenStore } from './token-store.js';
 import type { Logger } from '../../logger.js';
 import { backoffMs } from './backoff.js';
+import type { LockWaiter, LockWatch } from './lock-waiter.js';
 import { abortedError, untilAborted } from '../../abort.js';
 import { diagnostics, type LockWaitMessage } from '../../diagnostics.js';
 
@@ -36,7 +37,10 @@ export interface StoreLockOptions {
 /**
  * Runs `work` holding the store's lock `name` (released in `finally`), or without a lock when the
  * store has none (in-process single flight is then the only guard). When the wait runs out,
- * `onTimeout` decides: typically re-read the store, then give up with LOCK_TIMEOUT.
+ * `onTimeout` decides: typically re-read the store, then give up with LOCK_TIMEOUT. While waiting,
+ * each wake-up asks `doneElsewhere` whether the holder already did the work (a result, or
+ * `undefined`): then that result is returned without taking the lock, so the waiters of a fleet are
+ * served together when the holder releases, not one lock hold after another.
  */
 export async function withStoreLock<T>(
   store: TokenStore,
@@ -44,15 +48,25 @@ export async function withStoreLock<T>(
   options: StoreLockOptions,
   work: () => Promise<T>,
   onTimeout: () => Promise<T>,
+  doneElsewhere?: () => Promise<T | undefined>,
 ): Promise<T> {
   const signal = options.signal;
   if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
   if (store.lock === undefined) return work();
   const waitStarted = Date.now();
+  let done: { result: T } | undefined;
+  const satisfied =
+    doneElsewhere &&
+    (async (): Promise<boolean> => {
+      const result = await doneElsewhere();
+      if (result !== undefined) done = { result };
+      return done !== undefined;
+    });
   const acquiring = store.lock.acquire(name, {
     leaseMs: options.leaseMs,
     waitMs: options.waitMs,
     ...(signal === undefined ? {} : { signal }),
+    ...(satisfied === undefined ? {} : { satisfied }),
   });
   let handle: LockHandle | null;
   try {
@@ -62,6 +76,10 @@ export async function withStoreLock<T>(
     acquiring.then((late) => late?.release()).catch(() => undefined);
     if (signal?.aborted) publishWait(name, 'aborted', waitStarted);
     throw error;
+  }
+  if (handle === null && done !== undefined) {
+    publishWait(name, 'done-elsewhere', waitStarted);
+    return done.result;
   }
   publishWait(name, handle === null ? 'timeout' : 'acquired', waitStarted);
   const waitedMs = Date.now() - waitStarted;
@@ -93,39 +111,72 @@ export interface LockBackend {
   readonly maxNameLength: number;
   /** One attempt: true when `owner` now holds `name` for `leaseMs`. */
   tryTake(name: string, owner: string, leaseMs: number): Promise<boolean> | boolean;
-  /** Deletes the lock only while `owner` still holds it. */
+  /**
+   * Deletes the lock only while `owner` still holds it, and tells the other processes' waiters
+   * when the backend can (a notification sent with the delete, so it is seen once committed).
+   */
   release(name: string, owner: string): Promise<void> | void;
+  /** How waiters learn of releases; without one they poll with growing pauses up to 100 ms. */
+  readonly waiter?: LockWaiter;
 }
 
 /**
- * Takes a leased lock by polling `backend.tryTake` until it succeeds or `waitMs` runs out (then
- * `null`). Pauses grow and are jittered: a short first one serves waiters quickly after a short
- * hold, and many waiters do not poll in lockstep during a long one. The handle's `release` is
- * idempotent: once it has succeeded, further calls do nothing.
+ * Takes a leased lock: tries `backend.tryTake`, and while the lock is held pauses until a release
+ * is heard (the backend's waiter) or a pause runs out, then tries again, until `waitMs` runs out
+ * (then `null`). Without a waiter the pauses grow and are jittered: a short first one serves
+ * waiters quickly after a short hold, and many waiters do not poll in lockstep during a long one.
+ * After each pause `options.satisfied` may end the wait early (then `null` too). The handle's
+ * `release` is idempotent: once it has succeeded, further calls do nothing.
  */
 export async function pollLock(backend: LockBackend, name: string, options: LockOptions): Promise<LockHandle | null> {
   checkLockArguments(name, options, backend.maxNameLength);
   const owner = randomUUID();
   const deadline = Date.now() + options.waitMs;
   const signal = options.signal;
-  for (let attempt = 0; ; attempt++) {
-    if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
-    if (await backend.tryTake(name, owner, options.leaseMs)) {
-      let released = false;
-      return {
-        release: async () => {
-          if (released) return;
-          await backend.release(name, owner);
-          released = true;
-        },
-      };
+  if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
+  const waiter = backend.waiter;
+  let watch: LockWatch | undefined;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw abortedError(`waiting for the lock ${name}`, signal);
+      if (attempt > 0 && options.satisfied !== undefined && (await isSatisfied(options.satisfied))) return null;
+      if (await backend.tryTake(name, owner, options.leaseMs)) {
+        let released = false;
+        return {
+          release: async () => {
+            if (released) return;
+            await backend.release(name, owner);
+            released = true;
+            waiter?.released(name);
+          },
+        };
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      if (waiter !== undefined && watch === undefined) {
+        // Watched only once the lock is found taken (an uncontended acquire costs nothing more),
+        // then tried again at once: a release before the watch was live is not missed.
+        watch = await waiter.watch(name);
+        continue;
+      }
+      if (watch !== undefined) await watch.pause(attempt, left, signal);
+      else
+        await sleep(Math.min(left, backoffMs(attempt)), undefined, signal === undefined ? undefined : { signal }).catch(
+          (error: unknown) => {
+            if (!signal?.aborted) throw error;
+          },
+        );
     }
-    const left = deadline - Date.now();
-    if (left <= 0) return null;
-    await sleep(Math.min(left, backoffMs(attempt)), undefined, signal === undefined ? undefined : { signal }).catch(
-      (error: unknown) => {
-        if (!signal?.aborted) throw error;
-      },
-    );
+  } finally {
+    watch?.end();
+  }
+}
+
+/** A failing check (the store is unreachable for a moment) just means: try the lock. */
+async function isSatisfied(satisfied: () => Promise<boolean> | boolean): Promise<boolean> {
+  try {
+    return await satisfied();
+  } catch {
+    return false;
   }
 }

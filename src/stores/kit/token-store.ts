@@ -1,5 +1,6 @@
 import { ErrorCode, ZohoTokenError } from '../../errors.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
+import type { IterateTokensOptions } from './store-paging.js';
 
 /**
  * The six-method token store contract of the official Zoho SDKs, made precise, plus `close`. Every
@@ -58,6 +59,31 @@ export interface TokenStore {
    * rather than on the first token; every other method does it on first use. Idempotent.
    */
   ready?(): Promise<void>;
+  /**
+   * Optional capability: every token, page by page, in id order (ids compared as strings), without
+   * holding them all in memory. A token stored for the whole iteration comes exactly once; one
+   * saved or deleted meanwhile comes at most once. Stores without it: `iterateTokensOf` in
+   * `zoho-token-store/kit` falls back to `getTokens()`.
+   *
+   * @throws `ZohoTokenError` `INVALID_ARGUMENT` (on the first page) for a `batchSize` that is not an
+   *   integer of 1 to 10,000.
+   */
+  iterateTokens?(options?: IterateTokensOptions): AsyncIterable<OAuthToken[]>;
+  /**
+   * Optional capability: saves the tokens in order exactly as `saveToken` would one by one (so a
+   * token may update a row an earlier one of the batch wrote) and sets each `token.id`, in one
+   * transaction, pipeline or file write where the backend allows it. On a refusal it rejects with
+   * `saveToken`'s error for the first token refused: the tokens before it are saved, it is not,
+   * and the ones after it may or may not be (save them again: a save is an upsert). Stores without
+   * it: `saveTokensOf` in `zoho-token-store/kit` saves token by token.
+   */
+  saveTokens?(tokens: readonly OAuthToken[]): Promise<void>;
+  /**
+   * Optional capability: the tokens with these ids, in the order given (`null` where none), with
+   * one query where the backend allows it; each id compared exactly, as by `findTokenById`.
+   * Stores without it: `findTokensById` in `zoho-token-store/kit` looks them up one by one.
+   */
+  findTokensById?(ids: readonly string[]): Promise<(OAuthToken | null)[]>;
   /** Optional capability: cross-process mutual exclusion, used to refresh a token exactly once. */
   readonly lock?: StoreLock;
 }
@@ -82,6 +108,13 @@ export interface LockOptions {
    * ZohoAuth stops waiting by itself and releases a lock granted after the abort.
    */
   signal?: AbortSignal | undefined;
+  /**
+   * Optional: asked each time a waiting `acquire` wakes (a release was heard, or a pause ran out)
+   * before it tries the lock again. When it resolves true, what the lock was wanted for has been
+   * done by the holder (say the token it would refresh is fresh now): `acquire` resolves to `null`
+   * at once, without taking the lock. An error counts as false. A lock may ignore it.
+   */
+  satisfied?: (() => Promise<boolean> | boolean) | undefined;
 }
 
 /** A lock taken by {@link StoreLock.acquire}. */

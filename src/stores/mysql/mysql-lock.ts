@@ -1,3 +1,4 @@
+import { LockWaiter } from '../kit/lock-waiter.js';
 import { pollLock } from '../kit/store-lock.js';
 import type { LockHandle, LockOptions, StoreLock } from '../kit/token-store.js';
 
@@ -19,12 +20,15 @@ export const NOW_MS = "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TI
  * out at random, so a lock is a row instead: taking one is a single upsert that only changes the
  * owner when the stored lease has run out, then a read of who owns it. Both work on any pooled
  * connection and across hosts. Releasing deletes the row only if this owner still holds it.
+ * MySQL has no notifications (no LISTEN, no pub/sub), so a waiter polls with short, growing,
+ * jittered pauses (at most 25 ms); a release by this store wakes its own waiters at once.
  */
 export class MySqlLock implements StoreLock {
   readonly #run: MySqlRunner;
   readonly #take: string;
   readonly #owner: string;
   readonly #release: string;
+  readonly #waiter = new LockWaiter(undefined);
 
   constructor(lockTable: string, run: MySqlRunner) {
     this.#run = run;
@@ -43,6 +47,7 @@ export class MySqlLock implements StoreLock {
         maxNameLength: MAX_LOCK_NAME_LENGTH,
         tryTake: (lockName, owner, leaseMs) => this.#tryTake(lockName, owner, leaseMs),
         release: async (lockName, owner) => void (await this.#run(this.#release, [lockName, owner])),
+        waiter: this.#waiter,
       },
       name,
       options,

@@ -65,6 +65,8 @@ export function statements(table: string) {
   return {
     select,
     byId: `${select} WHERE id = ?`,
+    // Keyset paging on the primary key, in the id column's order.
+    page: `${select} WHERE id > ? ORDER BY id LIMIT ?`,
     all: `${select} ORDER BY id_number IS NULL, id_number, id`,
     insert: `INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
     update: `UPDATE ${t} SET ${COLUMNS.slice(1)

@@ -36,6 +36,15 @@ import {
 import { checkMySqlUrlOptions } from '../kit/server-url-options.js';
 import { COLUMNS, checkTableName, recordToRow, rowToRecord, type Column } from '../kit/columns.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
+import {
+  checkBatchSize,
+  checkIds,
+  inIdOrder,
+  keysetPages,
+  planBatch,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from '../kit/store-paging.js';
 import { backoffMs } from '../kit/backoff.js';
 
 export type { MySqlValue } from './mysql-lock.js';
@@ -242,6 +251,59 @@ export class MySqlStore implements TokenStore {
     });
   }
 
+  /**
+   * Saves the tokens in order as `saveToken` would, in one transaction: the candidates of the whole
+   * batch read (and locked) with one query, planned together, new rows written with one multi-row
+   * INSERT. When that transaction fails (a refusal, a concurrent writer) it is rolled back and the
+   * batch is saved token by token, which gives `saveToken`'s outcome for each.
+   */
+  async saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    this.#lifecycle.assertOpen();
+    const snapshots = snapshotBatch(tokens);
+    if (snapshots.length === 0) return;
+    const secrets = snapshots.flatMap((snapshot) => secretsOf(snapshot));
+    const ids = await this.#operation(secrets, async () => {
+      try {
+        return await this.#transaction((run) => this.#saveBatchInTransaction(run, snapshots, secrets));
+      } catch (error) {
+        const retry = isZohoTokenError(error) || [ER_DUP_ENTRY, ER_LOCK_DEADLOCK].includes(errnoOf(error) ?? 0);
+        if (!retry) throw error instanceof StaleConnection ? error.cause : error;
+        return null;
+      }
+    });
+    if (ids !== null) {
+      ids.forEach((id, i) => (tokens[i]!.id = id));
+      return;
+    }
+    for (const token of tokens) await this.saveToken(token);
+  }
+
+  /** The tokens with these ids, in that order (`null` where none), with one query. */
+  async findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    this.#lifecycle.assertOpen();
+    const keys = checkIds(ids);
+    const wanted = [...new Set(keys.filter((key): key is string => key !== null))];
+    if (wanted.length === 0) return keys.map(() => null);
+    return this.#operation([], async () => {
+      const rows = await this.#execute(`${this.#sql.select} WHERE id IN (${wanted.map(() => '?').join(', ')})`, wanted);
+      // `IN` ignores trailing spaces (PAD SPACE): inIdOrder keeps exact matches only.
+      return inIdOrder(keys, rows.map(rowToRecord)).map((record) => record && tokenFromRecord(record));
+    });
+  }
+
+  /** Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    this.#lifecycle.assertOpen();
+    const size = checkBatchSize(options);
+    yield* keysetPages(size, (after, limit) =>
+      this.#operation([], async () =>
+        (await this.#execute(this.#sql.page, [after ?? '', String(limit)])).map((row) =>
+          tokenFromRecord(rowToRecord(row)),
+        ),
+      ),
+    );
+  }
+
   async deleteToken(id: string): Promise<void> {
     this.#lifecycle.assertOpen();
     const key = checkId(id, 'deleteToken');
@@ -355,8 +417,13 @@ export class MySqlStore implements TokenStore {
     return (await run(sql, params)).map(rowToRecord);
   }
 
-  /** One attempt: a transaction on one connection, rolled back on any error, the connection always given back. */
-  async #saveOnce(snapshot: OAuthToken, secrets: string[]): Promise<string> {
+  /** One attempt of a save. */
+  #saveOnce(snapshot: OAuthToken, secrets: string[]): Promise<string> {
+    return this.#transaction((run) => this.#saveInTransaction(run, snapshot, secrets));
+  }
+
+  /** A transaction on one connection, rolled back on any error, the connection always given back. */
+  async #transaction<T>(work: (run: Run) => Promise<T>): Promise<T> {
     const connection = await this.#pool.getConnection();
     let healthy = true;
     try {
@@ -370,13 +437,9 @@ export class MySqlStore implements TokenStore {
       }
       await connection.query('START TRANSACTION');
       try {
-        const id = await this.#saveInTransaction(
-          (sql, values) => connection.execute(sql, values).then(rowsOf),
-          snapshot,
-          secrets,
-        );
+        const result = await work((sql, values) => connection.execute(sql, values).then(rowsOf));
         await connection.query('COMMIT');
-        return id;
+        return result;
       } catch (error) {
         if (!isFatal(error)) await connection.query('ROLLBACK').catch(() => (healthy = false));
         throw error;
@@ -389,6 +452,49 @@ export class MySqlStore implements TokenStore {
       if (healthy) connection.release();
       else connection.destroy();
     }
+  }
+
+  /** A batch in one transaction: one candidate query, one multi-row INSERT; returns each token's id. */
+  async #saveBatchInTransaction(run: Run, snapshots: readonly OAuthToken[], secrets: string[]): Promise<string[]> {
+    await run(this.#sql.lockMeta, []);
+    const plan = await planBatch(
+      snapshots,
+      (values) => this.#candidatesOfBatch(run, values),
+      async () => Number((await run(this.#sql.largestId, []))[0]?.['largest'] ?? 0),
+    );
+    const inserts: TokenRecord[] = [];
+    for (const { record, previous } of plan.writes) {
+      secrets.push(...secretsOf(record));
+      this.#checkFits(record);
+      if (previous === null) inserts.push(record);
+      else await run(this.#sql.update, [...recordToRow(record).slice(1), previous.id]);
+    }
+    if (inserts.length > 0) {
+      const row = `(${COLUMNS.map(() => '?').join(', ')})`;
+      await run(
+        `INSERT INTO ${quote(this.table)} (${COLUMNS.join(', ')}) VALUES ${inserts.map(() => row).join(', ')}`,
+        inserts.flatMap((record) => recordToRow(record)),
+      );
+      const largest = Math.max(0, ...inserts.map((record) => numericId(record.id) ?? 0));
+      if (largest > 0) await run(this.#sql.bumpLastId, [largest, largest]);
+    }
+    return plan.ids;
+  }
+
+  /** The candidates of a whole batch with one query: each lookup column with an IN list. */
+  async #candidatesOfBatch(run: Run, batch: readonly LookupValues[]): Promise<TokenRecord[]> {
+    const conditions: string[] = [];
+    const params: MySqlValue[] = [];
+    for (const [key, condition] of LOOKUPS) {
+      const values = [...new Set(batch.flatMap((v) => (v[key] === null ? [] : [v[key]])))];
+      if (values.length === 0) continue;
+      // `col = ?` (or `col = <digest of ?>`) becomes `col IN (?, ?, …)` with the same expression per value.
+      const [column, expression] = condition.split(' = ') as [string, string];
+      conditions.push(`${column} IN (${values.map(() => expression).join(', ')})`);
+      params.push(...values);
+    }
+    if (conditions.length === 0) return [];
+    return (await run(`${this.#sql.select} WHERE ${conditions.join(' OR ')} FOR UPDATE`, params)).map(rowToRecord);
   }
 
   async #saveInTransaction(run: Run, snapshot: OAuthToken, secrets: string[]): Promise<string> {

@@ -1,3 +1,4 @@
+import type { LockWaiter } from '../kit/lock-waiter.js';
 import { pollLock } from '../kit/store-lock.js';
 import type { LockHandle, LockOptions, StoreLock } from '../kit/token-store.js';
 
@@ -16,21 +17,28 @@ const MAX_NAME_LENGTH = 1024;
  * Taking one is a single upsert that only succeeds when the name is free or its lease has run out,
  * so it works on any pooled connection (unlike session advisory locks, which belong to one
  * connection). Every time is the server's `clock_timestamp()`, so hosts with skewed clocks agree.
- * Releasing deletes the row only if this owner still holds it.
+ * Releasing deletes the row only if this owner still holds it, and in the same statement notifies
+ * `channel` (sent when the delete commits), which wakes the waiters of every process at once.
  */
 export class PostgresLock implements StoreLock {
   readonly #run: PostgresRun;
   readonly #take: string;
   readonly #release: string;
+  readonly #channel: string;
+  readonly #waiter: LockWaiter;
 
-  constructor(lockTable: string, run: PostgresRun) {
+  constructor(lockTable: string, run: PostgresRun, channel: string, waiter: LockWaiter) {
     this.#run = run;
+    this.#channel = channel;
+    this.#waiter = waiter;
     this.#take =
       `INSERT INTO ${lockTable} AS l (name, owner, expires_at) ` +
       `VALUES ($1, $2, clock_timestamp() + $3::double precision * interval '1 millisecond') ` +
       `ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at ` +
       `WHERE l.expires_at <= clock_timestamp() RETURNING owner`;
-    this.#release = `DELETE FROM ${lockTable} WHERE name = $1 AND owner = $2`;
+    this.#release =
+      `WITH gone AS (DELETE FROM ${lockTable} WHERE name = $1 AND owner = $2 RETURNING name) ` +
+      `SELECT pg_notify($3, name) FROM gone`;
   }
 
   async acquire(name: string, options: LockOptions): Promise<LockHandle | null> {
@@ -38,7 +46,9 @@ export class PostgresLock implements StoreLock {
       {
         maxNameLength: MAX_NAME_LENGTH,
         tryTake: (lockName, owner, leaseMs) => this.#tryTake(lockName, owner, leaseMs),
-        release: async (lockName, owner) => void (await this.#run(this.#release, [lockName, owner], [lockName])),
+        release: async (lockName, owner) =>
+          void (await this.#run(this.#release, [lockName, owner, this.#channel], [lockName])),
+        waiter: this.#waiter,
       },
       name,
       options,
@@ -51,7 +61,7 @@ export class PostgresLock implements StoreLock {
     } catch (error) {
       // The upsert may have committed before the connection broke: give it back, best effort
       // (otherwise the lease frees it).
-      await this.#run(this.#release, [name, owner], [name]).catch(() => {});
+      await this.#run(this.#release, [name, owner, this.#channel], [name]).catch(() => {});
       throw error;
     }
   }

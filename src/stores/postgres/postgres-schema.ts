@@ -21,6 +21,8 @@ export function statements(table: string, schema: string | undefined) {
   const lockTable = at(`${table}_lock`);
   const columns = COLUMNS.join(', ');
   const hashed = (column: string, param: string): string => `(md5(${column}) = md5(${param}) AND ${column} = ${param})`;
+  const hashedAny = (column: string, param: string): string =>
+    `(md5(${column}) = ANY(ARRAY(SELECT md5(v) FROM unnest(${param}::text[]) AS v)) AND ${column} = ANY(${param}::text[]))`;
   const candidates =
     `SELECT ${columns} FROM ${t} WHERE id = $1 OR ${hashed('user_name', '$2')} OR ${hashed('access_token', '$3')} ` +
     `OR ${hashed('grant_token', '$4')} OR ${hashed('refresh_token', '$5')}`;
@@ -54,7 +56,15 @@ export function statements(table: string, schema: string | undefined) {
     ],
     candidates,
     candidatesForUpdate: `${candidates} FOR UPDATE`,
+    // A batch's candidates at once: each parameter an array; md5 of the values computed once.
+    candidatesOfBatch:
+      `SELECT ${columns} FROM ${t} WHERE id = ANY($1::text[]) OR ${hashedAny('user_name', '$2')} ` +
+      `OR ${hashedAny('access_token', '$3')} OR ${hashedAny('grant_token', '$4')} OR ${hashedAny('refresh_token', '$5')} FOR UPDATE`,
+    insertMany: `INSERT INTO ${t} (${columns}) SELECT * FROM unnest(${COLUMNS.map((_, i) => `$${i + 1}::text[]`).join(', ')})`,
+    // Keyset paging on the primary key, in the id column's order.
+    page: `SELECT ${columns} FROM ${t} WHERE id > $1 ORDER BY id LIMIT $2`,
     byId: `SELECT ${columns} FROM ${t} WHERE id = $1`,
+    byIds: `SELECT ${columns} FROM ${t} WHERE id = ANY($1::text[])`,
     all: `SELECT ${columns} FROM ${t} ORDER BY ${NUMERIC_ID}, id`,
     insert:
       `INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ` +

@@ -21,9 +21,20 @@ import {
   type LookupValues,
 } from '../kit/matching.js';
 import { PostgresLock } from './postgres-lock.js';
+import { lockChannel, PostgresReleaseFeed, type ListenClient } from './postgres-notify.js';
+import { DEFAULT_SAFETY_POLL_MS, LockWaiter } from '../kit/lock-waiter.js';
 import { INDEX_SUFFIXES, statements } from './postgres-schema.js';
 import { checkPostgresUrl } from '../kit/server-url-options.js';
-import { checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
+import { COLUMNS, checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
+import {
+  checkBatchSize,
+  checkIds,
+  inIdOrder,
+  keysetPages,
+  planBatch,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from '../kit/store-paging.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import { backoffMs } from '../kit/backoff.js';
 
@@ -102,6 +113,14 @@ export interface PostgresStoreOptions {
    * @default 10000
    */
   connectTimeoutMs?: number;
+  /**
+   * Waiters for a held lock are woken by LISTEN/NOTIFY on a connection of their own (opened on
+   * the first wait, outside the pool, closed after 10 s without waiters and in `close()`); this is
+   * how long, in ms, a waiter waits for a notification before checking the lock anyway: the safety
+   * net for a lost one (a lease that ran out, a dropped connection, a pooler in transaction mode).
+   * @default 1000
+   */
+  lockPollMs?: number;
 }
 
 /** The pool the store builds from a URL: it also ends, and reports idle connections that drop. */
@@ -112,6 +131,7 @@ interface OwnPool extends PostgresPool {
 
 interface PgModule {
   Pool: new (config: { connectionString: string; max: number; connectionTimeoutMillis: number }) => OwnPool;
+  Client: new (config: object) => ListenClient;
 }
 
 /** Suffixes added to the table name; the result must fit PostgreSQL's 63, or names would collide. */
@@ -155,6 +175,7 @@ export class PostgresStore implements TokenStore {
   readonly #urlSecrets: string[];
   #ready: Promise<void> | undefined;
   readonly #lifecycle = new StoreLifecycle(errors);
+  readonly #waiter: LockWaiter;
 
   /**
    * Checks the options and, with `url`, creates the pool (loading `pg`); connects and prepares the
@@ -173,6 +194,9 @@ export class PostgresStore implements TokenStore {
     this.#createTable = errors.boolean(options.createTable, 'createTable', true);
     const poolSize = errors.integer(options.poolSize, 'poolSize', 1, 10);
     const connectTimeoutMs = errors.integer(options.connectTimeoutMs, 'connectTimeoutMs', 0, 10_000);
+    const lockPollMs = errors.integer(options.lockPollMs, 'lockPollMs', 1, DEFAULT_SAFETY_POLL_MS);
+    /** How the release feed opens its connection: like the pool's, outside it. */
+    let listenConfig: (() => object) | undefined;
     this.#sql = statements(this.table, this.schema);
     if (options.pool !== undefined) {
       if (options.url !== undefined) throw invalid('url', 'Give either url or pool, not both');
@@ -180,6 +204,9 @@ export class PostgresStore implements TokenStore {
         throw invalid('pool', 'pool must be a pg.Pool (or have its connect())');
       this.#pool = options.pool;
       this.#urlSecrets = [];
+      // A pg.Pool keeps its connection settings in `options`: a listener connects the same way.
+      const poolOptions = (options.pool as { options?: unknown }).options;
+      if (typeof poolOptions === 'object' && poolOptions !== null) listenConfig = () => poolOptions;
     } else {
       // Never echo the URL: it may carry a password.
       if (typeof options.url !== 'string' || !/^postgres(?:ql)?:\/\//i.test(options.url)) {
@@ -201,8 +228,25 @@ export class PostgresStore implements TokenStore {
       // pool, which then emits 'error': without a listener that would crash the process.
       this.#ownPool.on('error', () => {});
       this.#pool = this.#ownPool;
+      const url = options.url;
+      listenConfig = () => ({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
     }
-    this.lock = new PostgresLock(this.#sql.lockTable, (text, values, secrets) => this.#run(text, values, secrets));
+    const channel = lockChannel(this.#sql.lockTable);
+    const connectListener = listenConfig;
+    this.#waiter = new LockWaiter(
+      connectListener &&
+        new PostgresReleaseFeed(channel, () => {
+          const { Client } = loadDriver<PgModule>('pg', errors.name, 'your own pool as the `pool` option');
+          return new Client(connectListener());
+        }),
+      { safetyMs: lockPollMs },
+    );
+    this.lock = new PostgresLock(
+      this.#sql.lockTable,
+      (text, values, secrets) => this.#run(text, values, secrets),
+      channel,
+      this.#waiter,
+    );
   }
 
   /**
@@ -226,25 +270,73 @@ export class PostgresStore implements TokenStore {
 
   saveToken(token: OAuthToken): Promise<void> {
     return this.#lifecycle.run(async () => {
-      const snapshot = snapshotToken(token, 'saveToken');
-      const secrets = secretsOf(snapshot);
+      token.id = await this.#save(snapshotToken(token, 'saveToken'));
+    });
+  }
+
+  /**
+   * Saves the tokens in order as `saveToken` would, in one transaction: the candidates of the whole
+   * batch read (and locked) with one query, planned together, new rows written with one multi-row
+   * INSERT. When that transaction fails (a refusal, a concurrent writer) it is rolled back and the
+   * batch is saved token by token, which gives `saveToken`'s outcome for each.
+   */
+  saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    return this.#lifecycle.run(async () => {
+      const snapshots = snapshotBatch(tokens);
+      if (snapshots.length === 0) return;
+      const secrets = snapshots.flatMap((snapshot) => secretsOf(snapshot));
       await this.#init();
-      for (let attempt = 1; ; attempt++) {
-        try {
-          token.id = await this.#withClient(secrets, (client) => this.#saveOnce(client, snapshot));
-          return;
-        } catch (error) {
-          if (!(error instanceof LostRace) && !RETRYABLE.has(codeOf(error))) {
-            throw toStoreError(error, [...secrets, ...this.#urlSecrets]);
-          }
-          if (attempt >= SAVE_ATTEMPTS) {
-            throw errors.conflict(error instanceof LostRace ? undefined : error, safeSecrets(secrets));
-          }
-          // Jittered pause, so the racers do not collide again in lockstep.
-          await sleep(backoffMs(attempt));
+      try {
+        const ids = await this.#withClient(secrets, (client) => this.#saveBatchOnce(client, snapshots));
+        ids.forEach((id, i) => (tokens[i]!.id = id));
+        return;
+      } catch (error) {
+        if (!isZohoTokenError(error) && !RETRYABLE.has(codeOf(error))) {
+          throw toStoreError(error, [...secrets, ...this.#urlSecrets]);
         }
       }
+      for (const [i, snapshot] of snapshots.entries()) tokens[i]!.id = await this.#save(snapshot);
     });
+  }
+
+  /** The tokens with these ids, in that order (`null` where none), with one query. */
+  findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    return this.#lifecycle.run(async () => {
+      const keys = checkIds(ids);
+      const wanted = keys.filter((key): key is string => key !== null).map(encodeText);
+      if (wanted.length === 0) return keys.map(() => null);
+      const rows = decodeRows((await this.#run(this.#sql.byIds, [wanted], [])).rows);
+      return inIdOrder(keys, rows).map((record) => record && tokenFromRecord(record));
+    });
+  }
+
+  /** Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    this.#lifecycle.assertOpen();
+    const size = checkBatchSize(options);
+    yield* keysetPages(size, async (after, limit) =>
+      decodeRows((await this.#run(this.#sql.page, [encodeText(after ?? ''), limit], [])).rows).map(tokenFromRecord),
+    );
+  }
+
+  /** One save with its retries (a lost race plans again); returns the row's id. */
+  async #save(snapshot: OAuthToken): Promise<string> {
+    const secrets = secretsOf(snapshot);
+    await this.#init();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#withClient(secrets, (client) => this.#saveOnce(client, snapshot));
+      } catch (error) {
+        if (!(error instanceof LostRace) && !RETRYABLE.has(codeOf(error))) {
+          throw toStoreError(error, [...secrets, ...this.#urlSecrets]);
+        }
+        if (attempt >= SAVE_ATTEMPTS) {
+          throw errors.conflict(error instanceof LostRace ? undefined : error, safeSecrets(secrets));
+        }
+        // Jittered pause, so the racers do not collide again in lockstep.
+        await sleep(backoffMs(attempt));
+      }
+    }
   }
 
   deleteToken(id: string): Promise<void> {
@@ -283,6 +375,7 @@ export class PostgresStore implements TokenStore {
   /** Waits for the calls in progress, then ends the pool if the store created it. Idempotent. */
   close(): Promise<void> {
     return this.#lifecycle.close(async () => {
+      await this.#waiter.close();
       if (this.#ownPool) await this.#ownPool.end().catch(() => {});
     });
   }
@@ -313,6 +406,43 @@ export class PostgresStore implements TokenStore {
     const numeric = numericId(record.id);
     if (numeric !== null) await client.query(sql.bumpHighWater, [numeric]);
     return record.id;
+  }
+
+  /** A batch in BEGIN … COMMIT on `client`: one candidate query, one INSERT; returns each token's id. */
+  async #saveBatchOnce(client: PostgresPoolClient, snapshots: readonly OAuthToken[]): Promise<string[]> {
+    const sql = this.#sql;
+    // Taken first, as every inserter does: the batch's plan sees every earlier insert.
+    const [mark] = (await client.query(sql.lockHighWater)).rows;
+    // A table that grew since its last ANALYZE looks tiny to the planner, whose sequential scan
+    // would then compare every row with every value of the batch: the indexes, always.
+    await client.query('SET LOCAL enable_seqscan = off');
+    const plan = await planBatch(
+      snapshots,
+      async (values) => decodeRows((await client.query(sql.candidatesOfBatch, batchParams(values))).rows),
+      async () => {
+        const [largest] = (await client.query(sql.largestId)).rows;
+        return Math.max(Number(mark?.['value'] ?? 0), Number(largest?.['largest'] ?? 0));
+      },
+    );
+    const inserts: TokenRecord[] = [];
+    for (const { record, previous } of plan.writes) {
+      if (previous === null) {
+        inserts.push(record);
+        continue;
+      }
+      const updated = await client.query(sql.update, [...recordToRow(record).slice(1), previous.id].map(encodeText));
+      if (updated.rowCount !== 1) throw new LostRace();
+    }
+    if (inserts.length > 0) {
+      const rows = inserts.map((record) => recordToRow(record).map(encodeText));
+      await client.query(
+        sql.insertMany,
+        COLUMNS.map((_, c) => rows.map((row) => row[c])),
+      );
+      const largest = Math.max(0, ...inserts.map((record) => numericId(record.id) ?? 0));
+      if (largest > 0) await client.query(sql.bumpHighWater, [largest]);
+    }
+    return plan.ids;
   }
 
   /** Creates the schema once; a failure is not remembered, so the next call tries again. */
@@ -469,6 +599,12 @@ function decodeText(value: unknown): unknown {
 
 function decodeRows(rows: Record<string, unknown>[]): TokenRecord[] {
   return rows.map((row) => rowToRecord(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, decodeText(v)]))));
+}
+
+/** The batch candidate query's five arrays (id, user, access, grant, refresh), each value once. */
+function batchParams(values: readonly LookupValues[]): string[][] {
+  const fields = ['id', 'userName', 'accessToken', 'grantToken', 'refreshToken'] as const;
+  return fields.map((field) => [...new Set(values.flatMap((v) => (v[field] === null ? [] : [encodeText(v[field])])))]);
 }
 
 function lookupParams(v: LookupValues): (string | null)[] {

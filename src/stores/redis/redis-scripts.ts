@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
  * consistent read or an all-or-nothing write. The matching rules never run here: scripts only read
  * candidates and apply a write plan made in JavaScript by matching.ts.
  *
- * Token hashes are read by ids found in index keys, so scripts name some keys at run time: fine on
- * a standalone Redis (or Sentinel), not on Redis Cluster.
+ * Token hashes are read by ids found in index keys, so scripts name some keys at run time. On a
+ * Redis Cluster that is allowed because every key of a store shares one hash tag (one slot), and
+ * each script declares at least one key of that slot, so the cluster runs it on the slot's master.
  */
 
 /** The part of a client the store needs; ioredis's `Redis` has it. */
@@ -58,9 +59,10 @@ end
 
 /**
  * Reads index keys and the token hashes they point at, in one atomic step.
- * KEYS: index keys (or the id set). ARGV[1]: the token key prefix; ARGV[2 .. #KEYS+1]: each key's
- * kind ('s' or 'm'); the remaining ARGV: ids to read directly.
- * Returns { fingerprints of KEYS, { {id, HGETALL of its hash}, ... } }.
+ * KEYS[1]: the token key prefix (`P token:`, never a key itself: declared so that a Cluster routes
+ * the script to the store's slot even when it reads ids only); KEYS[2 ..]: index keys (or the id
+ * set). ARGV[1 .. #KEYS-1]: each index key's kind ('s' or 'm'); the remaining ARGV: ids to read
+ * directly. Returns { fingerprints of KEYS[2 ..], { {id, HGETALL of its hash}, ... } }.
  */
 export const OBSERVE = new LuaScript(`${FINGERPRINT}
 local ids, seen = {}, {}
@@ -68,18 +70,18 @@ local function add(id)
   if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
 end
 local prints = {}
-for i = 1, #KEYS do
-  local kind = ARGV[i + 1]
-  prints[i] = fingerprint(KEYS[i], kind)
+for i = 1, #KEYS - 1 do
+  local key, kind = KEYS[i + 1], ARGV[i]
+  prints[i] = fingerprint(key, kind)
   if kind == 's' then
     if prints[i] ~= '' then add(prints[i]) end
   else
-    for _, id in ipairs(redis.call('SMEMBERS', KEYS[i])) do add(id) end
+    for _, id in ipairs(redis.call('SMEMBERS', key)) do add(id) end
   end
 end
-for i = #KEYS + 2, #ARGV do add(ARGV[i]) end
+for i = #KEYS, #ARGV do add(ARGV[i]) end
 local rows = {}
-for i, id in ipairs(ids) do rows[i] = { id, redis.call('HGETALL', ARGV[1] .. id) } end
+for i, id in ipairs(ids) do rows[i] = { id, redis.call('HGETALL', KEYS[1] .. id) } end
 return { prints, rows }
 `);
 

@@ -23,10 +23,23 @@ import {
   type LookupValues,
 } from '../kit/matching.js';
 import { RedisLock } from './redis-lock.js';
+import { isDuplicable, lockChannel, RedisReleaseFeed } from './redis-notify.js';
+import { DEFAULT_SAFETY_POLL_MS, LockWaiter } from '../kit/lock-waiter.js';
 import { APPLY, OBSERVE, type ScriptClient } from './redis-scripts.js';
 import { checkRedisUrl } from '../kit/server-url-options.js';
+import { isTopologyUrl, parseTopologyUrl, type RedisNode, type RedisTopology } from './redis-topology-url.js';
 import { COLUMNS, recordToRow, rowToRecord } from '../kit/columns.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
+import {
+  checkBatchSize,
+  checkIds,
+  inIdOrder,
+  compareIds,
+  pagesOfIds,
+  planBatch,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from '../kit/store-paging.js';
 import { backoffMs } from '../kit/backoff.js';
 
 const errors = storeErrors('RedisStore');
@@ -41,6 +54,8 @@ const MAX_PREFIX_LENGTH = 100;
 export interface RedisClientLike {
   /** Sends one command (ioredis's `call`): the store's scripts and reads go through it. */
   call(command: string, args: (string | number)[]): Promise<unknown>;
+  /** `true` on an ioredis `Cluster`: the store then puts all its keys under one hash tag. */
+  readonly isCluster?: boolean;
   /** The client's options: the store refuses a client with a `keyPrefix`. */
   readonly options?: {
     /** ioredis's key prefix: must be unset (the store's `prefix` option does that job). */
@@ -51,21 +66,25 @@ export interface RedisClientLike {
 /** Options of {@link RedisStore}; every one has a default. */
 export interface RedisStoreOptions {
   /**
-   * Where Redis is: `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS. The store
-   * creates an ioredis client for it (ioredis must be installed) and quits it in `close()`.
-   * Give `url` or `client`, not both.
+   * Where Redis is: `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS; a Redis
+   * Cluster: `redis+cluster://[[user]:password@]host:port,host:port…` (seed nodes); a Sentinel
+   * deployment: `redis+sentinel://[[user]:password@]host:26379,host:26379…/<master name>[/db]`
+   * (`rediss+…` for TLS). The store creates an ioredis client for it (ioredis must be installed)
+   * and quits it in `close()`. Give `url` or `client`, not both.
    * @default 'redis://127.0.0.1:6379' (when no `client` is given)
    */
   url?: string;
   /**
-   * An ioredis `Redis` client you built yourself. The store uses it as is and never quits it. It
+   * An ioredis `Redis` client (standalone or Sentinel) or `Cluster` you built yourself. The store
+   * uses it as is and never quits it. It
    * must not have a `keyPrefix` (use `prefix`); its own timeouts and retries apply to its commands,
    * and the store's `timeoutMs` still bounds every store call.
    */
   client?: RedisClientLike;
   /**
    * Start of every key the store writes, so several applications (or environments) can share one
-   * Redis. 1-100 printable ASCII characters without spaces or glob characters (`* ? [ ] \`).
+   * Redis. 1-100 printable ASCII characters without spaces or glob characters (`* ? [ ] \`). On a
+   * Cluster every key starts with `{prefix}` (a hash tag) and the prefix must not hold `{` or `}`.
    * @default 'zoho-token-store:'
    */
   prefix?: string;
@@ -75,6 +94,15 @@ export interface RedisStoreOptions {
    * @default 5000
    */
   timeoutMs?: number;
+  /**
+   * Waiters for a held lock are woken by pub/sub on the channel `<prefix>lock-released`, through a
+   * duplicate of the client (opened on the first wait, closed after 10 s without waiters and in
+   * `close()`); this is how long, in ms, a waiter waits for a message before checking the lock
+   * anyway: the safety net for a lost one (a lease that ran out, a reconnect). A `client` without
+   * `duplicate()` is polled instead.
+   * @default 1000
+   */
+  lockPollMs?: number;
 }
 
 /** The client the store creates from a URL: also closable. */
@@ -86,7 +114,8 @@ interface OwnClient extends RedisClientLike {
   once(event: 'end', listener: () => void): unknown;
 }
 
-type RedisConstructor = new (url: string, options: Record<string, unknown>) => OwnClient;
+type RedisConstructor = new (url: string | Record<string, unknown>, options?: Record<string, unknown>) => OwnClient;
+type ClusterConstructor = new (nodes: RedisNode[], options: Record<string, unknown>) => OwnClient;
 
 type IndexName = 'refresh' | 'grant' | 'access' | 'user';
 /** Lookup fields with an index key each: a string (one id) for unique ones, a set of ids otherwise. */
@@ -98,8 +127,8 @@ const INDEXES: readonly { field: keyof LookupValues & keyof TokenRecord; name: I
 ];
 
 /**
- * Tokens in Redis (standalone or Sentinel, not Cluster), shared by every process that uses the
- * same server and prefix. Key layout, with `P` the prefix:
+ * Tokens in Redis (standalone, Sentinel or Cluster), shared by every process that uses the same
+ * server and prefix. Key layout, with `P` the prefix (`{prefix}` on a Cluster, see below):
  *
  * - `P token:<id>`: a hash per token, fields named like the official columns (`user_name`,
  *   `refresh_token`, `expiry_time` as decimal epoch ms, …; an absent field is null) plus `revision`;
@@ -114,6 +143,15 @@ const INDEXES: readonly { field: keyof LookupValues & keyof TokenRecord; name: I
  * and writes it, else the save starts over. Unlike WATCH/MULTI this holds no per-connection state,
  * so concurrent saves can share one connection (even the caller's), and a script that ioredis
  * re-sends after a reconnect cannot write twice: its check fails and the save re-plans.
+ *
+ * On a Cluster every key of a store carries the hash tag `{prefix}`, so all of them sit in one hash
+ * slot and every script above runs unchanged. Spreading one store's tokens over slots would split
+ * what a save must check and write atomically (the no-duplicate rules span all tokens: one refresh
+ * token, grant token or id, whoever the user) across masters, where no script or transaction can
+ * reach; a store is small (about 1 KiB a token), so stores spread by prefix instead (one per
+ * application, tenant or environment), each on the master owning its slot. Standalone keys keep
+ * their names; a Cluster store is a new layout (copy tokens over with `zoho-tokens migrate`).
+ * docs/stores/redis.md discusses the trade-off.
  */
 export class RedisStore implements TokenStore {
   /** Start of every key the store writes (`prefix` option). */
@@ -129,10 +167,13 @@ export class RedisStore implements TokenStore {
   readonly lock: StoreLock;
   readonly #client: RedisClientLike;
   readonly #ownClient: OwnClient | null;
+  readonly #waiter: LockWaiter;
   /** The database number of `url` (0 with a `client`: that one is the caller's business). */
   readonly #database: number = 0;
   #databaseCheck: Promise<void> | undefined;
   readonly #keys: Keys;
+  /** Whether the keys carry the `{prefix}` hash tag (a Cluster). */
+  readonly #cluster: boolean;
   readonly #lifecycle = new StoreLifecycle(errors);
 
   /**
@@ -158,14 +199,28 @@ export class RedisStore implements TokenStore {
       }
       this.#client = options.client;
       this.#ownClient = null;
+      this.#cluster = options.client.isCluster === true;
+      checkClusterPrefix(this.prefix, this.#cluster);
     } else {
       const url = options.url ?? DEFAULT_URL;
-      if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
-        // URLs carry passwords: never echo one.
-        throw errors.invalid('url', 'url must start with redis:// or rediss://');
+      if (typeof url === 'string' && isTopologyUrl(url)) {
+        const topology = parseTopologyUrl(url);
+        this.#database = topology.db;
+        this.#cluster = topology.kind === 'cluster';
+        checkClusterPrefix(this.prefix, this.#cluster);
+        this.#ownClient = createTopologyClient(topology, this.timeoutMs);
+      } else {
+        if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
+          // URLs carry passwords: never echo one.
+          throw errors.invalid(
+            'url',
+            'url must start with redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel://',
+          );
+        }
+        this.#database = checkRedisUrl(url);
+        this.#cluster = false;
+        this.#ownClient = createClient(url, this.timeoutMs);
       }
-      this.#database = checkRedisUrl(url);
-      this.#ownClient = createClient(url, this.timeoutMs);
       this.#client = this.#ownClient;
     }
     if (this.client.options?.keyPrefix) {
@@ -173,11 +228,27 @@ export class RedisStore implements TokenStore {
       this.#ownClient?.disconnect();
       throw errors.invalid('client', 'the client must not have a keyPrefix: use the prefix option');
     }
-    this.#keys = new Keys(this.prefix);
+    this.#keys = new Keys(this.keyPrefix);
+    const lockPollMs = errors.integer(options.lockPollMs, 'lockPollMs', 1, DEFAULT_SAFETY_POLL_MS);
+    const channel = lockChannel(this.keyPrefix);
+    const client = this.#client;
+    this.#waiter = new LockWaiter(isDuplicable(client) ? new RedisReleaseFeed(channel, client) : undefined, {
+      safetyMs: lockPollMs,
+    });
     this.lock = new RedisLock(
       (what, operation) => this.#run(what, [], () => operation(this.client)),
-      `${this.prefix}lock:`,
+      `${this.keyPrefix}lock:`,
+      channel,
+      this.#waiter,
     );
+  }
+
+  /**
+   * The start of every key name: the prefix, or `{prefix}` on a Cluster (a hash tag: every key of
+   * the store in one slot, so each script's keys are on one master).
+   */
+  get keyPrefix(): string {
+    return this.#cluster ? `{${this.prefix}}` : this.prefix;
   }
 
   /**
@@ -224,6 +295,122 @@ export class RedisStore implements TokenStore {
         await backOff(attempt, deadline);
       }
     });
+  }
+
+  /**
+   * Saves the tokens in order as `saveToken` would, with one read of every candidate and one
+   * atomic write script for the whole batch (optimistic, like a single save). When another writer
+   * keeps changing what the batch read, or a token is refused, the batch is saved token by token,
+   * which gives `saveToken`'s outcome for each.
+   */
+  async saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    this.#lifecycle.assertOpen();
+    const snapshots = snapshotBatch(tokens);
+    if (snapshots.length === 0) return;
+    const secrets = snapshots.flatMap((snapshot) => secretsOf(snapshot));
+    const ids = await this.#run('cannot save tokens', secrets, async () => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const written = await this.#trySaveBatch(snapshots, secrets);
+          if (written !== null) return written;
+        } catch (error) {
+          if (error instanceof ZohoTokenError) return null;
+          throw error;
+        }
+      }
+      return null;
+    });
+    if (ids !== null) {
+      ids.forEach((id, i) => (tokens[i]!.id = id));
+      return;
+    }
+    for (const token of tokens) await this.saveToken(token);
+  }
+
+  /** The tokens with these ids, in that order (`null` where none), with one atomic read. */
+  async findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    this.#lifecycle.assertOpen();
+    const keys = checkIds(ids);
+    const wanted = [...new Set(keys.filter((key): key is string => key !== null))];
+    if (wanted.length === 0) return keys.map(() => null);
+    const records = await this.#run('cannot find tokens', [], () => this.#observe([], wanted));
+    return inIdOrder(keys, records).map((record) => record && tokenFromRecord(record));
+  }
+
+  /**
+   * Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. The ids are
+   * listed once at the start (a few bytes per token); each page then reads its tokens atomically.
+   */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    this.#lifecycle.assertOpen();
+    const size = checkBatchSize(options);
+    const ids = await this.#run('cannot list tokens', [], async () => {
+      const members = await this.client.call('SMEMBERS', [this.#keys.ids]);
+      if (!Array.isArray(members)) throw badReply();
+      return members.map(String).sort(compareIds);
+    });
+    yield* pagesOfIds(ids, size, async (page) =>
+      (await this.#run('cannot list tokens', [], () => this.#observe([], page))).map(tokenFromRecord),
+    );
+  }
+
+  /** One optimistic attempt at a batch: each token's id, or null when another writer interfered. */
+  async #trySaveBatch(snapshots: readonly OAuthToken[], secrets: string[]): Promise<string[] | null> {
+    const seen = new Observed();
+    const plan = await planBatch(
+      snapshots,
+      (values) => {
+        const keys = new Map<string, IndexKey>();
+        for (const v of values) {
+          for (const index of INDEXES) {
+            const value = v[index.field];
+            if (value === null) continue;
+            const key = this.#keys.index(index.name, value);
+            keys.set(key, { key, kind: index.kind });
+          }
+        }
+        const ids = new Set(values.flatMap((v) => (v.id === null ? [] : [v.id])));
+        return this.#observe([...keys.values()], [...ids], seen);
+      },
+      async () => {
+        // The counter must not move before the write: checked like every key read.
+        const last = await this.client.call('GET', [this.#keys.lastId]);
+        seen.note(this.#keys.lastId, 's', last === null ? '' : String(last));
+        return last === null ? 0 : Number(last);
+      },
+    );
+    let largestNew = 0;
+    for (const { record, previous } of plan.writes) {
+      secrets.push(...secretsOf(record));
+      if (previous === null) {
+        const key = this.#keys.token(record.id);
+        if (!seen.has(key)) seen.note(key, 'h', '');
+        largestNew = Math.max(largestNew, numericId(record.id) ?? 0);
+      }
+    }
+    const tx = new Transaction(this.#keys, seen);
+    for (const { record, previous } of plan.writes) {
+      tx.put(this.#keys.token(record.id), recordToHash(record));
+      for (const index of INDEXES) {
+        const before = previous?.[index.field] ?? null;
+        const after = record[index.field];
+        if (before === after) continue;
+        if (before !== null)
+          tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, before), record.id);
+        if (after === null) continue;
+        const key = this.#keys.index(index.name, after);
+        if (index.kind === 's' && !seen.has(key)) {
+          throw new ZohoTokenError(
+            ErrorCode.STORE_ERROR,
+            `${STORE_NAME}: internal error: unchecked ${index.name} index`,
+          );
+        }
+        tx.op(index.kind === 's' ? 'set' : 'sadd', key, record.id);
+      }
+      tx.op('sadd', this.#keys.ids, record.id);
+    }
+    if (largestNew > 0) tx.op('max', this.#keys.lastId, String(largestNew));
+    return (await tx.apply(this.client)) ? plan.ids : null;
   }
 
   async deleteToken(id: string): Promise<void> {
@@ -299,7 +486,10 @@ export class RedisStore implements TokenStore {
 
   /** Waits for the calls in progress, then quits the connection if the store made it. Idempotent. */
   close(): Promise<void> {
-    return this.#lifecycle.close(() => this.#quit());
+    return this.#lifecycle.close(async () => {
+      await this.#waiter.close();
+      await this.#quit();
+    });
   }
 
   async #quit(): Promise<void> {
@@ -369,8 +559,8 @@ export class RedisStore implements TokenStore {
   async #observe(keys: readonly IndexKey[], ids: readonly string[], seen?: Observed): Promise<TokenRecord[]> {
     const reply = await OBSERVE.run(
       this.client,
-      keys.map((k) => k.key),
-      [this.#keys.token(''), ...keys.map((k) => k.kind), ...ids],
+      [this.#keys.token(''), ...keys.map((k) => k.key)],
+      [...keys.map((k) => k.kind), ...ids],
     );
     const [prints, rows] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (!Array.isArray(prints) || !Array.isArray(rows)) throw badReply();
@@ -542,6 +732,74 @@ function createClient(url: string, timeoutMs: number): OwnClient {
 }
 
 /**
+ * A Cluster or Sentinel client. Unlike the standalone client, commands wait (queued, retried) through
+ * a failover, which takes a few seconds, rather than failing after one reconnect; `timeoutMs` still
+ * bounds every store call.
+ */
+function createTopologyClient(topology: RedisTopology, timeoutMs: number): OwnClient {
+  const driver = loadDriver<{ Redis?: RedisConstructor; Cluster?: ClusterConstructor; default?: RedisConstructor }>(
+    'ioredis',
+    STORE_NAME,
+    'a `client`',
+  );
+  const Redis = driver.Redis ?? driver.default ?? (driver as unknown as RedisConstructor);
+  const Cluster = driver.Cluster ?? (Redis as unknown as { Cluster?: ClusterConstructor }).Cluster;
+  const auth: Record<string, unknown> = {};
+  if (topology.username !== undefined) auth['username'] = topology.username;
+  if (topology.password !== undefined) auth['password'] = topology.password;
+  const node = {
+    ...auth,
+    ...(topology.tls ? { tls: {} } : {}),
+    commandTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+    connectionName: 'zoho-token-store',
+    // Reconnect quickly and keep the command queued meanwhile: a failover is then a pause.
+    maxRetriesPerRequest: 20,
+    retryStrategy: (times: number) => Math.min(times * 50, 500),
+  };
+  let client: OwnClient;
+  if (topology.kind === 'cluster') {
+    if (Cluster === undefined)
+      throw new ZohoTokenError(ErrorCode.DRIVER_MISSING, `${STORE_NAME}: this ioredis has no Cluster`);
+    client = new Cluster(topology.nodes, {
+      redisOptions: node,
+      // A command to a master that died is re-sent, after a slot refresh, every 100 ms while a
+      // replica takes over: 100 tries outlast any timeoutMs up to 10 s.
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 100,
+      maxRedirections: 100,
+      clusterRetryStrategy: (times: number) => Math.min(times * 100, 1000),
+    });
+  } else {
+    client = new Redis({
+      ...node,
+      sentinels: topology.nodes,
+      name: topology.name,
+      db: topology.db,
+      ...(topology.sentinelUsername === undefined ? {} : { sentinelUsername: topology.sentinelUsername }),
+      ...(topology.sentinelPassword === undefined ? {} : { sentinelPassword: topology.sentinelPassword }),
+      ...(topology.tls ? { enableTLSForSentinelMode: true } : {}),
+      sentinelRetryStrategy: (times: number) => Math.min(times * 100, 1000),
+      // No failoverDetector: its Sentinel connections outlive quit() (ioredis 5.x) and keep the
+      // process alive; a killed master drops our connection anyway, and the reconnect asks the Sentinels.
+    });
+  }
+  client.on('error', () => {});
+  hidePassword(client);
+  return client;
+}
+
+/** On a Cluster the prefix is a hash tag `{prefix}`: a brace in it would end the tag early. */
+function checkClusterPrefix(prefix: string, cluster: boolean): void {
+  if (cluster && /[{}]/.test(prefix)) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'on a Redis Cluster the prefix must not contain { or }', {
+      field: 'prefix',
+    });
+  }
+}
+
+/**
  * ioredis keeps the URL's password in `client.options` (and, once connected, in
  * `client.condition`), which `util.inspect` and `JSON.stringify` of the client print. The client
  * and its options get inspect and JSON forms without it; ioredis still reads the password itself.
@@ -549,15 +807,29 @@ function createClient(url: string, timeoutMs: number): OwnClient {
 function hidePassword(client: OwnClient): void {
   const options = (client as unknown as { options?: Record<string, unknown> }).options;
   if (options === undefined) return;
-  const safeOptions = (): Record<string, unknown> => {
+  // A Cluster's node options (`redisOptions`) hold the password one level down.
+  const masked = (from: Record<string, unknown>): Record<string, unknown> => {
     const shown: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(options)) shown[key] = /password/i.test(key) && value ? '***' : value;
+    for (const [key, value] of Object.entries(from)) {
+      shown[key] =
+        /password/i.test(key) && value
+          ? '***'
+          : key === 'redisOptions' && value !== null && typeof value === 'object'
+            ? masked(value as Record<string, unknown>)
+            : value;
+    }
     return shown;
   };
+  const safeOptions = (): Record<string, unknown> => masked(options);
+  const kind = client.isCluster === true ? 'Cluster' : 'Redis';
   const where = (): string =>
-    options['path']
-      ? String(options['path'])
-      : `${String(options['host'])}:${String(options['port'])}/${String(options['db'] ?? 0)}`;
+    client.isCluster === true
+      ? 'cluster'
+      : options['sentinels']
+        ? `sentinel master ${String(options['name'])}/${String(options['db'] ?? 0)}`
+        : options['path']
+          ? String(options['path'])
+          : `${String(options['host'])}:${String(options['port'])}/${String(options['db'] ?? 0)}`;
   const hidden = (value: unknown): PropertyDescriptor => ({
     value,
     enumerable: false,
@@ -569,8 +841,8 @@ function hidePassword(client: OwnClient): void {
     [inspect.custom]: hidden((_depth: number, inspectOptions: object) => inspect(safeOptions(), inspectOptions)),
   });
   Object.defineProperties(client, {
-    toJSON: hidden(() => ({ client: 'Redis', status: client.status, options: safeOptions() })),
-    [inspect.custom]: hidden(() => `Redis { ${where()} ${client.status}, password hidden }`),
+    toJSON: hidden(() => ({ client: kind, status: client.status, options: safeOptions() })),
+    [inspect.custom]: hidden(() => `${kind} { ${where()} ${client.status}, password hidden }`),
   });
 }
 

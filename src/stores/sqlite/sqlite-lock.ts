@@ -1,3 +1,4 @@
+import type { LockWaiter } from '../kit/lock-waiter.js';
 import { pollLock } from '../kit/store-lock.js';
 import type { LockHandle, LockOptions, StoreLock } from '../kit/token-store.js';
 import type { SqliteConnection, SqliteStatement } from './sqlite-driver.js';
@@ -5,15 +6,19 @@ import type { SqliteConnection, SqliteStatement } from './sqlite-driver.js';
 /**
  * Leased locks in a side table of the token database: taking one is an insert that only succeeds
  * when no unexpired row holds the name, inside an IMMEDIATE transaction, so every process sharing
- * the file agrees. Releasing deletes the row only if this owner still holds it.
+ * the file agrees. Releasing deletes the row only if this owner still holds it. SQLite has no way to
+ * tell another process of a release: waiters there poll with short pauses (at most 25 ms), while
+ * waiters of this process (any store over the same file and table) are woken at once.
  */
 export class SqliteLock implements StoreLock {
   readonly #tryTake: (name: string, owner: string, now: number, leaseMs: number) => boolean;
   readonly #release: SqliteStatement;
   readonly #assertOpen: () => void;
   readonly #isBusy: (error: unknown) => boolean;
+  readonly #waiter: LockWaiter;
 
-  constructor(db: SqliteConnection, table: string, assertOpen: () => void) {
+  constructor(db: SqliteConnection, table: string, assertOpen: () => void, waiter: LockWaiter) {
+    this.#waiter = waiter;
     const locks = `"${table}_lock"`;
     const purge = db.prepare(`DELETE FROM ${locks} WHERE name = ? AND expires_at <= ?`);
     const insert = db.prepare(
@@ -38,6 +43,7 @@ export class SqliteLock implements StoreLock {
           this.#assertOpen();
           this.#release.run(lockName, owner);
         },
+        waiter: this.#waiter,
       },
       name,
       options,

@@ -44,6 +44,7 @@ export type SqliteStatements = Record<
   | 'candidates'
   | 'byId'
   | 'all'
+  | 'page'
   | 'insert'
   | 'update'
   | 'deleteById'
@@ -68,6 +69,8 @@ export function prepare(db: SqliteConnection, table: string): SqliteStatements {
     ),
     byId: db.prepare(`SELECT ${columns} FROM ${t} WHERE id = ?`),
     all: db.prepare(`SELECT ${columns} FROM ${t} ORDER BY ${NUMERIC_ID} IS NULL, ${NUMERIC_ID}, id`),
+    // Keyset paging on the primary key, in binary (code unit) order of the ids.
+    page: db.prepare(`SELECT ${columns} FROM ${t} WHERE id > ? ORDER BY id LIMIT ?`),
     insert: db.prepare(`INSERT INTO ${t} (${columns}) VALUES (${COLUMNS.map(() => '?').join(', ')})`),
     update: db.prepare(
       `UPDATE ${t} SET ${COLUMNS.slice(1)

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { resolve } from 'node:path';
 import { isZohoTokenError, type ZohoTokenError } from '../../errors.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { tokenFromRecord, type TokenRecord } from '../../token/token-record.js';
@@ -13,9 +14,18 @@ import { checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
 import { secretsOf, storeErrors } from '../kit/store-errors.js';
 import { StoreLifecycle } from '../kit/store-lifecycle.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
+import {
+  checkBatchSize,
+  checkIds,
+  keysetPages,
+  snapshotBatch,
+  type IterateTokensOptions,
+} from '../kit/store-paging.js';
 import { checkDriver, connect, type SqliteDatabase } from './sqlite-connect.js';
-import type { SqliteConnection, SqliteDriverName, SqliteRow } from './sqlite-driver.js';
+import { isMemoryName, type SqliteConnection, type SqliteDriverName, type SqliteRow } from './sqlite-driver.js';
 import { SqliteLock } from './sqlite-lock.js';
+import { LockWaiter } from '../kit/lock-waiter.js';
+import { processWaiter } from '../kit/process-waiters.js';
 import { createSchema, prepare, type SqliteStatements } from './sqlite-schema.js';
 
 export { NUMERIC_ID } from './sqlite-schema.js';
@@ -94,6 +104,8 @@ export class SqliteStore implements TokenStore {
   readonly #statements: SqliteStatements;
   readonly #saveOne: (token: OAuthToken) => string;
   readonly #saveBatch: (batch: PendingSave[]) => void;
+  readonly #readMany: (keys: (string | null)[]) => (SqliteRow | undefined)[];
+  readonly #saveMany: (snapshots: OAuthToken[]) => { ids: string[]; error?: unknown };
   readonly #delete: (id: string | null) => void;
   readonly #lifecycle = new StoreLifecycle(errors);
   #pending: PendingSave[] = [];
@@ -160,6 +172,22 @@ export class SqliteStore implements TokenStore {
         }
       }
     }, 'immediate');
+    // A batch: each save in its own savepoint; the first refusal stops it, the saves before commit.
+    this.#saveMany = this.#db.transaction((snapshots: OAuthToken[]) => {
+      const ids: string[] = [];
+      for (const snapshot of snapshots) {
+        try {
+          ids.push(this.#saveOne(snapshot));
+        } catch (error) {
+          return { ids, error };
+        }
+      }
+      return { ids };
+    }, 'immediate');
+    // One read transaction: every row of the lookup from the same snapshot.
+    this.#readMany = this.#db.transaction((keys: (string | null)[]) =>
+      keys.map((key) => (key === null ? undefined : statements.byId.get(key))),
+    );
     // Deletes one row (or all): the largest id first joins the high-water mark, so it is never handed out again.
     this.#delete = this.#db.transaction((id: string | null) => {
       // Only a row that is there raises the mark: deleting an unknown id must not move the numbering.
@@ -171,7 +199,12 @@ export class SqliteStore implements TokenStore {
         statements.deleteById.run(id);
       }
     }, 'immediate');
-    this.lock = new SqliteLock(this.#db, this.table, () => this.#lifecycle.assertOpen());
+    // A file shared by stores of this process: they wake each other's waiters (an in-memory
+    // database is this store's alone).
+    const waiter = isMemoryName(this.filename)
+      ? new LockWaiter(undefined)
+      : processWaiter(`${resolve(this.filename)}\u0000${this.table}`);
+    this.lock = new SqliteLock(this.#db, this.table, () => this.#lifecycle.assertOpen(), waiter);
   }
 
   async findToken(token: OAuthToken): Promise<OAuthToken | null> {
@@ -186,6 +219,47 @@ export class SqliteStore implements TokenStore {
     const snapshot = snapshotToken(token, 'saveToken');
     token.id = await new Promise<string>((resolve, reject) => {
       if (this.#pending.push({ snapshot, resolve, reject }) === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  /**
+   * Saves the tokens in order as `saveToken` would, in one IMMEDIATE transaction (one fsync). On a
+   * refusal, the tokens before it are committed and the rest are not.
+   */
+  async saveTokens(tokens: readonly OAuthToken[]): Promise<void> {
+    this.#lifecycle.assertOpen();
+    const snapshots = snapshotBatch(tokens);
+    // Saves queued by saveToken go first, so the order of calls is kept.
+    this.#flush();
+    let outcome: { ids: string[]; error?: unknown };
+    try {
+      outcome = this.#saveMany(snapshots);
+    } catch (error) {
+      throw toStoreError(error, this.#db.errorCode(error));
+    }
+    outcome.ids.forEach((id, i) => (tokens[i]!.id = id));
+    if ('error' in outcome) {
+      const error = outcome.error;
+      throw toStoreError(error, this.#db.errorCode(error), secretsOf(snapshots[outcome.ids.length]!));
+    }
+  }
+
+  /** The tokens with these ids, in that order (`null` where none), read in one transaction. */
+  async findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
+    this.#lifecycle.assertOpen();
+    const keys = checkIds(ids);
+    const rows = this.#run(() => this.#readMany(keys));
+    return rows.map((row) => (row ? tokenFromRecord(rowToRecord(row)) : null));
+  }
+
+  /** Every token, page by page, in id order; see {@link TokenStore.iterateTokens}. */
+  async *iterateTokens(options?: IterateTokensOptions): AsyncGenerator<OAuthToken[]> {
+    this.#lifecycle.assertOpen();
+    const size = checkBatchSize(options);
+    yield* keysetPages(size, async (after, limit) => {
+      this.#lifecycle.assertOpen();
+      const rows = this.#run(() => this.#statements.page.all(after ?? '', limit));
+      return rows.map((row) => tokenFromRecord(rowToRecord(row)));
     });
   }
 
