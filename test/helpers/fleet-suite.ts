@@ -1,7 +1,7 @@
 // The fleet test of issue 4, "one refresh across the fleet" (8 processes × 25 callers, and a lock
-// holder killed mid-refresh), for any store a worker can open from a spec: used by files that run
-// it on a store of their own (test/postgres-pgbouncer.test.ts). test/fleet.test.ts keeps its own
-// copy of these two tests, with the Redis Cluster and Sentinel failover cases on top.
+// holder killed mid-refresh), for any store a worker can open from a spec, plus, for replicated
+// stores, their master killed mid-refresh (issue 16). Run by test/fleet.test.ts on every store and
+// by test/postgres-pgbouncer.test.ts behind its pooler.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,11 @@ export interface FleetCase {
   open(): Promise<TokenStore>;
   /** Removes every table, file or key the case wrote. */
   drop(): Promise<void>;
+  /**
+   * For replicated stores: kills the master that holds the case's keys (a process the harness
+   * started) and resolves with a check that a replica has taken its place.
+   */
+  killMaster?(): Promise<() => Promise<void>>;
 }
 
 /** The emulator and the worker processes of one test file, closed when the file ends. */
@@ -46,8 +51,9 @@ export async function startFleetRig(): Promise<FleetRig> {
   return { emu, fleet };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const started = Date.now(); !condition(); await sleep(2)) {
+/** Polls `condition` every 2 ms until it holds; fails after 10 s naming `what`. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (const started = Date.now(); !(await condition()); await sleep(2)) {
     if (Date.now() - started > 10_000) throw new Error(`gave up waiting for ${what}`);
   }
 }
@@ -165,5 +171,33 @@ export function describeFleet(c: FleetCase, { emu, fleet }: FleetRig): void {
         }
       },
     );
+
+    const killMaster = c.killMaster;
+    if (killMaster !== undefined) {
+      test(
+        'the master SIGKILLed mid-refresh: a replica takes over, still exactly one refresh, one token for all',
+        BOUND,
+        async () => {
+          const stale = await expiredToken();
+          await fleet.prepare(task());
+          const refreshesBefore = emu.stats().refreshRequests;
+          // A slow refresh: the lock is taken on the old master, the new token saved on the new one,
+          // and every process waits through the failover.
+          emu.faults.inject({ kind: 'latency', target: 'token', ms: 1500 });
+          try {
+            const served = fleet.go();
+            await until(() => emu.stats().refreshRequests > refreshesBefore, 'the refresh request');
+            const promoted = await killMaster();
+            const { results } = await served;
+            await promoted();
+
+            assert.equal(emu.stats().refreshRequests - refreshesBefore, 1, 'refresh requests at Zoho');
+            await assertOneTokenServed(results, stale, WORKERS);
+          } finally {
+            emu.faults.clear('token');
+          }
+        },
+      );
+    }
   });
 }
