@@ -29,6 +29,26 @@ describe('ZohoClient cancels the HTTP request', () => {
     fault.remove();
   });
 
+  test('a fetch installed on globalThis later (a mock that ignores its signal) still times out, with a real AbortSignal', async () => {
+    const auth = authFor(emu, sqliteStore());
+    await login(emu, auth, USER);
+    const original = globalThis.fetch;
+    const signals: unknown[] = [];
+    globalThis.fetch = (_input: string | URL | Request, init?: RequestInit) => {
+      signals.push(init?.signal);
+      return new Promise<Response>(() => {}); // never answers, never looks at its signal
+    };
+    try {
+      const client = new ZohoClient({ auth, timeoutMs: 50 });
+      const error = await rejectsWith(client.get('/crm/v8/org', { user: USER }), ErrorCode.NETWORK);
+      assert.match(error.message, /timed out after 50 ms/);
+      assert.equal(signals.length, 1);
+      assert.ok(signals[0] instanceof AbortSignal, 'the mock got a real AbortSignal');
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
   test('an AbortSignal during HTTP: ABORTED, and the server sees the connection go', async () => {
     const auth = authFor(emu, sqliteStore());
     await login(emu, auth, USER);

@@ -105,11 +105,32 @@ describe('ZohoClient and API 429 TOO_MANY_REQUESTS', () => {
     assert.deepEqual(waits, [5000]);
   });
 
+  test('a Retry-After that is neither seconds nor an IMF-fixdate ("-1", an ISO date) falls back to the default wait', async () => {
+    let header = '';
+    let limited = false;
+    const { client, waits } = await clientWith({ defaultWaitMs: 700 }, async (input, init) => {
+      if (!limited) return fetch(input, init);
+      limited = false;
+      return new Response('{"code":"TOO_MANY_REQUESTS","status":"error"}', {
+        status: 429,
+        headers: { 'retry-after': header, 'content-type': 'application/json' },
+      });
+    });
+    for (header of ['-1', '+5', '2001-01-01', 'soon']) {
+      waits.length = 0;
+      limited = true;
+      await client.get('/crm/v8/org', { user: USER });
+      assert.deepEqual(waits, [700], header);
+    }
+  });
+
   test('bad rateLimit options are INVALID_ARGUMENT naming the field', async () => {
     const auth = authFor(emu, sqliteStore());
     for (const [rateLimit, field] of [
       [{ maxRetries: -1 }, 'rateLimit.maxRetries'],
       [{ maxTotalWaitMs: Infinity }, 'rateLimit.maxTotalWaitMs'],
+      // A Node timer above 2^31 - 1 ms would fire at once.
+      [{ maxTotalWaitMs: 2 ** 31 }, 'rateLimit.maxTotalWaitMs'],
       [{ sleep: 5 }, 'rateLimit.sleep'],
     ] as const) {
       assert.throws(

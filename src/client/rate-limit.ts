@@ -51,8 +51,9 @@ export function rateLimitPolicy(options: RateLimitOptions | undefined): RateLimi
     throw invalid('rateLimit', 'must be an object');
   const count = (name: 'maxRetries' | 'maxTotalWaitMs' | 'defaultWaitMs', fallback: number): number => {
     const value = options?.[name] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || !Number.isInteger(value))
-      throw invalid(`rateLimit.${name}`, 'must be an integer >= 0');
+    // Node timers overflow above 2^31 - 1 ms (they would fire at once).
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS)
+      throw invalid(`rateLimit.${name}`, `must be an integer from 0 to ${MAX_TIMER_MS}`);
     return value;
   };
   const sleep = options?.sleep ?? sleepFor;
@@ -72,6 +73,9 @@ function invalid(field: string, message: string): ZohoTokenError {
   return new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `ZohoClient options.${field} ${message}`, { field });
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
 /**
  * How long a 429 asks to wait, in ms, or undefined when it does not say: `Retry-After` (seconds or
  * an HTTP-date, RFC 9110 §10.2.3), else `X-RATELIMIT-RESET` (seconds to wait, or an epoch time in
@@ -81,8 +85,11 @@ export function retryAfterMs(headers: Headers, now: number): number | undefined 
   const retryAfter = headers.get('retry-after')?.trim();
   if (retryAfter !== undefined && retryAfter !== '') {
     if (/^\d+$/.test(retryAfter)) return Number(retryAfter) * 1000;
-    const date = Date.parse(retryAfter);
-    if (Number.isFinite(date)) return Math.max(0, date - now);
+    // Only the IMF-fixdate form (RFC 9110 §5.6.7): Date.parse would read "-1" as a year.
+    if (IMF_FIXDATE.test(retryAfter)) {
+      const date = Date.parse(retryAfter);
+      if (Number.isFinite(date)) return Math.max(0, date - now);
+    }
   }
   const reset = headers.get('x-ratelimit-reset')?.trim();
   if (reset !== undefined && /^\d+(\.\d+)?$/.test(reset)) {

@@ -7,7 +7,7 @@
 /** How often deadlines are checked, in ms: the most a timeout can fire late. */
 export const SWEEP_MS = 25;
 
-/** One request's deadline: its controller is aborted with a `TimeoutError` once it passes. */
+/** One request's deadline (`at` on the monotonic clock, so a wall-clock jump moves no deadline): its controller is aborted with a `TimeoutError` once it passes. */
 export interface Deadline {
   readonly at: number;
   readonly ms: number;
@@ -31,7 +31,7 @@ function sweep(): void {
     sweeper = undefined;
     return;
   }
-  const now = Date.now();
+  const now = performance.now();
   for (const deadline of pending) {
     if (deadline.at > now) continue;
     pending.delete(deadline);
@@ -41,7 +41,7 @@ function sweep(): void {
 
 /** Arms a deadline `ms` from now; remove it with {@link disarm} when the request settles. */
 export function arm(controller: Deadline['controller'], ms: number): Deadline {
-  const entry: Deadline = { at: Date.now() + ms, ms, controller };
+  const entry: Deadline = { at: performance.now() + ms, ms, controller };
   pending.add(entry);
   if (sweeper === undefined) {
     sweeper = setInterval(sweep, SWEEP_MS);

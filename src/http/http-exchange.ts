@@ -2,7 +2,7 @@ import { abortedError as abortedBy } from '../abort.js';
 import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { sanitizeCause, scrubText } from '../redact.js';
 import { arm, disarm, timeoutError } from './deadlines.js';
-import { isLight, newCanceller, type LightController } from './light-abort.js';
+import { isLight, newCanceller, type Canceller, type LightController } from './light-abort.js';
 
 /** One HTTP request. `secrets` (tokens, client secrets) are scrubbed from any error it causes. */
 export interface HttpExchangeRequest {
@@ -69,9 +69,9 @@ export function attemptExchange<T>(
   request: HttpExchangeRequest,
   limits: HttpExchangeLimits,
   read: (response: Response) => Promise<T>,
+  controller: Canceller | undefined = limits.onTimeout === 'abandon' ? undefined : newCanceller(limits.fetch),
 ): Promise<T> {
   const { timeoutMs, signal } = limits;
-  const controller = limits.onTimeout === 'abandon' ? undefined : newCanceller(limits.fetch);
   // Every typed array is a valid body for fetch; Node 20's BodyInit type lists only some of them.
   const init: RequestInit = {
     method: request.method,
@@ -84,9 +84,11 @@ export function attemptExchange<T>(
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const keepLinked = limits.bodyOutlivesRead === true && controller !== undefined;
-    const done = (): void => {
+    // A body handed out to be read later stays cancellable by the caller's signal; a failed
+    // exchange hands nothing out, so it unlinks.
+    const done = (failed = true): void => {
       if (timer !== undefined) clearTimeout(timer);
-      if (!keepLinked) signal?.removeEventListener('abort', onAbort);
+      if (failed || !keepLinked) signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = (): void => {
       done();
@@ -118,7 +120,7 @@ export function attemptExchange<T>(
     }
     exchange.then(
       (value) => {
-        done();
+        done(false);
         resolve(value);
       },
       (error: unknown) => {
@@ -141,7 +143,7 @@ export async function httpExchange<T>(
   const controller = limits.onTimeout === 'abandon' ? undefined : newCanceller(limits.fetch);
   if (isLight(controller)) return lightExchange(request, limits, read, controller);
   try {
-    return await attemptExchange(request, limits, read);
+    return await attemptExchange(request, limits, read, controller);
   } catch (error) {
     if (limits.signal?.aborted) throw abortedError(request, limits.signal);
     throw networkError(request, error);
@@ -172,6 +174,7 @@ async function lightExchange<T>(
   try {
     return await read(await limits.fetch(request.url, init));
   } catch (error) {
+    link?.unlink();
     if (signal?.aborted) throw abortedError(request, signal);
     throw networkError(request, error);
   } finally {

@@ -82,6 +82,7 @@ export class LightController implements Canceller {
   }
 }
 
+const NODE_FETCH: typeof fetch | undefined = globalThis.fetch;
 let followsLight: boolean | undefined;
 
 /** Whether `globalThis.fetch` follows a {@link LightSignal}: a Request built with one aborts with it. */
@@ -106,6 +107,8 @@ export function isLight(controller: Canceller | undefined): controller is LightC
  * probe passed), a real AbortController for any other fetch (it may check the signal's class).
  */
 export function newCanceller(fetchFn: typeof fetch): Canceller {
-  if (fetchFn === globalThis.fetch && (followsLight ??= probe())) return new LightController();
+  // Node's own fetch as this module found it: a fetch installed on globalThis later (a mock, a
+  // polyfill) may check the signal's class or ignore it, so it gets a real AbortController.
+  if (fetchFn === NODE_FETCH && (followsLight ??= probe())) return new LightController();
   return new AbortController();
 }
