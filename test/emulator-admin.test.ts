@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 // The emulator's admin HTTP API (/__admin/…), its real clock, its JSON config file and the
 // `emulator` admin subcommands, all over real HTTP on 127.0.0.1.
 import assert from 'node:assert/strict';
@@ -292,6 +293,23 @@ describe('admin API', () => {
     const wrongMethod = await admin(emu, 'DELETE', '/clock', undefined, ok);
     assert.deepEqual(wrongMethod, { status: 405, body: { error: 'method_not_allowed', allow: 'GET, POST' } });
     assert.equal(emu.stats().requests, 0);
+  });
+
+  test('without a token, a request naming a non-loopback Host (DNS rebinding) is refused', async (t) => {
+    const emu = await start(t, { admin: {} });
+    const port = new URL(emu.url).port;
+    const get = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${emu.url}/__admin/clock`, { headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await get(`rebind.attacker.example:${port}`), 403);
+    assert.equal(await get(`127.0.0.1:${port}`), 200);
+    assert.equal(await get(`localhost:${port}`), 200);
   });
 
   test('refuses to serve the admin API on a non-loopback host without a token', async () => {

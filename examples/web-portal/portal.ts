@@ -89,7 +89,7 @@ export function createPortal(options: PortalOptions): Hono {
     if (session.user !== undefined) return c.redirect('/dashboard', 303);
     await writeSession(c, config, session);
     const notice = c.req.query('notice');
-    return c.html(homePage(notice !== undefined && notice in NOTICES ? notice : undefined));
+    return c.html(homePage(notice !== undefined && Object.hasOwn(NOTICES, notice) ? notice : undefined));
   });
 
   // --- login -----------------------------------------------------------------------------------
@@ -223,7 +223,8 @@ export function createPortal(options: PortalOptions): Hono {
     if (adminDigest === undefined || session.admin !== true)
       return c.html(adminLoginPage(session.csrf, adminDigest !== undefined, false));
     const tokens = (await auth.store.getTokens()).filter((t) => t.clientId === auth.clientId);
-    const notice = ADMIN_NOTICES[c.req.query('notice') ?? ''];
+    const key = c.req.query('notice') ?? '';
+    const notice = Object.hasOwn(ADMIN_NOTICES, key) ? ADMIN_NOTICES[key] : undefined;
     return c.html(
       adminPage(
         tokens.map((t) => connectionRow(t, now(), options.environments ?? [])),

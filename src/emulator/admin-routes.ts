@@ -17,6 +17,8 @@ export const ADMIN_PREFIX = '/__admin';
 type Json = Record<string, unknown>;
 type AdminAnswer = readonly [status: number, body: unknown];
 
+const LOOPBACK_HOST = /^(127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d{1,5})?$/i;
+
 /**
  * The admin HTTP API (`/__admin/…`, JSON in and out), served only when the `admin` option is set.
  * Admin requests bypass faults and stats: they are the test harness, not traffic under test.
@@ -27,6 +29,13 @@ export async function handleAdmin(core: EmulatorCore, request: EmulatorRequest, 
   const admin = core.options.admin!;
   if (request.header('origin') !== undefined)
     return json(403, { error: 'forbidden', message: 'the admin API does not serve browsers' });
+  // Without a token, only loopback names: a DNS-rebinding page (same-origin, so no Origin header on
+  // a GET) reaches us under its own host name.
+  if (admin.token === undefined && !LOOPBACK_HOST.test(request.header('host') ?? ''))
+    return json(403, {
+      error: 'forbidden',
+      message: 'without an admin token the admin API answers loopback host names only',
+    });
   if (admin.token !== undefined && !sameSecret(bearerOf(request), admin.token))
     return json(
       401,
