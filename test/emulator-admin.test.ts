@@ -1,6 +1,6 @@
-import { request as httpRequest } from 'node:http';
 // The emulator's admin HTTP API (/__admin/…), its real clock, its JSON config file and the
 // `emulator` admin subcommands, all over real HTTP on 127.0.0.1.
+import { request as httpRequest } from 'node:http';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
