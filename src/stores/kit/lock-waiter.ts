@@ -17,6 +17,9 @@ export const DEFAULT_SAFETY_POLL_MS = 1000;
 export const DEFAULT_POLL_CAP_MS = 25;
 /** A feed with no waiter for this long is stopped (its connection closed); the next wait starts it again. */
 const FEED_IDLE_MS = 10_000;
+/** After a feed failed to start, waits poll for this long before a wait tries to start it again. */
+const FEED_RETRY_MS = 10_000;
+const PENDING = Symbol('pending');
 
 /** A backend's channel of lock releases, shared by every waiter of one store. */
 export interface ReleaseFeed {
@@ -71,6 +74,8 @@ export class LockWaiter {
   #live: Promise<FeedSubscription | null> | undefined;
   #closed = false;
   #idleTimer: NodeJS.Timeout | undefined;
+  /** When a feed that failed to start may be tried again (monotonic ms). */
+  #retryAt = 0;
 
   constructor(feed: ReleaseFeed | undefined, options: LockWaiterOptions = {}) {
     this.#feed = feed;
@@ -78,7 +83,11 @@ export class LockWaiter {
     this.#pollCapMs = options.pollCapMs ?? DEFAULT_POLL_CAP_MS;
   }
 
-  /** Subscribes to the releases of `name`; resolves once releases from then on will wake it. */
+  /**
+   * Subscribes to the releases of `name`. The feed starts in the background: until it delivers, the
+   * pauses are the short poll, so a feed slow to connect (or never connecting) neither delays a
+   * waiter past its time limit or signal nor loses a release.
+   */
   async watch(name: string): Promise<LockWatch> {
     let heard = false;
     let wake: (() => void) | undefined;
@@ -90,7 +99,10 @@ export class LockWaiter {
     if (set === undefined) this.#watchers.set(name, (set = new Set()));
     set.add(onRelease);
     clearTimeout(this.#idleTimer);
-    const live = (await this.#start()) !== null;
+    let live = false;
+    void this.#start().then((subscription) => {
+      live = subscription !== null;
+    });
     const watchers = set;
     return {
       pause: async (attempt, leftMs, signal) => {
@@ -131,7 +143,11 @@ export class LockWaiter {
     clearTimeout(this.#idleTimer);
     const started = this.#live;
     this.#live = undefined;
-    await (await started)?.stop().catch(() => undefined);
+    if (started === undefined) return;
+    // A start still connecting is not waited for (it may never settle): it stops itself once it
+    // does, since the waiter is closed.
+    const settled = await Promise.race([started, Promise.resolve(PENDING)]);
+    if (settled !== PENDING) await settled?.stop().catch(() => undefined);
   }
 
   /** Stops the feed after FEED_IDLE_MS without a waiter: an idle store holds no extra connection. */
@@ -153,13 +169,22 @@ export class LockWaiter {
   #start(): Promise<FeedSubscription | null> {
     if (this.#feed === undefined || this.#closed) return Promise.resolve(null);
     if (this.#live !== undefined) return this.#live;
+    // A feed that failed to start is not retried at once: no new connection per contended acquire
+    // while the server refuses them (max_connections, maxclients).
+    if (performance.now() < this.#retryAt) return Promise.resolve(null);
     const started: Promise<FeedSubscription | null> = this.#feed
       .start(
         (name) => this.released(name),
         () => this.#restartLater(started),
       )
+      .then((subscription) => {
+        if (!this.#closed) return subscription;
+        void subscription.stop().catch(() => undefined);
+        return null;
+      })
       .catch(() => {
-        // Not fatal: the waiters poll, and the next wait tries again.
+        // Not fatal: the waiters poll, and a wait after FEED_RETRY_MS tries again.
+        this.#retryAt = performance.now() + FEED_RETRY_MS;
         this.#restartLater(started);
         return null;
       });
