@@ -164,6 +164,39 @@ describe('web portal: headers, session cookie, CSRF, state', () => {
       for (const secret of [token.accessToken, token.refreshToken, token.grantToken, CLIENT.clientSecret])
         assert.ok(secret && !page.includes(secret), 'a secret on the admin page');
     }
+    // The same signed cookie on a portal whose admin password changed: signed out.
+    const changed = createPortal({
+      auth,
+      scopes: ['ZohoCRM.users.READ'],
+      sessionSecret: 'unit-test-session-secret',
+      secure: true,
+      adminPassword: 'pw-changed',
+    });
+    const stale = await (await changed.request(`${PORTAL}/admin`, { headers: { cookie: cookieOf(signedIn) } })).text();
+    assert.doesNotMatch(stale, new RegExp(`data-user="${ALICE}"`));
+    assert.match(stale, /type="password"/);
+  });
+
+  test('admin password guessing is throttled: after 5 wrong passwords in a minute even the right one gets 429', async () => {
+    const guarded = createPortal({
+      auth,
+      scopes: ['ZohoCRM.users.READ'],
+      sessionSecret: 'unit-test-session-secret',
+      secure: true,
+      adminPassword: 'pw',
+    });
+    const home = await guarded.request(`${PORTAL}/`);
+    const cookie = cookieOf(home);
+    const csrf = String(payloadOf(cookie)['csrf']);
+    const form = (password: string): RequestInit => ({
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, password }).toString(),
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await guarded.request(`${PORTAL}/admin/login`, form('wrong'))).status);
+    statuses.push((await guarded.request(`${PORTAL}/admin/login`, form('pw'))).status);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
   });
 });
 

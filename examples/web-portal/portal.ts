@@ -46,6 +46,10 @@ export interface PortalOptions {
 }
 
 const LOGIN_WINDOW_MS = 10 * 60_000;
+/** How long an admin sign-in lasts. */
+const ADMIN_SESSION_MS = 8 * 3600_000;
+const LOGIN_THROTTLE_WINDOW_MS = 60_000;
+const MAX_FAILED_LOGINS = 5;
 const CSS = readFileSync(new URL('./portal.css', import.meta.url), 'utf8');
 
 // No inline script or style, no framing, forms post only here; the referrer never carries `?code=`.
@@ -211,6 +215,18 @@ export function createPortal(options: PortalOptions): Hono {
   // --- admin -------------------------------------------------------------------------------------
   const adminDigest =
     options.adminPassword === undefined || options.adminPassword === '' ? undefined : digest(options.adminPassword);
+  // Names the password without revealing it: a different password makes every admin session stale.
+  const adminKey =
+    adminDigest === undefined
+      ? undefined
+      : digest(`portal-admin-session:${options.adminPassword}`).toString('base64url');
+  const isAdmin = (session: Session): boolean =>
+    adminKey !== undefined &&
+    session.admin?.key === adminKey &&
+    typeof session.admin.at === 'number' &&
+    Date.now() - session.admin.at < ADMIN_SESSION_MS;
+  // Failed admin logins per client address in the current minute: password guessing is throttled.
+  const failedLogins = new Map<string, { count: number; since: number }>();
   const ADMIN_NOTICES: Readonly<Record<string, string>> = {
     refreshed: 'Token refreshed.',
     revoked: 'Connection revoked at Zoho and deleted; that user must log in again.',
@@ -220,8 +236,7 @@ export function createPortal(options: PortalOptions): Hono {
   app.get('/admin', async (c) => {
     const session = await readSession(c, config);
     await writeSession(c, config, session);
-    if (adminDigest === undefined || session.admin !== true)
-      return c.html(adminLoginPage(session.csrf, adminDigest !== undefined, false));
+    if (!isAdmin(session)) return c.html(adminLoginPage(session.csrf, adminDigest !== undefined, false));
     const tokens = (await auth.store.getTokens()).filter((t) => t.clientId === auth.clientId);
     const key = c.req.query('notice') ?? '';
     const notice = Object.hasOwn(ADMIN_NOTICES, key) ? ADMIN_NOTICES[key] : undefined;
@@ -238,9 +253,25 @@ export function createPortal(options: PortalOptions): Hono {
     const form = await checkedForm(c, config);
     if (form instanceof Response) return form;
     const { session, fields } = form;
-    if (adminDigest === undefined || !timingSafeEqual(digest(fields.get('password') ?? ''), adminDigest))
+    const address = clientAddress(c);
+    const now = Date.now();
+    const failures = failedLogins.get(address);
+    if (
+      failures !== undefined &&
+      now - failures.since < LOGIN_THROTTLE_WINDOW_MS &&
+      failures.count >= MAX_FAILED_LOGINS
+    )
+      return c.html(messagePage('Too many attempts', 'Too many wrong passwords: wait a minute.'), 429);
+    if (adminDigest === undefined || !timingSafeEqual(digest(fields.get('password') ?? ''), adminDigest)) {
+      if (failures === undefined || now - failures.since >= LOGIN_THROTTLE_WINDOW_MS) {
+        if (failedLogins.size >= 10_000) failedLogins.clear(); // bounded memory under a spray of addresses
+        failedLogins.set(address, { count: 1, since: now });
+      } else failures.count++;
       return c.html(adminLoginPage(session.csrf, adminDigest !== undefined, true), 401);
-    session.admin = true;
+    }
+    failedLogins.delete(address);
+    session.admin = { at: now, key: adminKey! };
+    session.csrf = randomToken(); // a new privilege, a new CSRF token
     await writeSession(c, config, session);
     return c.redirect('/admin', 303);
   });
@@ -257,7 +288,7 @@ export function createPortal(options: PortalOptions): Hono {
     app.post(`/admin/${action}`, async (c) => {
       const form = await checkedForm(c, config);
       if (form instanceof Response) return form;
-      if (adminDigest === undefined || form.session.admin !== true) return c.redirect('/admin', 303);
+      if (!isAdmin(form.session)) return c.redirect('/admin', 303);
       const id = form.fields.get('id') ?? '';
       try {
         if (action === 'refresh') await auth.refresh({ id });
@@ -303,6 +334,12 @@ async function zohoFailure(c: Context, config: SessionConfig, session: Session, 
 
 function codeOf(error: unknown): string {
   return isZohoTokenError(error) ? error.code : 'UNEXPECTED';
+}
+
+/** The peer address of the request (Node's socket), for throttling; one bucket when unknown. */
+function clientAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
 function digest(value: string): Buffer {

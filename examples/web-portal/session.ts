@@ -16,8 +16,11 @@ export interface Session {
   user?: string;
   /** A login in progress: the `state` sent to Zoho and until when it may come back (epoch ms). */
   login?: { state: string; expiresAt: number };
-  /** Signed in to the admin page. */
-  admin?: boolean;
+  /**
+   * Signed in to the admin page: when (epoch ms) and a digest of the admin password then in force,
+   * so a copied cookie expires, and changing the password signs every admin out.
+   */
+  admin?: { at: number; key: string };
 }
 
 /** Cookie settings shared by reads and writes. */
