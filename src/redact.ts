@@ -122,13 +122,50 @@ export function scrubText(text: string, secrets: Iterable<string | null | undefi
   }
   if (usable.length === 0) return text;
   if (usable.length <= FEW_SECRETS) return scrubFew(text, usable);
-  const indexes = indexSecrets(usable);
+  return scrubIndexed(text, compileIndexes(indexSecrets(usable)));
+}
+
+/**
+ * {@link scrubText} against a fixed set of secrets, indexed once, for many texts (each string value
+ * of a large JSON document): a text shorter than the shortest secret is returned at once.
+ */
+export function createScrubber(secrets: Iterable<string | null | undefined>): (text: string) => string {
+  const usable: string[] = [];
+  let shortest = Infinity;
+  for (const secret of secrets) {
+    if (typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH) {
+      usable.push(secret);
+      shortest = Math.min(shortest, secret.length);
+    }
+  }
+  if (usable.length === 0) return (text) => text;
+  if (usable.length <= FEW_SECRETS) return (text) => (text.length < shortest ? text : scrubFew(text, usable));
+  const compiled = compileIndexes(indexSecrets(usable));
+  return (text) => (text.length < shortest ? text : scrubIndexed(text, compiled));
+}
+
+/** The per-length indexes as flat typed arrays: the hot loop stays free of boxed numbers and property loads. */
+interface CompiledIndexes {
+  readonly indexes: readonly LengthIndex[];
+  readonly lengths: Int32Array;
+  readonly tops: Uint32Array;
+  readonly filters: readonly Uint32Array[];
+  readonly shifts: Int32Array;
+}
+
+function compileIndexes(indexes: LengthIndex[]): CompiledIndexes {
+  return {
+    indexes,
+    lengths: Int32Array.from(indexes, (index) => index.length),
+    tops: Uint32Array.from(indexes, (index) => index.top),
+    filters: indexes.map((index) => index.filter),
+    shifts: Int32Array.from(indexes, (index) => index.shift),
+  };
+}
+
+/** The indexed pass: one rolling hash per distinct secret length. */
+function scrubIndexed(text: string, { indexes, lengths, tops, filters, shifts }: CompiledIndexes): string {
   const count = indexes.length;
-  // Flat typed arrays keep the hot loop free of boxed numbers and property loads.
-  const lengths = Int32Array.from(indexes, (index) => index.length);
-  const tops = Uint32Array.from(indexes, (index) => index.top);
-  const filters = indexes.map((index) => index.filter);
-  const shifts = Int32Array.from(indexes, (index) => index.shift);
   const hashes = new Uint32Array(count);
   let hashedAt = -1;
   let out = '';

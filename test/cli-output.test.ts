@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Output, printable, printableLines, safeUrl } from '../src/cli/output.js';
+import { redact } from '../src/redact.js';
 
 describe('CLI output: store URLs as printed', () => {
   it('hides a password in the user info and in the query string', () => {
@@ -72,6 +73,28 @@ describe('CLI output: stored values as printed', () => {
     );
     assert.deepEqual(JSON.parse(written.join('')), rows);
     assert.ok(written[0]!.includes('\u009b'));
+  });
+
+  it('--json scrubs every remembered secret inside string values (a forged row), quotes and all, once the value is built', () => {
+    const written: string[] = [];
+    const io = { stdout: { write: (t: string) => void written.push(t) }, stderr: { write: () => undefined } };
+    const out = new Output(io as never, { json: true, showSecrets: false, verbose: false });
+    const quoted = '1000.with"quote\\and.backslash';
+    const secrets = Array.from({ length: 40 }, (_, i) => `1000.${'s'.repeat(i)}.refresh-${i}`);
+    out.result(
+      () => 'unused',
+      () => {
+        // As the list command does: the secrets are remembered while the value is built.
+        out.addSecrets(quoted, ...secrets);
+        return { user: `x${secrets[7]}y`, other: quoted, nested: [{ deep: `${secrets[39]} ${secrets[0]}` }], n: 5 };
+      },
+    );
+    assert.deepEqual(JSON.parse(written.join('')), {
+      user: `x${redact(secrets[7]!)}y`,
+      other: redact(quoted),
+      nested: [{ deep: `${redact(secrets[39]!)} ${redact(secrets[0]!)}` }],
+      n: 5,
+    });
   });
 });
 

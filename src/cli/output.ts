@@ -1,6 +1,6 @@
 import { styleText } from 'node:util';
 import { isEncryptedValue } from '../crypto/field-cipher.js';
-import { redact, scrubText } from '../redact.js';
+import { createScrubber, redact, scrubText } from '../redact.js';
 import { classifyError } from './cli-error.js';
 
 /** Where the CLI writes; the process's streams in production, buffers in unit tests. */
@@ -87,7 +87,18 @@ export class Output {
   /** The command's result: `human()` lines, or `json()` as one JSON document. */
   result(human: () => string | readonly HumanLine[], json: () => unknown): void {
     if (this.options.json) {
-      this.#write(this.#io.stdout, `${JSON.stringify(json(), null, 2)}\n`, !this.options.showSecrets, false);
+      if (this.options.showSecrets) {
+        this.#io.stdout.write(`${JSON.stringify(json(), null, 2)}\n`);
+        return;
+      }
+      // Each string value is scrubbed as it is serialised (keys are ours): linear in the values'
+      // length, and the many values shorter than any secret cost one comparison. A secret with a
+      // quote or backslash is caught as it is, not in its escaped JSON form.
+      const value = json(); // first: building the value remembers the secrets it saw
+      const scrub = createScrubber(this.#secrets);
+      this.#io.stdout.write(
+        `${JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? scrub(item) : item), 2)}\n`,
+      );
       return;
     }
     const text = human();
