@@ -520,6 +520,36 @@ describe('zoho-tokens CLI', () => {
     );
   });
 
+  it('purge pages through a store of 1,201 tokens (three pages) and deletes exactly the stale ones', async () => {
+    const db = newDb();
+    const now = Date.now();
+    const store = new SqliteStore({ filename: db });
+    await store.saveTokens(
+      Array.from(
+        { length: 1201 },
+        (_, i) =>
+          new OAuthToken({
+            userSignature: `u${i}@example.com`,
+            clientId: CLIENT_ID,
+            clientSecret: CLIENT_SECRET,
+            refreshToken: `1000.refresh-${i}.${randomBytes(8).toString('hex')}`,
+            accessToken: `1000.access-${i}.${randomBytes(8).toString('hex')}`,
+            // Every third token expired 40 days ago.
+            expiresAt: i % 3 === 0 ? now - 40 * DAY : now + HOUR,
+            accountsUrl: emu.url,
+            apiDomain: emu.url,
+          }),
+      ),
+    );
+    await store.close();
+    const run = await cli([...at(db), 'purge', '--expired-for', '30d', '--json', '--yes']);
+    assertExit(run, 0);
+    assert.equal((JSON.parse(run.stdout) as { deleted: number }).deleted, 401);
+    const left = (await storedTokens(db)).map((t) => Number(/^u(\d+)@/.exec(t.userName ?? '')![1]));
+    assert.equal(left.length, 800);
+    assert.ok(left.every((i) => i % 3 !== 0));
+  });
+
   it('migrate sqlite → sqlite copies every token, verifies, and a rerun changes nothing', async () => {
     const from = newDb();
     const to = newDb();

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
+import { iterateTokensOf } from '../../stores/kit/store-paging.js';
 import type { OAuthToken } from '../../token/oauth-token.js';
 import { usageError } from '../cli-error.js';
 import type { ContextOf } from '../command-context.js';
 import { addConfirmOptions, confirm, requireConsent, type ConfirmOptions } from '../confirm.js';
 import { humanizeDuration, parseDuration } from '../duration.js';
 import { byId, listColumns, tokenStatus, tokenView } from '../token-view.js';
+
+const DELETES_IN_FLIGHT = 16;
 
 interface PurgeOptions extends ConfirmOptions {
   expiredFor?: number;
@@ -50,7 +53,12 @@ Examples:
       requireConsent(ctx, 'purge', options);
       const store = await ctx.openExistingStore();
       const now = Date.now();
-      const selected = (await store.getTokens()).filter((t) => purgeable(t, now, options)).sort(byId);
+      // Page by page: only the selected tokens stay in memory (they are listed and confirmed).
+      const selected: OAuthToken[] = [];
+      for await (const page of iterateTokensOf(store)) {
+        for (const token of page) if (purgeable(token, now, options)) selected.push(token);
+      }
+      selected.sort(byId);
       const policy = [
         options.expiredFor === undefined ? null : `expired more than ${humanizeDuration(options.expiredFor)} ago`,
         options.dead ? 'dead' : null,
@@ -64,7 +72,9 @@ Examples:
           `Delete ${what} from the store (Zoho is not told)?`,
           ...ctx.out.plainTable(listColumns(now), selected),
         ]);
-        for (const token of selected) await store.deleteToken(token.id!);
+        // A few deletes in flight: a round trip each on a server store, not one after another.
+        for (let i = 0; i < selected.length; i += DELETES_IN_FLIGHT)
+          await Promise.all(selected.slice(i, i + DELETES_IN_FLIGHT).map((token) => store.deleteToken(token.id!)));
       }
       ctx.out.result(
         () => {
