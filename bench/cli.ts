@@ -53,7 +53,8 @@ export function runCli(args: readonly string[]): Promise<Run> {
   });
 }
 
-async function fill(filename: string, count: number): Promise<void> {
+/** A SQLite file of `count` bench tokens, saved 1,000 at a time. */
+export async function fill(filename: string, count: number): Promise<void> {
   const store = new SqliteStore({ filename, synchronous: 'NORMAL' });
   try {
     for (let i = 1; i <= count; i += 1000) {

@@ -8,9 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteStore } from 'zoho-token-store';
-import { runCli, CLI_ENTRY } from './cli.js';
-import { benchToken } from './fixtures.js';
+import { fill, runCli, CLI_ENTRY } from './cli.js';
 import { fmtRate } from './measure.js';
 
 interface Target {
@@ -67,17 +65,6 @@ const TARGETS: readonly Target[] = [
     },
   },
 ];
-
-async function fill(filename: string, count: number): Promise<void> {
-  const store = new SqliteStore({ filename, synchronous: 'NORMAL' });
-  try {
-    for (let i = 1; i <= count; i += 1000) {
-      await store.saveTokens(Array.from({ length: Math.min(1000, count - i + 1) }, (_, j) => benchToken(i + j)));
-    }
-  } finally {
-    await store.close();
-  }
-}
 
 export async function migrateBench(sizes: readonly number[] = [10_000, 100_000]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'zts-bench-migrate-'));
