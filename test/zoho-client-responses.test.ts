@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { after, describe, test } from 'node:test';
 import { ErrorCode, ZohoClient, type ZohoBytesResponse } from 'zoho-token-store';
 import { authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
@@ -70,6 +71,27 @@ describe('ZohoClient responses', () => {
     const response = await client.request('GET', path, { user: USER, responseType: 'response' });
     assert.ok(response instanceof Response);
     assert.deepEqual(new Uint8Array(await response.arrayBuffer()), file);
+  });
+
+  test('a long-lived caller signal: no listener left per stream call, and it still cancels a body not yet read', async () => {
+    const { client } = await setup();
+    const app = new AbortController(); // one signal for the whole application, never aborted here
+    for (let i = 0; i < 30; i++) {
+      const streamed = await client.get('/crm/v8/org', { user: USER, responseType: 'stream', signal: app.signal });
+      for await (const chunk of streamed.body) assert.ok(chunk.length > 0);
+    }
+    const failed = client.get('/crm/v8/NoSuchModule', { user: USER, responseType: 'response', signal: app.signal });
+    await rejectsWith(failed, ErrorCode.API_ERROR);
+    assert.equal(getEventListeners(app.signal, 'abort').length, 0);
+
+    const later = new AbortController();
+    const response = await client.request('GET', '/crm/v8/org', {
+      user: USER,
+      responseType: 'response',
+      signal: later.signal,
+    });
+    later.abort(new Error('user went away'));
+    await assert.rejects(response.arrayBuffer());
   });
 
   test('a non-2xx answer throws API_ERROR whatever the responseType; a bad responseType is INVALID_ARGUMENT', async () => {

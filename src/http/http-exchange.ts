@@ -30,8 +30,9 @@ export interface HttpExchangeLimits {
    */
   readonly onTimeout?: 'abort' | 'abandon';
   /**
-   * The caller reads the body after `read` resolved (a stream handed out): the caller's `signal`
-   * stays linked to the request, so it still cancels the body.
+   * The caller reads the body after `read` resolved (a stream handed out): fetch gets
+   * `AbortSignal.any([signal, ours])`, so the caller's `signal` still cancels the body, and no
+   * listener of ours stays on it (a long-lived signal would collect one per request).
    */
   readonly bodyOutlivesRead?: boolean;
 }
@@ -78,17 +79,17 @@ export function attemptExchange<T>(
     headers: request.headers,
     body: request.body as RequestInit['body'],
   };
-  const fetchSignal = controller?.signal ?? signal;
+  const fetchSignal =
+    controller !== undefined && signal !== undefined && limits.bodyOutlivesRead === true
+      ? AbortSignal.any([signal, controller.signal])
+      : (controller?.signal ?? signal);
   if (fetchSignal !== undefined) init.signal = fetchSignal;
   // One promise and at most one timer (cheaper than Promise.race); an abandoned exchange settles into the void.
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const keepLinked = limits.bodyOutlivesRead === true && controller !== undefined;
-    // A body handed out to be read later stays cancellable by the caller's signal; a failed
-    // exchange hands nothing out, so it unlinks.
-    const done = (failed = true): void => {
+    const done = (): void => {
       if (timer !== undefined) clearTimeout(timer);
-      if (failed || !keepLinked) signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = (): void => {
       done();
@@ -120,7 +121,7 @@ export function attemptExchange<T>(
     }
     exchange.then(
       (value) => {
-        done(false);
+        done();
         resolve(value);
       },
       (error: unknown) => {
@@ -140,7 +141,13 @@ export async function httpExchange<T>(
   limits: HttpExchangeLimits,
   read: (response: Response) => Promise<T>,
 ): Promise<T> {
-  const controller = limits.onTimeout === 'abandon' ? undefined : newCanceller(limits.fetch);
+  // A body read after the exchange needs a real signal (AbortSignal.any), not the light one.
+  const controller =
+    limits.onTimeout === 'abandon'
+      ? undefined
+      : limits.bodyOutlivesRead === true && limits.signal !== undefined
+        ? new AbortController()
+        : newCanceller(limits.fetch);
   if (isLight(controller)) return lightExchange(request, limits, read, controller);
   try {
     return await attemptExchange(request, limits, read, controller);
@@ -174,13 +181,12 @@ async function lightExchange<T>(
   try {
     return await read(await limits.fetch(request.url, init));
   } catch (error) {
-    link?.unlink();
     if (signal?.aborted) throw abortedError(request, signal);
     throw networkError(request, error);
   } finally {
     if (deadline !== undefined) disarm(deadline);
-    // A body handed out to be read later stays cancellable by the caller's signal.
-    if (link !== undefined && limits.bodyOutlivesRead !== true) link.unlink();
+    // With a caller's signal, a body read later never takes this path (see httpExchange).
+    link?.unlink();
   }
 }
 
