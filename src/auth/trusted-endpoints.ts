@@ -90,6 +90,22 @@ export function describeOrigin(url: unknown): string {
   return typeof url === 'string' ? 'a URL that is not a plain http(s) URL' : 'no URL';
 }
 
+/**
+ * `raw` as a URL when it is a plain http(s) URL: no credentials, query or fragment (the one rule for
+ * every configured endpoint: trusted origins, service hosts). Undefined otherwise.
+ */
+export function plainHttpUrl(raw: unknown): URL | undefined {
+  let url: URL;
+  try {
+    if (typeof raw !== 'string') return undefined;
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) return undefined;
+  return url.search || url.hash ? undefined : url;
+}
+
 /** Validates the `trustedEndpoints` option: http(s) origins only (no credentials, path, query or fragment). */
 export function parseTrustedOrigins(value: unknown, field = 'trustedEndpoints'): readonly string[] {
   if (value === undefined) return Object.freeze([]);
@@ -98,21 +114,8 @@ export function parseTrustedOrigins(value: unknown, field = 'trustedEndpoints'):
   if (!Array.isArray(value)) throw invalid('must be an array of origins');
   return Object.freeze(
     value.map((entry: unknown, i) => {
-      let url: URL | undefined;
-      try {
-        url = typeof entry === 'string' ? new URL(entry) : undefined;
-      } catch {
-        url = undefined;
-      }
-      if (
-        !url ||
-        (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-        url.username ||
-        url.password ||
-        url.search ||
-        url.hash ||
-        url.pathname !== '/'
-      ) {
+      const url = plainHttpUrl(entry);
+      if (url === undefined || url.pathname !== '/') {
         throw new ZohoTokenError(
           ErrorCode.INVALID_ARGUMENT,
           `ZohoAuth options.${field}[${i}] must be an http(s) origin such as https://zoho-proxy.example.com`,

@@ -4,7 +4,7 @@ import type { AccessCredentials } from '../auth/token-cache.js';
 import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
 import type { OAuthToken } from '../token/oauth-token.js';
-import { describeOrigin } from '../auth/trusted-endpoints.js';
+import { describeOrigin, plainHttpUrl } from '../auth/trusted-endpoints.js';
 import {
   rateLimitPolicy,
   rateLimitedError,
@@ -528,21 +528,8 @@ function configuredServices(
     new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, `ZohoClient options.${field} ${message}`, { field });
   if (typeof value !== 'object' || value === null) throw invalid('services', 'must be an object');
   const baseUrl = (field: string, raw: unknown): string => {
-    let url: URL | undefined;
-    try {
-      url = typeof raw === 'string' ? new URL(raw) : undefined;
-    } catch {
-      url = undefined;
-    }
-    if (
-      !url ||
-      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-      url.username ||
-      url.password ||
-      url.search ||
-      url.hash
-    )
-      throw invalid(field, 'must be an http(s) base URL such as https://desk.zoho.eu');
+    const url = plainHttpUrl(raw);
+    if (url === undefined) throw invalid(field, 'must be an http(s) base URL such as https://desk.zoho.eu');
     return url.href.replace(/\/+$/, '');
   };
   for (const [name, entry] of Object.entries(value)) {

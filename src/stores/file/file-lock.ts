@@ -35,6 +35,7 @@ import { PRIVATE_DIRECTORY_MODE } from './file-mode.js';
 import { checkLockArguments, type LockHandle, type LockOptions, type StoreLock } from '../kit/token-store.js';
 import { backoffMs } from '../kit/backoff.js';
 import type { LockWaiter, LockWatch } from '../kit/lock-waiter.js';
+import { isSatisfied } from '../kit/store-lock.js';
 
 /** The floor for the stale time: two refreshes (at most one a second) fit in it. */
 export const MIN_STALE_MS = 2000;
@@ -149,15 +150,6 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
     }
   } finally {
     watch?.end();
-  }
-}
-
-/** A failing check just means: try the lock. */
-async function isSatisfied(satisfied: () => Promise<boolean> | boolean): Promise<boolean> {
-  try {
-    return await satisfied();
-  } catch {
-    return false;
   }
 }
 

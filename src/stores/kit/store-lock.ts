@@ -173,7 +173,7 @@ export async function pollLock(backend: LockBackend, name: string, options: Lock
 }
 
 /** A failing check (the store is unreachable for a moment) just means: try the lock. */
-async function isSatisfied(satisfied: () => Promise<boolean> | boolean): Promise<boolean> {
+export async function isSatisfied(satisfied: () => Promise<boolean> | boolean): Promise<boolean> {
   try {
     return await satisfied();
   } catch {

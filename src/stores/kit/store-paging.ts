@@ -130,6 +130,16 @@ export function checkIds(ids: unknown): (string | null)[] {
   return ids.map((id) => checkId(id, 'findTokensById'));
 }
 
+/** The distinct ids among checked keys (null keys, which match nothing, left out): one query's parameters. */
+export function distinctIds(keys: readonly (string | null)[]): string[] {
+  return [...new Set(keys.filter((key): key is string => key !== null))];
+}
+
+/** Gives each token of a saved batch the id the store wrote it under, as `saveToken` does for one. */
+export function assignIds(tokens: readonly OAuthToken[], ids: readonly string[]): void {
+  ids.forEach((id, i) => (tokens[i]!.id = id));
+}
+
 /** Orders found rows as the ids asked for: exact comparison, null where none. */
 export function inIdOrder<T extends { id: string }>(
   keys: readonly (string | null)[],

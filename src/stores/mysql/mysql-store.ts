@@ -37,8 +37,10 @@ import { checkMySqlUrlOptions } from '../kit/server-url-options.js';
 import { COLUMNS, checkTableName, recordToRow, rowToRecord, type Column } from '../kit/columns.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import {
+  assignIds,
   checkBatchSize,
   checkIds,
+  distinctIds,
   inIdOrder,
   keysetPages,
   planBatch,
@@ -272,7 +274,7 @@ export class MySqlStore implements TokenStore {
       }
     });
     if (ids !== null) {
-      ids.forEach((id, i) => (tokens[i]!.id = id));
+      assignIds(tokens, ids);
       return;
     }
     for (const token of tokens) await this.saveToken(token);
@@ -282,7 +284,7 @@ export class MySqlStore implements TokenStore {
   async findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
     this.#lifecycle.assertOpen();
     const keys = checkIds(ids);
-    const wanted = [...new Set(keys.filter((key): key is string => key !== null))];
+    const wanted = distinctIds(keys);
     if (wanted.length === 0) return keys.map(() => null);
     return this.#operation([], async () => {
       const rows = await this.#execute(`${this.#sql.select} WHERE id IN (${wanted.map(() => '?').join(', ')})`, wanted);

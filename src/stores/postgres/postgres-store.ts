@@ -27,8 +27,10 @@ import { INDEX_SUFFIXES, statements } from './postgres-schema.js';
 import { checkPostgresUrl } from '../kit/server-url-options.js';
 import { COLUMNS, checkTableName, recordToRow, rowToRecord } from '../kit/columns.js';
 import {
+  assignIds,
   checkBatchSize,
   checkIds,
+  distinctIds,
   inIdOrder,
   keysetPages,
   planBatch,
@@ -288,7 +290,7 @@ export class PostgresStore implements TokenStore {
       await this.#init();
       try {
         const ids = await this.#withClient(secrets, (client) => this.#saveBatchOnce(client, snapshots));
-        ids.forEach((id, i) => (tokens[i]!.id = id));
+        assignIds(tokens, ids);
         return;
       } catch (error) {
         if (!isZohoTokenError(error) && !RETRYABLE.has(codeOf(error))) {
@@ -303,7 +305,7 @@ export class PostgresStore implements TokenStore {
   findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
     return this.#lifecycle.run(async () => {
       const keys = checkIds(ids);
-      const wanted = keys.filter((key): key is string => key !== null).map(encodeText);
+      const wanted = distinctIds(keys).map(encodeText);
       if (wanted.length === 0) return keys.map(() => null);
       const rows = decodeRows((await this.#run(this.#sql.byIds, [wanted], [])).rows);
       return inIdOrder(keys, rows).map((record) => record && tokenFromRecord(record));

@@ -31,10 +31,12 @@ import { isTopologyUrl, parseTopologyUrl, type RedisNode, type RedisTopology } f
 import { COLUMNS, recordToRow, rowToRecord } from '../kit/columns.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import {
+  assignIds,
   checkBatchSize,
   checkIds,
-  inIdOrder,
   compareIds,
+  distinctIds,
+  inIdOrder,
   pagesOfIds,
   planBatch,
   snapshotBatch,
@@ -321,7 +323,7 @@ export class RedisStore implements TokenStore {
       return null;
     });
     if (ids !== null) {
-      ids.forEach((id, i) => (tokens[i]!.id = id));
+      assignIds(tokens, ids);
       return;
     }
     for (const token of tokens) await this.saveToken(token);
@@ -331,7 +333,7 @@ export class RedisStore implements TokenStore {
   async findTokensById(ids: readonly string[]): Promise<(OAuthToken | null)[]> {
     this.#lifecycle.assertOpen();
     const keys = checkIds(ids);
-    const wanted = [...new Set(keys.filter((key): key is string => key !== null))];
+    const wanted = distinctIds(keys);
     if (wanted.length === 0) return keys.map(() => null);
     const records = await this.#run('cannot find tokens', [], () => this.#observe([], wanted));
     return inIdOrder(keys, records).map((record) => record && tokenFromRecord(record));
@@ -389,26 +391,7 @@ export class RedisStore implements TokenStore {
       }
     }
     const tx = new Transaction(this.#keys, seen);
-    for (const { record, previous } of plan.writes) {
-      tx.put(this.#keys.token(record.id), recordToHash(record));
-      for (const index of INDEXES) {
-        const before = previous?.[index.field] ?? null;
-        const after = record[index.field];
-        if (before === after) continue;
-        if (before !== null)
-          tx.op(index.kind === 's' ? 'delif' : 'srem', this.#keys.index(index.name, before), record.id);
-        if (after === null) continue;
-        const key = this.#keys.index(index.name, after);
-        if (index.kind === 's' && !seen.has(key)) {
-          throw new ZohoTokenError(
-            ErrorCode.STORE_ERROR,
-            `${STORE_NAME}: internal error: unchecked ${index.name} index`,
-          );
-        }
-        tx.op(index.kind === 's' ? 'set' : 'sadd', key, record.id);
-      }
-      tx.op('sadd', this.#keys.ids, record.id);
-    }
+    for (const { record, previous } of plan.writes) this.#writeToken(tx, seen, record, previous);
     if (largestNew > 0) tx.op('max', this.#keys.lastId, String(largestNew));
     return (await tx.apply(this.client)) ? plan.ids : null;
   }
@@ -525,6 +508,14 @@ export class RedisStore implements TokenStore {
     }
     const previous = plan.kind === 'update' ? plan.previous : null;
     const tx = new Transaction(this.#keys, seen);
+    this.#writeToken(tx, seen, record, previous);
+    const explicit = plan.kind === 'insert' && !plan.needsId ? numericId(record.id) : null;
+    if (explicit !== null) tx.op('max', this.#keys.lastId, String(explicit));
+    return (await tx.apply(this.client)) ? record.id : null;
+  }
+
+  /** Adds one token's hash, its index changes against `previous` and its id to `tx`. */
+  #writeToken(tx: Transaction, seen: Observed, record: TokenRecord, previous: TokenRecord | null): void {
     tx.put(this.#keys.token(record.id), recordToHash(record));
     for (const index of INDEXES) {
       const before = previous?.[index.field] ?? null;
@@ -541,9 +532,6 @@ export class RedisStore implements TokenStore {
       tx.op(index.kind === 's' ? 'set' : 'sadd', key, record.id);
     }
     tx.op('sadd', this.#keys.ids, record.id);
-    const explicit = plan.kind === 'insert' && !plan.needsId ? numericId(record.id) : null;
-    if (explicit !== null) tx.op('max', this.#keys.lastId, String(explicit));
-    return (await tx.apply(this.client)) ? record.id : null;
   }
 
   #candidates(values: LookupValues, seen?: Observed): Promise<TokenRecord[]> {

@@ -15,6 +15,7 @@ import { secretsOf, storeErrors } from '../kit/store-errors.js';
 import { StoreLifecycle } from '../kit/store-lifecycle.js';
 import type { StoreLock, TokenStore } from '../kit/token-store.js';
 import {
+  assignIds,
   checkBatchSize,
   checkIds,
   keysetPages,
@@ -237,7 +238,7 @@ export class SqliteStore implements TokenStore {
     } catch (error) {
       throw toStoreError(error, this.#db.errorCode(error));
     }
-    outcome.ids.forEach((id, i) => (tokens[i]!.id = id));
+    assignIds(tokens, outcome.ids);
     if ('error' in outcome) {
       const error = outcome.error;
       throw toStoreError(error, this.#db.errorCode(error), secretsOf(snapshots[outcome.ids.length]!));
