@@ -219,6 +219,28 @@ describe('getAccessToken', () => {
     assert.equal(row?.refreshToken, first.refreshToken, 'Zoho does not rotate refresh tokens: the stored one is kept');
   });
 
+  test('cachedCredentials: only what memory holds and is fresh, never the store, never a refresh', async () => {
+    const emu = await emulator();
+    const counted = countingStore(sqliteStore());
+    const saved = await login(emu, authFor(emu, counted.store), USER);
+    const auth = authFor(emu, counted.store); // a new process: nothing in memory yet
+    const calls = counted.calls();
+    assert.equal(auth.cachedCredentials({ user: USER }), undefined);
+    assert.equal(counted.calls(), calls, 'a miss reads nothing');
+    const loaded = await auth.getCredentials({ user: USER });
+    const cached = auth.cachedCredentials({ user: USER });
+    assert.deepEqual(
+      [cached?.id, cached?.user, cached?.accessToken, cached?.apiDomain, cached?.expiresAt],
+      [saved.id, USER, saved.accessToken, emu.environment.apiDomain, saved.expiresAt],
+    );
+    assert.equal(cached, loaded);
+    assert.equal(auth.cachedCredentials({ id: saved.id! })?.accessToken, saved.accessToken);
+    assert.equal(auth.cachedCredentials({ user: 'someone.else@example.com' }), undefined);
+    emu.clock.set(saved.expiresAt! - MARGIN); // inside the refresh margin: no longer served from memory
+    assert.equal(auth.cachedCredentials({ user: USER }), undefined);
+    assert.equal(emu.stats().refreshRequests, 0, 'it does not refresh');
+  });
+
   test('refreshes inside the margin, not before', async () => {
     const emu = await emulator();
     const auth = authFor(emu, sqliteStore());

@@ -264,6 +264,15 @@ export class ZohoAuth {
     return hit !== undefined ? hit.creds : (await untilAborted(signal, 'getCredentials', this.#load(who))).creds;
   }
 
+  /**
+   * The credentials of `who` when this ZohoAuth holds a fresh token for it in memory, else
+   * undefined: never reads the store, refreshes or waits (a synchronous fast path for an HTTP
+   * client, which falls back to {@link getCredentials}).
+   */
+  cachedCredentials(who: TokenRef): AccessCredentials | undefined {
+    return this.#cached(who)?.creds;
+  }
+
   /** The whole valid token (a copy, secrets included: persist it, never log it raw). Errors as {@link getAccessToken}. */
   async getToken(who: TokenRef, options?: AbortOptions): Promise<OAuthToken> {
     const signal = signalOf(options);

@@ -5,6 +5,7 @@ import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
 import type { OAuthToken } from '../token/oauth-token.js';
 import { describeOrigin, plainHttpUrl } from '../auth/trusted-endpoints.js';
+import { socketTimeoutDispatcher, type SocketTimeoutDispatcher } from '../http/socket-timeouts.js';
 import {
   rateLimitPolicy,
   rateLimitedError,
@@ -27,7 +28,12 @@ export interface ZohoClientOptions {
    */
   fetch?: typeof fetch;
   /**
-   * Time limit of one API request in ms, body included; 0 disables it.
+   * How long to wait for Zoho, in ms: for the answer's headers, then for each next part of its
+   * body (a download that keeps moving is not cut, a stalled one is); 0 disables it. With Node's
+   * own fetch and a limit of 1 s or more, undici keeps it on the socket (its timers tick every half
+   * second, so it fires up to 1 s late); otherwise one timer bounds the whole exchange (the
+   * headers only for `'stream'` and `'response'`). For a hard deadline over everything, pass
+   * `signal: AbortSignal.timeout(ms)`.
    * @default 30_000
    */
   timeoutMs?: number;
@@ -126,9 +132,12 @@ export class ZohoClient {
   readonly auth: ZohoAuth;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
+  readonly #dispatcher: SocketTimeoutDispatcher | undefined;
   readonly #rateLimit: RateLimitPolicy;
   readonly #service: string | undefined;
   readonly #services: ReadonlyMap<string, string | ReadonlyMap<string, string>>;
+  /** The usual headers of each cached token, built once: undici then reuses the flattened value. */
+  readonly #plainHeaders = new WeakMap<AccessCredentials, Record<string, string>>();
   /** `service apiDomain` → base URL, resolved once. */
   readonly #serviceUrls = new Map<string, string>();
 
@@ -159,6 +168,7 @@ export class ZohoClient {
         field: 'timeoutMs',
       });
     }
+    this.#dispatcher = socketTimeoutDispatcher(this.#fetch, this.#timeoutMs);
     this.#rateLimit = rateLimitPolicy(options.rateLimit);
     this.#services = configuredServices(options.services);
     if (options.service !== undefined && typeof options.service !== 'string')
@@ -199,7 +209,10 @@ export class ZohoClient {
     const target = options.query === undefined ? path : path + queryString(options.query);
     const { body, contentType } = encodeBody(options.body);
 
-    let creds = await this.auth.getCredentials(who, { signal: options.signal });
+    // A token in memory is taken without a round through the event loop (the common case).
+    let creds =
+      (options.signal === undefined ? this.auth.cachedCredentials(who) : undefined) ??
+      (await this.auth.getCredentials(who, { signal: options.signal }));
     // A stored api_domain may have been tampered with: the token goes to a trusted one only.
     this.auth.checkApiDomain(creds);
     const service = options.service ?? this.#service;
@@ -397,6 +410,14 @@ export class ZohoClient {
     options: ZohoRequestOptions,
     read: Reader,
   ): Promise<Answer> {
+    if (options.headers === undefined && contentType === undefined) {
+      let plain = this.#plainHeaders.get(creds);
+      if (plain === undefined) {
+        plain = { accept: 'application/json', authorization: `Zoho-oauthtoken ${creds.accessToken}` };
+        this.#plainHeaders.set(creds, plain);
+      }
+      return this.#send(method, url, creds, plain, body, options, read);
+    }
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.headers !== undefined) {
       for (const name of Object.keys(options.headers))
@@ -406,6 +427,18 @@ export class ZohoClient {
     // FormData and URLSearchParams carry their own type (and multipart boundary): fetch sets it.
     if (contentType !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
       headers['content-type'] = contentType;
+    return this.#send(method, url, creds, headers, body, options, read);
+  }
+
+  #send(
+    method: string,
+    url: string,
+    creds: AccessCredentials,
+    headers: Record<string, string>,
+    body: RequestBody | undefined,
+    options: ZohoRequestOptions,
+    read: Reader,
+  ): Promise<Answer> {
     return httpExchange(
       { method, url, headers, body, secrets: [creds.accessToken] },
       {
@@ -413,6 +446,7 @@ export class ZohoClient {
         timeoutMs: this.#timeoutMs,
         signal: options.signal,
         bodyOutlivesRead: read === readStream || read === readResponse,
+        dispatcher: this.#dispatcher,
       },
       read,
     );

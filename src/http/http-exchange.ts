@@ -3,6 +3,7 @@ import { ErrorCode, ZohoTokenError } from '../errors.js';
 import { sanitizeCause, scrubText } from '../redact.js';
 import { arm, disarm, timeoutError } from './deadlines.js';
 import { isLight, newCanceller, type Canceller, type LightController } from './light-abort.js';
+import { isSocketTimeout, type SocketTimeoutDispatcher } from './socket-timeouts.js';
 
 /** One HTTP request. `secrets` (tokens, client secrets) are scrubbed from any error it causes. */
 export interface HttpExchangeRequest {
@@ -35,6 +36,12 @@ export interface HttpExchangeLimits {
    * listener of ours stays on it (a long-lived signal would collect one per request).
    */
   readonly bodyOutlivesRead?: boolean;
+  /**
+   * undici keeps `timeoutMs` (for the headers, then between body chunks) through this dispatcher
+   * of Node's own fetch ({@link socketTimeoutDispatcher}), instead of one timer for the whole
+   * exchange. Not used when the body outlives the read (a slow reader would be cut).
+   */
+  readonly dispatcher?: SocketTimeoutDispatcher | undefined;
 }
 
 /** What {@link readText} keeps of a response. */
@@ -141,6 +148,8 @@ export async function httpExchange<T>(
   limits: HttpExchangeLimits,
   read: (response: Response) => Promise<T>,
 ): Promise<T> {
+  if (limits.dispatcher !== undefined && limits.bodyOutlivesRead !== true)
+    return socketExchange(request, limits, read, limits.dispatcher);
   // A body read after the exchange needs a real signal (AbortSignal.any), not the light one.
   const controller =
     limits.onTimeout === 'abandon'
@@ -190,11 +199,44 @@ async function lightExchange<T>(
   }
 }
 
+/**
+ * The same with undici keeping the time limit (the API hot path): without a caller's signal fetch
+ * gets no signal at all, so undici registers nothing per request; a caller's signal reaches fetch
+ * through a light one of ours, so no listener of undici's stays on a long-lived signal until GC.
+ */
+async function socketExchange<T>(
+  request: HttpExchangeRequest,
+  limits: HttpExchangeLimits,
+  read: (response: Response) => Promise<T>,
+  dispatcher: SocketTimeoutDispatcher,
+): Promise<T> {
+  const { signal } = limits;
+  if (signal?.aborted) throw abortedError(request, signal);
+  // `dispatcher` is Node's fetch's own option, typed there as undici's whole Dispatcher class.
+  const init = { headers: request.headers, dispatcher } as unknown as RequestInit;
+  if (request.method !== 'GET') init.method = request.method;
+  if (request.body !== undefined) init.body = request.body as RequestInit['body'];
+  let link: SignalLink | undefined;
+  if (signal !== undefined) {
+    const controller = newCanceller(limits.fetch);
+    init.signal = controller.signal;
+    link = new SignalLink(signal, controller);
+  }
+  try {
+    return await read(await limits.fetch(request.url, init));
+  } catch (error) {
+    if (signal?.aborted) throw abortedError(request, signal);
+    throw networkError(request, isSocketTimeout(error) ? timeoutError(dispatcher.timeoutMs) : error);
+  } finally {
+    link?.unlink();
+  }
+}
+
 /** The caller's signal aborting one request (a function listener: polyfilled signals take no objects). */
 class SignalLink {
   readonly #signal: AbortSignal;
   readonly #onAbort: () => void;
-  constructor(signal: AbortSignal, controller: LightController) {
+  constructor(signal: AbortSignal, controller: Canceller) {
     this.#signal = signal;
     this.#onAbort = () => controller.abort(signal.reason);
     signal.addEventListener('abort', this.#onAbort, { once: true });

@@ -97,6 +97,11 @@ function probe(): boolean {
   }
 }
 
+/** Whether `fetchFn` is Node's own fetch as this module found it at load (not a mock or polyfill put on globalThis later). */
+export function isNodeFetch(fetchFn: typeof fetch): boolean {
+  return fetchFn === NODE_FETCH;
+}
+
 /** Whether `controller` is a light one (its fetch is Node's own, which really aborts on it). */
 export function isLight(controller: Canceller | undefined): controller is LightController {
   return controller instanceof LightController;
@@ -109,6 +114,6 @@ export function isLight(controller: Canceller | undefined): controller is LightC
 export function newCanceller(fetchFn: typeof fetch): Canceller {
   // Node's own fetch as this module found it: a fetch installed on globalThis later (a mock, a
   // polyfill) may check the signal's class or ignore it, so it gets a real AbortController.
-  if (fetchFn === NODE_FETCH && (followsLight ??= probe())) return new LightController();
+  if (isNodeFetch(fetchFn) && (followsLight ??= probe())) return new LightController();
   return new AbortController();
 }
