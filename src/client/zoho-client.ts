@@ -30,10 +30,11 @@ export interface ZohoClientOptions {
   /**
    * How long to wait for Zoho, in ms: for the answer's headers, then for each next part of its
    * body (a download that keeps moving is not cut, a stalled one is); 0 disables it. With Node's
-   * own fetch and a limit of 1 s or more, undici keeps it on the socket (its timers tick every half
-   * second, so it fires up to 1 s late); otherwise one timer bounds the whole exchange (the
-   * headers only for `'stream'` and `'response'`). For a hard deadline over everything, pass
-   * `signal: AbortSignal.timeout(ms)`.
+   * own fetch and a limit of 10 s or more, undici keeps it on the socket (its timers tick every
+   * half second, so it fires up to 1 s late, and connecting is bounded by undici's connect
+   * timeout, 10 s by default); under 10 s, or with another fetch, one timer of ours bounds the
+   * whole exchange (the headers only for `'stream'` and `'response'`). For a hard deadline over
+   * everything, pass `signal: AbortSignal.timeout(ms)`.
    * @default 30_000
    */
   timeoutMs?: number;

@@ -17,8 +17,12 @@ const UNDICI_FETCH =
   process.versions.bun === undefined &&
   process.versions.deno === undefined;
 
-/** undici fires these timers on a half-second tick: a shorter limit would be kept up to 1 s late. */
-export const MIN_SOCKET_TIMEOUT_MS = 1_000;
+/**
+ * Below this our own timer keeps the limit: undici connects within its own connect timeout (10 s
+ * by default), which no `headersTimeout` covers, and fires these timers on a half-second tick.
+ * From 10 s up neither is out of proportion to the limit.
+ */
+export const MIN_SOCKET_TIMEOUT_MS = 10_000;
 
 /** The codes of undici's errors for the two limits. */
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
