@@ -143,11 +143,12 @@ export function attemptExchange<T>(
  * One attempt ({@link attemptExchange}) whose failures are typed: `NETWORK` for a network error or
  * a timeout ("got no answer"), `ABORTED` for a caller's abort ("was aborted by the caller").
  */
-export async function httpExchange<T>(
+export function httpExchange<T>(
   request: HttpExchangeRequest,
   limits: HttpExchangeLimits,
   read: (response: Response) => Promise<T>,
 ): Promise<T> {
+  // Not async itself: the hot path's promise is the exchange's own, not one wrapped around it.
   if (limits.dispatcher !== undefined && limits.bodyOutlivesRead !== true)
     return socketExchange(request, limits, read, limits.dispatcher);
   // A body read after the exchange needs a real signal (AbortSignal.any), not the light one.
@@ -158,6 +159,16 @@ export async function httpExchange<T>(
         ? new AbortController()
         : newCanceller(limits.fetch);
   if (isLight(controller)) return lightExchange(request, limits, read, controller);
+  return racedExchange(request, limits, read, controller);
+}
+
+/** {@link attemptExchange} with its failures typed. */
+async function racedExchange<T>(
+  request: HttpExchangeRequest,
+  limits: HttpExchangeLimits,
+  read: (response: Response) => Promise<T>,
+  controller: Canceller | undefined,
+): Promise<T> {
   try {
     return await attemptExchange(request, limits, read, controller);
   } catch (error) {
