@@ -1,13 +1,32 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
-import { CHANNELS, ErrorCode } from 'zoho-token-store';
+import { CHANNELS, ErrorCode, ZohoClient } from 'zoho-token-store';
 import { CLIENT, HOUR, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
 
 const emu = await emulator();
 after(() => emu.close());
 
 describe('node:diagnostics_channel', () => {
+  it('a ZohoClient call publishes one cache event per call: a miss on a cold cache, then hits', async () => {
+    const hits: boolean[] = [];
+    const listener = (message: unknown): void => void hits.push((message as { hit: boolean }).hit);
+    const store = sqliteStore();
+    const user = 'client-cache@example.com';
+    await login(emu, authFor(emu, store), user);
+    const auth = authFor(emu, store); // another process: its cache is cold
+    const client = new ZohoClient({ auth });
+    subscribe(CHANNELS.cache, listener);
+    try {
+      await client.get('/crm/v8/org', { user });
+      await client.get('/crm/v8/org', { user });
+      await client.get('/crm/v8/org', { user, signal: new AbortController().signal });
+    } finally {
+      unsubscribe(CHANNELS.cache, listener);
+    }
+    assert.deepEqual(hits, [false, true, true]);
+  });
+
   it('publishes cache hits and misses, refresh start/end/error and lock waits, without a secret', async () => {
     const messages: [string, Record<string, unknown>][] = [];
     const listeners = Object.entries(CHANNELS).map(([key, name]) => {

@@ -103,15 +103,15 @@ describe(
 );
 
 describe('ZohoClient time limit on the socket (undici)', () => {
-  test("requests go through the application's global dispatcher (a proxy agent stays in force), with the limit set", async () => {
-    const seen: { headersTimeout: unknown; bodyTimeout: unknown; path: unknown }[] = [];
+  test("Node's Agent gets the limit with each request; 0 and limits under 10 s pass none down", async () => {
     const globals = globalThis as unknown as Record<symbol, Dispatcher>;
-    const original = globals[GLOBAL_DISPATCHER]!;
-    globals[GLOBAL_DISPATCHER] = {
-      dispatch(options, handler) {
-        seen.push({ headersTimeout: options.headersTimeout, bodyTimeout: options.bodyTimeout, path: options.path });
-        return original.dispatch(options, handler);
-      },
+    const agent = globals[GLOBAL_DISPATCHER]!;
+    const seen: { headersTimeout: unknown; bodyTimeout: unknown; path: unknown }[] = [];
+    const dispatch = agent.dispatch;
+    // Watch the Agent itself (an own property over its class's method), not a replacement of it.
+    agent.dispatch = function (options, handler) {
+      seen.push({ headersTimeout: options.headersTimeout, bodyTimeout: options.bodyTimeout, path: options.path });
+      return dispatch.call(this, options, handler);
     };
     try {
       const timed = new ZohoClient({ auth, timeoutMs: 12_000 });
@@ -121,17 +121,73 @@ describe('ZohoClient time limit on the socket (undici)', () => {
         { headersTimeout: 12_000, bodyTimeout: 12_000, path: '/crm/v8/org' },
         { headersTimeout: 12_000, bodyTimeout: 12_000, path: '/crm/v8/users?type=AllUsers' },
       ]);
-      // timeoutMs 0: no limit at all (undici's own 300 s defaults do not apply either).
+      // 0: ours is off, undici's own defaults stay (none passed down).
       seen.length = 0;
       await new ZohoClient({ auth, timeoutMs: 0 }).get('/crm/v8/org', { user: USER });
-      assert.deepEqual(seen, [{ headersTimeout: 0, bodyTimeout: 0, path: '/crm/v8/org' }]);
       // Under 10 s our own timer keeps the limit (connecting included): none is passed down.
-      seen.length = 0;
       await new ZohoClient({ auth, timeoutMs: LIMIT - 1 }).get('/crm/v8/org', { user: USER });
-      assert.deepEqual(seen, [{ headersTimeout: undefined, bodyTimeout: undefined, path: '/crm/v8/org' }]);
+      assert.deepEqual(seen, [
+        { headersTimeout: undefined, bodyTimeout: undefined, path: '/crm/v8/org' },
+        { headersTimeout: undefined, bodyTimeout: undefined, path: '/crm/v8/org' },
+      ]);
+    } finally {
+      delete (agent as Partial<Dispatcher>).dispatch;
+    }
+    assert.equal(agent.dispatch, dispatch);
+  });
+
+  test("a global dispatcher of the application's (a proxy, a mock) is used as it is, and our timer keeps the limit", async () => {
+    const globals = globalThis as unknown as Record<symbol, Dispatcher>;
+    const original = globals[GLOBAL_DISPATCHER]!;
+    const seen: unknown[] = [];
+    const proxyLike: Dispatcher = {
+      dispatch(options, handler) {
+        seen.push(options.headersTimeout);
+        // Like a proxy whose tunnel hangs: the request never reaches anything.
+        if (options.path === '/hang-in-proxy') return true;
+        return original.dispatch(options, handler);
+      },
+    };
+    // Made before (the Agent is in force then) and after the application installs its own.
+    const before = new ZohoClient({ auth, services: { scripted: serverUrl } });
+    globals[GLOBAL_DISPATCHER] = proxyLike;
+    try {
+      const after = new ZohoClient({ auth, timeoutMs: 200, services: { scripted: serverUrl } });
+      await before.get('/crm/v8/org', { user: USER });
+      await after.get('/crm/v8/org', { user: USER });
+      assert.deepEqual(seen, [undefined, undefined], 'no limit of ours handed to a dispatcher that might not keep it');
+      const error = await rejectsWith(
+        after.get('/hang-in-proxy', { user: USER, service: 'scripted' }),
+        ErrorCode.NETWORK,
+      );
+      assert.match(error.message, /timed out after 200 ms$/);
     } finally {
       globals[GLOBAL_DISPATCHER] = original;
     }
+  });
+
+  test("the usual headers object is shared only with Node's own fetch: another fetch may change what it gets", async () => {
+    const sent: (string | undefined)[] = [];
+    let n = 0;
+    const tagging: typeof fetch = (input, init) => {
+      const headers = init!.headers as Record<string, string>;
+      sent.push(headers['x-request-id']);
+      headers['x-request-id'] ??= `req-${++n}`;
+      return fetch(input, init);
+    };
+    const client = new ZohoClient({ auth, fetch: tagging });
+    for (let i = 0; i < 3; i++) await client.get('/crm/v8/org', { user: USER });
+    assert.deepEqual(sent, [undefined, undefined, undefined]);
+  });
+
+  test('timeoutMs beyond what a Node timer takes is refused', () => {
+    for (const timeoutMs of [2 ** 31, Number.MAX_SAFE_INTEGER, -1, Number.NaN]) {
+      assert.throws(
+        () => new ZohoClient({ auth, timeoutMs }),
+        (e: { code?: string; field?: string }) => e.code === ErrorCode.INVALID_ARGUMENT && e.field === 'timeoutMs',
+      );
+    }
+    assert.equal(new ZohoClient({ auth, timeoutMs: 2 ** 31 - 1 }).auth, auth);
   });
 
   test("a caller's signal still aborts (ABORTED) and leaves no listener on a long-lived signal", async () => {

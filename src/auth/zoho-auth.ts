@@ -267,10 +267,12 @@ export class ZohoAuth {
   /**
    * The credentials of `who` when this ZohoAuth holds a fresh token for it in memory, else
    * undefined: never reads the store, refreshes or waits (a synchronous fast path for an HTTP
-   * client, which falls back to {@link getCredentials}).
+   * client, which falls back to {@link getCredentials}). A hit is published on the cache
+   * diagnostics channel; a miss is left to the `getCredentials` call that follows.
    */
   cachedCredentials(who: TokenRef): AccessCredentials | undefined {
-    return this.#cached(who)?.creds;
+    // A miss is published by the getCredentials that follows it, not twice.
+    return this.#cached(who, false)?.creds;
   }
 
   /** The whole valid token (a copy, secrets included: persist it, never log it raw). Errors as {@link getAccessToken}. */
@@ -518,10 +520,11 @@ export class ZohoAuth {
    * the accounts server could not be reached was judged on this host's own clock, and only a
    * store read (which measures first) may serve it again.
    */
-  #cached(who: TokenRef): CacheEntry | undefined {
+  #cached(who: TokenRef, publishMiss = true): CacheEntry | undefined {
     let hit = this.#cache.lookup(who, this.#clock.now());
     if (hit !== undefined && this.#config.clockSync !== 'off' && this.#serverClock.needsSync()) hit = undefined;
-    if (diagnostics.cache.hasSubscribers) diagnostics.cache.publish(hit === undefined ? CACHE_MISS : CACHE_HIT);
+    if (diagnostics.cache.hasSubscribers && (hit !== undefined || publishMiss))
+      diagnostics.cache.publish(hit === undefined ? CACHE_MISS : CACHE_HIT);
     return hit;
   }
 

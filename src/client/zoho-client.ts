@@ -5,6 +5,7 @@ import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
 import type { OAuthToken } from '../token/oauth-token.js';
 import { describeOrigin, plainHttpUrl } from '../auth/trusted-endpoints.js';
+import { isNodeFetch } from '../http/light-abort.js';
 import { socketTimeoutDispatcher, type SocketTimeoutDispatcher } from '../http/socket-timeouts.js';
 import {
   rateLimitPolicy,
@@ -28,13 +29,16 @@ export interface ZohoClientOptions {
    */
   fetch?: typeof fetch;
   /**
-   * How long to wait for Zoho, in ms: for the answer's headers, then for each next part of its
-   * body (a download that keeps moving is not cut, a stalled one is); 0 disables it. With Node's
-   * own fetch and a limit of 10 s or more, undici keeps it on the socket (its timers tick every
-   * half second, so it fires up to 1 s late, and connecting is bounded by undici's connect
-   * timeout, 10 s by default); under 10 s, or with another fetch, one timer of ours bounds the
-   * whole exchange (the headers only for `'stream'` and `'response'`). For a hard deadline over
-   * everything, pass `signal: AbortSignal.timeout(ms)`.
+   * How long to wait for Zoho, in ms. With Node's own fetch and its default global Agent, from
+   * 10 s up: the time allowed for the answer's headers, then between any two parts of its body (a
+   * download that keeps moving is not cut, a stalled one is), kept by undici on the socket (its
+   * timers tick every half second, so up to 1 s late; connecting is bounded by undici's connect
+   * timeout, 10 s by default). Otherwise (under 10 s, another fetch, a global dispatcher of the
+   * application's such as a proxy or a mock): one timer of ours for the whole exchange (the
+   * headers only for `'stream'` and `'response'`). Either way a limit that passes closes the
+   * connection (`NETWORK`). 0 turns ours off (undici's own 300 s limits still apply to Node's
+   * fetch); at most 2^31 − 1. For a hard deadline over everything, pass
+   * `signal: AbortSignal.timeout(ms)` (it fails as `ABORTED`).
    * @default 30_000
    */
   timeoutMs?: number;
@@ -117,6 +121,7 @@ export interface ZohoPagesOptions extends Omit<ZohoRequestOptions<'json'>, 'body
 /** Zoho's codes for a dead access token (expired, revoked, evicted): worth one refresh and retry. */
 const TOKEN_REJECTED = new Set(['INVALID_TOKEN', 'AUTHENTICATION_FAILURE']);
 const METHOD = /^[A-Z]+$/;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * Calls the Zoho CRM API as a user: `Authorization: Zoho-oauthtoken <access>` against the token's
@@ -137,8 +142,11 @@ export class ZohoClient {
   readonly #rateLimit: RateLimitPolicy;
   readonly #service: string | undefined;
   readonly #services: ReadonlyMap<string, string | ReadonlyMap<string, string>>;
-  /** The usual headers of each cached token, built once: undici then reuses the flattened value. */
-  readonly #plainHeaders = new WeakMap<AccessCredentials, Record<string, string>>();
+  /**
+   * The usual headers of each cached token, built once (undici then reuses the flattened value);
+   * only for Node's own fetch, which copies them: another fetch may change what it is given.
+   */
+  readonly #plainHeaders: WeakMap<AccessCredentials, Record<string, string>> | undefined;
   /** `service apiDomain` → base URL, resolved once. */
   readonly #serviceUrls = new Map<string, string>();
 
@@ -164,12 +172,21 @@ export class ZohoClient {
         field: 'fetch',
       });
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    if (typeof this.#timeoutMs !== 'number' || !Number.isFinite(this.#timeoutMs) || this.#timeoutMs < 0) {
-      throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'ZohoClient options.timeoutMs must be a number of ms >= 0', {
-        field: 'timeoutMs',
-      });
+    // Node's timers take at most 2^31 - 1 ms (about 24.8 days); a longer one fires at once.
+    if (
+      typeof this.#timeoutMs !== 'number' ||
+      !Number.isFinite(this.#timeoutMs) ||
+      this.#timeoutMs < 0 ||
+      this.#timeoutMs > MAX_TIMEOUT_MS
+    ) {
+      throw new ZohoTokenError(
+        ErrorCode.INVALID_ARGUMENT,
+        `ZohoClient options.timeoutMs must be a number of ms from 0 to ${MAX_TIMEOUT_MS}`,
+        { field: 'timeoutMs' },
+      );
     }
     this.#dispatcher = socketTimeoutDispatcher(this.#fetch, this.#timeoutMs);
+    this.#plainHeaders = isNodeFetch(this.#fetch) ? new WeakMap() : undefined;
     this.#rateLimit = rateLimitPolicy(options.rateLimit);
     this.#services = configuredServices(options.services);
     if (options.service !== undefined && typeof options.service !== 'string')
@@ -411,11 +428,12 @@ export class ZohoClient {
     options: ZohoRequestOptions,
     read: Reader,
   ): Promise<Answer> {
-    if (options.headers === undefined && contentType === undefined) {
-      let plain = this.#plainHeaders.get(creds);
+    const shared = this.#plainHeaders;
+    if (shared !== undefined && options.headers === undefined && contentType === undefined) {
+      let plain = shared.get(creds);
       if (plain === undefined) {
         plain = { accept: 'application/json', authorization: `Zoho-oauthtoken ${creds.accessToken}` };
-        this.#plainHeaders.set(creds, plain);
+        shared.set(creds, plain);
       }
       return this.#send(method, url, creds, plain, body, options, read);
     }

@@ -39,7 +39,8 @@ export interface HttpExchangeLimits {
   /**
    * undici keeps `timeoutMs` (for the headers, then between body chunks) through this dispatcher
    * of Node's own fetch ({@link socketTimeoutDispatcher}), instead of one timer for the whole
-   * exchange. Not used when the body outlives the read (a slow reader would be cut).
+   * exchange, while it is {@link SocketTimeoutDispatcher.inForce}. Not used when the body
+   * outlives the read (a slow reader would be cut).
    */
   readonly dispatcher?: SocketTimeoutDispatcher | undefined;
 }
@@ -149,7 +150,7 @@ export function httpExchange<T>(
   read: (response: Response) => Promise<T>,
 ): Promise<T> {
   // Not async itself: the hot path's promise is the exchange's own, not one wrapped around it.
-  if (limits.dispatcher !== undefined && limits.bodyOutlivesRead !== true)
+  if (limits.dispatcher?.inForce() === true && limits.bodyOutlivesRead !== true)
     return socketExchange(request, limits, read, limits.dispatcher);
   // A body read after the exchange needs a real signal (AbortSignal.any), not the light one.
   const controller =

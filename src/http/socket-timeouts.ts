@@ -1,6 +1,6 @@
 /**
  * Time limits kept by undici itself for Node's own `fetch`: a dispatcher that forwards every
- * request to the global one with `headersTimeout` and `bodyTimeout` set. undici arms those timers
+ * request to Node's global Agent with `headersTimeout` and `bodyTimeout` set. undici arms those timers
  * on every request anyway (300 s by default) and destroys the socket when one fires, so a limit
  * costs nothing per request: no AbortSignal (whose registration in undici costs a few % of a
  * request) and no timer of ours.
@@ -10,10 +10,13 @@ import { isNodeFetch } from './light-abort.js';
 /** undici's key for the global dispatcher, shared by Node's fetch and the undici package's `setGlobalDispatcher`. */
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
-/** Node's own fetch runs on undici, which takes the `dispatcher` option; Bun's and Deno's fetch ignore it. */
+/**
+ * Node's own fetch runs on undici, which takes the `dispatcher` option (Bun's and Deno's fetch
+ * ignore it); undici 6 and 7 (Node 20 to 24) read the global dispatcher under the key above.
+ */
 const UNDICI_FETCH =
   typeof process === 'object' &&
-  typeof process.versions?.undici === 'string' &&
+  /^[67]\./.test(process.versions?.undici ?? '') &&
   process.versions.bun === undefined &&
   process.versions.deno === undefined;
 
@@ -27,31 +30,48 @@ export const MIN_SOCKET_TIMEOUT_MS = 10_000;
 /** The codes of undici's errors for the two limits. */
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-/** What `fetch`'s non-standard `dispatcher` option is given: the part of undici's Dispatcher that fetch calls. */
-export interface SocketTimeoutDispatcher {
+/** The part of undici's Dispatcher that fetch calls. */
+interface Dispatch {
   dispatch(options: { headersTimeout?: number; bodyTimeout?: number }, handler: unknown): boolean;
+}
+
+/** What `fetch`'s non-standard `dispatcher` option is given. */
+export interface SocketTimeoutDispatcher extends Dispatch {
   readonly timeoutMs: number;
+  /**
+   * Whether the global dispatcher is still the Agent found when this was made: an application's
+   * own (a proxy, whose tunnel these limits do not cover; a mock; an HTTP/2 agent, which has none
+   * on undici 6) takes the caller's timer path instead.
+   */
+  inForce(): boolean;
+}
+
+function globalDispatcher(): (Dispatch & object) | undefined {
+  return (globalThis as Record<symbol, (Dispatch & object) | undefined>)[GLOBAL_DISPATCHER];
 }
 
 /**
- * A dispatcher that keeps `timeoutMs` (0: none) for the answer's headers and then between any
- * two chunks of its body, or undefined when `fetchFn` is not Node's own fetch or the limit is too
- * short for undici's timers (callers then keep the limit with a timer of their own). The global
- * dispatcher is looked up per request, so one the application installs (a proxy agent) still applies.
+ * A dispatcher that keeps `timeoutMs` for the answer's headers and then between any two chunks of
+ * its body (0: undici's own defaults, 300 s each), or undefined when `fetchFn` is not Node's own
+ * fetch, the limit is too short for undici's timers, or the global dispatcher is not an undici
+ * Agent (callers then keep the limit with a timer of their own).
  */
 export function socketTimeoutDispatcher(fetchFn: typeof fetch, timeoutMs: number): SocketTimeoutDispatcher | undefined {
   if (!UNDICI_FETCH || !isNodeFetch(fetchFn) || (timeoutMs > 0 && timeoutMs < MIN_SOCKET_TIMEOUT_MS)) return undefined;
+  // Loads Node's undici (as a first fetch would), which installs its Agent unless the application already installed a dispatcher.
+  void globalThis.Headers;
+  const agent = globalDispatcher();
+  if (agent?.constructor?.name !== 'Agent' || typeof agent.dispatch !== 'function') return undefined;
   return {
     timeoutMs,
+    inForce: () => globalDispatcher() === agent,
     dispatch(options, handler) {
       // A fresh options object per request, made by fetch: set, not copied, to allocate nothing.
-      options.headersTimeout = timeoutMs;
-      options.bodyTimeout = timeoutMs;
-      const global = (globalThis as Record<symbol, { dispatch: SocketTimeoutDispatcher['dispatch'] } | undefined>)[
-        GLOBAL_DISPATCHER
-      ];
-      if (global === undefined) throw new TypeError('no global undici dispatcher');
-      return global.dispatch(options, handler);
+      if (timeoutMs > 0) {
+        options.headersTimeout = timeoutMs;
+        options.bodyTimeout = timeoutMs;
+      }
+      return agent.dispatch(options, handler);
     },
   };
 }
