@@ -464,6 +464,11 @@ describe('token endpoint: retries and timeouts', () => {
 
   test('invalid arguments are refused before any request', async () => {
     assert.equal((await rejection(refresh('http://127.0.0.1:1', fastOptions({ timeoutMs: -1 })))).field, 'timeoutMs');
+    // Beyond what a Node timer takes (it would fire at once).
+    assert.equal(
+      (await rejection(refresh('http://127.0.0.1:1', fastOptions({ timeoutMs: 2 ** 31 })))).field,
+      'timeoutMs',
+    );
     assert.equal((await rejection(refresh('http://127.0.0.1:1', fastOptions({ retries: 1.5 })))).field, 'retries');
     assert.equal((await rejection(refresh('ftp://accounts.zoho.com'))).field, 'accountsUrl');
     const noCode = exchangeAuthorizationCode({ accountsUrl: 'http://127.0.0.1:1' }, CLIENT, { code: '' });

@@ -53,6 +53,8 @@ describe('ZohoAuth options', () => {
       [{ logger: { info() {} } }, 'logger'],
       [{ clock: {} }, 'clock'],
       [{ retries: 1.5 }, 'retries'],
+      [{ timeoutMs: 0 }, 'timeoutMs'],
+      [{ timeoutMs: 2 ** 31 }, 'timeoutMs'],
       [{ lockLeaseMs: 0 }, 'lockLeaseMs'],
       [{ hooks: { onTokenSaved: 'x' } }, 'hooks.onTokenSaved'],
     ];

@@ -228,7 +228,14 @@ export function resolveZohoAuthOptions(options: ZohoAuthOptions): ZohoAuthConfig
     throw invalid('clockSync', "must be 'auto' or 'off'");
   const positive = (n: number): boolean => n > 0;
   const nonNegative = (n: number): boolean => n >= 0;
-  const timeoutMs = number('timeoutMs', options.timeoutMs, 10_000, positive, 'a number of ms > 0');
+  // Node's timers take at most 2^31 - 1 ms; a longer one would fire at once.
+  const timeoutMs = number(
+    'timeoutMs',
+    options.timeoutMs,
+    10_000,
+    (n) => n > 0 && n <= 2 ** 31 - 1,
+    'a number of ms from 1 to 2147483647',
+  );
   const retries = number('retries', options.retries, 2, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
   // The lease must outlive the longest refresh: every attempt timing out, plus the backoff between them.
   const longestRefreshMs = timeoutMs * (retries + 1) + DEFAULT_MAX_BACKOFF_MS * retries;

@@ -124,7 +124,7 @@ export function resolveRequestOptions(options: OAuthRequestOptions = {}): Resolv
     sleep: options.sleep ?? ((ms) => delay(ms, undefined, signal ? { signal } : undefined)),
     signal,
   };
-  requireNumber('timeoutMs', resolved.timeoutMs, resolved.timeoutMs > 0);
+  requireNumber('timeoutMs', resolved.timeoutMs, resolved.timeoutMs > 0 && resolved.timeoutMs <= 2 ** 31 - 1);
   requireNumber('retries', resolved.retries, Number.isInteger(resolved.retries) && resolved.retries >= 0);
   requireNumber('backoffMs', resolved.backoffMs, resolved.backoffMs >= 0);
   requireNumber('maxBackoffMs', resolved.maxBackoffMs, resolved.maxBackoffMs >= 0);
