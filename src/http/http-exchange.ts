@@ -238,7 +238,9 @@ async function socketExchange<T>(
     return await read(await limits.fetch(request.url, init));
   } catch (error) {
     if (signal?.aborted) throw abortedError(request, signal);
-    throw networkError(request, isSocketTimeout(error) ? timeoutError(dispatcher.timeoutMs) : error);
+    // With timeoutMs 0 a timeout is undici's own (300 s): its message says so.
+    const ours = dispatcher.timeoutMs > 0 && isSocketTimeout(error);
+    throw networkError(request, ours ? timeoutError(dispatcher.timeoutMs) : error);
   } finally {
     link?.unlink();
   }
