@@ -7,7 +7,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { ErrorCode, ZohoClient } from 'zoho-token-store';
-import { MIN_SOCKET_TIMEOUT_MS as LIMIT } from '../src/http/socket-timeouts.js';
+import { MIN_SOCKET_TIMEOUT_MS as LIMIT, socketTimeoutDispatcher } from '../src/http/socket-timeouts.js';
 import { authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
 import { rejectsWith } from './helpers/errors.js';
 
@@ -61,24 +61,32 @@ describe(
   'ZohoClient time limit on the socket (undici): waits out the limit, so these run at once',
   { concurrency: true },
   () => {
-    test('no headers within timeoutMs: NETWORK "timed out", and the server sees the connection go', async () => {
-      scripts.set('/hang', () => {}); // never answers
-      const started = performance.now();
-      const error = await rejectsWith(client.get('/hang', via), ErrorCode.NETWORK);
-      assert.ok(performance.now() - started >= LIMIT - 10, 'not before the limit');
-      assert.match(error.message, new RegExp(`^GET ${serverUrl}/hang got no answer: timed out after ${LIMIT} ms$`));
-      await closedBeforeAnswering('/hang');
-    });
+    test(
+      'no headers within timeoutMs: NETWORK "timed out", and the server sees the connection go',
+      { timeout: 6 * LIMIT },
+      async () => {
+        scripts.set('/hang', () => {}); // never answers
+        const started = performance.now();
+        const error = await rejectsWith(client.get('/hang', via), ErrorCode.NETWORK);
+        assert.ok(performance.now() - started >= LIMIT - 10, 'not before the limit');
+        assert.match(error.message, new RegExp(`^GET ${serverUrl}/hang got no answer: timed out after ${LIMIT} ms$`));
+        await closedBeforeAnswering('/hang');
+      },
+    );
 
-    test('a body that stalls for timeoutMs is cut, and the server sees the connection go', async () => {
-      scripts.set('/stall', (res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.write('{"data":['); // …and nothing more
-      });
-      const stalled = await rejectsWith(client.get('/stall', via), ErrorCode.NETWORK);
-      assert.match(stalled.message, new RegExp(`timed out after ${LIMIT} ms$`));
-      await closedBeforeAnswering('/stall');
-    });
+    test(
+      'a body that stalls for timeoutMs is cut, and the server sees the connection go',
+      { timeout: 6 * LIMIT },
+      async () => {
+        scripts.set('/stall', (res) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write('{"data":['); // …and nothing more
+        });
+        const stalled = await rejectsWith(client.get('/stall', via), ErrorCode.NETWORK);
+        assert.match(stalled.message, new RegExp(`timed out after ${LIMIT} ms$`));
+        await closedBeforeAnswering('/stall');
+      },
+    );
 
     test('a body that keeps moving is read whole, though it takes longer than the limit in all', async () => {
       const parts = 5;
@@ -136,33 +144,48 @@ describe('ZohoClient time limit on the socket (undici)', () => {
     assert.equal(agent.dispatch, dispatch);
   });
 
-  test("a global dispatcher of the application's (a proxy, a mock) is used as it is, and our timer keeps the limit", async () => {
+  test("a global dispatcher of the application's installed after the client is made is used as it is, with no limit of ours handed to it", async () => {
     const globals = globalThis as unknown as Record<symbol, Dispatcher>;
     const original = globals[GLOBAL_DISPATCHER]!;
     const seen: unknown[] = [];
     const proxyLike: Dispatcher = {
       dispatch(options, handler) {
         seen.push(options.headersTimeout);
-        // Like a proxy whose tunnel hangs: the request never reaches anything.
-        if (options.path === '/hang-in-proxy') return true;
         return original.dispatch(options, handler);
       },
     };
-    // Made before (the Agent is in force then) and after the application installs its own.
-    const before = new ZohoClient({ auth, services: { scripted: serverUrl } });
+    const before = new ZohoClient({ auth, timeoutMs: LIMIT }); // Node's Agent is in force now
     globals[GLOBAL_DISPATCHER] = proxyLike;
     try {
-      const after = new ZohoClient({ auth, timeoutMs: 200, services: { scripted: serverUrl } });
       await before.get('/crm/v8/org', { user: USER });
-      await after.get('/crm/v8/org', { user: USER });
-      assert.deepEqual(seen, [undefined, undefined], 'no limit of ours handed to a dispatcher that might not keep it');
-      const error = await rejectsWith(
-        after.get('/hang-in-proxy', { user: USER, service: 'scripted' }),
-        ErrorCode.NETWORK,
-      );
-      assert.match(error.message, /timed out after 200 ms$/);
+      await new ZohoClient({ auth, timeoutMs: LIMIT }).get('/crm/v8/org', { user: USER });
+      assert.deepEqual(seen, [undefined, undefined], 'no limit handed to a dispatcher that might not keep it');
     } finally {
       globals[GLOBAL_DISPATCHER] = original;
+    }
+  });
+
+  test('only an undici Agent made without options is trusted to keep the limit on the socket', async () => {
+    const globals = globalThis as unknown as Record<symbol, Dispatcher>;
+    const original = globals[GLOBAL_DISPATCHER]!;
+    // The class of Node's own Agent, as an application's `new Agent(…)` from undici would be.
+    const Agent = original.constructor as new (options?: object) => Dispatcher & { close(): Promise<void> };
+    const cases: [string, (Dispatcher & { close?(): Promise<void> }) | undefined, boolean][] = [
+      ["Node's own", undefined, true],
+      ['new Agent()', new Agent(), true],
+      ['HTTP/2 (no timeouts on undici 6)', new Agent({ allowH2: true }), false],
+      ['its own connect (a SOCKS tunnel)', new Agent({ connect: () => {} }), false],
+      ['a limit on connections (a queue no headers timer covers)', new Agent({ connections: 2 }), false],
+      ['a proxy or mock of another class', { dispatch: (o, h) => original.dispatch(o, h) }, false],
+    ];
+    try {
+      for (const [what, dispatcher, trusted] of cases) {
+        globals[GLOBAL_DISPATCHER] = dispatcher ?? original;
+        assert.equal(socketTimeoutDispatcher(fetch, LIMIT) !== undefined, trusted, what);
+      }
+    } finally {
+      globals[GLOBAL_DISPATCHER] = original;
+      for (const [, dispatcher] of cases) await dispatcher?.close?.();
     }
   });
 
@@ -202,4 +225,31 @@ describe('ZohoClient time limit on the socket (undici)', () => {
     await rejectsWith(call, ErrorCode.ABORTED);
     fault.remove();
   });
+});
+
+describe("an application's Agent installed before the client: not trusted, our timer keeps the limit", () => {
+  // A regression would hang here: the test's own time limit turns that into a failure.
+  test(
+    'a connect of its own that never completes (a dead SOCKS proxy): NETWORK at the limit, not a hang',
+    { timeout: 6 * LIMIT },
+    async () => {
+      const globals = globalThis as unknown as Record<symbol, Dispatcher>;
+      const original = globals[GLOBAL_DISPATCHER]!;
+      const Agent = original.constructor as new (options?: object) => Dispatcher & { destroy(): Promise<void> };
+      const socks = new Agent({ connect: () => {} }); // never calls back: no socket, so no undici timer starts
+      globals[GLOBAL_DISPATCHER] = socks;
+      try {
+        const viaSocks = new ZohoClient({ auth, timeoutMs: LIMIT, services: { scripted: serverUrl } });
+        const error = await rejectsWith(viaSocks.get('/never-reached', via), ErrorCode.NETWORK);
+        assert.match(
+          error.message,
+          new RegExp(`^GET ${serverUrl}/never-reached got no answer: timed out after ${LIMIT} ms$`),
+        );
+      } finally {
+        globals[GLOBAL_DISPATCHER] = original;
+        // Its connection attempt never ends: destroy, do not wait for it (close would).
+        void socks.destroy();
+      }
+    },
+  );
 });

@@ -29,11 +29,11 @@ export interface ZohoClientOptions {
    */
   fetch?: typeof fetch;
   /**
-   * How long to wait for Zoho, in ms. With Node's own fetch and its default global Agent, from
-   * 10 s up: the time allowed for the answer's headers, then between any two parts of its body (a
+   * How long to wait for Zoho, in ms. With Node's own fetch and its default global Agent (or
+   * another undici Agent made without options), from 10 s up: the time allowed for the answer's headers, then between any two parts of its body (a
    * download that keeps moving is not cut, a stalled one is), kept by undici on the socket (its
    * timers tick every half second, so up to 1 s late; connecting is bounded by undici's connect
-   * timeout, 10 s by default). Otherwise (under 10 s, another fetch, a global dispatcher of the
+   * timeout, 10 s by default; each redirect hop has its own). Otherwise (under 10 s, another fetch, a global dispatcher of the
    * application's such as a proxy or a mock): one timer of ours for the whole exchange (the
    * headers only for `'stream'` and `'response'`). Either way a limit that passes closes the
    * connection (`NETWORK`). 0 turns ours off (undici's own 300 s limits still apply to Node's
@@ -100,7 +100,8 @@ export interface ZohoRequestOptions<R extends ZohoResponseType = ZohoResponseTyp
    * `'bytes'` `{ status, headers, body: Uint8Array }` (attachments, photos, ZIPs); `'stream'`
    * `{ status, headers, body: ReadableStream }`, the body left to read; `'response'` the fetch
    * `Response` itself. A non-2xx answer throws API_ERROR whatever the type. The time limit covers
-   * the whole body for `'json'` and `'bytes'`, the headers only for `'stream'` and `'response'`.
+   * the body for `'json'` and `'bytes'` (as {@link ZohoClientOptions.timeoutMs} says), the headers
+   * only for `'stream'` and `'response'`.
    * @default 'json'
    */
   responseType?: R;
@@ -152,7 +153,7 @@ export class ZohoClient {
 
   /**
    * @throws {@link ZohoTokenError} `INVALID_ARGUMENT` (with `field`) when `auth` is not a ZohoAuth,
-   *   `fetch` is not a function or `timeoutMs` is not a finite number ≥ 0.
+   *   `fetch` is not a function or `timeoutMs` is not a number from 0 to 2^31 − 1.
    */
   constructor(options: ZohoClientOptions) {
     const auth = options?.auth as unknown as Partial<ZohoAuth> | undefined;

@@ -50,18 +50,54 @@ function globalDispatcher(): (Dispatch & object) | undefined {
   return (globalThis as Record<symbol, (Dispatch & object) | undefined>)[GLOBAL_DISPATCHER];
 }
 
+/** One of undici's private fields, found by its symbol's description. */
+function privateField(object: object, description: string): unknown {
+  const key = Object.getOwnPropertySymbols(object).find((symbol) => symbol.description === description);
+  return key === undefined ? undefined : (object as Record<symbol, unknown>)[key];
+}
+
+/**
+ * Whether `agent` is an undici Agent made without options, as Node's default one is: its options
+ * and factory are those of a fresh `new Agent()` of its class. One of the application's made with
+ * some (`allowH2`, which has no timeouts on undici 6; a `connect` of its own, e.g. a SOCKS tunnel,
+ * which no connect timeout bounds; a limit on connections, whose queue no headers timer covers)
+ * or anything else (a proxy, a mock) is not; what cannot be read counts as not.
+ */
+function isPlainAgent(agent: object): boolean {
+  if (agent.constructor?.name !== 'Agent') return false;
+  let fresh: object;
+  try {
+    fresh = new (agent.constructor as new () => object)();
+  } catch {
+    return false;
+  }
+  const options = privateField(agent, 'options');
+  const defaults = privateField(fresh, 'options');
+  if (typeof options !== 'object' || options === null || typeof defaults !== 'object' || defaults === null)
+    return false;
+  const keys = Object.keys(options);
+  return (
+    privateField(agent, 'factory') === privateField(fresh, 'factory') &&
+    keys.length === Object.keys(defaults).length &&
+    keys.every((key) =>
+      Object.is((options as Record<string, unknown>)[key], (defaults as Record<string, unknown>)[key]),
+    )
+  );
+}
+
 /**
  * A dispatcher that keeps `timeoutMs` for the answer's headers and then between any two chunks of
  * its body (0: undici's own defaults, 300 s each), or undefined when `fetchFn` is not Node's own
  * fetch, the limit is too short for undici's timers, or the global dispatcher is not an undici
- * Agent (callers then keep the limit with a timer of their own).
+ * Agent made without options ({@link isPlainAgent}; callers then keep the limit with a timer of
+ * their own).
  */
 export function socketTimeoutDispatcher(fetchFn: typeof fetch, timeoutMs: number): SocketTimeoutDispatcher | undefined {
   if (!UNDICI_FETCH || !isNodeFetch(fetchFn) || (timeoutMs > 0 && timeoutMs < MIN_SOCKET_TIMEOUT_MS)) return undefined;
   // Loads Node's undici (as a first fetch would), which installs its Agent unless the application already installed a dispatcher.
   void globalThis.Headers;
   const agent = globalDispatcher();
-  if (agent?.constructor?.name !== 'Agent' || typeof agent.dispatch !== 'function') return undefined;
+  if (agent === undefined || typeof agent.dispatch !== 'function' || !isPlainAgent(agent)) return undefined;
   return {
     timeoutMs,
     inForce: () => globalDispatcher() === agent,
