@@ -278,7 +278,9 @@ describe('zoho-tokens doctor', () => {
       const clock = checkOf(report, 'clock');
       assert.equal(clock.status, 'fail');
       const offset = Number(/offset (-?\d+) ms/.exec(clock.detail)?.[1]);
-      assert.ok(Math.abs(offset - 600_000) <= 1000, clock.detail);
+      // A Date header has whole seconds (up to 1 s short), and the emulator's clock follows real
+      // time every 10 ms (later under load): 10 minutes within 2 s.
+      assert.ok(Math.abs(offset - 600_000) <= 2000, clock.detail);
     } finally {
       stop();
     }
