@@ -5,13 +5,15 @@ export interface SubscriberClient {
   subscribe(channel: string): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'end', listener: () => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
   disconnect(): void;
 }
 
 /** A client that can open another connection with its own settings (ioredis's `duplicate()`). */
 export interface DuplicableClient {
-  duplicate(): SubscriberClient;
+  /** ioredis: `Redis#duplicate(options)`; `Cluster#duplicate(startupNodes, options)`. */
+  duplicate(...args: unknown[]): SubscriberClient;
+  readonly isCluster?: boolean;
 }
 
 /** Whether `client` can open the subscriber connection (an ioredis `Redis` or `Cluster`). */
@@ -40,7 +42,12 @@ export class RedisReleaseFeed implements ReleaseFeed {
   }
 
   async start(onRelease: (name: string) => void, onLost: () => void): Promise<FeedSubscription> {
-    const subscriber = this.#client.duplicate();
+    // No automatic resubscribe on a plain client: ioredis sends it after a reconnect with no
+    // handler, so a connection that closes before the reply rejects it unhandled and the process
+    // crashes (seen in a Sentinel failover). A lost connection ends this subscription instead:
+    // the waiters poll, and the next wait opens another.
+    const subscriber =
+      this.#client.isCluster === true ? this.#client.duplicate() : this.#client.duplicate({ autoResubscribe: false });
     let open = true;
     const stop = async (): Promise<void> => {
       open = false;
@@ -52,6 +59,13 @@ export class RedisReleaseFeed implements ReleaseFeed {
       if (open) onLost();
       open = false;
     });
+    if (this.#client.isCluster !== true) {
+      subscriber.on('close', () => {
+        if (!open) return;
+        onLost();
+        void stop();
+      });
+    }
     subscriber.on('message', (channel, message) => {
       if (channel === this.#channel) onRelease(message);
     });
