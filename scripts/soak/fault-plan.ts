@@ -91,7 +91,13 @@ export class FaultPlan {
         target.proxy.cut(config.cutMs);
         target.ledger.figures.faults['db-cut']++;
       }
-      if (config.forceEveryFault && step === FORCED_KILL_STEP + index)
+      // Armed again every step until it fires: a worker holds one armed store at a time, so with
+      // fewer workers than stores a later store's order would replace one that never fired.
+      if (
+        config.forceEveryFault &&
+        step >= FORCED_KILL_STEP + index &&
+        target.ledger.figures.faults['lock-holder-killed'] === 0
+      )
         kills.push({ worker: index % config.workers, store: index });
     }
     // An armed worker stays armed until it refreshes on that store; arming it again changes nothing.
