@@ -34,6 +34,18 @@ function payloadOf(cookie: string): Record<string, unknown> {
 }
 
 /** The same signature over a different payload: a forged session. */
+/** A fresh session on `portal` (its cookie) and the admin sign-in form for a password, with its CSRF token. */
+async function adminSignIn(portal: { request(url: string, init?: RequestInit): Response | Promise<Response> }) {
+  const cookie = cookieOf(await portal.request(`${PORTAL}/`));
+  const csrf = String(payloadOf(cookie)['csrf']);
+  const form = (password: string): RequestInit => ({
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf, password }).toString(),
+  });
+  return { cookie, form };
+}
+
 function forged(cookie: string, payload: Record<string, unknown>): string {
   const value = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
   const signature = value.slice(value.lastIndexOf('.') + 1);
@@ -146,14 +158,7 @@ describe('web portal: headers, session cookie, CSRF, state', () => {
   });
 
   test('the admin page needs the password; its answers never carry a token or the client secret', async () => {
-    const home = await app.request(`${PORTAL}/`);
-    const cookie = cookieOf(home);
-    const csrf = String(payloadOf(cookie)['csrf']);
-    const form = (password: string): RequestInit => ({
-      method: 'POST',
-      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf, password }).toString(),
-    });
+    const { cookie, form } = await adminSignIn(app);
     assert.doesNotMatch(await (await app.request(`${PORTAL}/admin`, { headers: { cookie } })).text(), /connection/);
     assert.equal((await app.request(`${PORTAL}/admin/login`, form('wrong'))).status, 401);
     const signedIn = await app.request(`${PORTAL}/admin/login`, form('pw'));
@@ -185,14 +190,7 @@ describe('web portal: headers, session cookie, CSRF, state', () => {
       secure: true,
       adminPassword: 'pw',
     });
-    const home = await guarded.request(`${PORTAL}/`);
-    const cookie = cookieOf(home);
-    const csrf = String(payloadOf(cookie)['csrf']);
-    const form = (password: string): RequestInit => ({
-      method: 'POST',
-      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf, password }).toString(),
-    });
+    const { form } = await adminSignIn(guarded);
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await guarded.request(`${PORTAL}/admin/login`, form('wrong'))).status);
     statuses.push((await guarded.request(`${PORTAL}/admin/login`, form('pw'))).status);
