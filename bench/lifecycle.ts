@@ -3,6 +3,8 @@
  * bare `fetch` with the same header on the same emulator endpoint (`GET /crm/v8/org`).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { CHANNELS, MemoryStore, ZohoAuth, ZohoClient } from 'zoho-token-store';
 import { startEmulatorProcess } from './emulator-process.js';
 import { fmtRate } from './measure.js';
@@ -25,30 +27,98 @@ const PLANS = [
 /** Batches of each side before measuring: both code paths JIT-compiled, caches and pools warm. */
 const WARM_UP_BATCHES = 64;
 
-/** Nanoseconds to make `count` calls of `op`, `concurrency` at a time. */
-async function elapsed(count: number, concurrency: number, op: () => Promise<unknown>): Promise<number> {
+/** One timed batch: when it started and ended (ms, `performance.now()`), and the young-generation bytes it left. */
+interface Batch {
+  readonly start: number;
+  readonly end: number;
+  /** Bytes allocated in the young generation, or undefined when a scavenge emptied it meanwhile. */
+  readonly young: number | undefined;
+}
+
+/** Bytes in use in V8's young generation (where a request's garbage goes until a scavenge). */
+function youngBytes(): number {
+  let used = 0;
+  for (const space of getHeapSpaceStatistics())
+    if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space')
+      used += space.space_used_size;
+  return used;
+}
+
+/** Makes `count` calls of `op`, `concurrency` at a time. */
+async function timed(count: number, concurrency: number, op: () => Promise<unknown>): Promise<Batch> {
   let next = 0;
-  const started = process.hrtime.bigint();
+  const before = youngBytes();
+  const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next++ < count) await op();
     }),
   );
-  return Number(process.hrtime.bigint() - started);
+  const end = performance.now();
+  const after = youngBytes();
+  return { start, end, young: after >= before ? after - before : undefined };
 }
 
-/** How `b` compares with `a`: requests per second of each, and the ratio b/a three ways. */
-interface Comparison {
-  readonly rateA: number;
-  readonly rateB: number;
-  /** Total time of `a` over total time of `b`: one burst of load on either side moves it. */
-  readonly totalRatio: number;
-  /** The geometric mean of the pairs' ratios: every pair counts, a burst less than in the totals. */
-  readonly geomean: number;
-  /** The median of the back-to-back pairs' ratios, and its 95% confidence interval. */
+/** A garbage collection: when it started and how long it took (ms). */
+interface GcPause {
+  readonly start: number;
+  readonly duration: number;
+}
+
+/** The ratio b/a of a set of pairs three ways. */
+interface Ratios {
+  readonly pairs: number;
+  /** The median of the pairs' ratios, and its 95% confidence interval. */
   readonly median: number;
   readonly low: number;
   readonly high: number;
+  /** The geometric mean of the pairs' ratios: every pair counts, a burst less than in the totals. */
+  readonly geomean: number;
+  /** Total time of `a` over total time of `b`: one burst of load on either side moves it. */
+  readonly totalRatio: number;
+}
+
+/** How `b` compares with `a`: requests per second of each, the ratios, and the garbage collector's part. */
+interface Comparison extends Ratios {
+  readonly rateA: number;
+  readonly rateB: number;
+  /**
+   * The same ratios over the pairs that no GC pause touched: one pause can last as long as a whole
+   * batch, so the few that land in one side or the other swing the geometric mean and the totals.
+   */
+  readonly withoutGc: Ratios;
+  /** Batches of each side that a GC pause touched: the pauses are each side's own if these differ. */
+  readonly gcBatchesA: number;
+  readonly gcBatchesB: number;
+  /** Time those batches took beyond the median batch of their side, summed (ms). */
+  readonly gcExcessA: number;
+  readonly gcExcessB: number;
+  /** Median young-generation bytes allocated per request on each side (what makes the pauses). */
+  readonly bytesA: number;
+  readonly bytesB: number;
+}
+
+/** Ratios of `pairs` (time of a, time of b). */
+function ratiosOf(pairs: readonly (readonly [number, number])[]): Ratios {
+  const ratios = pairs.map(([a, b]) => a / b).sort((x, y) => x - y);
+  const n = ratios.length;
+  // Order statistics around the median: a distribution-free 95% interval (for independent pairs;
+  // neighbouring pairs share spells of load, so read it as a lower bound on the uncertainty).
+  const mid = n >> 1;
+  const half = Math.min(mid, Math.ceil(0.98 * Math.sqrt(n)));
+  return {
+    pairs: n,
+    median: ratios[mid]!,
+    low: ratios[mid - half]!,
+    high: ratios[Math.min(n - 1, mid + half)]!,
+    geomean: Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / n),
+    totalRatio: pairs.reduce((sum, [a]) => sum + a, 0) / pairs.reduce((sum, [, b]) => sum + b, 0),
+  };
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[sorted.length >> 1] ?? Number.NaN;
 }
 
 /**
@@ -61,40 +131,51 @@ async function paired(
   b: () => Promise<unknown>,
 ): Promise<Comparison> {
   const { concurrency, batch, pairs } = plan;
-  for (let i = 0; i < 2 * WARM_UP_BATCHES; i++) await elapsed(batch, concurrency, i % 2 === 0 ? a : b);
-  let nsA = 0;
-  let nsB = 0;
-  let logSum = 0;
-  const ratios: number[] = [];
+  for (let i = 0; i < 2 * WARM_UP_BATCHES; i++) await timed(batch, concurrency, i % 2 === 0 ? a : b);
+  const gc: GcPause[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gc.push({ start: entry.startTime, duration: entry.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const measured: [Batch, Batch][] = [];
   for (let i = 0; i < pairs; i++) {
-    let pairA: number;
-    let pairB: number;
     if (Math.random() < 0.5) {
-      pairA = await elapsed(batch, concurrency, a);
-      pairB = await elapsed(batch, concurrency, b);
+      const batchA = await timed(batch, concurrency, a);
+      measured.push([batchA, await timed(batch, concurrency, b)]);
     } else {
-      pairB = await elapsed(batch, concurrency, b);
-      pairA = await elapsed(batch, concurrency, a);
+      const batchB = await timed(batch, concurrency, b);
+      measured.push([await timed(batch, concurrency, a), batchB]);
     }
-    nsA += pairA;
-    nsB += pairB;
-    ratios.push(pairA / pairB);
-    logSum += Math.log(pairA / pairB);
   }
+  // GC entries are delivered after the fact: let the last ones in before the observer goes.
+  await new Promise((resolve) => setImmediate(resolve));
+  observer.disconnect();
+  const touched = (x: Batch): boolean =>
+    gc.some((pause) => pause.start < x.end && pause.start + pause.duration > x.start);
+  const time = (x: Batch): number => x.end - x.start;
+  const all = ratiosOf(measured.map(([x, y]) => [time(x), time(y)] as const));
   const total = batch * pairs;
-  ratios.sort((x, y) => x - y);
-  // Order statistics around the median: a distribution-free 95% interval (for independent pairs;
-  // neighbouring pairs share spells of load, so read it as a lower bound on the uncertainty).
-  const mid = pairs >> 1;
-  const half = Math.ceil(0.98 * Math.sqrt(pairs));
+  const sumA = measured.reduce((sum, [x]) => sum + time(x), 0);
+  const sumB = measured.reduce((sum, [, y]) => sum + time(y), 0);
+  const excess = (side: 0 | 1): number => {
+    const typical = medianOf(measured.map((pair) => time(pair[side])));
+    return measured.reduce((sum, pair) => sum + (touched(pair[side]) ? time(pair[side]) - typical : 0), 0);
+  };
+  const bytes = (side: 0 | 1): number =>
+    medianOf(measured.flatMap((pair) => (pair[side].young === undefined ? [] : [pair[side].young! / batch])));
   return {
-    rateA: (total / nsA) * 1e9,
-    rateB: (total / nsB) * 1e9,
-    totalRatio: nsA / nsB,
-    geomean: Math.exp(logSum / pairs),
-    median: ratios[mid]!,
-    low: ratios[mid - half]!,
-    high: ratios[mid + half]!,
+    ...all,
+    rateA: (total / sumA) * 1e3,
+    rateB: (total / sumB) * 1e3,
+    withoutGc: ratiosOf(
+      measured.filter(([x, y]) => !touched(x) && !touched(y)).map(([x, y]) => [time(x), time(y)] as const),
+    ),
+    gcBatchesA: measured.filter(([x]) => touched(x)).length,
+    gcBatchesB: measured.filter(([, y]) => touched(y)).length,
+    gcExcessA: excess(0),
+    gcExcessB: excess(1),
+    bytesA: bytes(0),
+    bytesB: bytes(1),
   };
 }
 
@@ -133,6 +214,7 @@ export async function lifecycleBench(): Promise<string> {
     // A second bare fetch against the first (A/A): how far the same code moves on this machine.
     const bareAgain = async (): Promise<unknown> => (await fetch(url, { headers })).json();
     const rows: string[] = [];
+    const gcRows: string[] = [];
     const results: Comparison[] = [];
     const f = (x: number): string => x.toFixed(3);
     for (const plan of PLANS) {
@@ -142,6 +224,10 @@ export async function lifecycleBench(): Promise<string> {
       const label = plan.concurrency === 1 ? 'sequential' : `concurrency ${plan.concurrency}`;
       rows.push(
         `| ${label} (${plan.pairs} pairs of ${plan.batch}) | ${fmtRate(vs.rateA)} | ${fmtRate(vs.rateB)} | **${f(vs.median)}** (${f(vs.low)}–${f(vs.high)}) | ${f(vs.geomean)} | ${f(vs.totalRatio)} | ${f(aa.median)} (${f(aa.low)}–${f(aa.high)}) · ${f(aa.geomean)} · ${f(aa.totalRatio)} |`,
+      );
+      const three = (r: Ratios): string => `${f(r.median)} · ${f(r.geomean)} · ${f(r.totalRatio)}`;
+      gcRows.push(
+        `| ${label} | ${vs.gcBatchesA} / ${vs.gcBatchesB} (${vs.gcExcessA.toFixed(0)} / ${vs.gcExcessB.toFixed(0)} ms) | ${fmtRate(vs.bytesA)} / ${fmtRate(vs.bytesB)} (${f(vs.bytesB / vs.bytesA)}×) | ${vs.withoutGc.pairs} | **${three(vs.withoutGc)}** | ${aa.withoutGc.pairs}: ${three(aa.withoutGc)} |`,
       );
     }
     const lowest = (pick: (c: Comparison) => number): string => f(Math.min(...results.map(pick)));
@@ -159,6 +245,14 @@ export async function lifecycleBench(): Promise<string> {
       ...rows,
       '',
       `Lowest: median ${lowest((c) => c.median)}, its interval's low end ${lowest((c) => c.low)}, geometric mean ${lowest((c) => c.geomean)}, ratio of totals ${lowest((c) => c.totalRatio)}.`,
+      '',
+      "The garbage collector's part: one pause can last as long as a whole batch, so the few pairs it touches swing the geometric mean and the totals. Which side's batches the pauses fell in, each side's young-generation allocation per request (what makes them), and the ratios over the pairs no pause touched (median · geometric mean · totals; A/A alike):",
+      '',
+      '| load | batches touched by a GC pause: bare / ZohoClient (their time beyond a median batch) | bytes allocated per request: bare / ZohoClient | pairs without a pause | ratio without them | A/A without them |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...gcRows,
+      '',
+      `Lowest without the paused pairs: median ${lowest((c) => c.withoutGc.median)}, geometric mean ${lowest((c) => c.withoutGc.geomean)}, ratio of totals ${lowest((c) => c.withoutGc.totalRatio)}.`,
       '',
     ].join('\n');
   } finally {
