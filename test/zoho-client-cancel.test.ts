@@ -65,6 +65,38 @@ describe('ZohoClient cancels the HTTP request', () => {
     await clientAbortsReach(emu, before + 1);
   });
 
+  test('an AbortSignal during a stream upload: ABORTED, and the source is closed', async () => {
+    const auth = authFor(emu, sqliteStore());
+    await login(emu, auth, USER);
+    const client = new ZohoClient({ auth });
+    const controller = new AbortController();
+    let closed = false;
+    let sent = 0;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      try {
+        for (;;) {
+          sent++;
+          yield new Uint8Array(16_384);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const call = client.request('POST', `/crm/v8/Leads/1/Attachments`, {
+      user: USER,
+      body: endless(),
+      headers: { 'Content-Type': 'multipart/form-data; boundary=x' },
+      signal: controller.signal,
+    });
+    while (sent < 3) await tick();
+    controller.abort(new Error('user went away'));
+    await rejectsWith(call, ErrorCode.ABORTED);
+    // The generator may be inside its 5 ms wait: its finally runs at its next yield (polls for ~10 s at most).
+    for (let i = 0; i < 10_000 && !closed; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.equal(closed, true, "the source generator's finally ran");
+  });
+
   test('a stream body is cancelled by the signal after the headers came', async () => {
     const auth = authFor(emu, sqliteStore());
     await login(emu, auth, USER);

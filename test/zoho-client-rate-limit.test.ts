@@ -67,6 +67,21 @@ describe('ZohoClient and API 429 TOO_MANY_REQUESTS', () => {
     emu.faults.clear('api');
   });
 
+  test('a stream body is sent once: a 429 is RATE_LIMITED at once with retryAfterMs, nothing waited or sent again', async () => {
+    const { client, waits } = await clientWith({ maxRetries: 5 });
+    const before = emu.stats().apiRequests;
+    emu.faults.inject({ kind: 'throttle', target: 'api', times: 1, retryAfterSeconds: 4 });
+    const body = new Blob(['{"data":[{"Last_Name":"Busy"}]}']).stream();
+    const error = await rejectsWith(
+      client.request('POST', '/crm/v8/Leads', { user: USER, body, headers: { 'Content-Type': 'application/json' } }),
+      ErrorCode.RATE_LIMITED,
+    );
+    assert.deepEqual([error.status, error.retryAfterMs], [429, 4000]);
+    assert.match(error.message, /^POST \/crm\/v8\/Leads \(a stream body is sent once\) answered HTTP 429/);
+    assert.deepEqual(waits, []);
+    assert.equal(emu.stats().apiRequests - before, 1);
+  });
+
   test('the abort signal cuts a retry wait (the default timer): ABORTED, no further request', async () => {
     const auth = authFor(emu, sqliteStore());
     await login(emu, auth, USER);

@@ -73,6 +73,24 @@ describe('ZohoClient responses', () => {
     assert.deepEqual(new Uint8Array(await response.arrayBuffer()), file);
   });
 
+  test('upload an attachment as a stream (a multipart body read while it is sent), download it byte-exact', async () => {
+    const { client, leadId } = await setup();
+    const file = binaryFile();
+    const form = new FormData();
+    form.set('file', new Blob([file], { type: 'application/x-custom' }), 'streamed.bin');
+    const multipart = new Response(form); // its body as a stream, and the content type with the boundary
+    const uploaded = await client.request<{ data: { code: string; details: { id: string } }[] }>(
+      'POST',
+      `/crm/v8/Leads/${leadId}/Attachments`,
+      { user: USER, body: multipart.body, headers: { 'Content-Type': multipart.headers.get('content-type')! } },
+    );
+    assert.equal(uploaded?.data[0]?.code, 'SUCCESS');
+    const path = `/crm/v8/Leads/${leadId}/Attachments/${uploaded!.data[0]!.details.id}`;
+    const bytes = await client.get(path, { user: USER, responseType: 'bytes' });
+    assert.equal(bytes.headers.get('content-disposition'), 'attachment; filename="streamed.bin"');
+    assert.deepEqual(bytes.body, file);
+  });
+
   test('a long-lived caller signal: no listener left per stream call, and it still cancels a body not yet read', async () => {
     const { client } = await setup();
     const app = new AbortController(); // one signal for the whole application, never aborted here

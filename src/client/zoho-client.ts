@@ -16,6 +16,7 @@ import {
   type RateLimitPolicy,
 } from './rate-limit.js';
 import type { ZohoPage, ZohoPageInfo } from './pages.js';
+import { isStreamSource, streamBody, type StreamBody } from './stream-body.js';
 import type { ZohoResponseOf, ZohoResponseType } from './response-types.js';
 import { dataCenterOfApiDomain, zohoServiceUrl, type ZohoService } from './service-hosts.js';
 
@@ -82,8 +83,12 @@ export interface ZohoRequestOptions<R extends ZohoResponseType = ZohoResponseTyp
    * The request body. `FormData` is sent as `multipart/form-data` (attachments, photos, file
    * uploads), `URLSearchParams` as a form, a `Blob`, `ArrayBuffer` or typed array as raw bytes
    * (`application/octet-stream` unless `headers` name a type), a string as is (as JSON unless
-   * `headers` name a type), anything else as JSON. Not a stream: a body must survive the one
-   * retry after a 401 (pass a `Blob` or bytes instead).
+   * `headers` name a type), a `ReadableStream` or Node stream as raw bytes read while sending
+   * (chunks of bytes or strings; `application/octet-stream` unless `headers` name a type),
+   * anything else as JSON. A stream is sent once: after a 401 INVALID_TOKEN the token is refreshed
+   * but the call fails (API_ERROR, status 401: call again with a new stream), and a 429 fails at
+   * once (RATE_LIMITED with `retryAfterMs`). A `Blob` (e.g. `fs.openAsBlob(path)`) is read from
+   * disk as it is sent and can be sent again.
    */
   body?: unknown;
   /** Extra headers; an `Authorization` header here is ignored. */
@@ -123,6 +128,7 @@ export interface ZohoPagesOptions extends Omit<ZohoRequestOptions<'json'>, 'body
 const TOKEN_REJECTED = new Set(['INVALID_TOKEN', 'AUTHENTICATION_FAILURE']);
 const METHOD = /^[A-Z]+$/;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const SENT_ONCE = 'a stream body is sent once';
 
 /**
  * Calls the Zoho CRM API as a user: `Authorization: Zoho-oauthtoken <access>` against the token's
@@ -226,7 +232,7 @@ export class ZohoClient {
       );
     }
     const target = options.query === undefined ? path : path + queryString(options.query);
-    const { body, contentType } = encodeBody(options.body);
+    const { body, contentType, stream } = encodeBody(options.body);
 
     // A token in memory is taken without a round through the event loop (the common case).
     let creds =
@@ -236,7 +242,14 @@ export class ZohoClient {
     this.auth.checkApiDomain(creds);
     const service = options.service ?? this.#service;
     let url = (service === undefined ? creds.apiDomain : this.#serviceUrl(service, creds)) + target;
-    let answer = await this.#call(verb, url, creds, body, contentType, options, read);
+    let answer: Answer;
+    try {
+      answer = await this.#call(verb, url, creds, body, contentType, options, read);
+    } catch (error) {
+      throw stream?.failure() ?? error;
+    } finally {
+      stream?.close();
+    }
     if (answer.status === 429)
       answer = await this.#rateLimited(answer, verb, path, url, creds, body, contentType, options, read);
     if (answer.status === 401) {
@@ -249,6 +262,11 @@ export class ZohoClient {
         if (isZohoTokenError(cause, ErrorCode.THROTTLED))
           throw apiError(`${verb} ${path}`, answer, [creds.accessToken], cause);
         throw cause;
+      }
+      // A stream was read while it was sent: the next call goes with the new token and a new stream.
+      if (stream !== undefined) {
+        const what = `${verb} ${path} (${SENT_ONCE}; the token is refreshed now: call again with a new stream)`;
+        throw apiError(what, answer, [creds.accessToken]);
       }
       creds = await this.auth.getCredentials(who, { signal: options.signal });
       this.auth.checkApiDomain(creds);
@@ -406,6 +424,9 @@ export class ZohoClient {
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
       const wait = retryAfterMs(answer.headers, policy.now()) ?? policy.defaultWaitMs * 2 ** (attempt - 1);
+      if (body instanceof ReadableStream) {
+        throw rateLimitedError(`${what} (${SENT_ONCE})`, attempt, wait, apiError(what, answer, [creds.accessToken]));
+      }
       if (attempt > policy.maxRetries || waited + wait > policy.maxTotalWaitMs) {
         throw rateLimitedError(what, attempt, wait, apiError(what, answer, [creds.accessToken]));
       }
@@ -531,8 +552,15 @@ function readerOf(type: unknown): Reader {
 
 type RequestBody = NonNullable<HttpExchangeRequest['body']>;
 
-/** The body as fetch sends it, and the content type to set when the caller names none. */
-function encodeBody(value: unknown): { body: RequestBody | undefined; contentType: string | undefined } {
+/**
+ * The body as fetch sends it, the content type to set when the caller names none, and for a stream
+ * what was read of it.
+ */
+function encodeBody(value: unknown): {
+  body: RequestBody | undefined;
+  contentType: string | undefined;
+  stream?: StreamBody;
+} {
   if (value === undefined) return { body: undefined, contentType: undefined };
   if (typeof value === 'string') return { body: value, contentType: 'application/json' };
   if (value instanceof FormData || value instanceof URLSearchParams) return { body: value, contentType: undefined };
@@ -541,18 +569,11 @@ function encodeBody(value: unknown): { body: RequestBody | undefined; contentTyp
   if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
     return { body: value, contentType: 'application/octet-stream' };
   }
-  if (value instanceof ReadableStream || isNodeStream(value)) {
-    throw new ZohoTokenError(
-      ErrorCode.INVALID_ARGUMENT,
-      'body: a stream cannot be sent again after a 401 refresh; pass a Blob, bytes or FormData',
-      { field: 'body' },
-    );
+  if (isStreamSource(value)) {
+    const stream = streamBody(value);
+    return { body: stream.stream, contentType: 'application/octet-stream', stream };
   }
   return { body: JSON.stringify(value), contentType: 'application/json' };
-}
-
-function isNodeStream(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { pipe?: unknown }).pipe === 'function';
 }
 
 /** `options` itself names the token (no allocation on the hot path); exactly one of user, id, token. */

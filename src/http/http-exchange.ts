@@ -10,8 +10,12 @@ export interface HttpExchangeRequest {
   readonly method: string;
   readonly url: string | URL;
   readonly headers: Record<string, string>;
-  /** A body fetch can send again as it is (no stream: a request may be retried). */
-  readonly body?: string | FormData | URLSearchParams | Blob | ArrayBuffer | ArrayBufferView | undefined;
+  /**
+   * A body fetch can send again as it is, or a `ReadableStream`, which fetch reads once: whoever
+   * passes one must not send the request again.
+   */
+  readonly body?:
+    string | FormData | URLSearchParams | Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array> | undefined;
   readonly secrets: readonly string[];
 }
 
@@ -81,12 +85,7 @@ export function attemptExchange<T>(
   controller: Canceller | undefined = limits.onTimeout === 'abandon' ? undefined : newCanceller(limits.fetch),
 ): Promise<T> {
   const { timeoutMs, signal } = limits;
-  // Every typed array is a valid body for fetch; Node 20's BodyInit type lists only some of them.
-  const init: RequestInit = {
-    method: request.method,
-    headers: request.headers,
-    body: request.body as RequestInit['body'],
-  };
+  const init = requestInit(request);
   const fetchSignal =
     controller !== undefined && signal !== undefined && limits.bodyOutlivesRead === true
       ? AbortSignal.any([signal, controller.signal])
@@ -191,12 +190,8 @@ async function lightExchange<T>(
 ): Promise<T> {
   const { timeoutMs, signal } = limits;
   if (signal?.aborted) throw abortedError(request, signal);
-  const init: RequestInit = {
-    method: request.method,
-    headers: request.headers,
-    body: request.body as RequestInit['body'],
-    signal: controller.signal,
-  };
+  const init = requestInit(request);
+  init.signal = controller.signal;
   const deadline = timeoutMs > 0 ? arm(controller, timeoutMs) : undefined;
   const link = signal === undefined ? undefined : new SignalLink(signal, controller);
   try {
@@ -227,7 +222,7 @@ async function socketExchange<T>(
   // `dispatcher` is Node's fetch's own option, typed there as undici's whole Dispatcher class.
   const init = { headers: request.headers, dispatcher } as unknown as RequestInit;
   if (request.method !== 'GET') init.method = request.method;
-  if (request.body !== undefined) init.body = request.body as RequestInit['body'];
+  if (request.body !== undefined) setBody(init, request.body);
   let link: SignalLink | undefined;
   if (signal !== undefined) {
     const controller = newCanceller(limits.fetch);
@@ -244,6 +239,19 @@ async function socketExchange<T>(
   } finally {
     link?.unlink();
   }
+}
+
+function requestInit(request: HttpExchangeRequest): RequestInit {
+  const init: RequestInit = { method: request.method, headers: request.headers };
+  if (request.body !== undefined) setBody(init, request.body);
+  return init;
+}
+
+function setBody(init: RequestInit, body: NonNullable<HttpExchangeRequest['body']>): void {
+  // Every typed array is a valid body for fetch; Node 20's BodyInit type lists only some of them.
+  init.body = body as RequestInit['body'];
+  // fetch sends a stream only when told it may still be sending while the answer comes (Node's rule).
+  if (body instanceof ReadableStream) (init as { duplex?: string }).duplex = 'half';
 }
 
 /** The caller's signal aborting one request (a function listener: polyfilled signals take no objects). */
