@@ -5,7 +5,11 @@ import { sanitizeCause } from './redact.js';
 export interface AbortOptions {
   /**
    * Cuts the call short: it rejects with `ABORTED` at once, whether it is waiting for a lock, for
-   * Zoho or for a refresh shared with other callers (that refresh goes on for them).
+   * Zoho or for a refresh shared with other callers (that refresh goes on for them). Once every
+   * caller of a refresh has given up, its wait for the store's lock stops too; a refresh request
+   * already sent to Zoho is let finish and its token saved (Zoho counts it against the token's
+   * limits either way), and so is a grant-code exchange (the code cannot be sent again). A
+   * revoke's request is cancelled.
    */
   signal?: AbortSignal | undefined;
 }

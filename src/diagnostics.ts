@@ -17,6 +17,10 @@ export const CHANNELS = Object.freeze({
   refreshError: 'zoho-token-store:refresh:error',
   /** `LockWaitMessage`: a store lock was acquired, timed out or aborted, and how long it took. */
   lockWait: 'zoho-token-store:lock:wait',
+  /** `StoreOperationMessage`: a call of ZohoAuth's to its token store, how long it took and how it ended. */
+  storeOperation: 'zoho-token-store:store:operation',
+  /** `ApiThrottleMessage`: a ZohoClient call answered 429 TOO_MANY_REQUESTS: retried after a wait, or given up. */
+  apiThrottle: 'zoho-token-store:api:throttle',
 });
 
 /** A name of {@link CHANNELS}. */
@@ -73,6 +77,28 @@ export interface LockWaitMessage {
   readonly waitedMs: number;
 }
 
+/** The message on `CHANNELS.storeOperation`. */
+export interface StoreOperationMessage {
+  /** The `TokenStore` method: `findToken`, `findTokenById`, `saveToken`, `deleteToken`, `getTokens`, `deleteTokens`. */
+  readonly operation: string;
+  /** Time from the call to its outcome, in ms. */
+  readonly durationMs: number;
+  /** null when it succeeded; else the error's `code` (`STORE_ERROR`, `STORE_CLOSED`, …) or `UNKNOWN`. */
+  readonly code: string | null;
+}
+
+/** The message on `CHANNELS.apiThrottle`. */
+export interface ApiThrottleMessage {
+  /** The call: method and path, without the query string (e.g. `GET /crm/v8/Leads`). */
+  readonly call: string;
+  /** Which 429 of this call it is (1 for the first). */
+  readonly attempt: number;
+  /** The wait Zoho asked for (`Retry-After`), or the back-off when it named none, in ms. */
+  readonly waitMs: number;
+  /** `retry`: the client waits `waitMs` and sends again; `gave-up`: the call fails with RATE_LIMITED. */
+  readonly outcome: 'retry' | 'gave-up';
+}
+
 /** The channels as objects; `hasSubscribers` is checked before a message is built. */
 export const diagnostics = {
   cache: channel(CHANNELS.cache),
@@ -80,6 +106,8 @@ export const diagnostics = {
   refreshEnd: channel(CHANNELS.refreshEnd),
   refreshError: channel(CHANNELS.refreshError),
   lockWait: channel(CHANNELS.lockWait),
+  storeOperation: channel(CHANNELS.storeOperation),
+  apiThrottle: channel(CHANNELS.apiThrottle),
 } as const;
 
 /** Cache messages are two constant objects: a hit allocates nothing. */

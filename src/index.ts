@@ -18,6 +18,8 @@ export {
   type RefreshEndMessage,
   type RefreshErrorMessage,
   type LockWaitMessage,
+  type StoreOperationMessage,
+  type ApiThrottleMessage,
 } from './diagnostics.js';
 export { OAuthToken, type OAuthTokenInit } from './token/oauth-token.js';
 export { UserSignature } from './token/user-signature.js';

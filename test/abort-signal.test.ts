@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, OAuthToken, ZohoTokenError } from 'zoho-token-store';
+import { CHANNELS, ErrorCode, OAuthToken, ZohoTokenError, type LockWaitMessage } from 'zoho-token-store';
 import { refreshLockName } from 'zoho-token-store/kit';
 import { HOUR, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
 
@@ -43,6 +44,68 @@ describe('AbortSignal on ZohoAuth', () => {
     const fresh = await patient;
     assert.notEqual(fresh, token.accessToken);
     assert.equal(emu.stats().accessTokensIssued, refreshesBefore + 1, 'one refresh, for the caller that waited');
+    await store.close();
+  });
+
+  it('once every caller of a shared refresh has given up, it stops waiting for the lock', async () => {
+    const store = sqliteStore();
+    const auth = authFor(emu, store, LONG_WAIT);
+    const user = 'abort-all@example.com';
+    const token = await login(emu, auth, user);
+    emu.clock.advance(HOUR);
+    const lock = refreshLockName(token.id!);
+    const held = await store.lock.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
+    assert.ok(held);
+    const waits: LockWaitMessage[] = [];
+    const onWait = (message: unknown): void => void waits.push(message as LockWaitMessage);
+    subscribe(CHANNELS.lockWait, onWait);
+    try {
+      const first = new AbortController();
+      const second = new AbortController();
+      const viaGet = auth.getAccessToken({ user }, { signal: first.signal });
+      const viaRefresh = auth.refresh({ user }, { signal: second.signal });
+      first.abort(new Error('first caller gone'));
+      await assert.rejects(viaGet, isAborted);
+      await sleep(20);
+      assert.equal(waits.length, 0, 'the other caller still waits: so does the refresh');
+      second.abort(new Error('second caller gone'));
+      await assert.rejects(viaRefresh, isAborted);
+      // The refresh's own wait ends (polled; fails after ~10 s, not a timing assertion).
+      for (let i = 0; i < 1_000 && waits.length === 0; i++) await sleep(10);
+      assert.deepEqual(
+        waits.map((w) => [w.lock, w.outcome]),
+        [[lock, 'aborted']],
+      );
+      const issued = emu.stats().accessTokensIssued;
+      await held.release();
+      const fresh = await auth.getAccessToken({ user });
+      assert.notEqual(fresh, token.accessToken);
+      assert.equal(emu.stats().accessTokensIssued, issued + 1, 'only the new caller refreshed');
+    } finally {
+      unsubscribe(CHANNELS.lockWait, onWait);
+      await store.close();
+    }
+  });
+
+  it('a refresh request already at Zoho is let finish and saved when its only caller gives up', async () => {
+    const store = sqliteStore();
+    const auth = authFor(emu, store);
+    const user = 'abort-refresh-http@example.com';
+    const token = await login(emu, auth, user);
+    emu.clock.advance(HOUR);
+    const issued = emu.stats().accessTokensIssued;
+    emu.faults.inject({ target: 'token', kind: 'latency', ms: 400, times: 1 });
+    await assert.rejects(auth.getAccessToken({ user }, { signal: abortAfter(50) }), isAborted);
+    // Zoho mints the token either way: it is saved, not lost (polled; fails after ~10 s).
+    let stored = await store.findTokenById(token.id!);
+    for (let i = 0; i < 1_000 && stored?.accessToken === token.accessToken; i++) {
+      await sleep(10);
+      stored = await store.findTokenById(token.id!);
+    }
+    assert.notEqual(stored?.accessToken, token.accessToken);
+    assert.equal(emu.stats().accessTokensIssued, issued + 1);
+    assert.equal(await auth.getAccessToken({ user }), stored?.accessToken);
+    assert.equal(emu.stats().accessTokensIssued, issued + 1, 'served, not refreshed again');
     await store.close();
   });
 

@@ -49,16 +49,26 @@ describe('node:diagnostics_channel', () => {
             ? `cache:${m.hit}`
             : key === 'lockWait'
               ? `lock:${m.lock}:${m.outcome}`
-              : `${key}:${m.tokenId}:${m.reason}`,
+              : key === 'storeOperation'
+                ? `store:${m.operation}:${m.code}`
+                : `${key}:${m.tokenId}:${m.reason}`,
         ),
         [
           'cache:true',
           'cache:false',
+          'store:findToken:null', // the user's row
           `lock:refresh:${token.id}:acquired`,
+          'store:findTokenById:null', // re-read under the lock
           `refreshStart:${token.id}:expiry`,
+          'store:findTokenById:null', // still ours? (a revoke may have removed it)
+          'store:saveToken:null',
           `refreshEnd:${token.id}:expiry`,
         ],
       );
+      for (const [key, m] of messages) {
+        if (key === 'storeOperation')
+          assert.ok(typeof m.durationMs === 'number' && m.durationMs >= 0, `durationMs ${m.durationMs}`);
+      }
       const end = messages.at(-1)![1];
       assert.ok(typeof end.durationMs === 'number' && end.durationMs >= 0, `durationMs ${end.durationMs}`);
 
@@ -78,6 +88,46 @@ describe('node:diagnostics_channel', () => {
     } finally {
       for (const [name, listener] of listeners) unsubscribe(name, listener);
       await store.close();
+    }
+  });
+  it('publishes a failed store call with its error code, and API 429s as retried or given up', async () => {
+    const messages: [string, Record<string, unknown>][] = [];
+    const listen = (key: string) => (message: unknown) => void messages.push([key, message as Record<string, unknown>]);
+    const onStore = listen('store');
+    const onThrottle = listen('throttle');
+    subscribe(CHANNELS.storeOperation, onStore);
+    subscribe(CHANNELS.apiThrottle, onThrottle);
+    const store = sqliteStore();
+    try {
+      const auth = authFor(emu, store);
+      const user = 'throttled@example.com';
+      await login(emu, auth, user);
+      const client = new ZohoClient({ auth, rateLimit: { maxRetries: 1, sleep: async () => {} } });
+      emu.faults.inject({ kind: 'throttle', target: 'api', times: 1, retryAfterSeconds: 2 });
+      await client.get('/crm/v8/org', { user });
+      emu.faults.inject({ kind: 'throttle', target: 'api', times: 2, retryAfterSeconds: 3 });
+      await assert.rejects(client.get('/crm/v8/org', { user, query: { secret: 'q' } }), {
+        code: ErrorCode.RATE_LIMITED,
+      });
+      assert.deepEqual(
+        messages.filter(([key]) => key === 'throttle').map(([, m]) => [m.call, m.attempt, m.waitMs, m.outcome]),
+        [
+          ['GET /crm/v8/org', 1, 2000, 'retry'],
+          ['GET /crm/v8/org', 1, 3000, 'retry'],
+          ['GET /crm/v8/org', 2, 3000, 'gave-up'],
+        ],
+      );
+      messages.length = 0;
+      await store.close();
+      await assert.rejects(authFor(emu, store).getAccessToken({ user }), { code: ErrorCode.STORE_CLOSED });
+      assert.deepEqual(
+        messages.map(([key, m]) => [key, m.operation, m.code]),
+        [['store', 'findToken', ErrorCode.STORE_CLOSED]],
+      );
+    } finally {
+      unsubscribe(CHANNELS.storeOperation, onStore);
+      unsubscribe(CHANNELS.apiThrottle, onThrottle);
+      emu.faults.clear('api');
     }
   });
 });

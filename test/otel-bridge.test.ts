@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ErrorCode } from 'zoho-token-store';
+import { ErrorCode, ZohoClient } from 'zoho-token-store';
 import { instrumentZohoTokenStore } from 'zoho-token-store/otel';
 import { CLIENT, HOUR, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
 
@@ -99,6 +99,57 @@ describe('zoho-token-store/otel', () => {
     } finally {
       bridge.close();
       await store.close();
+    }
+  });
+
+  it('records store call durations by operation and outcome, and API 429s with their waits', async () => {
+    const reader = new TestReader();
+    const bridge = instrumentZohoTokenStore({
+      meterProvider: new MeterProvider({ readers: [reader] }),
+      tracerProvider: new BasicTracerProvider(),
+    });
+    const store = sqliteStore();
+    try {
+      const auth = authFor(emu, store);
+      const user = 'otel-store@example.com';
+      await login(emu, auth, user); // its lookups and its save
+      const client = new ZohoClient({ auth, rateLimit: { maxRetries: 1, sleep: async () => {} } });
+      emu.faults.inject({ kind: 'throttle', target: 'api', times: 2, retryAfterSeconds: 5 });
+      await assert.rejects(client.get('/crm/v8/org', { user }), { code: ErrorCode.RATE_LIMITED });
+      await store.close();
+      await assert.rejects(authFor(emu, store).getAccessToken({ user }), { code: ErrorCode.STORE_CLOSED });
+
+      const { resourceMetrics } = await reader.collect();
+      const metrics = new Map(
+        resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m]),
+      );
+      const storeDuration = metrics.get('zoho_token_store.store.duration')!;
+      assert.deepEqual([storeDuration.dataPointType, storeDuration.descriptor.unit], [DataPointType.HISTOGRAM, 'ms']);
+      const byOperation = storeDuration.dataPoints
+        .map(
+          (p) =>
+            `${p.attributes['zoho.store.operation']}:${p.attributes['zoho.store.outcome']}:${p.attributes['error.type'] ?? '-'}`,
+        )
+        .sort();
+      assert.ok(byOperation.includes('saveToken:ok:-'), byOperation.join(' '));
+      assert.ok(byOperation.includes(`findToken:error:${ErrorCode.STORE_CLOSED}`), byOperation.join(' '));
+      const throttles = metrics.get('zoho_token_store.api.throttles')!;
+      assert.equal(throttles.descriptor.unit, '{response}');
+      assert.deepEqual(throttles.dataPoints.map((p) => [p.attributes['zoho.throttle.outcome'], p.value]).sort(), [
+        ['gave-up', 1],
+        ['retry', 1],
+      ]);
+      const waits = metrics.get('zoho_token_store.api.throttle.wait')!;
+      assert.deepEqual(
+        waits.dataPoints.map((p) => [p.attributes['zoho.throttle.outcome'], (p.value as { sum: number }).sum]).sort(),
+        [
+          ['gave-up', 5000],
+          ['retry', 5000],
+        ],
+      );
+    } finally {
+      bridge.close();
+      emu.faults.clear('api');
     }
   });
 

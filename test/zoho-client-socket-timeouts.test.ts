@@ -88,6 +88,25 @@ describe(
       },
     );
 
+    test(
+      'an upload whose source stalls is cut at timeoutMs too (undici times no request body: our timer does)',
+      { timeout: 6 * LIMIT },
+      async () => {
+        scripts.set('/upload', () => {}); // reads what comes, never answers
+        async function* stalls(): AsyncGenerator<string> {
+          yield 'part';
+          await new Promise(() => {});
+        }
+        const started = performance.now();
+        const error = await rejectsWith(
+          client.request('POST', '/upload', { ...via, body: stalls() }),
+          ErrorCode.NETWORK,
+        );
+        assert.ok(performance.now() - started >= LIMIT - 10, 'not before the limit');
+        assert.match(error.message, new RegExp(`timed out after ${LIMIT} ms$`));
+      },
+    );
+
     test('a body that keeps moving is read whole, though it takes longer than the limit in all', async () => {
       const parts = 5;
       const gap = Math.ceil((LIMIT * 1.2) / parts); // never a limit without data, 1.2 limits in all

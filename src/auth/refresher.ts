@@ -87,21 +87,26 @@ export class Refresher {
 
   /**
    * Refreshes token `id` once (joining a refresh already running for it), `seen` being the access
-   * token the caller found stale or rejected. Resolves to the current token.
+   * token the caller found stale or rejected. Resolves to the current token. Once every caller's
+   * `signal` has fired, a wait for the lock stops (ABORTED); a request already sent to Zoho is let
+   * finish and its token saved, since Zoho counts it against the token's refresh limits either way.
    */
-  refreshOnce(id: string, seen: string | null, reason: RefreshReason): Promise<OAuthToken> {
+  refreshOnce(id: string, seen: string | null, reason: RefreshReason, signal?: AbortSignal): Promise<OAuthToken> {
     const force = reason !== 'expiry';
-    return this.#flights.run(id, () =>
-      withAfterHooks((after) =>
-        withStoreLock(
-          this.#ctx.store,
-          refreshLockName(id),
-          this.#ctx.lock,
-          () => this.#refreshIfNeeded(id, seen, reason, after),
-          () => this.#afterLockTimeout(id, seen, force),
-          () => this.#refreshedElsewhere(id, seen, force),
+    return this.#flights.run(
+      id,
+      (unwanted) =>
+        withAfterHooks((after) =>
+          withStoreLock(
+            this.#ctx.store,
+            refreshLockName(id),
+            { ...this.#ctx.lock, signal: unwanted },
+            () => this.#refreshIfNeeded(id, seen, reason, after),
+            () => this.#afterLockTimeout(id, seen, force),
+            () => this.#refreshedElsewhere(id, seen, force),
+          ),
         ),
-      ),
+      signal,
     );
   }
 

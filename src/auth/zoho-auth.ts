@@ -26,6 +26,7 @@ import { ForcedRefreshPolicy } from './forced-refresh-policy.js';
 import { redactingLogger, type Logger } from '../logger.js';
 import { ServerClock, type ServerClockState } from './server-clock.js';
 import { SingleFlight } from './single-flight.js';
+import { timedStore } from './timed-store.js';
 import { exchangeLockName, refreshLockName, withStoreLock, type StoreLockOptions } from '../stores/kit/store-lock.js';
 import { isFresh, Refresher } from './refresher.js';
 import { TokenCache, type AccessCredentials, type CacheEntry } from './token-cache.js';
@@ -116,6 +117,8 @@ export class ZohoAuth {
   readonly environment: Environment;
   /** The {@link ZohoAuthOptions.store}. ZohoAuth never closes it. */
   readonly store: TokenStore;
+  /** The same store, its calls published on `CHANNELS.storeOperation`. */
+  readonly #store: TokenStore;
   readonly #config: ZohoAuthConfig;
   /** The accounts server's time (this host's clock corrected by the measured skew): every expiry uses it. */
   readonly #clock: Clock;
@@ -146,6 +149,7 @@ export class ZohoAuth {
     this.clientId = config.clientId;
     this.environment = config.environment;
     this.store = config.store;
+    this.#store = timedStore(config.store);
     this.#log = redactingLogger(config.logger, [config.clientSecret]);
     this.#serverClock = new ServerClock(config.clock, this.#log);
     this.#clock = this.#serverClock;
@@ -167,11 +171,11 @@ export class ZohoAuth {
       maxMs: config.maxRefreshBackoffMs,
       log: this.#log,
     });
-    this.#forced = new ForcedRefreshPolicy(config.forcedRefreshIntervalMs, this.#clock, this.store);
+    this.#forced = new ForcedRefreshPolicy(config.forcedRefreshIntervalMs, this.#clock, this.#store);
     this.#events = new AuthEvents(config.hooks, this.#log);
     this.#refresher = new Refresher({
       events: this.#events,
-      store: this.store,
+      store: this.#store,
       config,
       clock: this.#clock,
       log: this.#log,
@@ -244,7 +248,7 @@ export class ZohoAuth {
     if (signal?.aborted) throw abortedError('getAccessToken', signal);
     const hit = this.#cached(who);
     if (hit !== undefined) return hit.creds.accessToken;
-    return (await untilAborted(signal, 'getAccessToken', this.#load(who))).creds.accessToken;
+    return (await untilAborted(signal, 'getAccessToken', this.#load(who, signal))).creds.accessToken;
   }
 
   /**
@@ -261,7 +265,9 @@ export class ZohoAuth {
     const signal = signalOf(options);
     if (signal?.aborted) throw abortedError('getCredentials', signal);
     const hit = this.#cached(who);
-    return hit !== undefined ? hit.creds : (await untilAborted(signal, 'getCredentials', this.#load(who))).creds;
+    return hit !== undefined
+      ? hit.creds
+      : (await untilAborted(signal, 'getCredentials', this.#load(who, signal))).creds;
   }
 
   /**
@@ -279,7 +285,7 @@ export class ZohoAuth {
   async getToken(who: TokenRef, options?: AbortOptions): Promise<OAuthToken> {
     const signal = signalOf(options);
     if (signal?.aborted) throw abortedError('getToken', signal);
-    const hit = this.#cached(who) ?? (await untilAborted(signal, 'getToken', this.#load(who)));
+    const hit = this.#cached(who) ?? (await untilAborted(signal, 'getToken', this.#load(who, signal)));
     return hit.token.with();
   }
 
@@ -298,10 +304,14 @@ export class ZohoAuth {
     }
     const signal = signalOf(options);
     if (signal?.aborted) throw abortedError('handleUnauthorized', signal);
-    return untilAborted(signal, 'handleUnauthorized', this.#handleUnauthorized(who, rejectedAccessToken));
+    return untilAborted(signal, 'handleUnauthorized', this.#handleUnauthorized(who, rejectedAccessToken, signal));
   }
 
-  async #handleUnauthorized(who: TokenRef, rejectedAccessToken: string): Promise<string> {
+  async #handleUnauthorized(
+    who: TokenRef,
+    rejectedAccessToken: string,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
     const ref = parseTokenRef(who);
     const cachedId = this.#cache.lookup(who, -Infinity)?.creds.id;
     let stored = cachedId !== undefined ? await this.#readOwn(cachedId) : await this.#findOwn(ref);
@@ -326,10 +336,10 @@ export class ZohoAuth {
     if (!stored.refreshToken) throw noRefreshToken(stored);
     // In this process only, before joining a refresh: other processes' markers are probed under the lock.
     await this.#forced.check(id, rejectedAccessToken, false);
-    let token = await this.#refresher.refreshOnce(id, rejectedAccessToken, 'rejected');
+    let token = await this.#refresher.refreshOnce(id, rejectedAccessToken, 'rejected', signal);
     // We joined a non-forced refresh that kept the rejected token: force our own.
     if (token.accessToken === rejectedAccessToken)
-      token = await this.#refresher.refreshOnce(id, rejectedAccessToken, 'rejected');
+      token = await this.#refresher.refreshOnce(id, rejectedAccessToken, 'rejected', signal);
     await this.#forced.record(id, token.accessToken!, false);
     return this.#remember(token as Ready, true).creds.accessToken;
   }
@@ -342,16 +352,16 @@ export class ZohoAuth {
     const signal = signalOf(options);
     // Checked before the work starts: a caller past its deadline must not cost a refresh at Zoho.
     if (signal?.aborted) throw abortedError('refresh', signal);
-    return untilAborted(signal, 'refresh', this.#refresh(who));
+    return untilAborted(signal, 'refresh', this.#refresh(who, signal));
   }
 
-  async #refresh(who: TokenRef): Promise<OAuthToken> {
+  async #refresh(who: TokenRef, signal: AbortSignal | undefined): Promise<OAuthToken> {
     const stored = await this.#findOwn(parseTokenRef(who));
     if (stored === null)
       throw authRequired(`No token is stored for ${describeRef(parseTokenRef(who))}: the user must log in`);
     const id = idOf(stored);
     this.#cache.forget(id);
-    const token = await this.#refresher.refreshOnce(id, stored.accessToken ?? null, 'operator');
+    const token = await this.#refresher.refreshOnce(id, stored.accessToken ?? null, 'operator', signal);
     return this.#remember(token as Ready, true).token.with();
   }
 
@@ -393,7 +403,7 @@ export class ZohoAuth {
     for (const url of [env.accountsUrl, env.apiDomain])
       if (!this.#trusted.trusts(url)) this.#untrusted(url, 'the refresh token', id, stored.userName);
     const binding = bindingOf(this.#known, stored, env);
-    await this.store.saveToken(new OAuthToken({ id, ...binding }));
+    await this.#store.saveToken(new OAuthToken({ id, ...binding }));
     this.#cache.forget(id);
     // A cool-down from a rejection at the guessed data center does not apply to the bound one.
     await this.#cooldown.succeeded(id);
@@ -482,7 +492,7 @@ export class ZohoAuth {
     return withAfterHooks((after) => {
       const revoke = (): Promise<boolean> => this.#revokeLocked(id, after, signal);
       // A lock we cannot get does not stop a logout; an abort does, before anything is revoked.
-      return withStoreLock(this.store, refreshLockName(id), { ...this.#lock, signal }, revoke, revoke);
+      return withStoreLock(this.#store, refreshLockName(id), { ...this.#lock, signal }, revoke, revoke);
     });
   }
 
@@ -497,7 +507,7 @@ export class ZohoAuth {
    */
   async logoutAll(options?: AbortOptions): Promise<number> {
     const signal = signalOf(options);
-    const tokens = (await this.store.getTokens()).filter((t) => t.clientId === this.clientId && t.id);
+    const tokens = (await this.#store.getTokens()).filter((t) => t.clientId === this.clientId && t.id);
     let removed = 0;
     let firstError: unknown;
     for (const token of tokens) {
@@ -528,14 +538,18 @@ export class ZohoAuth {
     return hit;
   }
 
-  /** A cache miss. Concurrent misses for one user or id share one store read (and one refresh). */
-  #load(who: TokenRef): Promise<CacheEntry> {
+  /**
+   * A cache miss. Concurrent misses for one user or id share one store read (and one refresh),
+   * whose lock wait stops once every caller's `signal` has fired.
+   */
+  #load(who: TokenRef, signal: AbortSignal | undefined): Promise<CacheEntry> {
     const ref = parseTokenRef(who);
-    if (ref.kind === 'token') return this.#loadNow(ref);
-    return this.#loads.run(ref.kind === 'user' ? `user:${ref.user}` : `id:${ref.id}`, () => this.#loadNow(ref));
+    if (ref.kind === 'token') return this.#loadNow(ref, signal);
+    const key = ref.kind === 'user' ? `user:${ref.user}` : `id:${ref.id}`;
+    return this.#loads.run(key, (unwanted) => this.#loadNow(ref, unwanted), signal);
   }
 
-  async #loadNow(ref: ParsedRef): Promise<CacheEntry> {
+  async #loadNow(ref: ParsedRef, signal: AbortSignal | undefined): Promise<CacheEntry> {
     const stored = await this.#findOrAdopt(ref);
     const id = idOf(stored);
     // About to trust a stored expiry (perhaps another host's) without asking the server: know our skew first.
@@ -549,14 +563,14 @@ export class ZohoAuth {
       if (!stored.isExpired(this.#clock.now())) return this.#remember(stored as Ready, true);
       throw noRefreshToken(stored);
     }
-    const token = await this.#refresher.refreshOnce(id, stored.accessToken ?? null, 'expiry');
+    const token = await this.#refresher.refreshOnce(id, stored.accessToken ?? null, 'expiry', signal);
     return this.#remember(token as Ready, true);
   }
 
   /** This client's stored token for `ref`, or null. Every query carries this client's id. */
   async #findOwn(ref: ParsedRef): Promise<OAuthToken | null> {
     if (ref.kind === 'user')
-      return this.store.findToken(new OAuthToken({ userSignature: ref.user, clientId: this.clientId }));
+      return this.#store.findToken(new OAuthToken({ userSignature: ref.user, clientId: this.clientId }));
     if (ref.kind === 'id') return this.#readOwn(ref.id);
     const token = ref.token;
     if (token.clientId && token.clientId !== this.clientId) {
@@ -571,11 +585,11 @@ export class ZohoAuth {
     const probe = keyed
       ? token.with({ clientId: this.clientId, clientSecret: token.clientSecret ?? this.#config.clientSecret })
       : token;
-    return this.#own(await this.store.findToken(probe));
+    return this.#own(await this.#store.findToken(probe));
   }
 
   async #readOwn(id: string): Promise<OAuthToken | null> {
-    return this.#own(await this.store.findTokenById(id));
+    return this.#own(await this.#store.findTokenById(id));
   }
 
   #own(token: OAuthToken | null): OAuthToken | null {
@@ -616,7 +630,7 @@ export class ZohoAuth {
       apiDomain: given.apiDomain ?? apiDomainFor(this.#known, accountsUrl, null),
       accountsUrl,
     });
-    await this.store.saveToken(token);
+    await this.#store.saveToken(token);
     this.#log.info({ tokenId: token.id, user: token.userName }, 'refresh token imported into the store');
     await this.#events.emit('saved', { token: token.with(), reason: 'import' });
     return token;
@@ -670,7 +684,7 @@ export class ZohoAuth {
 
   async #findByGrant(code: string): Promise<OAuthToken | null> {
     return this.#own(
-      await this.store.findToken(
+      await this.#store.findToken(
         new OAuthToken({ clientId: this.clientId, clientSecret: this.#config.clientSecret, grantToken: code }),
       ),
     );
@@ -689,7 +703,7 @@ export class ZohoAuth {
     const existing = await stored();
     if (existing !== null) return existing;
     return withStoreLock(
-      this.store,
+      this.#store,
       exchangeLockName(code),
       this.#lock,
       async () => (await stored()) ?? this.#exchangeAndSave(code, env, options),
@@ -739,7 +753,7 @@ export class ZohoAuth {
       accountsUrl: env.accountsUrl,
     });
     try {
-      await this.store.saveToken(token);
+      await this.#store.saveToken(token);
     } catch (error) {
       this.#log.error({ user, err: error }, 'saving the exchanged token failed');
       // Nothing stored refers to the new refresh token: revoke it rather than leave it alive at Zoho.
@@ -791,7 +805,7 @@ export class ZohoAuth {
         );
       }
     }
-    await this.store.deleteToken(id);
+    await this.#store.deleteToken(id);
     this.#cache.forget(id);
     this.#cooldown.forget(id);
     this.#forced.forget(id);

@@ -1,3 +1,4 @@
+import { diagnostics } from '../diagnostics.js';
 import { ErrorCode, ZohoTokenError, isZohoTokenError } from '../errors.js';
 import { apiError, httpExchange, type HttpExchangeRequest } from '../http/http-exchange.js';
 import type { AccessCredentials } from '../auth/token-cache.js';
@@ -5,6 +6,7 @@ import type { TokenRef } from '../auth/token-ref.js';
 import type { ZohoAuth } from '../auth/zoho-auth.js';
 import type { OAuthToken } from '../token/oauth-token.js';
 import { describeOrigin, plainHttpUrl } from '../auth/trusted-endpoints.js';
+import { sanitizeCause } from '../redact.js';
 import { isNodeFetch } from '../http/light-abort.js';
 import { socketTimeoutDispatcher, type SocketTimeoutDispatcher } from '../http/socket-timeouts.js';
 import {
@@ -16,7 +18,7 @@ import {
   type RateLimitPolicy,
 } from './rate-limit.js';
 import type { ZohoPage, ZohoPageInfo } from './pages.js';
-import { isStreamSource, streamBody, type StreamBody } from './stream-body.js';
+import { isLegacyStream, isStreamSource, streamBody, type StreamBody } from './stream-body.js';
 import type { ZohoResponseOf, ZohoResponseType } from './response-types.js';
 import { dataCenterOfApiDomain, zohoServiceUrl, type ZohoService } from './service-hosts.js';
 
@@ -36,7 +38,8 @@ export interface ZohoClientOptions {
    * timers tick every half second, so up to 1 s late; connecting is bounded by undici's connect
    * timeout, 10 s by default; each redirect hop has its own). Otherwise (under 10 s, another fetch, a global dispatcher of the
    * application's such as a proxy or a mock): one timer of ours for the whole exchange (the
-   * headers only for `'stream'` and `'response'`). Either way a limit that passes closes the
+   * headers only for `'stream'` and `'response'`; with a stream body, always our timer over the whole
+   * exchange, upload included). Either way a limit that passes closes the
    * connection (`NETWORK`). 0 turns ours off (undici's own 300 s limits still apply to Node's
    * fetch); at most 2^31 − 1. For a hard deadline over everything, pass
    * `signal: AbortSignal.timeout(ms)` (it fails as `ABORTED`).
@@ -83,12 +86,14 @@ export interface ZohoRequestOptions<R extends ZohoResponseType = ZohoResponseTyp
    * The request body. `FormData` is sent as `multipart/form-data` (attachments, photos, file
    * uploads), `URLSearchParams` as a form, a `Blob`, `ArrayBuffer` or typed array as raw bytes
    * (`application/octet-stream` unless `headers` name a type), a string as is (as JSON unless
-   * `headers` name a type), a `ReadableStream` or Node stream as raw bytes read while sending
-   * (chunks of bytes or strings; `application/octet-stream` unless `headers` name a type),
-   * anything else as JSON. A stream is sent once: after a 401 INVALID_TOKEN the token is refreshed
-   * but the call fails (API_ERROR, status 401: call again with a new stream), and a 429 fails at
-   * once (RATE_LIMITED with `retryAfterMs`). A `Blob` (e.g. `fs.openAsBlob(path)`) is read from
-   * disk as it is sent and can be sent again.
+   * `headers` name a type), a `ReadableStream`, Node stream or other async iterable as raw bytes
+   * read while sending (chunks of bytes or strings; `application/octet-stream` unless `headers`
+   * name a type), anything else as JSON. A stream must be fresh (not read, not locked) and is sent
+   * once: after a 401 INVALID_TOKEN the token is refreshed but the call fails (API_ERROR, status
+   * 401: call again with a new stream), a 429 fails at once (RATE_LIMITED with `retryAfterMs`), a
+   * redirect is the answer (API_ERROR with its 3xx status), `timeoutMs` bounds the whole exchange,
+   * upload included, and a failed call closes the stream. A `Blob` (e.g. `fs.openAsBlob(path)`) is
+   * read from disk as it is sent and can be sent again.
    */
   body?: unknown;
   /** Extra headers; an `Authorization` header here is ignored. */
@@ -246,10 +251,12 @@ export class ZohoClient {
     try {
       answer = await this.#call(verb, url, creds, body, contentType, options, read);
     } catch (error) {
-      throw stream?.failure() ?? error;
-    } finally {
-      stream?.close();
+      const failure = stream?.failure();
+      stream?.abandon();
+      throw failure ?? error;
     }
+    // Refused: whatever of a stream is not sent yet never will be (a 2xx may still be reading it).
+    if (stream !== undefined && (answer.status < 200 || answer.status > 299)) stream.abandon();
     if (answer.status === 429)
       answer = await this.#rateLimited(answer, verb, path, url, creds, body, contentType, options, read);
     if (answer.status === 401) {
@@ -424,12 +431,15 @@ export class ZohoClient {
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
       const wait = retryAfterMs(answer.headers, policy.now()) ?? policy.defaultWaitMs * 2 ** (attempt - 1);
+      const giveUp =
+        body instanceof ReadableStream || attempt > policy.maxRetries || waited + wait > policy.maxTotalWaitMs;
+      if (diagnostics.apiThrottle.hasSubscribers) {
+        diagnostics.apiThrottle.publish({ call: what, attempt, waitMs: wait, outcome: giveUp ? 'gave-up' : 'retry' });
+      }
       if (body instanceof ReadableStream) {
         throw rateLimitedError(`${what} (${SENT_ONCE})`, attempt, wait, apiError(what, answer, [creds.accessToken]));
       }
-      if (attempt > policy.maxRetries || waited + wait > policy.maxTotalWaitMs) {
-        throw rateLimitedError(what, attempt, wait, apiError(what, answer, [creds.accessToken]));
-      }
+      if (giveUp) throw rateLimitedError(what, attempt, wait, apiError(what, answer, [creds.accessToken]));
       await waitOrAbort(policy, wait, options.signal, what);
       waited += wait;
       answer = await this.#call(verb, url, creds, body, contentType, options, read);
@@ -487,7 +497,8 @@ export class ZohoClient {
         timeoutMs: this.#timeoutMs,
         signal: options.signal,
         bodyOutlivesRead: read === readStream || read === readResponse,
-        dispatcher: this.#dispatcher,
+        // undici does not time the upload itself (nor a source that stalls): our timer bounds the whole exchange.
+        dispatcher: body instanceof ReadableStream ? undefined : this.#dispatcher,
       },
       read,
     );
@@ -573,7 +584,23 @@ function encodeBody(value: unknown): {
     const stream = streamBody(value);
     return { body: stream.stream, contentType: 'application/octet-stream', stream };
   }
-  return { body: JSON.stringify(value), contentType: 'application/json' };
+  if (isLegacyStream(value)) {
+    throw new ZohoTokenError(
+      ErrorCode.INVALID_ARGUMENT,
+      'body: an old-style stream (no async iteration) cannot be sent; wrap it with Readable.from() or pass a Blob',
+      { field: 'body' },
+    );
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'body: an object that is not JSON (e.g. circular)', {
+      field: 'body',
+      cause: sanitizeCause(error, []),
+    });
+  }
+  return { body: json, contentType: 'application/json' };
 }
 
 /** `options` itself names the token (no allocation on the hot path); exactly one of user, id, token. */

@@ -250,8 +250,12 @@ function requestInit(request: HttpExchangeRequest): RequestInit {
 function setBody(init: RequestInit, body: NonNullable<HttpExchangeRequest['body']>): void {
   // Every typed array is a valid body for fetch; Node 20's BodyInit type lists only some of them.
   init.body = body as RequestInit['body'];
-  // fetch sends a stream only when told it may still be sending while the answer comes (Node's rule).
-  if (body instanceof ReadableStream) (init as { duplex?: string }).duplex = 'half';
+  if (body instanceof ReadableStream) {
+    // fetch sends a stream only when told it may still be sending while the answer comes (Node's rule).
+    (init as { duplex?: string }).duplex = 'half';
+    // A redirect would need the body again: the 3xx is the answer (fetch would fail with an empty message).
+    init.redirect = 'manual';
+  }
 }
 
 /** The caller's signal aborting one request (a function listener: polyfilled signals take no objects). */

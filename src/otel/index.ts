@@ -9,6 +9,9 @@
  * | `zoho_token_store.refresh.duration` | histogram | `ms` | `zoho.refresh.reason`, `zoho.refresh.outcome` (`ok`, `error`), `error.type` (the error code) |
  * | `zoho_token_store.refresh.cooldown` | histogram | `ms` | `error.type`: the back-off a failed refresh started |
  * | `zoho_token_store.lock.wait` | histogram | `ms` | `zoho.lock.outcome` (`acquired`, `timeout`, `aborted`, `done-elsewhere`) |
+ * | `zoho_token_store.store.duration` | histogram | `ms` | `zoho.store.operation` (`findToken`, `saveToken`, …), `zoho.store.outcome` (`ok`, `error`), `error.type` (the error code) |
+ * | `zoho_token_store.api.throttles` | counter | `{response}` | `zoho.throttle.outcome` (`retry`, `gave-up`): API answers 429 TOO_MANY_REQUESTS |
+ * | `zoho_token_store.api.throttle.wait` | histogram | `ms` | `zoho.throttle.outcome`: the wait Zoho asked for (or the back-off) |
  *
  * Spans: `zoho_token_store.refresh` from a refresh's start to its end, with `zoho.token.id` and
  * `zoho.refresh.reason`; status ERROR with `error.type` when it failed. No attribute holds a secret.
@@ -18,8 +21,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS } from '../diagnostics.js';
 import type {
+  ApiThrottleMessage,
   CacheMessage,
   LockWaitMessage,
+  StoreOperationMessage,
   RefreshEndMessage,
   RefreshErrorMessage,
   RefreshStartMessage,
@@ -132,6 +137,18 @@ export function instrumentZohoTokenStore(options: OtelBridgeOptions = {}): OtelB
     description: 'Waits for a store lock',
     unit: 'ms',
   });
+  const storeDuration = meter.createHistogram('zoho_token_store.store.duration', {
+    description: "Calls of ZohoAuth's to its token store",
+    unit: 'ms',
+  });
+  const throttles = meter.createCounter('zoho_token_store.api.throttles', {
+    description: 'API answers 429 TOO_MANY_REQUESTS to ZohoClient calls',
+    unit: '{response}',
+  });
+  const throttleWait = meter.createHistogram('zoho_token_store.api.throttle.wait', {
+    description: 'The wait a 429 asked for (Retry-After), or the back-off when it named none',
+    unit: 'ms',
+  });
   const spans = new Map<string, SpanLike>();
 
   const handlers: [string, (message: unknown) => void][] = [
@@ -175,6 +192,26 @@ export function instrumentZohoTokenStore(options: OtelBridgeOptions = {}): OtelB
       (m) => {
         const { outcome, waitedMs } = m as LockWaitMessage;
         lockWait.record(waitedMs, { 'zoho.lock.outcome': outcome });
+      },
+    ],
+    [
+      CHANNELS.storeOperation,
+      (m) => {
+        const { operation, durationMs, code } = m as StoreOperationMessage;
+        storeDuration.record(
+          durationMs,
+          code === null
+            ? { 'zoho.store.operation': operation, 'zoho.store.outcome': 'ok' }
+            : { 'zoho.store.operation': operation, 'zoho.store.outcome': 'error', 'error.type': code },
+        );
+      },
+    ],
+    [
+      CHANNELS.apiThrottle,
+      (m) => {
+        const { waitMs, outcome } = m as ApiThrottleMessage;
+        throttles.add(1, { 'zoho.throttle.outcome': outcome });
+        throttleWait.record(waitMs, { 'zoho.throttle.outcome': outcome });
       },
     ],
   ];
