@@ -120,6 +120,34 @@ describe('ZohoClient and API 429 TOO_MANY_REQUESTS', () => {
     assert.deepEqual(waits, [5000]);
   });
 
+  test('without Retry-After, X-RATELIMIT-RESET gives the wait: epoch ms, epoch seconds, or seconds from now', async () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    let reset = '';
+    let limited = false;
+    const { client, waits } = await clientWith({ now: () => now, defaultWaitMs: 700 }, async (input, init) => {
+      if (!limited) return fetch(input, init);
+      limited = false;
+      return new Response('{"code":"TOO_MANY_REQUESTS","status":"error"}', {
+        status: 429,
+        headers: { 'x-ratelimit-reset': reset, 'content-type': 'application/json' },
+      });
+    });
+    const cases: [string, number][] = [
+      [String(now + 4_000), 4_000],
+      [String(now / 1000 + 6), 6_000],
+      ['9', 9_000],
+      [String(now - 5_000), 0], // already past: no wait
+      ['soon', 700], // not a number: the default wait
+    ];
+    for (const [header, expected] of cases) {
+      reset = header;
+      waits.length = 0;
+      limited = true;
+      await client.get('/crm/v8/org', { user: USER });
+      assert.deepEqual(waits, [expected], header);
+    }
+  });
+
   test('a Retry-After that is neither seconds nor an IMF-fixdate ("-1", an ISO date) falls back to the default wait', async () => {
     let header = '';
     let limited = false;
