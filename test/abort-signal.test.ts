@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CHANNELS, ErrorCode, OAuthToken, ZohoTokenError, type LockWaitMessage } from 'zoho-token-store';
+import { CHANNELS, ErrorCode, MemoryStore, OAuthToken, ZohoTokenError, type LockWaitMessage } from 'zoho-token-store';
+import type { StoreLock, TokenStore } from 'zoho-token-store/kit';
 import { refreshLockName } from 'zoho-token-store/kit';
 import { HOUR, authFor, emulator, login, sqliteStore } from './fixtures/auth-setup.js';
 
@@ -85,6 +86,43 @@ describe('AbortSignal on ZohoAuth', () => {
       unsubscribe(CHANNELS.lockWait, onWait);
       await store.close();
     }
+  });
+
+  it('a lock that rejects with the bare abort reason: the caller gets ABORTED, a caller who did not abort gets the refresh', async () => {
+    const inner = new MemoryStore();
+    let free = false;
+    // Held elsewhere until `free`; on abort it rejects with the signal's own reason, as many locks do.
+    const lock: StoreLock = {
+      acquire: (_name, { signal }) =>
+        new Promise((resolve, reject) => {
+          if (free) return resolve({ release: async () => {} });
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        }),
+    };
+    const store: TokenStore = {
+      lock,
+      findToken: (t) => inner.findToken(t),
+      findTokenById: (id) => inner.findTokenById(id),
+      saveToken: (t) => inner.saveToken(t),
+      deleteToken: (id) => inner.deleteToken(id),
+      getTokens: () => inner.getTokens(),
+      deleteTokens: () => inner.deleteTokens(),
+      close: () => inner.close(),
+    };
+    const auth = authFor(emu, store);
+    const user = 'abort-bare-lock@example.com';
+    free = true;
+    const token = await login(emu, auth, user);
+    free = false;
+    emu.clock.advance(HOUR);
+    const caller = new AbortController();
+    const call = auth.getAccessToken({ user }, { signal: caller.signal });
+    await sleep(20);
+    caller.abort(new Error('caller A gone'));
+    await assert.rejects(call, isAborted);
+    free = true;
+    const fresh = await auth.getAccessToken({ user });
+    assert.notEqual(fresh, token.accessToken);
   });
 
   it('a refresh request already at Zoho is let finish and saved when its only caller gives up', async () => {

@@ -18,6 +18,8 @@ await login(emu, auth, USER);
 interface Received {
   bytes: number;
   complete: boolean;
+  /** The connection closed (after the end, or instead of it). */
+  closed: boolean;
 }
 
 /**
@@ -27,13 +29,17 @@ interface Received {
 async function ownServer(): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
   const received: Received[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const seen: Received = { bytes: 0, complete: false };
+    const seen: Received = { bytes: 0, complete: false, closed: false };
     received.push(seen);
     request.on('data', (chunk: Buffer) => (seen.bytes += chunk.length));
     request.on('end', () => (seen.complete = true));
+    request.on('close', () => (seen.closed = true));
     if (request.url === '/echo') {
       response.writeHead(200, { 'content-type': 'application/octet-stream' });
       request.pipe(response);
+    } else if (request.url === '/early') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      request.resume();
     } else if (request.url === '/moved') {
       response.writeHead(307, { location: '/echo', 'content-type': 'application/json' });
       response.end('{"code":"MOVED","message":"moved"}');
@@ -73,7 +79,33 @@ describe('ZohoClient stream bodies: whole or not at all', () => {
       let echoed = 0;
       for await (const chunk of answer.body) echoed += chunk.length;
       assert.equal(echoed, 20_000);
-      assert.deepEqual(own.received, [{ bytes: 20_000, complete: true }]);
+      assert.deepEqual(own.received, [{ bytes: 20_000, complete: true, closed: true }]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('an answer before the upload ends, then a source that stalls: the rest is cut at timeoutMs and the source closed', async () => {
+    const own = await ownServer();
+    try {
+      const client = new ZohoClient({ auth, timeoutMs: 300, services: { own: own.url } });
+      const source = Readable.from(
+        (async function* () {
+          yield 'part';
+          await new Promise(() => {});
+        })(),
+      );
+      assert.deepEqual(await client.request('POST', '/early', { user: USER, service: 'own', body: source }), {
+        ok: true,
+      });
+      // Polled (fails after ~10 s, not a timing assertion).
+      for (let i = 0; i < 1_000 && !source.destroyed; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(source.destroyed, true);
+      // Never ended as if whole (undici leaves that connection to the server's own timeouts).
+      assert.deepEqual(
+        own.received.map(({ bytes, complete }) => ({ bytes, complete })),
+        [{ bytes: 4, complete: false }],
+      );
     } finally {
       await own.close();
     }
@@ -145,12 +177,12 @@ describe('ZohoClient stream bodies: whole or not at all', () => {
     assert.equal(emu.stats().apiRequests, before);
   });
 
-  test('an old-style stream and a circular object are INVALID_ARGUMENT, never sent as "{}"', async () => {
+  test('an old-style stream, a circular object, a function or a symbol is INVALID_ARGUMENT, never sent as "{}" or nothing', async () => {
     const client = new ZohoClient({ auth });
     const before = emu.stats().apiRequests;
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    for (const body of [new Stream(), circular]) {
+    for (const body of [new Stream(), circular, () => 1, Symbol('s')]) {
       const error = await rejectsWith(
         client.request('POST', '/crm/v8/Leads', { user: USER, body }),
         ErrorCode.INVALID_ARGUMENT,

@@ -30,7 +30,7 @@ export class SingleFlight<K, V> {
       // Given up by all its callers: it may still finish (past its wait), or fail for that reason,
       // which is not this caller's failure: then the work runs again for it.
       return flight.promise.catch((error: unknown) => {
-        if (!isZohoTokenError(error, ErrorCode.ABORTED)) throw error;
+        if (!isZohoTokenError(error, ErrorCode.ABORTED) || signal?.aborted === true) throw error;
         return this.run(key, work, signal);
       });
     }

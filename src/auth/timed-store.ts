@@ -7,7 +7,8 @@ type Operation = 'findToken' | 'findTokenById' | 'saveToken' | 'deleteToken' | '
 /**
  * `store` as ZohoAuth calls it: the same store, each call of the contract's six methods published
  * on `CHANNELS.storeOperation` (duration and outcome) while someone subscribes. With no subscriber
- * a call costs one property read more. Whatever else the store has (its lock) is the store's own.
+ * a call costs a closure call and a property read more. Whatever else the store has (its lock) is
+ * the store's own.
  */
 export function timedStore(store: TokenStore): TokenStore {
   const timed =

@@ -16,6 +16,11 @@ export interface StreamBody {
    * to the caller.
    */
   abandon(): void;
+  /**
+   * The answer came before the upload ended: the rest must end within `ms` (0: no limit) and
+   * before `signal` fires, or it is abandoned.
+   */
+  finishWithin(ms: number, signal: AbortSignal | undefined): void;
 }
 
 /** Whether `value` is a body to send as a stream (checked after strings, bytes, Blobs and forms). */
@@ -56,6 +61,13 @@ export function streamBody(source: StreamSource): StreamBody {
   let body: ReadableStreamDefaultController<Uint8Array> | undefined;
   let failure: ZohoTokenError | undefined;
   let ended = false;
+  /** Undoes {@link StreamBody.finishWithin}'s timer and listener once the upload ends. */
+  let unbound: (() => void) | undefined;
+  const end = (): void => {
+    ended = true;
+    unbound?.();
+    unbound = undefined;
+  };
   const read = (): Promise<IteratorResult<unknown>> => {
     if (source instanceof ReadableStream)
       return (reader ??= source.getReader()).read() as Promise<IteratorResult<unknown>>;
@@ -78,7 +90,7 @@ export function streamBody(source: StreamSource): StreamBody {
       .catch(ignore);
   };
   const fail = (message: string, cause?: Error): void => {
-    ended = true;
+    end();
     failure = new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, message, {
       field: 'body',
       ...(cause === undefined ? {} : { cause }),
@@ -102,7 +114,7 @@ export function streamBody(source: StreamSource): StreamBody {
         }
         if (ended) return;
         if (next.done === true) {
-          ended = true;
+          end();
           controller.close();
         } else if (typeof next.value === 'string') controller.enqueue(encoder.encode(next.value));
         else if (next.value instanceof Uint8Array) controller.enqueue(next.value);
@@ -116,7 +128,7 @@ export function streamBody(source: StreamSource): StreamBody {
       },
       cancel(reason) {
         if (ended) return;
-        ended = true;
+        end();
         closeSource(reason);
       },
     },
@@ -124,7 +136,7 @@ export function streamBody(source: StreamSource): StreamBody {
   );
   const abandon = (): void => {
     if (ended) return;
-    ended = true;
+    end();
     try {
       body?.error(new Error('the request ended before its body was sent'));
     } catch {
@@ -132,7 +144,18 @@ export function streamBody(source: StreamSource): StreamBody {
     }
     closeSource(undefined);
   };
-  return { stream, failure: () => failure, abandon };
+  const finishWithin = (ms: number, signal: AbortSignal | undefined): void => {
+    if (ended || unbound !== undefined) return;
+    if (signal?.aborted === true) return abandon();
+    const timer = ms > 0 ? setTimeout(abandon, ms) : undefined;
+    timer?.unref(); // an upload left to finish must not keep the process alive
+    signal?.addEventListener('abort', abandon, { once: true });
+    unbound = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', abandon);
+    };
+  };
+  return { stream, failure: () => failure, abandon, finishWithin };
 }
 
 /** Read before (in part or whole), ended, destroyed or locked: what would go out is not the whole stream. */

@@ -255,8 +255,12 @@ export class ZohoClient {
       stream?.abandon();
       throw failure ?? error;
     }
-    // Refused: whatever of a stream is not sent yet never will be (a 2xx may still be reading it).
-    if (stream !== undefined && (answer.status < 200 || answer.status > 299)) stream.abandon();
+    // Refused: whatever of a stream is not sent yet never will be. Accepted before the upload ended
+    // (a server may answer early): the rest gets the time limit and the caller's signal, then is cut.
+    if (stream !== undefined) {
+      if (answer.status < 200 || answer.status > 299) stream.abandon();
+      else stream.finishWithin(this.#timeoutMs, options.signal);
+    }
     if (answer.status === 429)
       answer = await this.#rateLimited(answer, verb, path, url, creds, body, contentType, options, read);
     if (answer.status === 401) {
@@ -434,7 +438,9 @@ export class ZohoClient {
       const giveUp =
         body instanceof ReadableStream || attempt > policy.maxRetries || waited + wait > policy.maxTotalWaitMs;
       if (diagnostics.apiThrottle.hasSubscribers) {
-        diagnostics.apiThrottle.publish({ call: what, attempt, waitMs: wait, outcome: giveUp ? 'gave-up' : 'retry' });
+        // Without a query string a caller put in the path (search terms, emails).
+        const call = `${verb} ${path.replace(/[?#].*$/s, '')}`;
+        diagnostics.apiThrottle.publish({ call, attempt, waitMs: wait, outcome: giveUp ? 'gave-up' : 'retry' });
       }
       if (body instanceof ReadableStream) {
         throw rateLimitedError(`${what} (${SENT_ONCE})`, attempt, wait, apiError(what, answer, [creds.accessToken]));
@@ -600,6 +606,11 @@ function encodeBody(value: unknown): {
       cause: sanitizeCause(error, []),
     });
   }
+  // A function or symbol has no JSON at all: it would go out as no body.
+  if (json === undefined)
+    throw new ZohoTokenError(ErrorCode.INVALID_ARGUMENT, 'body: a value with no JSON form (a function, a symbol)', {
+      field: 'body',
+    });
   return { body: json, contentType: 'application/json' };
 }
 

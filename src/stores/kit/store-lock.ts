@@ -74,7 +74,11 @@ export async function withStoreLock<T>(
   } catch (error) {
     // A lock that ignored the signal may still be granted: give it back at once.
     acquiring.then((late) => late?.release()).catch(() => undefined);
-    if (signal?.aborted) publishWait(name, 'aborted', waitStarted);
+    if (signal?.aborted) {
+      publishWait(name, 'aborted', waitStarted);
+      // The lock's own rejection (often the bare abort reason) may have won the race: typed either way.
+      throw abortedError(`waiting for the lock ${name}`, signal);
+    }
     throw error;
   }
   if (handle === null && done !== undefined) {
