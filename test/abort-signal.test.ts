@@ -24,15 +24,21 @@ function isAborted(error: unknown): boolean {
 // A wait the abort must cut: far longer than any test's time limit.
 const LONG_WAIT = { lockLeaseMs: 120_000, lockWaitMs: 600_000 };
 
+/** A logged-in user whose token is stale, and its refresh lock held elsewhere (long waits). */
+async function staleWithLockHeld(user: string) {
+  const store = sqliteStore();
+  const auth = authFor(emu, store, LONG_WAIT);
+  const token = await login(emu, auth, user);
+  emu.clock.advance(HOUR);
+  const held = await store.lock.acquire(refreshLockName(token.id!), { leaseMs: 60_000, waitMs: 0 });
+  assert.ok(held);
+  return { store, auth, token, held };
+}
+
 describe('AbortSignal on ZohoAuth', () => {
   it('cuts a wait for the refresh lock held elsewhere; the other callers still get the refresh', async () => {
-    const store = sqliteStore();
-    const auth = authFor(emu, store, LONG_WAIT);
     const user = 'abort-lock@example.com';
-    const token = await login(emu, auth, user);
-    emu.clock.advance(HOUR);
-    const held = await store.lock.acquire(refreshLockName(token.id!), { leaseMs: 60_000, waitMs: 0 });
-    assert.ok(held);
+    const { store, auth, token, held } = await staleWithLockHeld(user);
     const patient = auth.getAccessToken({ user });
     await assert.rejects(auth.getAccessToken({ user }, { signal: abortAfter(50) }), (error: unknown) => {
       assert.ok(isAborted(error), String(error));
@@ -49,14 +55,9 @@ describe('AbortSignal on ZohoAuth', () => {
   });
 
   it('once every caller of a shared refresh has given up, it stops waiting for the lock', async () => {
-    const store = sqliteStore();
-    const auth = authFor(emu, store, LONG_WAIT);
     const user = 'abort-all@example.com';
-    const token = await login(emu, auth, user);
-    emu.clock.advance(HOUR);
+    const { store, auth, token, held } = await staleWithLockHeld(user);
     const lock = refreshLockName(token.id!);
-    const held = await store.lock.acquire(lock, { leaseMs: 60_000, waitMs: 0 });
-    assert.ok(held);
     const waits: LockWaitMessage[] = [];
     const onWait = (message: unknown): void => void waits.push(message as LockWaitMessage);
     subscribe(CHANNELS.lockWait, onWait);

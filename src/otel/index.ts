@@ -121,34 +121,28 @@ export function instrumentZohoTokenStore(options: OtelBridgeOptions = {}): OtelB
   }
   const meter = meterProvider.getMeter(SCOPE);
   const tracer = tracerProvider.getTracer(SCOPE);
+  // Durations and waits are all histograms in ms; the counters count one thing each.
+  const histogram = (name: string, description: string): HistogramLike =>
+    meter.createHistogram(name, { description, unit: 'ms' });
   const lookups = meter.createCounter('zoho_token_store.cache.lookups', {
     description: 'Access-token lookups, served from memory (hit) or not',
     unit: '{lookup}',
-  });
-  const refreshDuration = meter.createHistogram('zoho_token_store.refresh.duration', {
-    description: 'Refreshes at the accounts server, from the call to the save or the failure',
-    unit: 'ms',
-  });
-  const cooldown = meter.createHistogram('zoho_token_store.refresh.cooldown', {
-    description: 'The back-off a failed refresh started',
-    unit: 'ms',
-  });
-  const lockWait = meter.createHistogram('zoho_token_store.lock.wait', {
-    description: 'Waits for a store lock',
-    unit: 'ms',
-  });
-  const storeDuration = meter.createHistogram('zoho_token_store.store.duration', {
-    description: "Calls of ZohoAuth's to its token store",
-    unit: 'ms',
   });
   const throttles = meter.createCounter('zoho_token_store.api.throttles', {
     description: 'API answers 429 TOO_MANY_REQUESTS to ZohoClient calls',
     unit: '{response}',
   });
-  const throttleWait = meter.createHistogram('zoho_token_store.api.throttle.wait', {
-    description: 'The wait a 429 asked for (Retry-After), or the back-off when it named none',
-    unit: 'ms',
-  });
+  const refreshDuration = histogram(
+    'zoho_token_store.refresh.duration',
+    'Refreshes at the accounts server, from the call to the save or the failure',
+  );
+  const cooldown = histogram('zoho_token_store.refresh.cooldown', 'The back-off a failed refresh started');
+  const lockWait = histogram('zoho_token_store.lock.wait', 'Waits for a store lock');
+  const storeDuration = histogram('zoho_token_store.store.duration', "Calls of ZohoAuth's to its token store");
+  const throttleWait = histogram(
+    'zoho_token_store.api.throttle.wait',
+    'The wait a 429 asked for (Retry-After), or the back-off when it named none',
+  );
   const spans = new Map<string, SpanLike>();
 
   const handlers: [string, (message: unknown) => void][] = [
